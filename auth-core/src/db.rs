@@ -1,0 +1,356 @@
+//! One database URL picks the backend; a pool hands out [`DbConn`]s.
+//!
+//! | URL                                   | backend                    |
+//! |---------------------------------------|----------------------------|
+//! | `sqlite://path/to/file.db`, `sqlite:///abs/path.db` | SQLite file (bundled, created if missing) |
+//! | `sqlite::memory:` or `sqlite://:memory:` | SQLite in memory (one connection) |
+//! | `postgres://...`, `postgresql://...`  | PostgreSQL (pure-Rust driver) |
+//! | `mysql://...`, `mariadb://...`        | MySQL / MariaDB (pure-Rust driver) |
+//!
+//! Queries are written once against whichever connection type the [`with_conn!`] macro
+//! binds, and compiled for the three backends:
+//!
+//! ```no_run
+//! # async fn demo(db: &auth_core::Database) -> auth_core::Result<i64> {
+//! use auth_core::__private::diesel::prelude::*;
+//! use auth_core::__private::diesel_async::RunQueryDsl;
+//! use auth_core::schema::roles;
+//! let mut conn = db.conn().await?;
+//! let n: i64 = auth_core::with_conn!(&mut conn, |c| roles::table.count().get_result(c).await)?;
+//! # Ok(n) }
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use deadpool::Runtime;
+use diesel::SqliteConnection;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection};
+
+use crate::error::{Error, Result};
+
+/// The async SQLite connection: Diesel's sync connection run on tokio's blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// The database engine a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// SQLite (embedded, bundled).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
+}
+
+impl Backend {
+    /// All backends, in a fixed order.
+    pub const ALL: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::Mysql];
+
+    /// The folder name used under `migrations/`: `sqlite`, `postgres` or `mysql`.
+    pub fn dir_name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::Mysql => "mysql",
+        }
+    }
+
+    /// The backend of a database URL, without connecting.
+    pub fn from_url(url: &str) -> Result<Backend> {
+        Ok(parse_url(url)?.0)
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.dir_name())
+    }
+}
+
+/// Splits a URL into its backend and the string the driver expects.
+fn parse_url(url: &str) -> Result<(Backend, String)> {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() {
+            return Err(Error::Config(
+                "sqlite URL has no path: use sqlite://file.db or sqlite::memory:".into(),
+            ));
+        }
+        let path = if path == ":memory:" { ":memory:" } else { path };
+        return Ok((Backend::Sqlite, path.to_owned()));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((Backend::Postgres, url.to_owned()));
+    }
+    if url.starts_with("mysql://") {
+        return Ok((Backend::Mysql, url.to_owned()));
+    }
+    if let Some(rest) = url.strip_prefix("mariadb://") {
+        return Ok((Backend::Mysql, format!("mysql://{rest}")));
+    }
+    Err(Error::Config(format!(
+        "unsupported database URL scheme in {:?}: expected sqlite://, postgres://, mysql:// or mariadb://",
+        redact(url)
+    )))
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Pool settings. [`DatabaseConfig::new`] gives sensible defaults.
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// The database URL (see the module docs).
+    pub url: String,
+    /// Maximum pooled connections (ignored for in-memory SQLite, which has exactly one).
+    pub max_connections: usize,
+    /// How long a request waits for a free connection, or for a new one to open, before
+    /// [`Error::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// SQLite only: how long a writer waits for a lock held by another connection.
+    pub sqlite_busy_timeout: Duration,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact(&self.url))
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("sqlite_busy_timeout", &self.sqlite_busy_timeout)
+            .finish()
+    }
+}
+
+impl DatabaseConfig {
+    /// Defaults: 16 connections, 5 s acquire timeout, 5 s SQLite busy timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseConfig {
+            url: url.into(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum PoolKind {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<AsyncPgConnection>),
+    Mysql(Pool<AsyncMysqlConnection>),
+}
+
+/// A pool of connections to one database. Cheap to clone (shared pool).
+#[derive(Clone)]
+pub struct Database {
+    backend: Backend,
+    driver_url: String,
+    pool: PoolKind,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .field("url", &redact(&self.driver_url))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pooled connection to one of the three backends. Use [`with_conn!`] to run a query.
+pub enum DbConn {
+    /// SQLite connection.
+    Sqlite(Object<SqliteConn>),
+    /// PostgreSQL connection.
+    Postgres(Object<AsyncPgConnection>),
+    /// MySQL / MariaDB connection.
+    Mysql(Object<AsyncMysqlConnection>),
+}
+
+impl DbConn {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Postgres(_) => Backend::Postgres,
+            DbConn::Mysql(_) => Backend::Mysql,
+        }
+    }
+}
+
+impl fmt::Debug for DbConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbConn({})", self.backend())
+    }
+}
+
+/// Binds `$conn` to the concrete `&mut` connection inside a [`DbConn`] and evaluates `$body`
+/// once per backend, so a query written once is compiled for SQLite, PostgreSQL and MySQL.
+#[macro_export]
+macro_rules! with_conn {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            $crate::db::DbConn::Sqlite($conn) => {
+                let $conn = &mut **$conn;
+                $body
+            }
+            $crate::db::DbConn::Postgres($conn) => {
+                let $conn = &mut **$conn;
+                $body
+            }
+            $crate::db::DbConn::Mysql($conn) => {
+                let $conn = &mut **$conn;
+                $body
+            }
+        }
+    };
+}
+
+fn build_pool<C>(
+    manager: AsyncDieselConnectionManager<C>,
+    size: usize,
+    timeout: Duration,
+) -> Result<Pool<C>>
+where
+    C: diesel_async::pooled_connection::PoolableConnection + Send + 'static,
+    AsyncDieselConnectionManager<C>: deadpool::managed::Manager<Type = C>,
+{
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the connection pool: {e}")))
+}
+
+impl Database {
+    /// A pool for `url` with default settings. No connection is opened until first use.
+    pub fn connect(url: &str) -> Result<Database> {
+        Database::with_config(DatabaseConfig::new(url))
+    }
+
+    /// A pool with explicit settings. No connection is opened until first use.
+    pub fn with_config(config: DatabaseConfig) -> Result<Database> {
+        let (backend, driver_url) = parse_url(&config.url)?;
+        let timeout = config.acquire_timeout;
+        let pool = match backend {
+            Backend::Sqlite => {
+                let memory = driver_url == ":memory:";
+                let busy_ms = config.sqlite_busy_timeout.as_millis();
+                let mut mc = ManagerConfig::<SqliteConn>::default();
+                mc.recycling_method = RecyclingMethod::Fast;
+                mc.custom_setup = Box::new(move |url| {
+                    let url = url.to_owned();
+                    Box::pin(async move {
+                        let mut conn = SqliteConn::establish(&url).await?;
+                        let journal = if memory { "" } else { "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;" };
+                        conn.batch_execute(&format!(
+                            "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; {journal}"
+                        ))
+                        .await
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                        Ok(conn)
+                    })
+                });
+                let size = if memory { 1 } else { config.max_connections };
+                PoolKind::Sqlite(build_pool(
+                    AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
+                    size,
+                    timeout,
+                )?)
+            }
+            Backend::Postgres => {
+                let mut mc = ManagerConfig::default();
+                mc.recycling_method = RecyclingMethod::Fast;
+                PoolKind::Postgres(build_pool(
+                    AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
+                    config.max_connections,
+                    timeout,
+                )?)
+            }
+            Backend::Mysql => {
+                let mut mc = ManagerConfig::default();
+                mc.recycling_method = RecyclingMethod::Fast;
+                PoolKind::Mysql(build_pool(
+                    AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
+                    config.max_connections,
+                    timeout,
+                )?)
+            }
+        };
+        Ok(Database { backend, driver_url, pool })
+    }
+
+    /// The backend this database uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The URL handed to the driver (with its password, if any): do not log it; use
+    /// [`redact`].
+    pub(crate) fn driver_url(&self) -> &str {
+        &self.driver_url
+    }
+
+    /// Whether this is an in-memory SQLite database (one shared connection).
+    pub(crate) fn is_memory(&self) -> bool {
+        self.backend == Backend::Sqlite && self.driver_url == ":memory:"
+    }
+
+    /// A connection from the pool, waiting at most the configured acquire timeout.
+    pub async fn conn(&self) -> Result<DbConn> {
+        fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
+            Error::Unavailable(Box::new(e))
+        }
+        Ok(match &self.pool {
+            PoolKind::Sqlite(p) => DbConn::Sqlite(p.get().await.map_err(unavailable)?),
+            PoolKind::Postgres(p) => DbConn::Postgres(p.get().await.map_err(unavailable)?),
+            PoolKind::Mysql(p) => DbConn::Mysql(p.get().await.map_err(unavailable)?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_backends() {
+        assert_eq!(parse_url("sqlite://a.db").unwrap(), (Backend::Sqlite, "a.db".into()));
+        assert_eq!(parse_url("sqlite:///tmp/a.db").unwrap(), (Backend::Sqlite, "/tmp/a.db".into()));
+        assert_eq!(parse_url("sqlite::memory:").unwrap(), (Backend::Sqlite, ":memory:".into()));
+        assert_eq!(parse_url("sqlite://:memory:").unwrap(), (Backend::Sqlite, ":memory:".into()));
+        assert_eq!(parse_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert_eq!(parse_url("postgresql://u@h/db").unwrap().0, Backend::Postgres);
+        assert_eq!(parse_url("mysql://root@h/db").unwrap().0, Backend::Mysql);
+        assert_eq!(parse_url("mariadb://root@h/db").unwrap(), (Backend::Mysql, "mysql://root@h/db".into()));
+        assert!(matches!(parse_url("redis://h"), Err(Error::Config(_))));
+        assert!(matches!(parse_url("sqlite://"), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn config_errors_never_show_passwords() {
+        let err = parse_url("oracle://u:secret@h/db").unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
+        let dbg = format!("{:?}", DatabaseConfig::new("postgres://u:secret@h/db"));
+        assert!(!dbg.contains("secret"), "{dbg}");
+    }
+}

@@ -1,0 +1,36 @@
+//! Runtime of the axum auth framework.
+//!
+//! `auth-core` is framework-agnostic: it owns storage (one database URL picks SQLite,
+//! PostgreSQL or MySQL/MariaDB), the embedded migrations of the auth tables, the
+//! [`AuthUser`] trait that `#[derive(AuthUser)]` implements, and the migration generator
+//! (`makemigrations`). Applications normally depend on `auth-axum`, which re-exports this
+//! crate.
+//!
+//! Layout:
+//! - [`db`]: database URL parsing, the connection pool, and the connection enum that lets
+//!   each query be written once and compiled for all three backends.
+//! - [`schema`]: Diesel `table!` definitions of the built-in auth tables.
+//! - [`migrate`]: the embedded per-backend migrations and the call that runs them.
+//! - [`model`] and [`ddl`]: a backend-neutral description of a table and its SQL for each
+//!   backend.
+//! - [`makemigrations`]: writes `up.sql` / `down.sql` for the user table from the derive.
+//! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
+//! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
+
+pub mod db;
+pub mod ddl;
+pub mod error;
+pub mod makemigrations;
+pub mod migrate;
+pub mod model;
+pub mod schema;
+pub mod sql_types;
+pub mod user;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use db::{Backend, Database, DatabaseConfig, DbConn};
+pub use error::{Error, Result};
+pub use model::{ColumnDef, ColumnType, DefaultValue, TableDef};
+pub use user::{AuthUser, UserStore};

@@ -1,0 +1,80 @@
+//! A backend-neutral description of a table, produced at compile time by
+//! `#[derive(AuthUser)]` and turned into SQL by [`crate::ddl`].
+
+use serde::{Deserialize, Serialize};
+
+/// The portable column types a user model can use.
+///
+/// Each maps to a native type of every backend (see [`crate::ddl`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// `i16`.
+    SmallInt,
+    /// `i32`.
+    Integer,
+    /// `i64`.
+    BigInt,
+    /// `f32`.
+    Float,
+    /// `f64`.
+    Double,
+    /// `bool`.
+    Bool,
+    /// `String`: `TEXT`, or `VARCHAR(n)` when a maximum length is given.
+    Text,
+    /// `time::PrimitiveDateTime`, stored as UTC without an offset.
+    Timestamp,
+    /// `uuid::Uuid`: native `uuid` on PostgreSQL, 36-character text elsewhere.
+    Uuid,
+}
+
+/// The default a column receives when a row is inserted without it (and when the column is
+/// added to a table that already has rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultValue {
+    /// Boolean `TRUE` / `FALSE`.
+    Bool(bool),
+    /// Integer zero.
+    Zero,
+    /// The empty string.
+    EmptyString,
+    /// The current time at insert.
+    CurrentTimestamp,
+}
+
+/// One column of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ColumnDef {
+    /// Column name (the Rust field name).
+    pub name: &'static str,
+    /// Portable type.
+    pub ty: ColumnType,
+    /// Whether the column accepts NULL (an `Option<T>` field).
+    pub nullable: bool,
+    /// Whether a unique index covers the column.
+    pub unique: bool,
+    /// Whether this is the auto-increment primary key.
+    pub primary_key: bool,
+    /// `VARCHAR` length for text columns; `None` means unbounded `TEXT`.
+    pub max_length: Option<u32>,
+    /// Default for inserts and for `ALTER TABLE ... ADD COLUMN`.
+    pub default: Option<DefaultValue>,
+}
+
+/// A table: its name and its columns in declaration order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct TableDef {
+    /// Table name.
+    pub name: &'static str,
+    /// Columns in declaration order; exactly one is the primary key.
+    pub columns: &'static [ColumnDef],
+}
+
+impl TableDef {
+    /// The column with this name, if any.
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
