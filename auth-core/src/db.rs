@@ -310,11 +310,6 @@ impl Database {
         &self.driver_url
     }
 
-    /// Whether this is an in-memory SQLite database (one shared connection).
-    pub(crate) fn is_memory(&self) -> bool {
-        self.backend == Backend::Sqlite && self.driver_url == ":memory:"
-    }
-
     /// A connection from the pool, waiting at most the configured acquire timeout.
     pub async fn conn(&self) -> Result<DbConn> {
         fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {

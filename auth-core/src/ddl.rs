@@ -77,8 +77,9 @@ fn default_clause(col: &ColumnDef, backend: Backend) -> Option<String> {
         DefaultValue::EmptyString if text_is_blob => "DEFAULT ('')".into(),
         DefaultValue::EmptyString => "DEFAULT ''".into(),
         DefaultValue::CurrentTimestamp => match backend {
-            Backend::Mysql => "DEFAULT CURRENT_TIMESTAMP(6)".into(),
-            _ => "DEFAULT CURRENT_TIMESTAMP".into(),
+            Backend::Sqlite => "DEFAULT CURRENT_TIMESTAMP".into(),
+            Backend::Postgres => "DEFAULT (now() AT TIME ZONE 'utc')".into(),
+            Backend::Mysql => "DEFAULT (UTC_TIMESTAMP(6))".into(),
         },
     })
 }
@@ -142,12 +143,31 @@ pub fn drop_table(table: &TableDef, backend: Backend) -> String {
 
 /// `ALTER TABLE ... ADD COLUMN` (and its unique index) for a column new since the last
 /// generation.
+///
+/// SQLite refuses a non-constant default in `ADD COLUMN`, so a `CURRENT_TIMESTAMP` column
+/// is added with a constant default and then filled with the current time.
 pub fn add_column(table: &str, col: &ColumnDef, backend: Backend) -> String {
-    let mut sql = format!(
-        "ALTER TABLE {} ADD COLUMN {};\n",
-        quote_ident(table, backend),
+    let now_on_sqlite =
+        backend == Backend::Sqlite && col.default == Some(DefaultValue::CurrentTimestamp);
+    let definition = if now_on_sqlite {
+        format!(
+            "{} NOT NULL DEFAULT '1970-01-01 00:00:00'",
+            column_sql(&ColumnDef { nullable: true, default: None, ..*col }, backend)
+        )
+    } else {
         column_sql(col, backend)
+    };
+    let mut sql = format!(
+        "ALTER TABLE {} ADD COLUMN {definition};\n",
+        quote_ident(table, backend),
     );
+    if now_on_sqlite {
+        sql.push_str(&format!(
+            "UPDATE {} SET {} = CURRENT_TIMESTAMP;\n",
+            quote_ident(table, backend),
+            quote_ident(col.name, backend)
+        ));
+    }
     if col.unique {
         sql.push_str(&unique_index_sql(table, col, backend));
         sql.push('\n');

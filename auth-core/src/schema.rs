@@ -1,1 +1,112 @@
-//! schema
+//! Diesel schema of the built-in auth tables (the user table is the application's, generated
+//! by `#[derive(AuthUser)]`).
+//!
+//! All tables carry the `auth_` prefix. Role assignments store the global scope as the empty
+//! string so that a unique index can forbid duplicate assignments on every backend (NULLs
+//! are distinct in unique indexes). `user_id` columns have no foreign key: the user table
+//! belongs to the application and is migrated separately; deleting a user removes its rows
+//! here in the same transaction.
+#![allow(missing_docs)]
+
+diesel::table! {
+    /// Permissions: an access code such as `article.create` and a remark.
+    auth_permissions (id) {
+        id -> BigInt,
+        code -> Text,
+        remark -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Roles; a role inherits the permissions of its parent.
+    auth_roles (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        parent_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Groups of users; a group carries roles.
+    auth_groups (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Which permissions a role grants.
+    auth_role_permissions (role_id, permission_id) {
+        role_id -> BigInt,
+        permission_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Roles assigned to users, optionally within a scope (`""` = global).
+    auth_user_roles (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        role_id -> BigInt,
+        scope -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Group membership.
+    auth_user_groups (user_id, group_id) {
+        user_id -> BigInt,
+        group_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// Roles assigned to groups, optionally within a scope (`""` = global).
+    auth_group_roles (id) {
+        id -> BigInt,
+        group_id -> BigInt,
+        role_id -> BigInt,
+        scope -> Text,
+    }
+}
+
+diesel::table! {
+    /// Server-side sessions. Only the SHA-256 of the cookie token is stored.
+    auth_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        platform -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        idle_expires_at -> Timestamp,
+        absolute_expires_at -> Timestamp,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        session_info -> Text,
+    }
+}
+
+diesel::joinable!(auth_role_permissions -> auth_roles (role_id));
+diesel::joinable!(auth_role_permissions -> auth_permissions (permission_id));
+diesel::joinable!(auth_user_roles -> auth_roles (role_id));
+diesel::joinable!(auth_user_groups -> auth_groups (group_id));
+diesel::joinable!(auth_group_roles -> auth_roles (role_id));
+diesel::joinable!(auth_group_roles -> auth_groups (group_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    auth_permissions,
+    auth_roles,
+    auth_groups,
+    auth_role_permissions,
+    auth_user_roles,
+    auth_user_groups,
+    auth_group_roles,
+    auth_sessions,
+);

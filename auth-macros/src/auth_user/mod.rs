@@ -1,0 +1,70 @@
+//! `#[derive(AuthUser)]`: parse (attributes and field types), validate (role assignment,
+//! type checks, column model), then expand (Diesel table, trait impls, Debug, Serialize).
+//!
+//! Every phase records its errors in a [`Ctxt`] instead of stopping at the first one, so
+//! the user sees all the problems of a model at once, each spanned at the offending token.
+
+mod ast;
+mod attr;
+mod expand;
+mod valid;
+
+use proc_macro2::TokenStream;
+
+/// Expands `#[derive(AuthUser)]` on `input` (the derive input tokens).
+pub fn derive(input: TokenStream) -> TokenStream {
+    let input = match syn::parse2::<syn::DeriveInput>(input) {
+        Ok(input) => input,
+        Err(err) => return err.to_compile_error(),
+    };
+    let cx = Ctxt::default();
+    let model = ast::Input::from_syn(&cx, &input).and_then(|input| valid::Model::new(&cx, input));
+    match (cx.finish(), model) {
+        (Err(err), _) => err.to_compile_error(),
+        (Ok(()), Some(model)) => expand::expand(&model),
+        // Unreachable in practice: a phase that returns `None` records an error first.
+        (Ok(()), None) => {
+            syn::Error::new_spanned(&input.ident, "cannot derive AuthUser").to_compile_error()
+        }
+    }
+}
+
+/// Collects the errors of all phases; reported together by [`Ctxt::finish`].
+#[derive(Default)]
+struct Ctxt {
+    errors: std::cell::RefCell<Option<syn::Error>>,
+}
+
+impl Ctxt {
+    /// Records an error.
+    fn push(&self, err: syn::Error) {
+        let mut errors = self.errors.borrow_mut();
+        match errors.as_mut() {
+            Some(all) => all.combine(err),
+            None => *errors = Some(err),
+        }
+    }
+
+    /// Records an error spanned at `tokens`.
+    fn error_spanned<T: quote::ToTokens, M: std::fmt::Display>(&self, tokens: T, msg: M) {
+        self.push(syn::Error::new_spanned(tokens, msg));
+    }
+
+    /// Records an error at `span`.
+    fn error_at<M: std::fmt::Display>(&self, span: proc_macro2::Span, msg: M) {
+        self.push(syn::Error::new(span, msg));
+    }
+
+    /// Whether any error was recorded so far.
+    fn has_errors(&self) -> bool {
+        self.errors.borrow().is_some()
+    }
+
+    /// All recorded errors combined, if any.
+    fn finish(self) -> Result<(), syn::Error> {
+        match self.errors.into_inner() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+}

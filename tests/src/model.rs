@@ -1,0 +1,92 @@
+//! User models the tests derive: `v1::User` and `v2::User`, the same table one field apart,
+//! for the `makemigrations` ALTER path.
+
+/// The main test model: every role plus six custom fields.
+pub mod v1 {
+    use auth_axum::AuthUser;
+    use time::PrimitiveDateTime;
+    use uuid::Uuid;
+
+    /// A user with custom fields of every supported kind.
+    #[derive(AuthUser, Clone, PartialEq)]
+    #[auth(table = "users")]
+    pub struct User {
+        /// Primary key.
+        pub id: i64,
+        /// Login name.
+        pub account: String,
+        /// Password hash.
+        pub password: String,
+        /// E-mail address.
+        pub email: Option<String>,
+        /// Superuser flag.
+        pub is_superuser: bool,
+        /// Active flag.
+        pub is_active: bool,
+        /// Verified e-mail flag.
+        pub is_verified: bool,
+        /// Last login.
+        pub last_login: Option<PrimitiveDateTime>,
+        /// Creation time.
+        pub date_joined: PrimitiveDateTime,
+        /// Custom: first name, at most 64 characters.
+        #[auth(max_length = 64)]
+        pub first_name: String,
+        /// Custom: optional nickname.
+        pub nickname: Option<String>,
+        /// Custom: age.
+        pub age: i32,
+        /// Custom: newsletter opt-in.
+        pub newsletter: bool,
+        /// Custom: an external identifier.
+        pub external_id: Uuid,
+        /// Custom: optional birthday.
+        pub birthday: Option<PrimitiveDateTime>,
+    }
+}
+
+/// The same table with one more field, as after an application change.
+pub mod v2 {
+    use auth_axum::AuthUser;
+    use time::PrimitiveDateTime;
+    use uuid::Uuid;
+
+    /// `v1::User` plus `score`.
+    #[derive(AuthUser, Clone, PartialEq)]
+    #[auth(table = "users")]
+    pub struct User {
+        /// Primary key.
+        pub id: i64,
+        /// Login name.
+        pub account: String,
+        /// Password hash.
+        pub password: String,
+        /// E-mail address.
+        pub email: Option<String>,
+        /// Superuser flag.
+        pub is_superuser: bool,
+        /// Active flag.
+        pub is_active: bool,
+        /// Verified e-mail flag.
+        pub is_verified: bool,
+        /// Last login.
+        pub last_login: Option<PrimitiveDateTime>,
+        /// Creation time.
+        pub date_joined: PrimitiveDateTime,
+        /// Custom: first name, at most 64 characters.
+        #[auth(max_length = 64)]
+        pub first_name: String,
+        /// Custom: optional nickname.
+        pub nickname: Option<String>,
+        /// Custom: age.
+        pub age: i32,
+        /// Custom: newsletter opt-in.
+        pub newsletter: bool,
+        /// Custom: an external identifier.
+        pub external_id: Uuid,
+        /// Custom: optional birthday.
+        pub birthday: Option<PrimitiveDateTime>,
+        /// New in v2: a score, default 0 for existing rows.
+        pub score: i64,
+    }
+}
