@@ -9,8 +9,8 @@
 
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
-    Error, Result, TableDef, UserStore, db, ddl, makemigrations, migrate, model, schema,
-    sql_types, with_conn,
+    Error, Result, TableDef, UserStore, db, ddl, makemigrations, migrate, model, schema, sql_types,
+    with_conn,
 };
 pub use auth_macros::AuthUser;
 

@@ -14,7 +14,7 @@
 //! # async fn demo(db: &auth_core::Database) -> auth_core::Result<i64> {
 //! use auth_core::__private::diesel::prelude::*;
 //! use auth_core::__private::diesel_async::RunQueryDsl;
-//! use auth_core::schema::roles;
+//! use auth_core::schema::auth_roles as roles;
 //! let mut conn = db.conn().await?;
 //! let n: i64 = auth_core::with_conn!(&mut conn, |c| roles::table.count().get_result(c).await)?;
 //! # Ok(n) }
@@ -30,7 +30,9 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
+};
 
 use crate::error::{Error, Result};
 
@@ -261,7 +263,11 @@ impl Database {
                     let url = url.to_owned();
                     Box::pin(async move {
                         let mut conn = SqliteConn::establish(&url).await?;
-                        let journal = if memory { "" } else { "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;" };
+                        let journal = if memory {
+                            ""
+                        } else {
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                        };
                         conn.batch_execute(&format!(
                             "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; {journal}"
                         ))
@@ -296,7 +302,11 @@ impl Database {
                 )?)
             }
         };
-        Ok(Database { backend, driver_url, pool })
+        Ok(Database {
+            backend,
+            driver_url,
+            pool,
+        })
     }
 
     /// The backend this database uses.
@@ -329,14 +339,32 @@ mod tests {
 
     #[test]
     fn urls_pick_backends() {
-        assert_eq!(parse_url("sqlite://a.db").unwrap(), (Backend::Sqlite, "a.db".into()));
-        assert_eq!(parse_url("sqlite:///tmp/a.db").unwrap(), (Backend::Sqlite, "/tmp/a.db".into()));
-        assert_eq!(parse_url("sqlite::memory:").unwrap(), (Backend::Sqlite, ":memory:".into()));
-        assert_eq!(parse_url("sqlite://:memory:").unwrap(), (Backend::Sqlite, ":memory:".into()));
+        assert_eq!(
+            parse_url("sqlite://a.db").unwrap(),
+            (Backend::Sqlite, "a.db".into())
+        );
+        assert_eq!(
+            parse_url("sqlite:///tmp/a.db").unwrap(),
+            (Backend::Sqlite, "/tmp/a.db".into())
+        );
+        assert_eq!(
+            parse_url("sqlite::memory:").unwrap(),
+            (Backend::Sqlite, ":memory:".into())
+        );
+        assert_eq!(
+            parse_url("sqlite://:memory:").unwrap(),
+            (Backend::Sqlite, ":memory:".into())
+        );
         assert_eq!(parse_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
-        assert_eq!(parse_url("postgresql://u@h/db").unwrap().0, Backend::Postgres);
+        assert_eq!(
+            parse_url("postgresql://u@h/db").unwrap().0,
+            Backend::Postgres
+        );
         assert_eq!(parse_url("mysql://root@h/db").unwrap().0, Backend::Mysql);
-        assert_eq!(parse_url("mariadb://root@h/db").unwrap(), (Backend::Mysql, "mysql://root@h/db".into()));
+        assert_eq!(
+            parse_url("mariadb://root@h/db").unwrap(),
+            (Backend::Mysql, "mysql://root@h/db".into())
+        );
         assert!(matches!(parse_url("redis://h"), Err(Error::Config(_))));
         assert!(matches!(parse_url("sqlite://"), Err(Error::Config(_))));
     }

@@ -54,7 +54,11 @@ pub enum AppMigrations {
 #[macro_export]
 macro_rules! embed_app_migrations {
     () => {
-        $crate::embed_app_migrations!("migrations/sqlite", "migrations/postgres", "migrations/mysql")
+        $crate::embed_app_migrations!(
+            "migrations/sqlite",
+            "migrations/postgres",
+            "migrations/mysql"
+        )
     };
     ($sqlite:literal, $postgres:literal, $mysql:literal) => {{
         use $crate::__private::diesel_migrations;
@@ -101,7 +105,11 @@ impl AppMigrations {
     fn source(&self, backend: Backend) -> Result<Option<Source>> {
         Ok(match self {
             AppMigrations::None => None,
-            AppMigrations::Embedded { sqlite, postgres, mysql } => Some(Source::Embedded(match backend {
+            AppMigrations::Embedded {
+                sqlite,
+                postgres,
+                mysql,
+            } => Some(Source::Embedded(match backend {
                 Backend::Sqlite => sqlite,
                 Backend::Postgres => postgres,
                 Backend::Mysql => mysql,
@@ -114,9 +122,10 @@ impl AppMigrations {
                         path.display()
                     )));
                 }
-                Some(Source::Files(FileBasedMigrations::from_path(&path).map_err(|e| {
-                    Error::Migration(format!("{}: {e}", path.display()))
-                })?))
+                Some(Source::Files(
+                    FileBasedMigrations::from_path(&path)
+                        .map_err(|e| Error::Migration(format!("{}: {e}", path.display())))?,
+                ))
             }
         })
     }
@@ -175,9 +184,8 @@ pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
                 unreachable!("a SQLite pool hands out SQLite connections")
             };
             conn.spawn_blocking(move |c| {
-                Ok(apply(c, core, app).map_err(|e| {
-                    diesel::result::Error::QueryBuilderError(Box::new(e))
-                }))
+                Ok(apply(c, core, app)
+                    .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e))))
             })
             .await
             .map_err(migration_error)??

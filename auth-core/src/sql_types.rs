@@ -13,7 +13,9 @@ use std::io::Write;
 ///
 /// `uuid::Uuid` cannot implement Diesel's `AsExpression` for a type outside Diesel, so bind
 /// values explicitly with [`crate::__private::bind`] (generated code does).
-#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[derive(
+    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
+)]
 #[diesel(postgres_type(oid = 2950, array_oid = 2951))]
 #[diesel(sqlite_type(name = "Text"))]
 #[diesel(mysql_type(name = "String"))]
@@ -42,7 +44,9 @@ impl ToSql<PortableUuid, Mysql> for uuid::Uuid {
 }
 
 impl FromSql<PortableUuid, Sqlite> for uuid::Uuid {
-    fn from_sql(value: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(
+        value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
         Ok(uuid::Uuid::parse_str(&text)?)
     }

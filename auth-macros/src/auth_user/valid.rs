@@ -254,7 +254,7 @@ fn check_field<'a>(
 
     let kind = match (field.kind, role) {
         (Ok(kind), Some(role)) if role_accepts(role, kind) => Some(kind),
-        (Ok(_), Some(role)) | (Err(_), Some(role)) => {
+        (_, Some(role)) => {
             cx.error_spanned(
                 field.ty,
                 format_args!(
