@@ -23,6 +23,7 @@ pub mod error;
 pub mod makemigrations;
 pub mod migrate;
 pub mod model;
+pub mod password;
 pub mod schema;
 pub mod sql_types;
 pub mod user;

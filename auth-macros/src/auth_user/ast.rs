@@ -42,21 +42,6 @@ impl Base {
             _ => return None,
         })
     }
-
-    /// How the type is written in messages.
-    pub fn display(self) -> &'static str {
-        match self {
-            Base::String => "String",
-            Base::Bool => "bool",
-            Base::I16 => "i16",
-            Base::I32 => "i32",
-            Base::I64 => "i64",
-            Base::F32 => "f32",
-            Base::F64 => "f64",
-            Base::PrimitiveDateTime => "PrimitiveDateTime",
-            Base::Uuid => "Uuid",
-        }
-    }
 }
 
 /// The classification of a field's Rust type.
@@ -66,17 +51,6 @@ pub struct TypeKind {
     pub base: Base,
     /// Whether the field is an `Option` (a nullable column).
     pub nullable: bool,
-}
-
-impl TypeKind {
-    /// How the type is written in messages.
-    pub fn display(self) -> String {
-        if self.nullable {
-            format!("Option<{}>", self.base.display())
-        } else {
-            self.base.display().to_owned()
-        }
-    }
 }
 
 /// Why a type is not a column type.
@@ -104,8 +78,6 @@ pub struct Field<'a> {
 pub struct Input<'a> {
     /// The struct name.
     pub ident: &'a syn::Ident,
-    /// The struct's visibility.
-    pub vis: &'a syn::Visibility,
     /// Its `#[auth(...)]` attributes.
     pub attrs: ContainerAttrs,
     /// Its fields, in declaration order.
@@ -151,7 +123,10 @@ impl<'a> Input<'a> {
             }
         };
         if !input.generics.params.is_empty() || input.generics.where_clause.is_some() {
-            cx.error_spanned(&input.generics, "AuthUser cannot be derived for a generic struct");
+            cx.error_spanned(
+                &input.generics,
+                "AuthUser cannot be derived for a generic struct",
+            );
         }
         let fields = fields
             .iter()
@@ -167,7 +142,6 @@ impl<'a> Input<'a> {
             .collect();
         Some(Input {
             ident: &input.ident,
-            vis: &input.vis,
             attrs,
             fields,
         })
@@ -184,9 +158,15 @@ pub fn classify(ty: &syn::Type) -> Result<TypeKind, TypeError> {
         if inner_segment.ident == "Option" {
             return Err(TypeError::NestedOption);
         }
-        return plain(inner_segment).map(|base| TypeKind { base, nullable: true });
+        return plain(inner_segment).map(|base| TypeKind {
+            base,
+            nullable: true,
+        });
     }
-    plain(segment).map(|base| TypeKind { base, nullable: false })
+    plain(segment).map(|base| TypeKind {
+        base,
+        nullable: false,
+    })
 }
 
 /// A segment naming a supported type without generic arguments.

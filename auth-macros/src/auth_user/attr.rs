@@ -1,8 +1,8 @@
 //! Parsing of `#[auth(...)]` attributes, on the struct and on its fields.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
 
 use super::Ctxt;
 
@@ -161,7 +161,10 @@ fn key_name(meta: &ParseNestedMeta<'_>) -> String {
 fn string_value(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<syn::LitStr> {
     let expr: syn::Expr = meta.value()?.parse()?;
     match expr {
-        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(lit), .. }) => Ok(lit),
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(lit),
+            ..
+        }) => Ok(lit),
         other => Err(syn::Error::new_spanned(
             other,
             format_args!("expected a string literal, as in `#[auth({example})]`"),
@@ -172,7 +175,9 @@ fn string_value(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<syn::L
 /// Errors unless the key stands alone (no `= value`, no `(...)`).
 fn expect_flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-        return Err(meta.error(format_args!("`{key}` takes no value: write `#[auth({key})]`")));
+        return Err(meta.error(format_args!(
+            "`{key}` takes no value: write `#[auth({key})]`"
+        )));
     }
     Ok(())
 }
@@ -248,9 +253,10 @@ impl FieldAttrs {
                     let value = meta.value()?;
                     let expr: syn::Expr = value.parse()?;
                     let n = match &expr {
-                        syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(int), .. }) => {
-                            int.base10_parse::<u32>().ok().filter(|n| *n > 0)
-                        }
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Int(int),
+                            ..
+                        }) => int.base10_parse::<u32>().ok().filter(|n| *n > 0),
                         _ => None,
                     };
                     let Some(n) = n else {

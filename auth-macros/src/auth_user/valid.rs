@@ -67,8 +67,6 @@ pub struct Column<'a> {
 pub struct Model<'a> {
     /// The struct name.
     pub ident: &'a syn::Ident,
-    /// The struct's visibility.
-    pub vis: &'a syn::Visibility,
     /// Path of the auth-axum crate.
     pub krate: syn::Path,
     /// Table name (also the name of the generated Diesel module).
@@ -132,7 +130,6 @@ impl<'a> Model<'a> {
             .unwrap_or_else(|| syn::parse_quote!(::auth_axum));
         Some(Model {
             ident: input.ident,
-            vis: input.vis,
             krate,
             table,
             table_span,
@@ -179,9 +176,10 @@ fn assign_roles(cx: &Ctxt, input: &Input<'_>) -> Vec<Option<Role>> {
         if claimed.iter().any(|(r, _)| *r == role) {
             continue;
         }
-        let conventional = input.fields.iter().position(|f| {
-            f.attrs.roles.is_empty() && unraw(f.ident) == role.conventional_name()
-        });
+        let conventional = input
+            .fields
+            .iter()
+            .position(|f| f.attrs.roles.is_empty() && unraw(f.ident) == role.conventional_name());
         match conventional {
             Some(index) => roles[index] = Some(role),
             None if role.required() => cx.error_spanned(
@@ -302,7 +300,10 @@ fn check_field<'a>(
         }
     }
     if let (Some(span), Some(Role::Id)) = (field.attrs.unique, role) {
-        cx.error_at(span, "`unique` is redundant on the id: it is the primary key");
+        cx.error_at(
+            span,
+            "`unique` is redundant on the id: it is the primary key",
+        );
         ok = false;
     }
 
