@@ -25,7 +25,9 @@ pub mod migrate;
 pub mod model;
 pub mod password;
 pub mod schema;
+pub mod session;
 pub mod sql_types;
+pub mod timefmt;
 pub mod user;
 
 #[doc(hidden)]

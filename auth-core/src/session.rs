@@ -1,0 +1,305 @@
+//! Server-side sessions: token generation, hashing, expiry, rotation, revocation.
+//!
+//! The cookie carries an opaque token of 256 random bits (base64url, 43 characters). The
+//! database stores only its SHA-256, so a leaked `auth_sessions` table cannot be replayed.
+//! Each session has a sliding idle expiry (renewed on use, at most once per
+//! [`SessionConfig::touch_interval`] to keep reads free of writes) and an absolute expiry
+//! that use never extends.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use crate::db::DbConn;
+use crate::error::Result;
+use crate::schema::auth_sessions as s;
+use crate::with_conn;
+
+/// Session lifetimes.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// A session unused for this long ends. Default 2 weeks.
+    pub idle_timeout: Duration,
+    /// A session ends this long after login, used or not. Default 30 days.
+    pub absolute_timeout: Duration,
+    /// Minimum time between two renewals of the idle expiry. Default 60 s.
+    pub touch_interval: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            idle_timeout: Duration::from_secs(14 * 24 * 3600),
+            absolute_timeout: Duration::from_secs(30 * 24 * 3600),
+            touch_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A stored session (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable)]
+#[diesel(table_name = s)]
+pub struct Session {
+    /// Row id, used to list and revoke sessions.
+    pub id: i64,
+    /// SHA-256 of the token, hex. Not serialized.
+    #[serde(skip)]
+    pub token_hash: String,
+    /// Owner.
+    pub user_id: i64,
+    /// Backend that authenticated it (`default`, `jwt`, ...).
+    pub platform: String,
+    /// Login time (UTC).
+    #[serde(with = "crate::timefmt")]
+    pub created_at: PrimitiveDateTime,
+    /// Last use (UTC, renewed at most once per touch interval).
+    #[serde(with = "crate::timefmt")]
+    pub last_seen_at: PrimitiveDateTime,
+    /// End if unused (UTC).
+    #[serde(with = "crate::timefmt")]
+    pub idle_expires_at: PrimitiveDateTime,
+    /// End regardless of use (UTC).
+    #[serde(with = "crate::timefmt")]
+    pub absolute_expires_at: PrimitiveDateTime,
+    /// Client IP at login.
+    pub ip: Option<String>,
+    /// Client user agent at login.
+    pub user_agent: Option<String>,
+    /// Backend data (JSON text).
+    #[serde(skip)]
+    pub session_info: String,
+}
+
+/// What a new session records about its client.
+#[derive(Debug, Clone, Default)]
+pub struct NewSession<'a> {
+    /// The authenticated user.
+    pub user_id: i64,
+    /// The backend that authenticated it.
+    pub platform: &'a str,
+    /// Client IP.
+    pub ip: Option<&'a str>,
+    /// Client user agent (cut to 512 characters).
+    pub user_agent: Option<&'a str>,
+    /// Backend `session_info` as JSON.
+    pub session_info: Option<serde_json::Value>,
+}
+
+/// The current time in UTC, at microsecond precision (what every backend stores).
+pub fn now() -> PrimitiveDateTime {
+    let now = OffsetDateTime::now_utc();
+    let now = now
+        .replace_nanosecond(now.microsecond() * 1000)
+        .unwrap_or(now);
+    PrimitiveDateTime::new(now.date(), now.time())
+}
+
+/// A new random token: 32 bytes from a CSPRNG (rand's thread generator, seeded by the OS),
+/// base64url without padding.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 of a token, hex: the only form stored.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn cut(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+/// Creates a session and returns the cookie token with the stored row.
+pub async fn create(
+    conn: &mut DbConn,
+    new: NewSession<'_>,
+    config: &SessionConfig,
+) -> Result<(String, Session)> {
+    let token = new_token();
+    let token_hash = hash_token(&token);
+    let now = now();
+    let row = (
+        s::token_hash.eq(&token_hash),
+        s::user_id.eq(new.user_id),
+        s::platform.eq(cut(new.platform, 64)),
+        s::created_at.eq(now),
+        s::last_seen_at.eq(now),
+        s::idle_expires_at.eq(now + config.idle_timeout),
+        s::absolute_expires_at.eq(now + config.absolute_timeout),
+        s::ip.eq(new.ip.map(|ip| cut(ip, 64))),
+        s::user_agent.eq(new.user_agent.map(|ua| cut(ua, 512))),
+        s::session_info.eq(new
+            .session_info
+            .unwrap_or_else(|| serde_json::json!({}))
+            .to_string()),
+    );
+    let session = with_conn!(conn, |c| {
+        diesel::insert_into(s::table).values(row).execute(c).await?;
+        s::table
+            .filter(s::token_hash.eq(&token_hash))
+            .select(Session::as_select())
+            .first(c)
+            .await
+    })?;
+    Ok((token, session))
+}
+
+/// The live session for a cookie token, renewing its idle expiry when due. Expired sessions
+/// are deleted and reported as absent.
+pub async fn load(
+    conn: &mut DbConn,
+    token: &str,
+    config: &SessionConfig,
+) -> Result<Option<Session>> {
+    let hash = hash_token(token);
+    let found: Option<Session> = with_conn!(conn, |c| {
+        s::table
+            .filter(s::token_hash.eq(&hash))
+            .select(Session::as_select())
+            .first(c)
+            .await
+            .optional()
+    })?;
+    let Some(mut session) = found else {
+        return Ok(None);
+    };
+    let now = now();
+    if session.idle_expires_at <= now || session.absolute_expires_at <= now {
+        delete_by_id(conn, session.id).await?;
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= config.touch_interval {
+        touch(conn, &mut session, now, config).await?;
+    }
+    Ok(Some(session))
+}
+
+/// Renews the idle expiry of a session in use (never past its absolute expiry).
+pub async fn touch(
+    conn: &mut DbConn,
+    session: &mut Session,
+    now: PrimitiveDateTime,
+    config: &SessionConfig,
+) -> Result<()> {
+    let idle = (now + config.idle_timeout).min(session.absolute_expires_at);
+    let id = session.id;
+    with_conn!(conn, |c| {
+        diesel::update(s::table.find(id))
+            .set((s::last_seen_at.eq(now), s::idle_expires_at.eq(idle)))
+            .execute(c)
+            .await
+    })?;
+    session.last_seen_at = now;
+    session.idle_expires_at = idle;
+    Ok(())
+}
+
+/// Ends the session of a cookie token. `true` if one existed.
+pub async fn delete_by_token(conn: &mut DbConn, token: &str) -> Result<bool> {
+    let hash = hash_token(token);
+    let n = with_conn!(conn, |c| diesel::delete(
+        s::table.filter(s::token_hash.eq(&hash))
+    )
+    .execute(c)
+    .await)?;
+    Ok(n > 0)
+}
+
+/// Ends one session by id.
+pub async fn delete_by_id(conn: &mut DbConn, id: i64) -> Result<bool> {
+    let n = with_conn!(conn, |c| diesel::delete(s::table.find(id)).execute(c).await)?;
+    Ok(n > 0)
+}
+
+/// Ends one of a user's sessions by id; `false` if the user has no session with that id
+/// (so one user cannot end another's).
+pub async fn revoke_for_user(conn: &mut DbConn, user_id: i64, id: i64) -> Result<bool> {
+    let n = with_conn!(conn, |c| {
+        diesel::delete(s::table.filter(s::id.eq(id)).filter(s::user_id.eq(user_id)))
+            .execute(c)
+            .await
+    })?;
+    Ok(n > 0)
+}
+
+/// Ends every session of a user except `keep` (the current one, if any). Returns how many.
+pub async fn delete_for_user(conn: &mut DbConn, user_id: i64, keep: Option<i64>) -> Result<usize> {
+    let keep = keep.unwrap_or(-1);
+    Ok(with_conn!(conn, |c| {
+        diesel::delete(
+            s::table
+                .filter(s::user_id.eq(user_id))
+                .filter(s::id.ne(keep)),
+        )
+        .execute(c)
+        .await
+    })?)
+}
+
+/// A user's live sessions, most recently used first.
+pub async fn list_for_user(conn: &mut DbConn, user_id: i64) -> Result<Vec<Session>> {
+    let now = now();
+    Ok(with_conn!(conn, |c| {
+        s::table
+            .filter(s::user_id.eq(user_id))
+            .filter(s::idle_expires_at.gt(now))
+            .filter(s::absolute_expires_at.gt(now))
+            .order((s::last_seen_at.desc(), s::id.desc()))
+            .select(Session::as_select())
+            .load(c)
+            .await
+    })?)
+}
+
+/// Deletes at most `batch` expired sessions; call until it returns less than `batch`.
+/// Bounded so that cleanup never holds long locks.
+pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
+    let now = now();
+    Ok(with_conn!(conn, |c| {
+        let ids: Vec<i64> = s::table
+            .filter(
+                s::idle_expires_at
+                    .le(now)
+                    .or(s::absolute_expires_at.le(now)),
+            )
+            .select(s::id)
+            .limit(batch)
+            .load(c)
+            .await?;
+        if ids.is_empty() {
+            Ok(0)
+        } else {
+            diesel::delete(s::table.filter(s::id.eq_any(&ids)))
+                .execute(c)
+                .await
+        }
+    })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43, "256 bits in base64url");
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        assert_eq!(hash_token(&a).len(), 64);
+        assert_ne!(hash_token(&a), a);
+    }
+}
