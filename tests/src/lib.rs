@@ -11,7 +11,9 @@ pub mod model;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use auth_axum::{Backend, Database};
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
+};
 
 /// Environment variable naming the PostgreSQL server used by the tests.
 pub const POSTGRES_ENV: &str = "AUTH_TEST_POSTGRES_URL";
@@ -29,7 +31,11 @@ pub struct TestDb {
 
 enum Cleanup {
     Dir(#[allow(dead_code)] tempfile::TempDir),
-    Server { admin_url: String, name: String, backend: Backend },
+    Server {
+        admin_url: String,
+        name: String,
+        backend: Backend,
+    },
 }
 
 fn unique_name() -> String {
@@ -38,7 +44,11 @@ fn unique_name() -> String {
         "auth_test_{}_{}_{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed),
-        uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap_or_default()
+        uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .get(..8)
+            .unwrap_or_default()
     )
 }
 
@@ -49,7 +59,9 @@ fn with_database(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{}", &base[..host_end], name);
     if let Some(q) = query {
         out.push('?');
@@ -63,7 +75,11 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().expect("temporary folder");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
-        TestDb { db: Database::connect(&url).expect("sqlite pool"), url, cleanup: Cleanup::Dir(dir) }
+        TestDb {
+            db: Database::connect(&url).expect("sqlite pool"),
+            url,
+            cleanup: Cleanup::Dir(dir),
+        }
     }
 
     /// A fresh database on the server `env` names, or `None` (with a message) when unset.
@@ -83,7 +99,9 @@ impl TestDb {
                 let mut c = AsyncPgConnection::establish(&admin_url)
                     .await
                     .unwrap_or_else(|e| panic!("{env}: cannot connect: {e}"));
-                c.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create database");
+                c.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create database");
             }
             _ => {
                 let mut c = AsyncMysqlConnection::establish(&admin_url)
@@ -100,19 +118,33 @@ impl TestDb {
         Some(TestDb {
             db: Database::connect(&url).expect("pool"),
             url,
-            cleanup: Cleanup::Server { admin_url, name, backend },
+            cleanup: Cleanup::Server {
+                admin_url,
+                name,
+                backend,
+            },
         })
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Cleanup::Server { admin_url, name, backend } = &self.cleanup else { return };
+        let Cleanup::Server {
+            admin_url,
+            name,
+            backend,
+        } = &self.cleanup
+        else {
+            return;
+        };
         let (admin_url, name, backend) = (admin_url.clone(), name.clone(), *backend);
         // Drop the database from a thread of its own: Drop cannot await, and it may run on
         // a runtime thread. The pool's connections must close first: drop ours by closing.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async move {
                 match backend {
                     Backend::Postgres => {
@@ -123,7 +155,9 @@ impl Drop for TestDb {
                     }
                     _ => {
                         let mut c = AsyncMysqlConnection::establish(&admin_url).await.ok()?;
-                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.ok()
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+                            .await
+                            .ok()
                     }
                 }
             })
@@ -165,8 +199,14 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(with_database("postgres://u@h:5432/test", "x"), "postgres://u@h:5432/x");
-        assert_eq!(with_database("mysql://root@h:3306/test?ssl=false", "x"), "mysql://root@h:3306/x?ssl=false");
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("mysql://root@h:3306/test?ssl=false", "x"),
+            "mysql://root@h:3306/x?ssl=false"
+        );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

@@ -30,34 +30,73 @@ fn alice() -> v1::User {
 /// Generates the user table's migrations in a fresh folder and applies everything.
 async fn migrate_v1(t: &TestDb) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let written = makemigrations(&<v1::User as auth_axum::AuthUser>::TABLE, dir.path(), None).unwrap();
+    let written =
+        makemigrations(&<v1::User as auth_axum::AuthUser>::TABLE, dir.path(), None).unwrap();
     assert_eq!(written.len(), 3, "one migration per backend");
-    let applied = migrate::run(&t.db, &AppMigrations::Directory(dir.path().into())).await.unwrap();
-    assert_eq!(applied.len(), 2, "core tables then the user table: {applied:?}");
+    let applied = migrate::run(&t.db, &AppMigrations::Directory(dir.path().into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        applied.len(),
+        2,
+        "core tables then the user table: {applied:?}"
+    );
     dir
 }
 
 async fn migrations_are_idempotent(t: TestDb) {
     let dir = migrate_v1(&t).await;
-    let again = migrate::run(&t.db, &AppMigrations::Directory(dir.path().into())).await.unwrap();
+    let again = migrate::run(&t.db, &AppMigrations::Directory(dir.path().into()))
+        .await
+        .unwrap();
     assert!(again.is_empty(), "second run applied {again:?}");
     // Only the core set: nothing pending either.
-    assert!(migrate::run(&t.db, &AppMigrations::None).await.unwrap().is_empty());
+    assert!(
+        migrate::run(&t.db, &AppMigrations::None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn user_round_trip(t: TestDb) {
     let _dir = migrate_v1(&t).await;
     let mut conn = t.db.conn().await.unwrap();
-    let stored = alice().insert(&mut conn).await.unwrap();
+    let original = alice();
+    let stored = original.insert(&mut conn).await.unwrap();
     assert!(stored.id > 0);
-    assert_eq!(stored, v1::User { id: stored.id, ..alice() }, "every column survives the trip");
+    assert_eq!(
+        stored,
+        v1::User {
+            id: stored.id,
+            ..original
+        },
+        "every column survives the trip"
+    );
 
-    let by_id = v1::User::find_by_id(&mut conn, stored.id).await.unwrap().unwrap();
+    let by_id = v1::User::find_by_id(&mut conn, stored.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_id, stored);
-    let by_account = v1::User::find_by_account(&mut conn, "alice").await.unwrap().unwrap();
+    let by_account = v1::User::find_by_account(&mut conn, "alice")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_account, stored);
-    assert!(v1::User::find_by_account(&mut conn, "ALICE").await.unwrap().is_none(), "account lookups are exact");
-    assert!(v1::User::find_by_id(&mut conn, stored.id + 100).await.unwrap().is_none());
+    assert!(
+        v1::User::find_by_account(&mut conn, "ALICE")
+            .await
+            .unwrap()
+            .is_none(),
+        "account lookups are exact"
+    );
+    assert!(
+        v1::User::find_by_id(&mut conn, stored.id + 100)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let mut changed = stored.clone();
     changed.first_name = "Alicia".into();
@@ -68,16 +107,33 @@ async fn user_round_trip(t: TestDb) {
     changed.is_verified = true;
     changed.last_login = Some(datetime!(2026-11-23 12:00:00));
     assert!(changed.update(&mut conn).await.unwrap());
-    assert!(changed.update(&mut conn).await.unwrap(), "an unchanged row still counts as found");
-    let reread = v1::User::find_by_id(&mut conn, stored.id).await.unwrap().unwrap();
+    assert!(
+        changed.update(&mut conn).await.unwrap(),
+        "an unchanged row still counts as found"
+    );
+    let reread = v1::User::find_by_id(&mut conn, stored.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(reread, changed);
 
-    let ghost = v1::User { id: stored.id + 100, ..changed.clone() };
-    assert!(!ghost.update(&mut conn).await.unwrap(), "updating a missing row reports false");
+    let ghost = v1::User {
+        id: stored.id + 100,
+        ..changed.clone()
+    };
+    assert!(
+        !ghost.update(&mut conn).await.unwrap(),
+        "updating a missing row reports false"
+    );
 
     assert!(v1::User::delete(&mut conn, stored.id).await.unwrap());
     assert!(!v1::User::delete(&mut conn, stored.id).await.unwrap());
-    assert!(v1::User::find_by_id(&mut conn, stored.id).await.unwrap().is_none());
+    assert!(
+        v1::User::find_by_id(&mut conn, stored.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn unique_account_and_email(t: TestDb) {
@@ -85,21 +141,45 @@ async fn unique_account_and_email(t: TestDb) {
     let mut conn = t.db.conn().await.unwrap();
     let first = alice().insert(&mut conn).await.unwrap();
 
-    let same_account = v1::User { email: Some("other@example.com".into()), ..alice() };
+    let same_account = v1::User {
+        email: Some("other@example.com".into()),
+        ..alice()
+    };
     let err = same_account.insert(&mut conn).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
 
-    let same_email = v1::User { account: "bob".into(), ..alice() };
+    let same_email = v1::User {
+        account: "bob".into(),
+        ..alice()
+    };
     let err = same_email.insert(&mut conn).await.unwrap_err();
     assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
 
     // Nothing half-written, and the connection is still usable after the failed writes.
-    assert!(v1::User::find_by_account(&mut conn, "bob").await.unwrap().is_none());
-    assert_eq!(v1::User::find_by_account(&mut conn, "alice").await.unwrap().unwrap(), first);
+    assert!(
+        v1::User::find_by_account(&mut conn, "bob")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        v1::User::find_by_account(&mut conn, "alice")
+            .await
+            .unwrap()
+            .unwrap(),
+        first
+    );
 
     // NULL e-mails do not collide with each other.
     for account in ["carol", "dave"] {
-        v1::User { account: account.into(), email: None, ..alice() }.insert(&mut conn).await.unwrap();
+        v1::User {
+            account: account.into(),
+            email: None,
+            ..alice()
+        }
+        .insert(&mut conn)
+        .await
+        .unwrap();
     }
 }
 
@@ -110,7 +190,11 @@ async fn makemigrations_adds_a_column(t: TestDb) {
 
     // Unchanged model: nothing written.
     let table_v1 = <v1::User as auth_axum::AuthUser>::TABLE;
-    assert!(makemigrations(&table_v1, dir.path(), None).unwrap().is_empty());
+    assert!(
+        makemigrations(&table_v1, dir.path(), None)
+            .unwrap()
+            .is_empty()
+    );
 
     // One new field: an ALTER TABLE per backend, and then nothing again.
     let table_v2 = <v2::User as auth_axum::AuthUser>::TABLE;
@@ -122,19 +206,35 @@ async fn makemigrations_adds_a_column(t: TestDb) {
         let down = std::fs::read_to_string(w.path.join("down.sql")).unwrap();
         assert!(down.contains("DROP COLUMN"), "{down}");
     }
-    assert!(makemigrations(&table_v2, dir.path(), None).unwrap().is_empty());
+    assert!(
+        makemigrations(&table_v2, dir.path(), None)
+            .unwrap()
+            .is_empty()
+    );
 
-    let applied = migrate::run(&t.db, &AppMigrations::Directory(dir.path().into())).await.unwrap();
+    let applied = migrate::run(&t.db, &AppMigrations::Directory(dir.path().into()))
+        .await
+        .unwrap();
     assert_eq!(applied.len(), 1, "{applied:?}");
 
     // The existing row reads back through the new model with the column's default.
-    let migrated = v2::User::find_by_id(&mut conn, old.id).await.unwrap().unwrap();
+    let migrated = v2::User::find_by_id(&mut conn, old.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(migrated.score, 0);
     assert_eq!(migrated.first_name, "Alice");
     let mut scored = migrated.clone();
     scored.score = 42;
     assert!(scored.update(&mut conn).await.unwrap());
-    assert_eq!(v2::User::find_by_id(&mut conn, old.id).await.unwrap().unwrap().score, 42);
+    assert_eq!(
+        v2::User::find_by_id(&mut conn, old.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .score,
+        42
+    );
 }
 
 backend_tests!(
