@@ -9,9 +9,10 @@
 
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
-    Error, Result, TableDef, UserStore, db, ddl, makemigrations, migrate, model, schema, sql_types,
+    Error, Result, TableDef, UserStore, cli, db, ddl, makemigrations, migrate, model, schema, sql_types,
     with_conn,
 };
+pub use auth_core::embed_app_migrations;
 pub use auth_macros::AuthUser;
 
 #[doc(hidden)]

@@ -2,6 +2,7 @@
 
 pub use diesel;
 pub use diesel_async;
+pub use diesel_migrations;
 pub use serde;
 pub use time;
 pub use uuid;

@@ -18,6 +18,7 @@
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod db;
+pub mod cli;
 pub mod ddl;
 pub mod error;
 pub mod makemigrations;
