@@ -225,8 +225,8 @@ fn role_expected(role: Role) -> &'static str {
         Role::Account | Role::Password => "`String`",
         Role::Email => "`String` or `Option<String>`",
         Role::Superuser | Role::Active | Role::Verified => "`bool`",
-        Role::LastLogin => "`Option<PrimitiveDateTime>` (time::PrimitiveDateTime)",
-        Role::DateJoined => "`PrimitiveDateTime` (time::PrimitiveDateTime)",
+        Role::LastLogin => "`Option<PrimitiveDateTime>`",
+        Role::DateJoined => "`PrimitiveDateTime`",
     }
 }
 
@@ -256,7 +256,7 @@ fn check_field<'a>(
             cx.error_spanned(
                 field.ty,
                 format_args!(
-                    "the {} field `{name}` must be {}, found `{}`",
+                    "field `{name}` plays the `{}` role and must be {}, found `{}`",
                     role.key(),
                     role_expected(role),
                     type_to_string(field.ty)
@@ -287,17 +287,17 @@ fn check_field<'a>(
         }
     };
 
-    if let Some((_, span)) = field.attrs.max_length {
-        if kind.is_some_and(|k| k.base != Base::String) {
-            cx.error_at(
-                span,
-                format_args!(
-                    "`max_length` applies only to String fields; `{name}` is `{}`",
-                    type_to_string(field.ty)
-                ),
-            );
-            ok = false;
-        }
+    if let Some((_, span)) = field.attrs.max_length
+        && kind.is_some_and(|k| k.base != Base::String)
+    {
+        cx.error_at(
+            span,
+            format_args!(
+                "`max_length` applies only to String fields; `{name}` is `{}`",
+                type_to_string(field.ty)
+            ),
+        );
+        ok = false;
     }
     if let (Some(span), Some(Role::Id)) = (field.attrs.unique, role) {
         cx.error_at(

@@ -1,0 +1,10 @@
+use auth_axum::AuthUser;
+
+#[derive(AuthUser)]
+struct User {
+    id: i64,
+    login: String,
+    password: String,
+}
+
+fn main() {}

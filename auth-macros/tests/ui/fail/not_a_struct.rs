@@ -1,0 +1,9 @@
+use auth_axum::AuthUser;
+
+#[derive(AuthUser)]
+enum User {
+    Anonymous,
+    Known { id: i64, account: String, password: String },
+}
+
+fn main() {}
