@@ -219,3 +219,73 @@ pub fn type_to_string(ty: &syn::Type) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(src: &str) -> syn::Type {
+        syn::parse_str(src).expect("a type")
+    }
+
+    #[test]
+    fn types_are_recognised_by_their_last_segment() {
+        let plain = |base| {
+            Ok(TypeKind {
+                base,
+                nullable: false,
+            })
+        };
+        let nullable = |base| {
+            Ok(TypeKind {
+                base,
+                nullable: true,
+            })
+        };
+        assert_eq!(classify(&ty("String")), plain(Base::String));
+        assert_eq!(classify(&ty("std::string::String")), plain(Base::String));
+        assert_eq!(
+            classify(&ty("::time::PrimitiveDateTime")),
+            plain(Base::PrimitiveDateTime)
+        );
+        assert_eq!(classify(&ty("uuid::Uuid")), plain(Base::Uuid));
+        assert_eq!(classify(&ty("i16")), plain(Base::I16));
+        assert_eq!(classify(&ty("f32")), plain(Base::F32));
+        assert_eq!(classify(&ty("Option<bool>")), nullable(Base::Bool));
+        assert_eq!(
+            classify(&ty("core::option::Option<f64>")),
+            nullable(Base::F64)
+        );
+        assert_eq!(
+            classify(&ty("Option<Option<i32>>")),
+            Err(TypeError::NestedOption)
+        );
+        for bad in [
+            "u32",
+            "Vec<u8>",
+            "&str",
+            "OffsetDateTime",
+            "Option<u8>",
+            "String<T>",
+            "Option",
+            "(i64,)",
+            "<T as X>::String",
+        ] {
+            assert_eq!(classify(&ty(bad)), Err(TypeError::Unsupported), "{bad}");
+        }
+    }
+
+    #[test]
+    fn types_print_compactly() {
+        for src in [
+            "Vec<String>",
+            "&'static str",
+            "time::OffsetDateTime",
+            "Option<Option<String>>",
+            "::std::collections::HashMap<String, u8>",
+            "&mut [u8]",
+        ] {
+            assert_eq!(type_to_string(&ty(src)), src);
+        }
+    }
+}

@@ -195,7 +195,12 @@ impl ContainerAttrs {
                         return Err(meta.error("duplicate `table` attribute"));
                     }
                     let name = lit.value();
-                    if syn::parse_str::<syn::Ident>(&name).is_err() || name.starts_with("r#") {
+                    // Exactly one plain identifier (no surrounding spaces, no `r#`), so
+                    // that `Ident::new` accepts it during expansion.
+                    let is_ident = syn::parse_str::<syn::Ident>(&name)
+                        .is_ok_and(|ident| ident == name.as_str() && !name.starts_with("r#"))
+                        && name != "gen";
+                    if !is_ident {
                         return Err(syn::Error::new(
                             lit.span(),
                             format_args!(

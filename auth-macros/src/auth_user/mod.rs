@@ -68,3 +68,79 @@ impl Ctxt {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    fn errors(input: proc_macro2::TokenStream) -> Vec<String> {
+        let out = super::derive(input).to_string();
+        out.split("compile_error !")
+            .skip(1)
+            .map(|e| e.trim_start_matches([' ', '{', '(']).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_valid_model_expands_without_errors() {
+        let out = super::derive(quote! {
+            struct User { id: i64, account: String, password: String }
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("table !"), "{out}");
+        assert!(
+            out.contains("impl :: auth_axum :: __private :: UserStore for User"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn every_error_is_reported() {
+        let errs = errors(quote! {
+            #[auth(table = " users")]
+            struct User {
+                #[auth(nope, max_length = -1, id)]
+                id: i32,
+                #[auth(account, password)]
+                login: String,
+                extra: Vec<u8>,
+            }
+        });
+        assert_eq!(errs.len(), 7, "{errs:#?}");
+    }
+
+    #[test]
+    fn odd_table_names_are_errors_not_panics() {
+        for name in [
+            " users",
+            "users ",
+            "r#type",
+            "type",
+            "gen",
+            "",
+            "_",
+            "two words",
+            "1users",
+        ] {
+            let errs = errors(quote! {
+                #[auth(table = #name)]
+                struct User { id: i64, account: String, password: String }
+            });
+            assert_eq!(errs.len(), 1, "{name:?}: {errs:#?}");
+            assert!(
+                errs[0].contains("invalid table name"),
+                "{name:?}: {errs:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_list_attributes_are_errors() {
+        let errs = errors(quote! {
+            #[auth]
+            struct User { #[auth = "x"] id: i64, account: String, password: String }
+        });
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+    }
+}
