@@ -19,3 +19,12 @@ pub use crate::with_conn;
 pub fn bind<ST, U>(value: U) -> diesel::internal::derives::as_expression::Bound<ST, U> {
     diesel::internal::derives::as_expression::Bound::new(value)
 }
+
+pub use crate::field::{Encoded, FieldCodec, decode as decode_field};
+pub use crate::user::NewUser;
+pub use serde_json;
+
+/// The current UTC time at microsecond precision.
+pub fn now() -> time::PrimitiveDateTime {
+    crate::session::now()
+}

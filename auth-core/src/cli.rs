@@ -39,7 +39,12 @@ pub enum AuthCommand {
 impl AuthCommand {
     /// Runs the verb; prints what it did to stdout. `default_dir` is where
     /// `makemigrations` writes without `--dir`.
-    pub async fn run<U: AuthUser>(&self, db: &Database, app: &AppMigrations, default_dir: &Path) -> Result<()> {
+    pub async fn run<U: AuthUser>(
+        &self,
+        db: &Database,
+        app: &AppMigrations,
+        default_dir: &Path,
+    ) -> Result<()> {
         match self {
             AuthCommand::Migrate => {
                 let applied = migrate::run(db, app).await?;

@@ -177,6 +177,10 @@ impl fmt::Debug for Database {
 }
 
 /// A pooled connection to one of the three backends. Use [`with_conn!`] to run a query.
+///
+/// The variants differ in size (a PostgreSQL connection is largest); a `DbConn` lives on
+/// the stack of one request, so boxing would only add an allocation per checkout.
+#[allow(clippy::large_enum_variant)]
 pub enum DbConn {
     /// SQLite connection.
     Sqlite(Object<SqliteConn>),

@@ -17,15 +17,19 @@
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
-pub mod db;
+pub mod backend;
 pub mod cli;
+pub mod db;
 pub mod ddl;
 pub mod error;
+pub mod field;
 pub mod makemigrations;
 pub mod migrate;
 pub mod model;
 pub mod password;
+pub mod rbac;
 pub mod schema;
+pub mod service;
 pub mod session;
 pub mod sql_types;
 pub mod timefmt;
@@ -37,4 +41,4 @@ pub mod __private;
 pub use db::{Backend, Database, DatabaseConfig, DbConn};
 pub use error::{Error, Result};
 pub use model::{ColumnDef, ColumnType, DefaultValue, TableDef};
-pub use user::{AuthUser, UserStore};
+pub use user::{AuthUser, NewUser, UserStore};

@@ -137,10 +137,10 @@ fn plan(
     };
     let mut changed = Vec::new();
     for col in table.columns {
-        if let Some(old) = previous.columns.iter().find(|c| c.name == col.name) {
-            if *old != ColumnSnapshot::from(col) {
-                changed.push(col.name);
-            }
+        if let Some(old) = previous.columns.iter().find(|c| c.name == col.name)
+            && *old != ColumnSnapshot::from(col)
+        {
+            changed.push(col.name);
         }
     }
     if !changed.is_empty() {

@@ -7,6 +7,7 @@
 
 use std::future::Future;
 
+use serde_json::{Map, Value};
 use time::PrimitiveDateTime;
 
 use crate::db::{Backend, DbConn};
@@ -21,7 +22,7 @@ use crate::model::TableDef;
 /// `last_login` (`Option<PrimitiveDateTime>`), `date_joined` (`PrimitiveDateTime`). Only
 /// `id`, `account` and `password` are required; the others fall back to the defaults
 /// documented on each method.
-pub trait AuthUser: Send + Sync + Sized + 'static {
+pub trait AuthUser: serde::Serialize + Send + Sync + Sized + 'static {
     /// Description of the user table (columns, types, constraints) for SQL generation.
     const TABLE: TableDef;
 
@@ -45,6 +46,18 @@ pub trait AuthUser: Send + Sync + Sized + 'static {
     fn last_login(&self) -> Option<PrimitiveDateTime>;
     /// Time the account was created, if the model records it.
     fn date_joined(&self) -> Option<PrimitiveDateTime>;
+
+    /// A new, unsaved user (id 0) from registration data: custom fields are read from
+    /// `new.extra` by field name (a missing one takes its initial value: empty string, 0,
+    /// false, `None`, a new random UUID, the current time). `is_active` starts true,
+    /// `is_superuser` and `is_verified` false, `date_joined` now. The error names the field:
+    /// a wrong type, text over `max_length` or holding NUL, a key that is not a custom field.
+    fn new_user(new: NewUser<'_>) -> Result<Self, String>;
+
+    /// Applies a partial update from JSON: `email` (when the model has one) and custom
+    /// fields. Any other key (id, account, password, flags, unknown names) is refused, and
+    /// nothing is changed when any key is refused.
+    fn apply_changes(&mut self, changes: &Map<String, Value>) -> Result<(), String>;
 
     /// `CREATE TABLE` (and its unique indexes) for `backend`.
     fn create_table_sql(backend: Backend) -> String {
@@ -74,6 +87,26 @@ pub trait UserStore: AuthUser {
     ) -> impl Future<Output = Result<Option<Self>>> + Send;
     /// Writes every column but the id. `false` when no row has this id.
     fn update(&self, conn: &mut DbConn) -> impl Future<Output = Result<bool>> + Send;
+    /// Records a successful login time in `last_login` (does nothing when the model has no
+    /// such field).
+    fn record_login(
+        conn: &mut DbConn,
+        id: i64,
+        at: PrimitiveDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Deletes the user with this id. `false` when no row had it.
     fn delete(conn: &mut DbConn, id: i64) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Registration data for [`AuthUser::new_user`].
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    /// Account name (already validated by the caller).
+    pub account: String,
+    /// The password hash.
+    pub password_hash: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Custom field values by field name.
+    pub extra: &'a Map<String, Value>,
 }

@@ -1,0 +1,103 @@
+//! The one layer an application adds: cookies plus the auth handle on every request.
+//!
+//! Nothing is loaded here: the session and the user are read only when an extractor
+//! ([`crate::CurrentUser`], [`crate::MaybeUser`]) asks, so public routes do no database work.
+
+use std::sync::Arc;
+
+use auth_core::service::AuthService;
+use auth_core::{Database, UserStore};
+use axum::Extension;
+use tower::Layer;
+use tower_cookies::{CookieManager, CookieManagerLayer};
+
+use crate::config::HttpConfig;
+
+/// Everything the extractors and routes need: the database, the service and the HTTP
+/// settings. Cheap to clone.
+pub struct Auth<U: UserStore> {
+    pub(crate) inner: Arc<AuthInner<U>>,
+}
+
+pub(crate) struct AuthInner<U: UserStore> {
+    pub(crate) db: Database,
+    pub(crate) service: AuthService<U>,
+    pub(crate) http: HttpConfig,
+}
+
+impl<U: UserStore> Clone for Auth<U> {
+    fn clone(&self) -> Self {
+        Auth {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<U: UserStore> std::fmt::Debug for Auth<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("db", &self.inner.db)
+            .field("service", &self.inner.service)
+            .field("http", &self.inner.http)
+            .finish()
+    }
+}
+
+impl<U: UserStore> Auth<U> {
+    /// Auth over `db` with `service` and default HTTP settings (secure cookie).
+    pub fn new(db: Database, service: AuthService<U>) -> Self {
+        Auth::with_http(db, service, HttpConfig::default())
+    }
+
+    /// Auth with explicit HTTP settings.
+    pub fn with_http(db: Database, service: AuthService<U>, mut http: HttpConfig) -> Self {
+        if http.cookie_max_age.is_none() {
+            http.cookie_max_age = Some(service.session_config().absolute_timeout);
+        }
+        Auth {
+            inner: Arc::new(AuthInner { db, service, http }),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The service.
+    pub fn service(&self) -> &AuthService<U> {
+        &self.inner.service
+    }
+
+    /// HTTP settings.
+    pub fn http(&self) -> &HttpConfig {
+        &self.inner.http
+    }
+
+    /// The layer to add to the application's router (outermost of the auth pieces):
+    /// `app.layer(auth.layer())`.
+    pub fn layer(&self) -> AuthLayer<U> {
+        AuthLayer { auth: self.clone() }
+    }
+}
+
+/// Adds cookie handling and the [`Auth`] handle to every request. See [`Auth::layer`].
+pub struct AuthLayer<U: UserStore> {
+    auth: Auth<U>,
+}
+
+impl<U: UserStore> Clone for AuthLayer<U> {
+    fn clone(&self) -> Self {
+        AuthLayer {
+            auth: self.auth.clone(),
+        }
+    }
+}
+
+impl<S, U: UserStore> Layer<S> for AuthLayer<U> {
+    type Service = CookieManager<<Extension<Auth<U>> as Layer<S>>::Service>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CookieManagerLayer::new().layer(Extension(self.auth.clone()).layer(inner))
+    }
+}

@@ -1,0 +1,219 @@
+//! The JSON envelope every route answers with, and the stable error codes.
+//!
+//! Success: `{"success": true, "data": ..., "message": "..."}`.
+//! Failure: `{"success": false, "code": "<stable_code>", "message": "..."}`; the code is
+//! what clients should branch on, the message is for people and may change.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// A successful answer.
+#[derive(Debug, Serialize)]
+pub struct Envelope<T: Serialize> {
+    /// Always `true`.
+    pub success: bool,
+    /// The payload.
+    pub data: T,
+    /// A short human-readable message.
+    pub message: String,
+}
+
+/// `200` with `data`.
+pub fn ok<T: Serialize>(data: T, message: &str) -> Response {
+    with_status(StatusCode::OK, data, message)
+}
+
+/// `status` with `data`.
+pub fn with_status<T: Serialize>(status: StatusCode, data: T, message: &str) -> Response {
+    (
+        status,
+        Json(Envelope {
+            success: true,
+            data,
+            message: message.to_owned(),
+        }),
+    )
+        .into_response()
+}
+
+/// The stable error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 401: no valid session.
+    Unauthenticated,
+    /// 401: account or password wrong (one code for both).
+    InvalidCredentials,
+    /// 403: logged in but not allowed; or the account is inactive.
+    Forbidden,
+    /// 403: the account is deactivated.
+    InactiveAccount,
+    /// 404: no such resource.
+    NotFound,
+    /// 409: the account or e-mail is taken.
+    Conflict,
+    /// 400: the body is not valid JSON.
+    MalformedJson,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 413: the body is over the configured limit.
+    PayloadTooLarge,
+    /// 422: a field is missing, of the wrong type, too long, or otherwise invalid.
+    InvalidInput,
+    /// 400: unknown `platform`.
+    UnknownPlatform,
+    /// 503: the database is unreachable.
+    Unavailable,
+    /// 500: an internal error (details are only logged).
+    Internal,
+}
+
+/// A failure answer. Build with [`ApiError::new`]; convert from core errors with `?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Human-readable message, safe to show.
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    success: bool,
+    code: ErrorCode,
+    message: &'a str,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 401 `unauthenticated`.
+    pub fn unauthenticated() -> Self {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "authentication required",
+        )
+    }
+
+    /// 422 `invalid_input` naming the field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            message,
+        )
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(what: &str) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            format!("{what} not found"),
+        )
+    }
+
+    /// 500 `internal`; the cause is logged, never sent.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "internal error",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            success: false,
+            code: self.code,
+            message: &self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<auth_core::Error> for ApiError {
+    fn from(e: auth_core::Error) -> Self {
+        use auth_core::Error as E;
+        match e {
+            E::Conflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, "already exists")
+            }
+            E::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Unavailable,
+                    "service temporarily unavailable",
+                )
+            }
+            other => ApiError::internal(&DisplayChain(&other)),
+        }
+    }
+}
+
+/// Displays an error with its sources, for logs.
+struct DisplayChain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+impl From<auth_core::backend::AuthError> for ApiError {
+    fn from(e: auth_core::backend::AuthError) -> Self {
+        use auth_core::backend::AuthError as A;
+        use auth_core::password::PasswordError as P;
+        match e {
+            A::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidCredentials,
+                "invalid account or password",
+            ),
+            A::Inactive => ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::InactiveAccount,
+                "this account is inactive",
+            ),
+            A::UnknownPlatform(p) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::UnknownPlatform,
+                format!("unknown platform {p:?}"),
+            ),
+            A::Unsupported(p) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::UnknownPlatform,
+                format!("the {p:?} platform does not support this operation"),
+            ),
+            A::Invalid(message) => ApiError::invalid(message),
+            A::Password(P::TooLong) => ApiError::invalid("password: at most 72 bytes"),
+            A::Password(P::Nul) => ApiError::invalid("password: must not contain NUL"),
+            A::Password(other) => ApiError::internal(&other),
+            A::Storage(e) => e.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}

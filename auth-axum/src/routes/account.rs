@@ -1,0 +1,140 @@
+//! register, login, logout.
+
+use auth_core::backend::{LoginRequest, RegisterRequest};
+use auth_core::{UserStore, rbac, session};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tower_cookies::cookie::{Cookie, SameSite};
+
+use super::validate;
+use crate::extract::{Client, CurrentUser, Jar};
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::response::{self, ApiError};
+
+/// `POST register` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegisterBody {
+    account: String,
+    password: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    platform: Option<String>,
+    #[serde(default)]
+    extra: Map<String, Value>,
+}
+
+/// `POST login` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginBody {
+    account: String,
+    password: String,
+    #[serde(default)]
+    platform: Option<String>,
+    #[serde(default)]
+    extra: Map<String, Value>,
+}
+
+pub(crate) async fn register<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    JsonBody(body): JsonBody<RegisterBody>,
+) -> Result<Response, ApiError> {
+    validate::account(&body.account)?;
+    validate::password("password", &body.password)?;
+    validate::platform(body.platform.as_deref())?;
+    if let Some(email) = &body.email {
+        validate::email(email)?;
+    }
+    let mut conn = auth.db().conn().await?;
+    let req = RegisterRequest {
+        account: body.account,
+        password: body.password,
+        email: body.email,
+        extra: body.extra,
+    };
+    let user = auth
+        .service()
+        .register(&mut conn, body.platform.as_deref(), &req)
+        .await?;
+    Ok(response::with_status(
+        StatusCode::CREATED,
+        &user,
+        "registered",
+    ))
+}
+
+/// The session cookie, with the configured attributes.
+pub(crate) fn session_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie<'static> {
+    let cfg = &auth.http().cookie;
+    let mut cookie = Cookie::build((cfg.name.clone(), value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(cfg.secure);
+    if let Some(domain) = &cfg.domain {
+        cookie = cookie.domain(domain.clone());
+    }
+    if let Some(age) = auth.http().cookie_max_age {
+        cookie = cookie.max_age(time::Duration::try_from(age).unwrap_or(time::Duration::WEEK));
+    }
+    cookie.build()
+}
+
+pub(crate) async fn login<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Jar(cookies): Jar,
+    Client(client): Client,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
+    // Shape checks only: an account that could never exist simply fails to log in.
+    if body.account.len() > 4 * validate::MAX_ACCOUNT_CHARS {
+        return Err(ApiError::invalid("account: too long"));
+    }
+    validate::platform(body.platform.as_deref())?;
+    let mut conn = auth.db().conn().await?;
+    // A new token every login: the session presented before (if any) ends.
+    if let Some(old) = cookies.get(&auth.http().cookie.name) {
+        session::delete_by_token(&mut conn, old.value()).await?;
+    }
+    let req = LoginRequest {
+        account: body.account,
+        password: body.password,
+        extra: body.extra,
+    };
+    let (user, token, _session) = auth
+        .service()
+        .login(&mut conn, body.platform.as_deref(), &req, &client)
+        .await?;
+    cookies.add(session_cookie(&auth, token));
+    let mut data = serde_json::to_value(&user).map_err(|e| ApiError::internal(&e))?;
+    if let Value::Object(map) = &mut data {
+        map.insert(
+            "roles".into(),
+            rbac::role_names(&mut conn, user.id()).await?.into(),
+        );
+        map.insert(
+            "groups".into(),
+            rbac::group_names(&mut conn, user.id()).await?.into(),
+        );
+    }
+    Ok(response::ok(data, "logged in"))
+}
+
+pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Jar(cookies): Jar,
+    current: CurrentUser<U>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    auth.service()
+        .logout(&mut conn, &current.user, &current.session)
+        .await?;
+    cookies.remove(session_cookie(&auth, String::new()));
+    Ok(response::ok(Value::Null, "logged out"))
+}

@@ -1,0 +1,44 @@
+//! The mountable auth router.
+//!
+//! | method | path | body | answer |
+//! |---|---|---|---|
+//! | POST | `register` | `{account, password, email?, platform?, extra?}` | 201, the user |
+//! | POST | `login` | `{account, password, platform?}` | 200, the user with roles and groups; sets the session cookie |
+//! | POST | `logout` | | 200; the session is deleted server-side, the cookie cleared |
+//! | GET | `me` | | 200, the user |
+//! | PATCH | `me` | `{email?, <custom field>: value, ...}` | 200, the updated user |
+//! | POST | `change-password` | `{old_password, new_password}` | 200; the user's other sessions end |
+//! | GET | `sessions` | | 200, the user's live sessions (`current` marks this one) |
+//! | DELETE | `sessions/{id}` | | 200; 404 when it is not one of the user's |
+//!
+//! Mount it anywhere: `app.nest("/api/contrib/auth", auth.router())`, and add
+//! `auth.layer()` to the application.
+
+mod account;
+mod me;
+mod sessions;
+mod validate;
+
+use auth_core::UserStore;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use serde::Serialize;
+
+use crate::layer::Auth;
+
+impl<U: UserStore + Clone + Serialize> Auth<U> {
+    /// The auth routes (see the module docs), with the body limit applied.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .route("/register", post(account::register::<U>))
+            .route("/login", post(account::login::<U>))
+            .route("/logout", post(account::logout::<U>))
+            .route("/me", get(me::get::<U>).patch(me::patch::<U>))
+            .route("/change-password", post(me::change_password::<U>))
+            .route("/sessions", get(sessions::list::<U>))
+            .route("/sessions/{id}", delete(sessions::revoke::<U>))
+            .layer(DefaultBodyLimit::max(self.http().body_limit))
+            .with_state(self.clone())
+    }
+}

@@ -1,0 +1,47 @@
+//! A user's own sessions: list and revoke.
+
+use auth_core::{UserStore, session};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::extract::CurrentUser;
+use crate::layer::Auth;
+use crate::response::{self, ApiError};
+
+#[derive(Serialize)]
+struct SessionView {
+    #[serde(flatten)]
+    session: session::Session,
+    current: bool,
+}
+
+pub(crate) async fn list<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let sessions: Vec<SessionView> = session::list_for_user(&mut conn, current.user.id())
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == current.session.id,
+            session: s,
+        })
+        .collect();
+    Ok(response::ok(sessions, "sessions"))
+}
+
+pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found("session"))?;
+    let mut conn = auth.db().conn().await?;
+    if !session::revoke_for_user(&mut conn, current.user.id(), id).await? {
+        return Err(ApiError::not_found("session"));
+    }
+    Ok(response::ok(Value::Null, "session revoked"))
+}

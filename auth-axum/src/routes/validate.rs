@@ -1,0 +1,95 @@
+//! Input checks shared by the routes. Every failure is a 422 naming the field.
+
+use crate::response::ApiError;
+
+/// Longest account name accepted.
+pub const MAX_ACCOUNT_CHARS: usize = 150;
+/// Longest e-mail address accepted (RFC 5321 path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// 1 to 150 characters, no control characters (NUL included), no surrounding spaces.
+pub fn account(account: &str) -> Result<(), ApiError> {
+    if account.is_empty() {
+        return Err(ApiError::invalid("account: must not be empty"));
+    }
+    if account.chars().count() > MAX_ACCOUNT_CHARS {
+        return Err(ApiError::invalid(format!(
+            "account: at most {MAX_ACCOUNT_CHARS} characters"
+        )));
+    }
+    if has_control(account) {
+        return Err(ApiError::invalid(
+            "account: must not contain control characters",
+        ));
+    }
+    if account.trim() != account {
+        return Err(ApiError::invalid(
+            "account: must not start or end with spaces",
+        ));
+    }
+    Ok(())
+}
+
+/// A plausible address: `local@domain`, at most 254 characters, no spaces or controls.
+pub fn email(email: &str) -> Result<(), ApiError> {
+    let plausible = match email.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
+        None => false,
+    };
+    if !plausible || email.chars().any(char::is_whitespace) || has_control(email) {
+        return Err(ApiError::invalid("email: not a valid e-mail address"));
+    }
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(ApiError::invalid(format!(
+            "email: at most {MAX_EMAIL_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Not empty. (Length limits and NUL are the hasher's, reported the same way.)
+pub fn password(field: &str, password: &str) -> Result<(), ApiError> {
+    if password.is_empty() {
+        return Err(ApiError::invalid(format!("{field}: must not be empty")));
+    }
+    Ok(())
+}
+
+/// `platform`: short and printable, else it could not name a backend.
+pub fn platform(platform: Option<&str>) -> Result<(), ApiError> {
+    match platform {
+        Some(p) if p.is_empty() || p.len() > 64 || has_control(p) => {
+            Err(ApiError::invalid("platform: not a valid platform name"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts() {
+        assert!(account("alice").is_ok());
+        assert!(account("Zoë 李").is_ok());
+        assert!(account("").is_err());
+        assert!(account("a\0b").is_err());
+        assert!(account(" a").is_err());
+        assert!(account(&"a".repeat(151)).is_err());
+        assert!(account(&"é".repeat(150)).is_ok());
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email("a@b.c").is_ok());
+        assert!(email("a@").is_err());
+        assert!(email("a b@c").is_err());
+        assert!(email("a@b@c").is_err());
+        assert!(email(&format!("{}@b.c", "a".repeat(260))).is_err());
+    }
+}

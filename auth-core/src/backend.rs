@@ -1,0 +1,185 @@
+//! Authentication backends, chosen per request by `platform`, and the default password
+//! backend.
+//!
+//! A backend turns credentials into a user (login) and creates users (register). Sessions,
+//! hooks and the HTTP layer are the service's job ([`crate::service`]), so a backend is
+//! small: the password backend below is the model for LDAP, JWT or OAuth backends.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{Map, Value};
+
+use crate::db::DbConn;
+use crate::password::{PasswordError, PasswordHasher};
+use crate::session::Session;
+use crate::user::{NewUser, UserStore};
+
+/// A boxed future, so that backends can be stored as trait objects.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why authentication or registration failed. `Display` is safe to show to clients.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Unknown account or wrong password (deliberately indistinguishable).
+    #[error("invalid account or password")]
+    InvalidCredentials,
+    /// The account exists and the password is right, but it is deactivated.
+    #[error("this account is inactive")]
+    Inactive,
+    /// No backend is registered under this platform name.
+    #[error("unknown platform {0:?}")]
+    UnknownPlatform(String),
+    /// The backend does not support this operation (e.g. registering through LDAP).
+    #[error("the {0:?} platform does not support this operation")]
+    Unsupported(String),
+    /// A field is missing or invalid; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The password cannot be used (too long, NUL byte).
+    #[error("{0}")]
+    Password(#[from] PasswordError),
+    /// Storage failure (including [`crate::Error::Conflict`] for a taken account).
+    #[error(transparent)]
+    Storage(#[from] crate::Error),
+}
+
+/// Login input.
+#[derive(Debug, Clone, Default)]
+pub struct LoginRequest {
+    /// Account name.
+    pub account: String,
+    /// Password in clear (never logged).
+    pub password: String,
+    /// Backend-specific extra data.
+    pub extra: Map<String, Value>,
+}
+
+/// Registration input.
+#[derive(Debug, Clone, Default)]
+pub struct RegisterRequest {
+    /// Account name.
+    pub account: String,
+    /// Password in clear (never logged).
+    pub password: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Values of the model's custom fields, by field name.
+    pub extra: Map<String, Value>,
+}
+
+/// An authentication backend for users of type `U`.
+pub trait AuthBackend<U: UserStore>: Send + Sync + 'static {
+    /// Checks credentials and returns the user. Must not reveal whether the account exists.
+    fn login<'a>(
+        &'a self,
+        conn: &'a mut DbConn,
+        req: &'a LoginRequest,
+    ) -> BoxFuture<'a, Result<U, AuthError>>;
+
+    /// Creates a user.
+    fn register<'a>(
+        &'a self,
+        conn: &'a mut DbConn,
+        req: &'a RegisterRequest,
+    ) -> BoxFuture<'a, Result<U, AuthError>>;
+
+    /// Called when a session of this backend ends.
+    fn logout<'a>(
+        &'a self,
+        _user: &'a U,
+        _session: &'a Session,
+    ) -> BoxFuture<'a, Result<(), AuthError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Data stored with the session (JSON), e.g. an upstream token's expiry.
+    fn session_info(&self, _user: &U) -> Value {
+        Value::Object(Map::new())
+    }
+
+    /// Where to send the browser to log in (OAuth backends).
+    fn oauth_login_redirect(&self) -> Option<String> {
+        None
+    }
+
+    /// Where to send the browser after logout (OAuth backends).
+    fn oauth_logout_redirect(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The default backend: account and bcrypt password stored in the user table.
+#[derive(Debug, Clone, Default)]
+pub struct PasswordBackend {
+    hasher: PasswordHasher,
+}
+
+impl PasswordBackend {
+    /// A backend hashing with `hasher`.
+    pub fn new(hasher: PasswordHasher) -> Self {
+        PasswordBackend { hasher }
+    }
+
+    /// The hasher (for password changes).
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+}
+
+impl<U: UserStore> AuthBackend<U> for PasswordBackend {
+    fn login<'a>(
+        &'a self,
+        conn: &'a mut DbConn,
+        req: &'a LoginRequest,
+    ) -> BoxFuture<'a, Result<U, AuthError>> {
+        Box::pin(async move {
+            let Some(mut user) = U::find_by_account(conn, &req.account).await? else {
+                self.hasher.verify_unknown(&req.password).await;
+                return Err(AuthError::InvalidCredentials);
+            };
+            let ok = match self
+                .hasher
+                .verify(&req.password, user.password_hash())
+                .await
+            {
+                Ok(ok) => ok,
+                // An unreadable stored hash (imported, disabled with "!"): the password
+                // cannot match it.
+                Err(PasswordError::UnsupportedHash) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if !ok {
+                return Err(AuthError::InvalidCredentials);
+            }
+            if !user.is_active() {
+                return Err(AuthError::Inactive);
+            }
+            if self.hasher.needs_rehash(user.password_hash()) {
+                let hash = self.hasher.hash(&req.password).await?;
+                user.set_password_hash(hash);
+                user.update(conn).await?;
+            }
+            Ok(user)
+        })
+    }
+
+    fn register<'a>(
+        &'a self,
+        conn: &'a mut DbConn,
+        req: &'a RegisterRequest,
+    ) -> BoxFuture<'a, Result<U, AuthError>> {
+        Box::pin(async move {
+            let hash = self.hasher.hash(&req.password).await?;
+            let user = U::new_user(NewUser {
+                account: req.account.clone(),
+                password_hash: hash,
+                email: req.email.clone(),
+                extra: &req.extra,
+            })
+            .map_err(AuthError::Invalid)?;
+            Ok(user.insert(conn).await?)
+        })
+    }
+}
