@@ -112,22 +112,78 @@ use proc_macro::TokenStream;
 ///   key the id. Nothing else named `users` may exist in the struct's module, and the struct
 ///   may not be named like its table.
 /// - `impl AuthUser for User`: `TABLE` (the columns in field order with their types,
-///   nullability, uniqueness, lengths and defaults) and the accessors, with the fallbacks of
-///   the table above for absent roles.
+///   nullability, uniqueness, lengths and defaults), the accessors, with the fallbacks of
+///   the table above for absent roles, and `new_user` and `apply_changes` (below).
 /// - `impl UserStore for User`: `insert` (in a transaction: inserts every column but the
 ///   id, then reads the row back by account, so no `RETURNING` is needed), `find_by_id`,
 ///   `find_by_account`, `update` (every column but the id; `true` whenever the row exists,
-///   even when nothing changed) and `delete`, each compiled for SQLite, PostgreSQL and
-///   MySQL.
+///   even when nothing changed), `record_login` (sets the `last_login` column of one row;
+///   does nothing when the model has no `last_login` role) and `delete`, each compiled for
+///   SQLite, PostgreSQL and MySQL.
 /// - `impl Debug for User`: every field, the password hash shown as `<redacted>`.
-/// - `impl Serialize for User`: every field but the password hash, named like the fields.
+/// - `impl Serialize for User`: every field but the password hash, named like the fields,
+///   in the JSON format below.
+///
+/// # JSON format
+///
+/// `Serialize`, `new_user` and `apply_changes` read and write fields through
+/// `auth_axum::__private::FieldCodec`, under the field's name (without `r#`):
+///
+/// | Rust type | JSON |
+/// |---|---|
+/// | `i16`, `i32`, `i64` | integer (decoding refuses values out of the type's range) |
+/// | `f32`, `f64` | number |
+/// | `bool` | `true` / `false` |
+/// | `String` | string |
+/// | `time::PrimitiveDateTime` | RFC 3339 string in UTC: `"2026-11-23T14:30:00Z"`, with a fraction when there is one (`"...:00.5Z"`). Decoding accepts any offset, converts to UTC and keeps microseconds |
+/// | `uuid::Uuid` | hyphenated string: `"67e55044-10b1-426f-9247-bb680e5fe0c8"` |
+/// | `Option<T>` | `T`'s form, or `null` |
+///
+/// Decoded text is refused when it holds a NUL character or has more characters than the
+/// field's `max_length`. Every error message starts with the field's name:
+/// `"age: expected an integer that fits i32"`, `"display_name: at most 64 characters"`.
+///
+/// # Registration: `new_user`
+///
+/// `User::new_user(NewUser { account, password_hash, email, extra })` builds an unsaved user
+/// (id `0`; save it with `insert`):
+///
+/// - the account from `account` and the password hash from `password_hash`; the account is
+///   checked for NUL and its `max_length` (150 by default);
+/// - the e-mail role from `email`, checked the same way (254 by default). A `String` e-mail
+///   field makes it required (`"email: required"`); a model without an e-mail role refuses
+///   one (`"email: this user model has no e-mail field"`);
+/// - the flags: `is_active` true, `is_superuser` and `is_verified` false; `last_login`
+///   `None`; `date_joined` the current time;
+/// - each custom field from the `extra` key of its name, decoded as above; a custom field
+///   `extra` leaves out takes its initial value: `0`, `false`, `""`, `None`, a new random
+///   UUID, the current time.
+///
+/// Before anything is decoded, every key of `extra` must name a custom field: a key naming a
+/// role (a field playing one, or a conventional role name such as `is_superuser`) is
+/// `"<key>: not a custom field"`, any other `"<key>: unknown field"`. The first error, in the
+/// map's order, is returned.
+///
+/// # Partial update: `apply_changes`
+///
+/// `user.apply_changes(&changes)` applies a JSON object of new values (`PATCH me`): the key
+/// `email` sets the e-mail role (whatever the field's name; `null` only for an
+/// `Option<String>` field), and each custom field's name sets that field. A key naming a role
+/// (`id`, `account`, `password`, the flags, `last_login`, `date_joined`, or the name of the
+/// field playing a role) is `"<key>: cannot be changed here"`; any other key is
+/// `"<key>: unknown field"` (`email` on a model without an e-mail role is `"email: this user
+/// model has no e-mail field"`). All or nothing: every value is decoded first, and the user is
+/// left unchanged when any key or value is refused. Save the result with `update`.
+///
+/// Because the key `email` always means the e-mail address, a custom field may not be named
+/// `email` when another field plays the email role.
 ///
 /// # Errors
 ///
 /// Every problem of a model is reported at once, each at the offending token: unknown keys
 /// (listing the valid ones), duplicate or conflicting roles, missing required roles (on the
 /// struct name), unsupported or wrong role types (on the type), misplaced or invalid
-/// `max_length`.
+/// `max_length`, a custom field named `email` beside another e-mail field.
 #[proc_macro_derive(AuthUser, attributes(auth))]
 pub fn derive_auth_user(input: TokenStream) -> TokenStream {
     auth_user::derive(input.into()).into()

@@ -1,6 +1,8 @@
 //! Behaviour of the code `#[derive(AuthUser)]` generates (no database needed).
 
+use auth_axum::__private::NewUser;
 use auth_axum::{AuthUser, Backend, ColumnDef, ColumnType, DefaultValue};
+use serde_json::{Map, Value, json};
 use time::PrimitiveDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -39,6 +41,18 @@ struct Minimal {
     account: String,
     password: String,
     email: String,
+}
+
+/// No e-mail, no flags, no custom fields; roles by attribute.
+#[derive(AuthUser)]
+#[auth(table = "bare_users")]
+struct Bare {
+    #[auth(id)]
+    user_id: i64,
+    #[auth(account)]
+    login: String,
+    #[auth(password)]
+    hash: String,
 }
 
 fn member() -> Member {
@@ -101,8 +115,301 @@ fn serialize_leaves_the_password_out() {
     assert_eq!(value["newsletter"], true);
     assert_eq!(value["external_id"], "00000000-0000-0000-0000-000000000000");
     assert_eq!(value["score"], 1.5);
-    assert!(object.contains_key("date_joined"));
-    assert!(object.contains_key("birthday"));
+    assert_eq!(value["date_joined"], "2024-01-02T03:04:05Z");
+    assert_eq!(value["last_login"], Value::Null);
+    assert_eq!(value["birthday"], Value::Null);
+}
+
+#[test]
+fn serialize_encodes_timestamps_as_rfc3339_utc() {
+    let m = Member {
+        last_login: Some(datetime!(2026-11-23 14:30:00)),
+        birthday: Some(datetime!(1990-05-06 07:08:09.123456)),
+        external_id: Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+        ..member()
+    };
+    let value = serde_json::to_value(&m).expect("serializes");
+    assert_eq!(value["last_login"], "2026-11-23T14:30:00Z");
+    assert_eq!(value["birthday"], "1990-05-06T07:08:09.123456Z");
+    assert_eq!(value["external_id"], "01234567-89ab-cdef-0123-456789abcdef");
+}
+
+/// Registration data with `extra` as the custom field values.
+fn register(extra: &Map<String, Value>) -> Result<Member, String> {
+    Member::new_user(NewUser {
+        account: "carol".into(),
+        password_hash: HASH.into(),
+        email: Some("carol@example.com".into()),
+        extra,
+    })
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+#[test]
+fn new_user_reads_typed_custom_fields() {
+    let extra = object(json!({
+        "display_name": "Carol",
+        "bio": "hello",
+        "age": 41,
+        "newsletter": true,
+        "external_id": "01234567-89ab-cdef-0123-456789abcdef",
+        "birthday": "1985-02-03T04:05:06+02:00",
+        "score": 2.25,
+    }));
+    let before = auth_axum::__private::now();
+    let m = register(&extra).expect("valid registration");
+    assert_eq!(m.id, 0);
+    assert_eq!(m.username, "carol");
+    assert_eq!(m.password, HASH);
+    assert_eq!(m.email.as_deref(), Some("carol@example.com"));
+    assert!(!m.is_superuser && m.is_active && !m.is_verified);
+    assert_eq!(m.last_login, None);
+    assert!(m.date_joined >= before && m.date_joined <= auth_axum::__private::now());
+    assert_eq!(m.display_name, "Carol");
+    assert_eq!(m.bio.as_deref(), Some("hello"));
+    assert_eq!(m.age, 41);
+    assert!(m.newsletter);
+    assert_eq!(
+        m.external_id,
+        Uuid::parse_str("01234567-89ab-cdef-0123-456789abcdef").unwrap()
+    );
+    assert_eq!(m.birthday, Some(datetime!(1985-02-03 02:05:06)));
+    assert_eq!(m.score, 2.25);
+}
+
+#[test]
+fn new_user_gives_missing_custom_fields_their_initial_value() {
+    let m = register(&Map::new()).expect("valid registration");
+    assert_eq!(m.display_name, "");
+    assert_eq!(m.bio, None);
+    assert_eq!(m.age, 0);
+    assert!(!m.newsletter);
+    assert_ne!(m.external_id, Uuid::nil(), "a fresh random UUID");
+    assert_eq!(m.birthday, None);
+    assert_eq!(m.score, 0.0);
+    let other = register(&Map::new()).expect("valid registration");
+    assert_ne!(m.external_id, other.external_id);
+}
+
+#[test]
+fn new_user_refuses_bad_values_naming_the_field() {
+    let err = register(&object(json!({ "age": "forty" }))).unwrap_err();
+    assert!(err.starts_with("age: expected"), "{err}");
+    let err = register(&object(json!({ "age": 1u64 << 40 }))).unwrap_err();
+    assert!(err.starts_with("age: "), "{err}");
+    let err = register(&object(json!({ "birthday": "yesterday" }))).unwrap_err();
+    assert!(err.starts_with("birthday: expected"), "{err}");
+    let err = register(&object(json!({ "newsletter": null }))).unwrap_err();
+    assert!(err.starts_with("newsletter: expected"), "{err}");
+    assert_eq!(
+        register(&object(json!({ "bio": null }))).unwrap().bio,
+        None,
+        "null is fine for an Option"
+    );
+
+    // max_length counts characters: 80 is fine, 81 is not.
+    let ok = register(&object(json!({ "display_name": "é".repeat(80) }))).unwrap();
+    assert_eq!(ok.display_name.chars().count(), 80);
+    let err = register(&object(json!({ "display_name": "x".repeat(81) }))).unwrap_err();
+    assert_eq!(err, "display_name: at most 80 characters");
+
+    let err = register(&object(json!({ "bio": "a\u{0}b" }))).unwrap_err();
+    assert_eq!(err, "bio: must not contain NUL");
+}
+
+#[test]
+fn new_user_checks_account_and_email() {
+    let new = |account: String, email: Option<String>| {
+        Member::new_user(NewUser {
+            account,
+            password_hash: HASH.into(),
+            email,
+            extra: &Map::new(),
+        })
+    };
+    assert_eq!(
+        new("a".repeat(151), None).unwrap_err(),
+        "account: at most 150 characters"
+    );
+    assert!(new("a".repeat(150), None).is_ok());
+    assert_eq!(
+        new("a\0b".into(), None).unwrap_err(),
+        "account: must not contain NUL"
+    );
+    let long_email = format!("{}@example.com", "e".repeat(250));
+    assert_eq!(
+        new("dave".into(), Some(long_email)).unwrap_err(),
+        "email: at most 254 characters"
+    );
+    assert_eq!(new("dave".into(), None).unwrap().email, None);
+
+    // A `String` e-mail is required; a model without one refuses it.
+    let minimal = |email: Option<String>| {
+        Minimal::new_user(NewUser {
+            account: "erin".into(),
+            password_hash: "h".into(),
+            email,
+            extra: &Map::new(),
+        })
+    };
+    assert_eq!(minimal(None).err().as_deref(), Some("email: required"));
+    assert_eq!(minimal(Some("e@x.org".into())).unwrap().email, "e@x.org");
+    let bare = Bare::new_user(NewUser {
+        account: "frank".into(),
+        password_hash: "h".into(),
+        email: Some("f@x.org".into()),
+        extra: &Map::new(),
+    });
+    assert_eq!(
+        bare.err().as_deref(),
+        Some("email: this user model has no e-mail field")
+    );
+}
+
+#[test]
+fn new_user_refuses_keys_that_are_not_custom_fields() {
+    for key in [
+        "is_superuser",
+        "username",
+        "password",
+        "id",
+        "email",
+        "account",
+    ] {
+        let err = register(&object(json!({ key: true }))).unwrap_err();
+        assert_eq!(err, format!("{key}: not a custom field"));
+    }
+    let err = register(&object(json!({ "foo": 1 }))).unwrap_err();
+    assert_eq!(err, "foo: unknown field");
+    // Keys are checked before any value is decoded.
+    let err = register(&object(json!({ "age": "bad", "foo": 1 }))).unwrap_err();
+    assert_eq!(err, "foo: unknown field");
+
+    let err = Bare::new_user(NewUser {
+        account: "g".into(),
+        password_hash: "h".into(),
+        email: None,
+        extra: &object(json!({ "is_active": false })),
+    })
+    .err();
+    assert_eq!(err.as_deref(), Some("is_active: not a custom field"));
+}
+
+#[test]
+fn apply_changes_sets_email_and_custom_fields() {
+    let mut m = member();
+    let changes = object(json!({
+        "email": "new@example.com",
+        "display_name": "Ally",
+        "bio": "hi",
+        "age": 31,
+        "birthday": "2000-01-02T03:04:05Z",
+    }));
+    m.apply_changes(&changes).expect("valid changes");
+    assert_eq!(m.email.as_deref(), Some("new@example.com"));
+    assert_eq!(m.display_name, "Ally");
+    assert_eq!(m.bio.as_deref(), Some("hi"));
+    assert_eq!(m.age, 31);
+    assert_eq!(m.birthday, Some(datetime!(2000-01-02 03:04:05)));
+    // Untouched fields keep their values.
+    assert_eq!(m.username, "alice");
+    assert!(m.newsletter);
+    assert_eq!(m.score, 1.5);
+
+    m.apply_changes(&object(json!({ "email": null, "bio": null })))
+        .expect("nullable fields accept null");
+    assert_eq!((m.email, m.bio), (None, None));
+
+    // A `String` e-mail is never null.
+    let mut minimal = Minimal {
+        id: 1,
+        account: "bob".into(),
+        password: "h".into(),
+        email: "b@x.org".into(),
+    };
+    let err = minimal
+        .apply_changes(&object(json!({ "email": null })))
+        .unwrap_err();
+    assert!(err.starts_with("email: expected"), "{err}");
+    minimal
+        .apply_changes(&object(json!({ "email": "c@x.org" })))
+        .unwrap();
+    assert_eq!(minimal.email, "c@x.org");
+    let err = minimal
+        .apply_changes(&object(
+            json!({ "email": format!("{}@x.org", "b".repeat(250)) }),
+        ))
+        .unwrap_err();
+    assert_eq!(err, "email: at most 254 characters");
+}
+
+#[test]
+fn apply_changes_refuses_role_and_unknown_keys() {
+    for key in [
+        "id",
+        "username",
+        "account",
+        "password",
+        "is_superuser",
+        "is_active",
+        "is_verified",
+        "last_login",
+        "date_joined",
+    ] {
+        let mut m = member();
+        let err = m.apply_changes(&object(json!({ key: 1 }))).unwrap_err();
+        assert_eq!(err, format!("{key}: cannot be changed here"));
+    }
+    let mut m = member();
+    let err = m.apply_changes(&object(json!({ "nope": 1 }))).unwrap_err();
+    assert_eq!(err, "nope: unknown field");
+
+    let mut bare = Bare {
+        user_id: 3,
+        login: "g".into(),
+        hash: "h".into(),
+    };
+    assert_eq!(bare.apply_changes(&Map::new()), Ok(()));
+    let err = bare
+        .apply_changes(&object(json!({ "email": "g@x.org" })))
+        .unwrap_err();
+    assert_eq!(err, "email: this user model has no e-mail field");
+    let err = bare
+        .apply_changes(&object(json!({ "login": "x" })))
+        .unwrap_err();
+    assert_eq!(err, "login: cannot be changed here");
+    let err = bare.apply_changes(&object(json!({ "x": 1 }))).unwrap_err();
+    assert_eq!(err, "x: unknown field");
+}
+
+#[test]
+fn apply_changes_is_all_or_nothing() {
+    let original = member();
+    for changes in [
+        // A bad value after good ones (keys are in the map's order).
+        json!({ "age": 50, "bio": "changed", "display_name": "x".repeat(81) }),
+        json!({ "age": 50, "bio": "changed", "email": "ok@example.com", "score": "high" }),
+        // A refused key after good ones.
+        json!({ "age": 50, "bio": "changed", "is_superuser": true }),
+        json!({ "age": 50, "bio": "changed", "zzz": 1 }),
+    ] {
+        let mut m = original.clone();
+        assert!(
+            m.apply_changes(&object(changes.clone())).is_err(),
+            "{changes}"
+        );
+        assert_eq!(
+            format!("{m:?}"),
+            format!("{original:?}"),
+            "nothing changed by {changes}"
+        );
+    }
 }
 
 #[test]

@@ -237,9 +237,69 @@ async fn makemigrations_adds_a_column(t: TestDb) {
     );
 }
 
+async fn record_login_sets_last_login(t: TestDb) {
+    let _dir = migrate_v1(&t).await;
+    let mut conn = t.db.conn().await.unwrap();
+    let stored = alice().insert(&mut conn).await.unwrap();
+    assert_eq!(stored.last_login, None);
+    let other = v1::User {
+        account: "bob".into(),
+        email: None,
+        ..alice()
+    }
+    .insert(&mut conn)
+    .await
+    .unwrap();
+
+    let at = datetime!(2026-11-23 12:00:00.5);
+    v1::User::record_login(&mut conn, stored.id, at)
+        .await
+        .unwrap();
+    let reread = v1::User::find_by_id(&mut conn, stored.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reread.last_login, Some(at));
+    assert_eq!(
+        reread,
+        v1::User {
+            last_login: Some(at),
+            ..stored
+        },
+        "only last_login changes"
+    );
+    assert_eq!(
+        v1::User::find_by_id(&mut conn, other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_login,
+        None,
+        "other rows are untouched"
+    );
+
+    // A later login overwrites it; a missing id is not an error.
+    let later = datetime!(2026-11-24 08:30:15.123456);
+    v1::User::record_login(&mut conn, stored.id, later)
+        .await
+        .unwrap();
+    v1::User::record_login(&mut conn, stored.id + 100, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        v1::User::find_by_id(&mut conn, stored.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_login,
+        Some(later)
+    );
+}
+
 backend_tests!(
     migrations_are_idempotent,
     user_round_trip,
     unique_account_and_email,
     makemigrations_adds_a_column,
+    record_login_sets_last_login,
 );

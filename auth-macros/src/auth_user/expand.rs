@@ -131,10 +131,7 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
         let nullable = column.nullable;
         let unique = column.unique;
         let primary_key = column.primary_key;
-        let max_length = match column.max_length {
-            Some(n) => quote!(::core::option::Option::Some(#n)),
-            None => quote!(::core::option::Option::None),
-        };
+        let max_length = max_length_tokens(column);
         let default = match column.default {
             Some(default) => {
                 let value = match default {
@@ -199,6 +196,9 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
+    let new_user = new_user_fn(model);
+    let apply_changes = apply_changes_fn(model);
+
     quote! {
         #[automatically_derived]
         impl #p::AuthUser for #ident {
@@ -246,6 +246,243 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
             fn date_joined(&self) -> ::core::option::Option<#p::time::PrimitiveDateTime> {
                 #date_joined
             }
+
+            #new_user
+
+            #apply_changes
+        }
+    }
+}
+
+/// `Option<u32>` tokens for the column's `max_length`.
+fn max_length_tokens(column: &Column<'_>) -> TokenStream {
+    match column.max_length {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The columns without a role, which registration and `apply_changes` may set.
+fn custom_columns<'m, 'a>(model: &'m Model<'a>) -> impl Iterator<Item = &'m Column<'a>> {
+    model.columns.iter().filter(|col| col.role.is_none())
+}
+
+/// JSON keys that name a role rather than a custom field: the names of the fields playing
+/// a role and the conventional role names (unless a custom field has that name), each once.
+fn role_keys(model: &Model<'_>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    let role_names = model
+        .columns
+        .iter()
+        .filter(|col| col.role.is_some())
+        .map(|col| col.name.clone());
+    let conventional = Role::ALL
+        .iter()
+        .map(|role| role.conventional_name().to_owned());
+    for key in role_names.chain(conventional) {
+        let custom = custom_columns(model).any(|col| col.name == key);
+        if !custom && !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// A local variable for a field's value (hygienic: user code cannot name it).
+fn value_local(column: &Column<'_>) -> syn::Ident {
+    syn::Ident::new(&format!("__value_{}", column.name), Span::mixed_site())
+}
+
+/// `AuthUser::new_user`: registration data to an unsaved user.
+fn new_user_fn(model: &Model<'_>) -> TokenStream {
+    let krate = &model.krate;
+    let p = quote!(#krate::__private);
+    let new = syn::Ident::new("__new", Span::mixed_site());
+    let key = syn::Ident::new("__key", Span::mixed_site());
+    let value = syn::Ident::new("__value", Span::mixed_site());
+    let account = syn::Ident::new("__account", Span::mixed_site());
+    let email = syn::Ident::new("__email", Span::mixed_site());
+    let string = quote!(::std::string::String);
+
+    // The first key of `extra` that is not a custom field, if any, is the error.
+    let custom_names: Vec<&str> = custom_columns(model).map(|col| col.name.as_str()).collect();
+    let first_stray = if custom_names.is_empty() {
+        quote!(#new.extra.keys().next())
+    } else {
+        quote!(#new.extra.keys().find(|#key| !::core::matches!(#key.as_str(), #(#custom_names)|*)))
+    };
+    let role_keys = role_keys(model);
+    let stray_check = quote! {
+        if let ::core::option::Option::Some(#key) = #first_stray {
+            return ::core::result::Result::Err(match #key.as_str() {
+                #(#role_keys)|* => ::std::format!("{}: not a custom field", #key),
+                _ => ::std::format!("{}: unknown field", #key),
+            });
+        }
+    };
+
+    let account_max = model
+        .role(Role::Account)
+        .map_or_else(|| quote!(::core::option::Option::None), max_length_tokens);
+    let account_stmt = quote! {
+        let #account: #string = #new.account;
+        #p::FieldCodec::check(&#account, "account", #account_max)?;
+    };
+
+    let email_stmt = match model.role(Role::Email) {
+        Some(column) => {
+            let ty = column.ty;
+            let max = max_length_tokens(column);
+            let take = if column.nullable {
+                quote!(#new.email)
+            } else {
+                quote!(#new.email.ok_or_else(|| #string::from("email: required"))?)
+            };
+            quote! {
+                let #email: #ty = #take;
+                #p::FieldCodec::check(&#email, "email", #max)?;
+            }
+        }
+        None => quote! {
+            if #new.email.is_some() {
+                return ::core::result::Result::Err(#string::from(
+                    "email: this user model has no e-mail field",
+                ));
+            }
+        },
+    };
+
+    let custom_stmts = custom_columns(model).map(|col| {
+        let local = value_local(col);
+        let ty = col.ty;
+        let name = &col.name;
+        let max = max_length_tokens(col);
+        quote! {
+            let #local: #ty = match #new.extra.get(#name) {
+                ::core::option::Option::Some(#value) => #p::decode_field::<#ty>(#name, #value, #max)?,
+                ::core::option::Option::None => <#ty as #p::FieldCodec>::initial(),
+            };
+        }
+    });
+
+    let inits = model.columns.iter().map(|col| {
+        let f = col.ident;
+        let init = match col.role {
+            Some(Role::Id) => quote!(0),
+            Some(Role::Account) => quote!(#account),
+            Some(Role::Password) => quote!(#new.password_hash),
+            Some(Role::Email) => quote!(#email),
+            Some(Role::Superuser | Role::Verified) => quote!(false),
+            Some(Role::Active) => quote!(true),
+            Some(Role::LastLogin) => quote!(::core::option::Option::None),
+            Some(Role::DateJoined) => quote!(#p::now()),
+            None => {
+                let local = value_local(col);
+                quote!(#local)
+            }
+        };
+        quote!(#f: #init)
+    });
+
+    quote! {
+        fn new_user(#new: #p::NewUser<'_>) -> ::core::result::Result<Self, #string> {
+            #stray_check
+            #account_stmt
+            #email_stmt
+            #(#custom_stmts)*
+            ::core::result::Result::Ok(Self { #(#inits,)* })
+        }
+    }
+}
+
+/// `AuthUser::apply_changes`: a partial update of the e-mail and custom fields, all or
+/// nothing.
+fn apply_changes_fn(model: &Model<'_>) -> TokenStream {
+    let krate = &model.krate;
+    let p = quote!(#krate::__private);
+    let changes = syn::Ident::new("__changes", Span::mixed_site());
+    let key = syn::Ident::new("__key", Span::mixed_site());
+    let value = syn::Ident::new("__value", Span::mixed_site());
+    let decoded = syn::Ident::new("__decoded", Span::mixed_site());
+    let string = quote!(::std::string::String);
+    let map = quote!(#p::serde_json::Map<#string, #p::serde_json::Value>);
+
+    // The fields a change may set: the e-mail (under the key `email`, whatever the field's
+    // name) and the custom fields.
+    let email = model.role(Role::Email);
+    let settable: Vec<(&str, &Column<'_>)> = email
+        .map(|col| ("email", col))
+        .into_iter()
+        .chain(custom_columns(model).map(|col| (col.name.as_str(), col)))
+        .collect();
+
+    let role_keys: Vec<String> = role_keys(model)
+        .into_iter()
+        .filter(|k| k != "email")
+        .collect();
+    let role_arm = (!role_keys.is_empty())
+        .then(|| quote!(#(#role_keys)|* => ::std::format!("{}: cannot be changed here", #key),));
+    let email_arm = email
+        .is_none()
+        .then(|| quote!("email" => #string::from("email: this user model has no e-mail field"),));
+    let refusal = quote! {
+        match #key.as_str() {
+            #role_arm
+            #email_arm
+            _ => ::std::format!("{}: unknown field", #key),
+        }
+    };
+
+    if settable.is_empty() {
+        return quote! {
+            fn apply_changes(&mut self, #changes: &#map) -> ::core::result::Result<(), #string> {
+                if let ::core::option::Option::Some(#key) = #changes.keys().next() {
+                    return ::core::result::Result::Err(#refusal);
+                }
+                ::core::result::Result::Ok(())
+            }
+        };
+    }
+
+    let locals = settable.iter().map(|(_, col)| {
+        let local = value_local(col);
+        let ty = col.ty;
+        quote!(let mut #local: ::core::option::Option<#ty> = ::core::option::Option::None;)
+    });
+    let arms = settable.iter().map(|(key_name, col)| {
+        let local = value_local(col);
+        let ty = col.ty;
+        let max = max_length_tokens(col);
+        quote! {
+            #key_name => {
+                #local = ::core::option::Option::Some(
+                    #p::decode_field::<#ty>(#key_name, #value, #max)?,
+                );
+            }
+        }
+    });
+    let assigns = settable.iter().map(|(_, col)| {
+        let local = value_local(col);
+        let f = col.ident;
+        quote! {
+            if let ::core::option::Option::Some(#decoded) = #local {
+                self.#f = #decoded;
+            }
+        }
+    });
+
+    quote! {
+        fn apply_changes(&mut self, #changes: &#map) -> ::core::result::Result<(), #string> {
+            // Decode every value first; assign only when all keys are valid.
+            #(#locals)*
+            for (#key, #value) in #changes {
+                match #key.as_str() {
+                    #(#arms)*
+                    _ => return ::core::result::Result::Err(#refusal),
+                }
+            }
+            #(#assigns)*
+            ::core::result::Result::Ok(())
         }
     }
 }
@@ -304,6 +541,38 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
         });
     let values = quote!((#(#values,)*));
     let text = quote!(#p::diesel::sql_types::Text);
+    let record_login = match model.role(Role::LastLogin) {
+        Some(column) => {
+            let f = column.ident;
+            let st = full_sql_type(krate, column);
+            quote! {
+                async fn record_login(
+                    #conn: &mut #p::DbConn,
+                    id: i64,
+                    at: #p::time::PrimitiveDateTime,
+                ) -> #p::Result<()> {
+                    use #p::diesel::{ExpressionMethods as _, QueryDsl as _};
+                    use #p::diesel_async::RunQueryDsl as _;
+                    #p::with_conn!(#conn, |#c| {
+                        #p::diesel::update(#table::table.find(id))
+                            .set(#table::#f.eq(#p::bind::<#st, _>(::core::option::Option::Some(at))))
+                            .execute(#c)
+                            .await?
+                    });
+                    ::core::result::Result::Ok(())
+                }
+            }
+        }
+        None => quote! {
+            async fn record_login(
+                _: &mut #p::DbConn,
+                _: i64,
+                _: #p::time::PrimitiveDateTime,
+            ) -> #p::Result<()> {
+                ::core::result::Result::Ok(())
+            }
+        },
+    };
 
     quote! {
         #[automatically_derived]
@@ -384,6 +653,8 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                 ::core::result::Result::Ok(found)
             }
 
+            #record_login
+
             async fn delete(#conn: &mut #p::DbConn, id: i64) -> #p::Result<bool> {
                 use #p::diesel::QueryDsl as _;
                 use #p::diesel_async::RunQueryDsl as _;
@@ -434,7 +705,7 @@ fn serialize_impl(model: &Model<'_>) -> TokenStream {
     let fields = shown.iter().map(|col| {
         let f = col.ident;
         let key = &col.name;
-        quote!(#p::serde::ser::SerializeStruct::serialize_field(&mut state, #key, &self.#f)?;)
+        quote!(#p::serde::ser::SerializeStruct::serialize_field(&mut state, #key, &#p::Encoded(&self.#f))?;)
     });
     quote! {
         #[automatically_derived]

@@ -136,6 +136,25 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_email_field_beside_the_email_role_is_an_error() {
+        let errs = errors(quote! {
+            struct User {
+                id: i64, account: String, password: String,
+                #[auth(email)] mail: String,
+                email: i32,
+            }
+        });
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert!(errs[0].contains("cannot be named `email`"), "{errs:#?}");
+        // The field named `email` playing the role is the usual case.
+        let out = super::derive(quote! {
+            struct User { id: i64, account: String, password: String, email: String }
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
     fn non_list_attributes_are_errors() {
         let errs = errors(quote! {
             #[auth]

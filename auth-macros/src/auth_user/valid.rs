@@ -120,6 +120,24 @@ impl<'a> Model<'a> {
             }
         }
 
+        // The JSON key `email` means the e-mail address (registration, `apply_changes`), so
+        // a custom field cannot take that name when another field is the e-mail address.
+        if let Some(email) = columns.iter().find(|c| c.role == Some(Role::Email))
+            && email.name != "email"
+            && let Some(custom) = columns
+                .iter()
+                .find(|c| c.role.is_none() && c.name == "email")
+        {
+            cx.error_spanned(
+                custom.ident,
+                format_args!(
+                    "a custom field cannot be named `email` when field `{}` plays the email \
+                     role: the JSON key `email` means the e-mail address",
+                    email.name
+                ),
+            );
+        }
+
         if cx.has_errors() {
             return None;
         }
