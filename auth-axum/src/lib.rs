@@ -36,8 +36,8 @@ mod routes;
 pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
-    Error, Result, TableDef, UserStore, backend, cli, db, ddl, makemigrations, migrate, model,
-    password, rbac, schema, service, session, sql_types, with_conn,
+    Error, NewUser, Result, TableDef, UserStore, backend, cli, db, ddl, makemigrations, migrate,
+    model, password, rbac, schema, service, session, sql_types, with_conn,
 };
 pub use auth_macros::AuthUser;
 

@@ -135,7 +135,14 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
         req: &'a LoginRequest,
     ) -> BoxFuture<'a, Result<U, AuthError>> {
         Box::pin(async move {
-            let Some(mut user) = U::find_by_account(conn, &req.account).await? else {
+            // No stored account contains NUL (registration refuses it, PostgreSQL cannot
+            // store it): answer as for any unknown account, without asking the database.
+            let found = if req.account.contains('\0') {
+                None
+            } else {
+                U::find_by_account(conn, &req.account).await?
+            };
+            let Some(mut user) = found else {
                 self.hasher.verify_unknown(&req.password).await;
                 return Err(AuthError::InvalidCredentials);
             };

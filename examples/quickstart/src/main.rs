@@ -1,14 +1,19 @@
-//! The quickstart: `cargo run -p quickstart` (serves on 127.0.0.1:3000 with a SQLite file
-//! in the working directory; `AUTH_ADDR` and `DATABASE_URL` override).
+//! The quickstart: `cargo run -p quickstart` serves on 127.0.0.1:3000 (`AUTH_ADDR`
+//! overrides) with a SQLite file `quickstart.db` in the working directory (`DATABASE_URL`
+//! overrides), migrating at start.
 //!
-//! Subcommands: `serve` (the default), `migrate`, `makemigrations`.
+//! Subcommands: `serve` (the default), `migrate`, `makemigrations`,
+//! `createsuperuser --account A --email E` (password from `AUTH_PASSWORD` or a prompt).
 
+mod articles;
 mod model;
 
+use std::net::SocketAddr;
 use std::path::Path;
 
-use auth_axum::Database;
 use auth_axum::cli::AuthCommand;
+use auth_axum::service::AuthService;
+use auth_axum::{Auth, AuthUser, CookieConfig, Database, HttpConfig, NewUser, UserStore};
 use clap::Parser;
 
 use model::User;
@@ -24,12 +29,23 @@ struct Cli {
 enum Command {
     /// Migrate, then serve HTTP (the default).
     Serve,
+    /// Create a superuser (password from AUTH_PASSWORD, or asked for).
+    Createsuperuser {
+        /// Account name.
+        #[arg(long)]
+        account: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+    },
     #[command(flatten)]
     Auth(AuthCommand),
 }
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -39,19 +55,72 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://quickstart.db".into());
     let db = Database::connect(&url)?;
     let migrations = auth_axum::embed_app_migrations!();
+    let service = AuthService::<User>::builder().build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Auth(cmd) => {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
             cmd.run::<User>(&db, &migrations, &dir).await?;
         }
-        Command::Serve => {
+        Command::Createsuperuser { account, email } => {
             auth_axum::migrate::run(&db, &migrations).await?;
-            let addr = std::env::var("AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-            let listener = tokio::net::TcpListener::bind(&addr).await?;
-            tracing::info!(%addr, "quickstart listening");
-            let app = axum::Router::new().route("/", axum::routing::get(|| async { "quickstart: auth tables migrated\n" }));
-            axum::serve(listener, app).await?;
+            let password = match std::env::var("AUTH_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => rpassword::prompt_password("Password: ")?,
+            };
+            if password.is_empty() {
+                return Err("the password must not be empty".into());
+            }
+            let hash = service.hasher().hash(&password).await?;
+            let extra = serde_json::Map::new();
+            let mut user = User::new_user(NewUser {
+                account,
+                password_hash: hash,
+                email,
+                extra: &extra,
+            })?;
+            user.is_superuser = true;
+            let mut conn = db.conn().await?;
+            let user = user.insert(&mut conn).await?;
+            println!("Superuser {} created (id {}).", user.account(), user.id());
         }
+        Command::Serve => serve(db, migrations, service).await?,
     }
+    Ok(())
+}
+
+async fn serve(
+    db: Database,
+    migrations: auth_axum::migrate::AppMigrations,
+    service: AuthService<User>,
+) -> Result<(), BoxError> {
+    auth_axum::migrate::run(&db, &migrations).await?;
+    // Plain HTTP on localhost: the Secure cookie attribute is off unless AUTH_COOKIE_SECURE=1.
+    // In production, serve over HTTPS and keep the default (Secure on).
+    let secure = std::env::var("AUTH_COOKIE_SECURE").is_ok_and(|v| v == "1" || v == "true");
+    let cookie = if secure {
+        CookieConfig::default()
+    } else {
+        CookieConfig::insecure_dev()
+    };
+    let auth = Auth::with_http(
+        db,
+        service,
+        HttpConfig {
+            cookie,
+            ..HttpConfig::default()
+        },
+    );
+    let app = axum::Router::new()
+        .merge(articles::router())
+        .nest("/api/contrib/auth", auth.router())
+        .layer(auth.layer());
+    let addr = std::env::var("AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    tracing::info!(%addr, "quickstart listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

@@ -1,0 +1,205 @@
+//! An application over a [`TestDb`] and a small client that drives it as a service.
+
+use auth_axum::migrate::{self, AppMigrations};
+use auth_axum::service::AuthService;
+use auth_axum::{Auth, CookieConfig, CurrentUser, HttpConfig, makemigrations::makemigrations};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use axum::routing::get;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::TestDb;
+use crate::model::v1::User;
+
+/// The bcrypt cost tests use: the minimum, so hashing is fast.
+pub const TEST_COST: u32 = 4;
+
+/// A migrated database and an app mounting the auth router at `/api/contrib/auth`, with a
+/// public route `/public` and a login-only route `/private`.
+pub struct TestApp {
+    /// The database.
+    pub t: TestDb,
+    /// The auth handle.
+    pub auth: Auth<User>,
+    /// The application.
+    pub router: Router,
+    _migrations: tempfile::TempDir,
+}
+
+/// An answer: status, JSON body (or `Null`) and the session token a `Set-Cookie` carried.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Parsed body.
+    pub body: Value,
+    /// The full `Set-Cookie` header, if any.
+    pub set_cookie: Option<String>,
+}
+
+impl Answer {
+    /// The session token set by this answer (`auth_session=<token>`), if any.
+    pub fn token(&self) -> Option<String> {
+        let cookie = self.set_cookie.as_deref()?;
+        let value = cookie.strip_prefix("auth_session=")?.split(';').next()?;
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
+    /// The error code of a failure envelope.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("<none>")
+    }
+}
+
+/// Migrates `t` (core tables and `v1::User`'s generated migrations).
+pub async fn migrate_user_table(t: &TestDb) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    makemigrations(&<User as auth_axum::AuthUser>::TABLE, dir.path(), None)
+        .expect("makemigrations");
+    migrate::run(&t.db, &AppMigrations::Directory(dir.path().into()))
+        .await
+        .expect("migrate");
+    dir
+}
+
+/// The test application's routes around an `auth` handle.
+pub fn router(auth: &Auth<User>) -> Router {
+    Router::new()
+        .route("/public", get(|| async { "public" }))
+        .route(
+            "/private",
+            get(|user: CurrentUser<User>| async move { user.account.clone() }),
+        )
+        .nest("/api/contrib/auth", auth.router())
+        .layer(auth.layer())
+}
+
+impl TestApp {
+    /// Migrates `t` and builds the app with bcrypt cost [`TEST_COST`] and a non-`Secure`
+    /// cookie (the tests speak plain HTTP).
+    pub async fn new(t: TestDb) -> TestApp {
+        TestApp::with_service(t, AuthService::builder().bcrypt_cost(TEST_COST).build()).await
+    }
+
+    /// The same with an explicit service.
+    pub async fn with_service(t: TestDb, service: AuthService<User>) -> TestApp {
+        let dir = migrate_user_table(&t).await;
+        let http = HttpConfig {
+            cookie: CookieConfig::insecure_dev(),
+            ..HttpConfig::default()
+        };
+        let auth = Auth::with_http(t.db.clone(), service, http);
+        let router = router(&auth);
+        TestApp {
+            t,
+            auth,
+            router,
+            _migrations: dir,
+        }
+    }
+
+    /// Sends a request with an optional JSON body and session token.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Answer {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            req = req.header(header::COOKIE, format!("auth_session={token}"));
+        }
+        let req = match body {
+            Some(body) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.expect("request")).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn send(&self, req: Request<Body>) -> Answer {
+        send(&self.router, req).await
+    }
+
+    /// `POST /api/contrib/auth/<path>` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Answer {
+        self.call(
+            Method::POST,
+            &format!("/api/contrib/auth/{path}"),
+            Some(body),
+            token,
+        )
+        .await
+    }
+
+    /// `GET /api/contrib/auth/<path>`.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.call(
+            Method::GET,
+            &format!("/api/contrib/auth/{path}"),
+            None,
+            token,
+        )
+        .await
+    }
+
+    /// Registers `account` with `password`; panics unless 201.
+    pub async fn register(&self, account: &str, password: &str) -> Value {
+        let a = self
+            .post(
+                "register",
+                serde_json::json!({"account": account, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "register {account}: {:?}",
+            a.body
+        );
+        a.body
+    }
+
+    /// Logs in; panics unless 200; returns the session token.
+    pub async fn login(&self, account: &str, password: &str) -> String {
+        let a = self
+            .post(
+                "login",
+                serde_json::json!({"account": account, "password": password}),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::OK, "login {account}: {:?}", a.body);
+        a.token().expect("login sets the session cookie")
+    }
+}
+
+/// Drives `router` with one request.
+pub async fn send(router: &Router, req: Request<Body>) -> Answer {
+    let res = router
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("infallible service");
+    let status = res.status();
+    let set_cookie = res
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        body,
+        set_cookie,
+    }
+}
