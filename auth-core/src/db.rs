@@ -7,7 +7,7 @@
 //! | `postgres://...`, `postgresql://...`  | PostgreSQL (pure-Rust driver) |
 //! | `mysql://...`, `mariadb://...`        | MySQL / MariaDB (pure-Rust driver) |
 //!
-//! Queries are written once against whichever connection type the [`with_conn!`] macro
+//! Queries are written once against whichever connection type the [`with_conn!`](crate::with_conn) macro
 //! binds, and compiled for the three backends:
 //!
 //! ```no_run
@@ -176,7 +176,7 @@ impl fmt::Debug for Database {
     }
 }
 
-/// A pooled connection to one of the three backends. Use [`with_conn!`] to run a query.
+/// A pooled connection to one of the three backends. Use [`with_conn!`](crate::with_conn) to run a query.
 ///
 /// The variants differ in size (a PostgreSQL connection is largest); a `DbConn` lives on
 /// the stack of one request, so boxing would only add an allocation per checkout.

@@ -2,7 +2,9 @@
 
 use auth_axum::migrate::{self, AppMigrations};
 use auth_axum::service::AuthService;
-use auth_axum::{Auth, CookieConfig, CurrentUser, HttpConfig, makemigrations::makemigrations};
+use auth_axum::{
+    Auth, CookieConfig, CurrentUser, HttpConfig, MaybeUser, makemigrations::makemigrations,
+};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -17,7 +19,7 @@ use crate::model::v1::User;
 pub const TEST_COST: u32 = 4;
 
 /// A migrated database and an app mounting the auth router at `/api/contrib/auth`, with a
-/// public route `/public` and a login-only route `/private`.
+/// public route `/public`, a login-only route `/private` and `/whoami` (`MaybeUser`).
 pub struct TestApp {
     /// The database.
     pub t: TestDb,
@@ -68,6 +70,13 @@ pub async fn migrate_user_table(t: &TestDb) -> tempfile::TempDir {
 pub fn router(auth: &Auth<User>) -> Router {
     Router::new()
         .route("/public", get(|| async { "public" }))
+        .route(
+            "/whoami",
+            get(|user: MaybeUser<User>| async move {
+                user.0
+                    .map_or_else(|| "anonymous".to_owned(), |u| u.account.clone())
+            }),
+        )
         .route(
             "/private",
             get(|user: CurrentUser<User>| async move { user.account.clone() }),
