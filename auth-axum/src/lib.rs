@@ -28,6 +28,7 @@
 
 pub mod config;
 mod extract;
+pub mod guard;
 mod json;
 mod layer;
 pub mod response;
@@ -37,7 +38,7 @@ pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
     Error, NewUser, Result, TableDef, UserStore, backend, cli, db, ddl, makemigrations, migrate,
-    model, password, rbac, schema, service, session, sql_types, with_conn,
+    access, model, password, rbac, schema, service, session, sql_types, with_conn,
 };
 pub use auth_macros::AuthUser;
 
@@ -49,5 +50,6 @@ pub use response::{ApiError, ErrorCode};
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::guard::{Guard, GuardSpec};
     pub use auth_core::__private::*;
 }

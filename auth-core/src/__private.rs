@@ -28,3 +28,6 @@ pub use serde_json;
 pub fn now() -> time::PrimitiveDateTime {
     crate::session::now()
 }
+
+pub use crate::access::{AccessEntry, AccessSpec, Requirement, Rule};
+pub use inventory;

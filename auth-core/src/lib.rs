@@ -17,6 +17,7 @@
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
+pub mod access;
 pub mod backend;
 pub mod cli;
 pub mod db;
