@@ -40,12 +40,22 @@ impl<R> std::fmt::Debug for Guard<R> {
 /// The type-erased check the auth layer puts on every request (the guard does not know the
 /// application's user type).
 pub(crate) trait Authorize: Send + Sync + 'static {
-    fn authorize<'a>(&'a self, parts: &'a mut Parts, spec: &'static AccessSpec) -> BoxFuture<'a, Result<(), ApiError>>;
+    fn authorize<'a>(
+        &'a self,
+        parts: &'a mut Parts,
+        spec: &'static AccessSpec,
+    ) -> BoxFuture<'a, Result<(), ApiError>>;
 }
 
-/// The handle stored in request extensions.
+/// Opaque: the type-erased check the auth layer attaches to every request for [`Guard`].
 #[derive(Clone)]
-pub(crate) struct Authorizer(pub(crate) Arc<dyn Authorize>);
+pub struct Authorizer(pub(crate) Arc<dyn Authorize>);
+
+impl std::fmt::Debug for Authorizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authorizer")
+    }
+}
 
 impl<S, R> FromRequestParts<S> for Guard<R>
 where

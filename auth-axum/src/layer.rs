@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use auth_core::rbac::GrantCache;
 use auth_core::service::AuthService;
 use auth_core::{Database, UserStore};
 use axum::Extension;
@@ -12,6 +13,7 @@ use tower::Layer;
 use tower_cookies::{CookieManager, CookieManagerLayer};
 
 use crate::config::HttpConfig;
+use crate::guard::Authorizer;
 
 /// Everything the extractors and routes need: the database, the service and the HTTP
 /// settings. Cheap to clone.
@@ -21,6 +23,7 @@ pub struct Auth<U: UserStore> {
 
 pub(crate) struct AuthInner<U: UserStore> {
     pub(crate) db: Database,
+    pub(crate) grants: GrantCache,
     pub(crate) service: AuthService<U>,
     pub(crate) http: HttpConfig,
 }
@@ -55,7 +58,12 @@ impl<U: UserStore> Auth<U> {
             http.cookie_max_age = Some(service.session_config().absolute_timeout);
         }
         Auth {
-            inner: Arc::new(AuthInner { db, service, http }),
+            inner: Arc::new(AuthInner {
+                db,
+                grants: GrantCache::default(),
+                service,
+                http,
+            }),
         }
     }
 
@@ -76,7 +84,10 @@ impl<U: UserStore> Auth<U> {
 
     /// The layer to add to the application's router (outermost of the auth pieces):
     /// `app.layer(auth.layer())`.
-    pub fn layer(&self) -> AuthLayer<U> {
+    pub fn layer(&self) -> AuthLayer<U>
+    where
+        U: Clone,
+    {
         AuthLayer { auth: self.clone() }
     }
 }
@@ -94,10 +105,15 @@ impl<U: UserStore> Clone for AuthLayer<U> {
     }
 }
 
-impl<S, U: UserStore> Layer<S> for AuthLayer<U> {
-    type Service = CookieManager<<Extension<Auth<U>> as Layer<S>>::Service>;
+type WithExtensions<S, U> =
+    <Extension<Authorizer> as Layer<<Extension<Auth<U>> as Layer<S>>::Service>>::Service;
+
+impl<S, U: UserStore + Clone> Layer<S> for AuthLayer<U> {
+    type Service = CookieManager<WithExtensions<S, U>>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CookieManagerLayer::new().layer(Extension(self.auth.clone()).layer(inner))
+        let with_auth = Extension(self.auth.clone()).layer(inner);
+        let with_authorizer = Extension(Authorizer(Arc::new(self.auth.clone()))).layer(with_auth);
+        CookieManagerLayer::new().layer(with_authorizer)
     }
 }

@@ -93,7 +93,10 @@ inventory::collect!(AccessEntry);
 
 /// Every guard compiled into the program, sorted by module and handler.
 pub fn registered() -> Vec<&'static AccessSpec> {
-    let mut specs: Vec<&'static AccessSpec> = inventory::iter::<AccessEntry>.into_iter().map(|e| e.0).collect();
+    let mut specs: Vec<&'static AccessSpec> = inventory::iter::<AccessEntry>
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
     specs.sort_by_key(|s| (s.module, s.handler));
     specs
 }
@@ -123,7 +126,10 @@ mod tests {
 
     #[test]
     fn rules_evaluate_and_print() {
-        const RULE: Rule = Rule::All(&[Rule::Permission("a.b"), Rule::Any(&[Rule::Permission("c.d"), Rule::Permission("e.f")])]);
+        const RULE: Rule = Rule::All(&[
+            Rule::Permission("a.b"),
+            Rule::Any(&[Rule::Permission("c.d"), Rule::Permission("e.f")]),
+        ]);
         let has = |held: &'static [&'static str]| move |p: &str| held.contains(&p);
         assert!(RULE.eval(&has(&["a.b", "e.f"])));
         assert!(!RULE.eval(&has(&["a.b"])));
@@ -136,10 +142,25 @@ mod tests {
 
     #[test]
     fn permission_names() {
-        for ok in ["article.create", "users.read", "a.b.c", "x1.y-2", "proj_x.read"] {
+        for ok in [
+            "article.create",
+            "users.read",
+            "a.b.c",
+            "x1.y-2",
+            "proj_x.read",
+        ] {
             assert!(is_valid_permission(ok), "{ok}");
         }
-        for bad in ["article", "Article.create", "article.", ".create", "a..b", "a.b c", "", "a.-b"] {
+        for bad in [
+            "article",
+            "Article.create",
+            "article.",
+            ".create",
+            "a..b",
+            "a.b c",
+            "",
+            "a.-b",
+        ] {
             assert!(!is_valid_permission(bad), "{bad}");
         }
     }

@@ -22,6 +22,12 @@ pub enum Error {
         /// Constraint or column the database named, when it names one (for logs only).
         constraint: Option<String>,
     },
+    /// A named record (role, permission, group) does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// An argument is invalid (a malformed permission code, an empty name).
+    #[error("{0}")]
+    Invalid(String),
     /// Any other database error.
     #[error("database error")]
     Database(#[source] diesel::result::Error),

@@ -109,4 +109,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_user_groups,
     auth_group_roles,
     auth_sessions,
+    auth_rbac_version,
 );
+
+diesel::table! {
+    /// A single row (`id = 1`) whose `version` grows with every RBAC change.
+    auth_rbac_version (id) {
+        id -> BigInt,
+        version -> BigInt,
+    }
+}

@@ -1,0 +1,21 @@
+//! Role-based access control.
+//!
+//! - [`query`]: what a user holds (roles, groups, effective permissions), straight from the
+//!   database.
+//! - [`cache`]: effective grants cached per user and scope, keyed by the RBAC version so that
+//!   any change is seen on the next request.
+//! - [`manage`]: creating and linking permissions, roles and groups; every change bumps the
+//!   RBAC version in the same transaction.
+//!
+//! Model: a user holds the roles assigned to them and the roles of their groups, globally
+//! (scope `""`) or in a named scope. A role inherits the permissions of its parent role,
+//! and holding a role implies holding its ancestors (a senior role can do what its junior
+//! can). Effective permissions are those of every held role. Superusers bypass checks; that
+//! is the guard's decision, not this module's.
+
+pub mod cache;
+pub mod manage;
+pub mod query;
+
+pub use cache::GrantCache;
+pub use query::{Grants, grants, group_names, role_names, version};
