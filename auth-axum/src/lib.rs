@@ -26,6 +26,7 @@
 //! does no database work; a route with one makes one query for the session and one for the
 //! user, once per request however many extractors ask.
 
+mod authorize;
 pub mod config;
 mod extract;
 pub mod guard;
@@ -37,8 +38,8 @@ mod routes;
 pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
-    Error, NewUser, Result, TableDef, UserStore, backend, cli, db, ddl, makemigrations, migrate,
-    access, model, password, rbac, schema, service, session, sql_types, with_conn,
+    Error, NewUser, Result, TableDef, UserStore, access, backend, cli, db, ddl, makemigrations,
+    migrate, model, password, rbac, schema, service, session, sql_types, with_conn,
 };
 pub use auth_macros::AuthUser;
 
