@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use crate::backend::BoxFuture;
-use crate::extract::{CurrentUser, resolve};
+use crate::extract::{CurrentUser, RbacVersion, resolve};
 use crate::guard::Authorize;
 use crate::layer::Auth;
 use crate::response::{ApiError, ErrorCode};
@@ -37,18 +37,30 @@ async fn scope_from_path(parts: &mut Parts, name: &str, handler: &str) -> Result
 
 impl<U: UserStore + Clone> Auth<U> {
     /// The grants of the user in `scope`, from the cache when the RBAC version is unchanged.
-    pub(crate) async fn grants_of(
+    /// `known_version` is the version read with the session, when there is one: then a
+    /// cache hit costs no query at all.
+    pub(crate) async fn grants_at(
         &self,
         user_id: i64,
         scope: Option<&str>,
+        known_version: Option<i64>,
     ) -> Result<Arc<Grants>, ApiError> {
+        if let Some(version) = known_version
+            && let Some(grants) = self.inner.grants.cached(user_id, scope, version)
+        {
+            return Ok(grants);
+        }
         let mut conn = self.db().conn().await?;
-        let version = rbac::version(&mut conn).await?;
-        Ok(self
-            .inner
-            .grants
-            .get(&mut conn, user_id, scope, version)
-            .await?)
+        let version = match known_version {
+            Some(v) => v,
+            None => rbac::version(&mut conn).await?,
+        };
+        Ok(self.inner.grants.get(&mut conn, user_id, scope, version).await?)
+    }
+
+    /// [`Auth::grants_at`] reading the current version.
+    pub(crate) async fn grants_of(&self, user_id: i64, scope: Option<&str>) -> Result<Arc<Grants>, ApiError> {
+        self.grants_at(user_id, scope, None).await
     }
 
     async fn check(&self, parts: &mut Parts, spec: &'static AccessSpec) -> Result<(), ApiError> {
@@ -56,6 +68,7 @@ impl<U: UserStore + Clone> Auth<U> {
             tracing::debug!(handler = spec.handler, "refused: not logged in");
             return Err(ApiError::unauthenticated());
         };
+        let version = parts.extensions.get::<RbacVersion>().map(|v| v.0);
         let allowed = match spec.requirement {
             Requirement::Login => true,
             _ if user.is_superuser() => true,
@@ -64,11 +77,11 @@ impl<U: UserStore + Clone> Auth<U> {
                     Some(param) => Some(scope_from_path(parts, param, spec.handler).await?),
                     None => None,
                 };
-                let grants = self.grants_of(user.id(), scope.as_deref()).await?;
+                let grants = self.grants_at(user.id(), scope.as_deref(), version).await?;
                 rule.eval(&|code| grants.has_permission(code))
             }
             Requirement::Role(roles) => {
-                let grants = self.grants_of(user.id(), None).await?;
+                let grants = self.grants_at(user.id(), None, version).await?;
                 roles.iter().any(|r| grants.has_role(r))
             }
         };

@@ -60,33 +60,38 @@ pub(crate) fn cookies_of(parts: &Parts) -> Result<Cookies, ApiError> {
     })
 }
 
-/// Loads (once per request) the session named by the cookie and its user.
-pub(crate) async fn resolve<U: UserStore + Clone>(
-    parts: &mut Parts,
-) -> Result<Option<CurrentUser<U>>, ApiError> {
+/// The RBAC version read with the session, for the guards' grant cache.
+#[derive(Clone, Copy)]
+pub(crate) struct RbacVersion(pub(crate) i64);
+
+/// Loads (once per request) the session named by the cookie, its user and the RBAC
+/// version, in one query; renews the idle expiry when due (a write at most once per touch
+/// interval). Expired sessions and sessions of deleted or deactivated users are deleted and
+/// count as none.
+pub(crate) async fn resolve<U: UserStore + Clone>(parts: &mut Parts) -> Result<Option<CurrentUser<U>>, ApiError> {
     if let Some(Resolved(cached)) = parts.extensions.get::<Resolved<U>>() {
         return Ok(cached.clone());
     }
     let auth = auth_of::<U>(parts)?;
     let cookies = cookies_of(parts)?;
-    let resolved = match cookies.get(&auth.http().cookie.name) {
-        None => None,
-        Some(cookie) => {
-            let token = cookie.value().to_owned();
-            let mut conn = auth.db().conn().await?;
-            match session::load(&mut conn, &token, auth.service().session_config()).await? {
-                None => None,
-                Some(session) => match U::find_by_id(&mut conn, session.user_id).await? {
-                    Some(user) if user.is_active() => Some(CurrentUser { user, session }),
-                    // Deleted or deactivated: the session is dead.
-                    _ => {
-                        session::delete_by_id(&mut conn, session.id).await?;
-                        None
-                    }
-                },
+    let token = cookies.get(&auth.http().cookie.name).map(|c| c.value().to_owned());
+    let mut resolved = None;
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        let mut conn = auth.db().conn().await?;
+        let config = auth.service().session_config();
+        if let Some((user, mut session, version)) = U::find_by_session(&mut conn, &session::hash_token(&token)).await? {
+            let now = session::now();
+            if session.idle_expires_at <= now || session.absolute_expires_at <= now || !user.is_active() {
+                session::delete_by_id(&mut conn, session.id).await?;
+            } else {
+                if now - session.last_seen_at >= config.touch_interval {
+                    session::touch(&mut conn, &mut session, now, config).await?;
+                }
+                parts.extensions.insert(RbacVersion(version));
+                resolved = Some(CurrentUser { user, session });
             }
         }
-    };
+    }
     parts.extensions.insert(Resolved(resolved.clone()));
     Ok(resolved)
 }

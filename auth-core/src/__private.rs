@@ -31,3 +31,6 @@ pub fn now() -> time::PrimitiveDateTime {
 
 pub use crate::access::{AccessEntry, AccessSpec, Requirement, Rule};
 pub use inventory;
+
+pub use crate::schema::{auth_rbac_version, auth_sessions};
+pub use crate::session::Session;

@@ -34,6 +34,8 @@ pub enum AuthCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// List every guarded handler, its requirement and the roles that satisfy it.
+    AccessReport,
 }
 
 impl AuthCommand {
@@ -54,6 +56,13 @@ impl AuthCommand {
                 for version in applied {
                     println!("Applied {version}");
                 }
+            }
+            AuthCommand::AccessReport => {
+                let mut conn = db.conn().await?;
+                print!(
+                    "{}",
+                    crate::report::render(&crate::report::access_report(&mut conn).await?)
+                );
             }
             AuthCommand::Makemigrations { dir, name } => {
                 let dir = dir.as_deref().unwrap_or(default_dir);

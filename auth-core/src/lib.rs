@@ -29,6 +29,7 @@ pub mod migrate;
 pub mod model;
 pub mod password;
 pub mod rbac;
+pub mod report;
 pub mod schema;
 pub mod service;
 pub mod session;

@@ -85,6 +85,12 @@ pub trait UserStore: AuthUser {
         conn: &mut DbConn,
         account: &str,
     ) -> impl Future<Output = Result<Option<Self>>> + Send;
+    /// The session whose token hash is `token_hash`, its user, and the current RBAC version,
+    /// in one query (what every authenticated request needs). Expiry is the caller's check.
+    fn find_by_session(
+        conn: &mut DbConn,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<(Self, crate::session::Session, i64)>>> + Send;
     /// Writes every column but the id. `false` when no row has this id.
     fn update(&self, conn: &mut DbConn) -> impl Future<Output = Result<bool>> + Send;
     /// Records a successful login time in `last_login` (does nothing when the model has no

@@ -47,6 +47,15 @@ impl GrantCache {
         }
     }
 
+    /// The cached grants of `user_id` in `scope` if they were computed at `version`.
+    pub fn cached(&self, user_id: i64, scope: Option<&str>, version: i64) -> Option<Arc<Grants>> {
+        let key = (user_id, scope.map(str::to_owned));
+        match self.inner.get(&key) {
+            Some((cached_version, grants)) if cached_version == version => Some(grants),
+            _ => None,
+        }
+    }
+
     /// The grants of `user_id` in `scope` at RBAC version `version`: from the cache when
     /// computed at that version, else from the database (and cached).
     pub async fn get(
@@ -56,12 +65,10 @@ impl GrantCache {
         scope: Option<&str>,
         version: i64,
     ) -> Result<Arc<Grants>> {
-        let key = (user_id, scope.map(str::to_owned));
-        if let Some((cached_version, grants)) = self.inner.get(&key)
-            && cached_version == version
-        {
+        if let Some(grants) = self.cached(user_id, scope, version) {
             return Ok(grants);
         }
+        let key = (user_id, scope.map(str::to_owned));
         let fresh = Arc::new(grants(conn, user_id, scope).await?);
         self.inner.insert(key, (version, fresh.clone()));
         Ok(fresh)

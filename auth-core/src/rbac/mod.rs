@@ -18,4 +18,4 @@ pub mod manage;
 pub mod query;
 
 pub use cache::GrantCache;
-pub use query::{Grants, grants, group_names, role_names, version};
+pub use query::{Grants, grants, group_names, role_names, role_table, version};

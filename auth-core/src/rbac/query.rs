@@ -194,3 +194,42 @@ mod tests {
         );
     }
 }
+
+/// Every role with the permissions it grants (its own and its ancestors') and the roles it
+/// implies (itself and its ancestors), sorted by name.
+pub async fn role_table(conn: &mut DbConn) -> Result<Vec<(String, Grants)>> {
+    let (hierarchy, links): (Vec<(i64, String, Option<i64>)>, Vec<(i64, String)>) =
+        with_conn!(conn, |c| {
+            let hierarchy = auth_roles::table
+                .select((auth_roles::id, auth_roles::name, auth_roles::parent_id))
+                .load(c)
+                .await?;
+            let links = auth_role_permissions::table
+                .inner_join(auth_permissions::table)
+                .select((auth_role_permissions::role_id, auth_permissions::code))
+                .load(c)
+                .await?;
+            Ok::<_, diesel::result::Error>((hierarchy, links))
+        })?;
+    let names: HashMap<i64, &String> = hierarchy.iter().map(|(id, name, _)| (*id, name)).collect();
+    let mut table: Vec<(String, Grants)> = hierarchy
+        .iter()
+        .map(|(id, name, _)| {
+            let held = with_ancestors(&[*id], &hierarchy);
+            let grants = Grants {
+                roles: held
+                    .iter()
+                    .filter_map(|r| names.get(r).map(|n| (*n).clone()))
+                    .collect(),
+                permissions: links
+                    .iter()
+                    .filter(|(r, _)| held.contains(r))
+                    .map(|(_, code)| code.clone())
+                    .collect(),
+            };
+            (name.clone(), grants)
+        })
+        .collect();
+    table.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(table)
+}

@@ -108,6 +108,14 @@ fn table_macro(model: &Model<'_>) -> TokenStream {
                 #(#columns)*
             }
         }
+        // The user table joins the session and RBAC-version tables (one query per
+        // authenticated request). Diesel's allow_tables_to_appear_in_same_query! would also
+        // emit PostgreSQL ONLY/TABLESAMPLE impls, which orphan rules forbid across crates;
+        // the plain pair of impls per table is what a join needs.
+        impl #krate::__private::diesel::query_source::TableNotEqual<#krate::__private::auth_sessions::table> for #table::table {}
+        impl #krate::__private::diesel::query_source::TableNotEqual<#table::table> for #krate::__private::auth_sessions::table {}
+        impl #krate::__private::diesel::query_source::TableNotEqual<#krate::__private::auth_rbac_version::table> for #table::table {}
+        impl #krate::__private::diesel::query_source::TableNotEqual<#table::table> for #krate::__private::auth_rbac_version::table {}
     }
 }
 
@@ -611,6 +619,29 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                         .optional()
                 })?;
                 ::core::result::Result::Ok(#row.map(#from_row))
+            }
+
+            async fn find_by_session(
+                #conn: &mut #p::DbConn,
+                token_hash: &str,
+            ) -> #p::Result<::core::option::Option<(Self, #p::Session, i64)>> {
+                use #p::diesel::{
+                    ExpressionMethods as _, JoinOnDsl as _, OptionalExtension as _, QueryDsl as _,
+                    SelectableHelper as _,
+                };
+                use #p::diesel_async::RunQueryDsl as _;
+                #from_row_fn
+                let #row = #p::with_conn!(#conn, |#c| {
+                    #p::auth_sessions::table
+                        .inner_join(#table::table.on(#table::#id.eq(#p::auth_sessions::user_id)))
+                        .inner_join(#p::auth_rbac_version::table.on(#p::auth_rbac_version::id.eq(1_i64)))
+                        .filter(#p::auth_sessions::token_hash.eq(#p::bind::<#text, _>(token_hash)))
+                        .select((#p::Session::as_select(), #select, #p::auth_rbac_version::version))
+                        .first::<(#p::Session, #row_type, i64)>(#c)
+                        .await
+                        .optional()
+                })?;
+                ::core::result::Result::Ok(#row.map(|(session, user, version)| (#from_row(user), session, version)))
             }
 
             async fn find_by_account(
