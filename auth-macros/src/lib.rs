@@ -1,7 +1,12 @@
-//! Procedural macros of the axum auth framework. Use them through `auth-axum`, which
-//! re-exports them; generated code names only `auth_axum::__private`.
+//! Procedural macros of the axum auth framework: `#[derive(AuthUser)]`, the guards
+//! `#[login_required]`, `#[permission_required(...)]` and `#[role_required(...)]`, and
+//! `permission_catalog!()`. Use them through `auth-axum`, which re-exports them; generated
+//! code names only `auth_axum::__private` (or the path given by `crate = "..."`).
 
 mod auth_user;
+mod catalog;
+mod ctxt;
+mod guard;
 
 use proc_macro::TokenStream;
 
@@ -187,4 +192,224 @@ use proc_macro::TokenStream;
 #[proc_macro_derive(AuthUser, attributes(auth))]
 pub fn derive_auth_user(input: TokenStream) -> TokenStream {
     auth_user::derive(input.into()).into()
+}
+
+/// Requires a logged-in, active user: 401 `unauthenticated` otherwise.
+///
+/// Takes no arguments but `crate = "path"`. See [`macro@permission_required`] for how guards
+/// work, where they can go and what they generate.
+///
+/// ```
+/// use auth_axum::login_required;
+/// use axum::{Router, routing::get};
+///
+/// #[login_required]
+/// async fn dashboard() -> &'static str {
+///     "only for logged-in users"
+/// }
+///
+/// let app: Router = Router::new().route("/dashboard", get(dashboard));
+/// ```
+#[proc_macro_attribute]
+pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
+    guard::expand(guard::Kind::Login, attr.into(), item.into()).into()
+}
+
+/// Requires a user holding a permission, or satisfying a rule of several: 401
+/// `unauthenticated` for anonymous requests, 403 `forbidden` for users who lack it.
+/// Superusers always pass; inactive users never do.
+///
+/// ```
+/// use auth_axum::permission_required;
+/// use axum::extract::Path;
+/// use axum::routing::{delete, get};
+/// use axum::{Json, Router};
+///
+/// #[permission_required("article.delete")]
+/// async fn delete_article(Path(id): Path<i64>) -> String {
+///     format!("deleted {id}")
+/// }
+///
+/// // Both permissions, and either of the last two.
+/// #[permission_required("report.read", any("report.export", "report.admin"))]
+/// async fn export(Json(ids): Json<Vec<i64>>) -> String {
+///     format!("{} rows", ids.len())
+/// }
+///
+/// // The permission must be held in the project named by the `project_id` path parameter.
+/// #[permission_required("task.read", scope = "project_id")]
+/// async fn tasks(Path(project_id): Path<i64>) -> String {
+///     format!("tasks of {project_id}")
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/articles/{id}", delete(delete_article))
+///     .route("/export", get(export))
+///     .route("/projects/{project_id}/tasks", get(tasks));
+/// ```
+///
+/// # Arguments
+///
+/// - One or more rules, all of which are required. A rule is a permission string, or
+///   `any(rule, ...)` (at least one of them) or `all(rule, ...)` (every one), nested freely:
+///   `#[permission_required(any("a.b", all("c.d", "e.f")))]`.
+/// - A permission is two or more dot-separated segments of lowercase ASCII letters, digits,
+///   `_` or `-`, each starting with a letter or digit, at most 150 characters
+///   (`"article.create"`, `"billing.invoice.refund"`).
+/// - `scope = "param"`: the name of a path parameter of the route (`"project_id"` for
+///   `/projects/{project_id}/...`); the permission must be held in that scope.
+/// - `crate = "path"`: the path of the `auth-axum` crate, for applications that rename it.
+///   Default `::auth_axum`.
+///
+/// `#[login_required]` and `#[role_required(...)]` take the same `crate = "path"`.
+///
+/// # The permission catalog
+///
+/// When the crate being compiled has a `permissions.toml` beside its `Cargo.toml`, every
+/// permission a guard names must be declared in it:
+///
+/// ```toml
+/// [permissions]
+/// "article.create" = "Create articles"
+/// "article.delete" = "Delete articles"
+/// ```
+///
+/// A permission missing from it is an error on its literal, with the closest declared one
+/// as a suggestion: ``permission `article.craete` is not declared in permissions.toml (did
+/// you mean `article.create`?)``. A catalog that cannot be read or parsed is an error on
+/// the attribute. The expansion depends on the file, so cargo recompiles the crate when it
+/// changes. Without the file, any well-formed permission is accepted. See
+/// [`permission_catalog!`] for the catalog as data.
+///
+/// # Where guards go
+///
+/// On an `async fn` handler that is a free function (at module level or in a function
+/// body), public or not, generic or not, with any extractors, attributes, `where` clauses
+/// and return type. Not on methods taking `self`, and not on associated functions in an
+/// `impl` block either: the guard defines a type beside the function, which an `impl`
+/// block cannot hold (the compiler then reports an unexpected `struct`); make such
+/// handlers free functions.
+///
+/// # What is generated
+///
+/// The handler keeps its name, its attributes and its number of arguments (axum allows
+/// 16). The guard, `auth_axum::__private::Guard<R>`, an extractor that checks the
+/// requirement `R`, joins the first argument that is not a `State<..>` in a tuple,
+/// `(_, pat): (Guard<R>, Type)`; axum extracts a tuple's elements in order, so the check
+/// runs before that argument and everything after it, the body included. `State`
+/// arguments are skipped because extracting them does no work and so that
+/// `#[axum::debug_handler]` can still infer the state type. A handler without arguments,
+/// or with only `State`s, gets a new first argument `_: Guard<R>`.
+///
+/// ```ignore
+/// #[permission_required("article.create")]
+/// async fn create(user: CurrentUser<User>, Json(a): Json<A>) -> R { ... }
+///
+/// // becomes
+///
+/// #[doc(hidden)]
+/// #[allow(non_camel_case_types)]
+/// struct __auth_req_create_<hash>;
+/// impl auth_axum::__private::GuardSpec for __auth_req_create_<hash> {
+///     const SPEC: &'static AccessSpec = &AccessSpec {
+///         handler: "create",
+///         module: module_path!(),
+///         requirement: Requirement::Permission(Rule::Permission("article.create")),
+///         scope_param: None,
+///     };
+/// }
+/// auth_axum::__private::inventory::submit! { AccessEntry(<__auth_req_create_<hash> as GuardSpec>::SPEC) }
+/// async fn create(
+///     (_, user): (auth_axum::__private::Guard<__auth_req_create_<hash>>, CurrentUser<User>),
+///     Json(a): Json<A>,
+/// ) -> R { ... }
+/// ```
+///
+/// The requirement type has the handler's visibility and a name unique to the guard (a
+/// hash of the attribute and the function), so several guards on one handler do not clash.
+/// Each guard is registered for the access report (`auth_axum::access::registered()`).
+/// The generated code names absolute paths only and compiles under
+/// `#![deny(unused_qualifications, missing_docs)]` and `#![forbid(unsafe_code)]` (the
+/// registration's link-section code comes from the `inventory` crate's macro, which the
+/// `unsafe_code` lint does not look into).
+///
+/// # Stacking
+///
+/// Guards combine, each adding its own check; all must pass:
+///
+/// ```ignore
+/// #[login_required]
+/// #[role_required("editor")]
+/// #[permission_required("article.publish")]
+/// async fn publish(Path(id): Path<i64>) { ... }
+/// ```
+///
+/// They run in the order they are written (each guard goes after those already in the
+/// argument: `(_, (_, (_, Path(id)))): (Guard<login>, (Guard<role>, (Guard<perm>, Path<i64>)))`).
+///
+/// # With `#[axum::debug_handler]`
+///
+/// Put it **below** the guards: it then checks the handler as axum sees it, guard
+/// included. Above them it checks a copy of the handler as written, which only compiles
+/// when the guard joins an existing argument (not for a handler without arguments, or with
+/// only `State`s), and the guard is registered a second time, for the copy.
+///
+/// # Errors
+///
+/// Every problem is reported at once, each at the offending token, and the function is
+/// re-emitted unchanged so that no other error follows: malformed permissions, empty
+/// lists, `any()` / `all()` without rules, unknown functions or keys, non-string values,
+/// duplicate keys, undeclared permissions (with a catalog), a function that is not `async`
+/// or takes `self`, an item that is not a function, and a `#[cfg]` on the argument the
+/// guard would join (it could remove the guard).
+#[proc_macro_attribute]
+pub fn permission_required(attr: TokenStream, item: TokenStream) -> TokenStream {
+    guard::expand(guard::Kind::Permission, attr.into(), item.into()).into()
+}
+
+/// Requires a user holding at least one of the roles (superusers always pass): 401
+/// `unauthenticated` for anonymous requests, 403 `forbidden` for users without any of them.
+///
+/// `#[role_required("admin", "editor")]`: one or more role names (not empty, no control
+/// characters, at most 150 characters), then optionally `crate = "path"`. See
+/// [`macro@permission_required`] for how guards work, where they can go and what they
+/// generate.
+///
+/// ```
+/// use auth_axum::role_required;
+/// use axum::{Json, Router, routing::post};
+///
+/// #[role_required("admin", "editor")]
+/// async fn publish(Json(ids): Json<Vec<i64>>) -> String {
+///     format!("published {}", ids.len())
+/// }
+///
+/// let app: Router = Router::new().route("/publish", post(publish));
+/// ```
+#[proc_macro_attribute]
+pub fn role_required(attr: TokenStream, item: TokenStream) -> TokenStream {
+    guard::expand(guard::Kind::Role, attr.into(), item.into()).into()
+}
+
+/// The crate's permission catalog, `permissions.toml` beside its `Cargo.toml`, as a
+/// `&'static [(&'static str, &'static str)]` of (code, description) sorted by code: what
+/// `auth_axum::rbac::manage::sync_catalog` stores in the permissions table.
+///
+/// ```ignore
+/// // permissions.toml:
+/// // [permissions]
+/// // "article.create" = "Create articles"
+/// // "article.delete" = "Delete articles"
+///
+/// const PERMISSIONS: &[(&str, &str)] = auth_axum::permission_catalog!();
+/// assert_eq!(PERMISSIONS[0], ("article.create", "Create articles"));
+/// ```
+///
+/// A missing file, a file that is not valid TOML, anything but a `[permissions]` table
+/// of string descriptions, or a code that is not a well-formed permission (see
+/// [`macro@permission_required`]) is a compile error. The expansion depends on the file,
+/// so cargo recompiles the crate when it changes. Takes no arguments.
+#[proc_macro]
+pub fn permission_catalog(input: TokenStream) -> TokenStream {
+    catalog::permission_catalog(input.into()).into()
 }

@@ -11,6 +11,8 @@ mod valid;
 
 use proc_macro2::TokenStream;
 
+use crate::ctxt::Ctxt;
+
 /// Expands `#[derive(AuthUser)]` on `input` (the derive input tokens).
 pub fn derive(input: TokenStream) -> TokenStream {
     let input = match syn::parse2::<syn::DeriveInput>(input) {
@@ -25,46 +27,6 @@ pub fn derive(input: TokenStream) -> TokenStream {
         // Unreachable in practice: a phase that returns `None` records an error first.
         (Ok(()), None) => {
             syn::Error::new_spanned(&input.ident, "cannot derive AuthUser").to_compile_error()
-        }
-    }
-}
-
-/// Collects the errors of all phases; reported together by [`Ctxt::finish`].
-#[derive(Default)]
-struct Ctxt {
-    errors: std::cell::RefCell<Option<syn::Error>>,
-}
-
-impl Ctxt {
-    /// Records an error.
-    fn push(&self, err: syn::Error) {
-        let mut errors = self.errors.borrow_mut();
-        match errors.as_mut() {
-            Some(all) => all.combine(err),
-            None => *errors = Some(err),
-        }
-    }
-
-    /// Records an error spanned at `tokens`.
-    fn error_spanned<T: quote::ToTokens, M: std::fmt::Display>(&self, tokens: T, msg: M) {
-        self.push(syn::Error::new_spanned(tokens, msg));
-    }
-
-    /// Records an error at `span`.
-    fn error_at<M: std::fmt::Display>(&self, span: proc_macro2::Span, msg: M) {
-        self.push(syn::Error::new(span, msg));
-    }
-
-    /// Whether any error was recorded so far.
-    fn has_errors(&self) -> bool {
-        self.errors.borrow().is_some()
-    }
-
-    /// All recorded errors combined, if any.
-    fn finish(self) -> Result<(), syn::Error> {
-        match self.errors.into_inner() {
-            Some(err) => Err(err),
-            None => Ok(()),
         }
     }
 }
