@@ -119,10 +119,10 @@ impl Catalog {
     }
 
     /// The declared code closest to `code` by edit distance, if it is close enough to be a
-    /// likely typo (at most 2 edits, or a third of the length for long codes). The first in
+    /// likely typo (at most 2 edits, or a quarter of the length for long codes). The first in
     /// sorted order wins a tie.
     pub fn suggest(&self, code: &str) -> Option<&str> {
-        let limit = (code.chars().count() / 3).max(2);
+        let limit = (code.chars().count() / 4).max(2);
         self.entries
             .keys()
             .map(|known| (edit_distance(code, known), known))
@@ -256,6 +256,9 @@ mod tests {
         assert_eq!(catalog.suggest("user.read"), Some("users.read"));
         assert_eq!(catalog.suggest("article.delet"), Some("article.delete"));
         assert_eq!(catalog.suggest("billing.refund"), None);
+        // Four edits away: a different permission, not a typo.
+        let without_delete = Catalog::parse("[permissions]\n\"article.create\" = \"\"").unwrap();
+        assert_eq!(without_delete.suggest("article.delete"), None);
         assert_eq!(
             catalog.check("billing.refund").unwrap_err(),
             "permission `billing.refund` is not declared in permissions.toml: \
