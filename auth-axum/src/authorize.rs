@@ -55,11 +55,19 @@ impl<U: UserStore + Clone> Auth<U> {
             Some(v) => v,
             None => rbac::version(&mut conn).await?,
         };
-        Ok(self.inner.grants.get(&mut conn, user_id, scope, version).await?)
+        Ok(self
+            .inner
+            .grants
+            .get(&mut conn, user_id, scope, version)
+            .await?)
     }
 
     /// [`Auth::grants_at`] reading the current version.
-    pub(crate) async fn grants_of(&self, user_id: i64, scope: Option<&str>) -> Result<Arc<Grants>, ApiError> {
+    pub(crate) async fn grants_of(
+        &self,
+        user_id: i64,
+        scope: Option<&str>,
+    ) -> Result<Arc<Grants>, ApiError> {
         self.grants_at(user_id, scope, None).await
     }
 

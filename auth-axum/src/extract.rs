@@ -68,20 +68,29 @@ pub(crate) struct RbacVersion(pub(crate) i64);
 /// version, in one query; renews the idle expiry when due (a write at most once per touch
 /// interval). Expired sessions and sessions of deleted or deactivated users are deleted and
 /// count as none.
-pub(crate) async fn resolve<U: UserStore + Clone>(parts: &mut Parts) -> Result<Option<CurrentUser<U>>, ApiError> {
+pub(crate) async fn resolve<U: UserStore + Clone>(
+    parts: &mut Parts,
+) -> Result<Option<CurrentUser<U>>, ApiError> {
     if let Some(Resolved(cached)) = parts.extensions.get::<Resolved<U>>() {
         return Ok(cached.clone());
     }
     let auth = auth_of::<U>(parts)?;
     let cookies = cookies_of(parts)?;
-    let token = cookies.get(&auth.http().cookie.name).map(|c| c.value().to_owned());
+    let token = cookies
+        .get(&auth.http().cookie.name)
+        .map(|c| c.value().to_owned());
     let mut resolved = None;
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         let mut conn = auth.db().conn().await?;
         let config = auth.service().session_config();
-        if let Some((user, mut session, version)) = U::find_by_session(&mut conn, &session::hash_token(&token)).await? {
+        if let Some((user, mut session, version)) =
+            U::find_by_session(&mut conn, &session::hash_token(&token)).await?
+        {
             let now = session::now();
-            if session.idle_expires_at <= now || session.absolute_expires_at <= now || !user.is_active() {
+            if session.idle_expires_at <= now
+                || session.absolute_expires_at <= now
+                || !user.is_active()
+            {
                 session::delete_by_id(&mut conn, session.id).await?;
             } else {
                 if now - session.last_seen_at >= config.touch_interval {

@@ -22,9 +22,17 @@
 //! which `#[derive(AuthUser)]` uses, refers to `::diesel`.
 //!
 //! # Cost per request
-//! The layer only attaches a handle and parses cookies. A route without an auth extractor
-//! does no database work; a route with one makes one query for the session and one for the
-//! user, once per request however many extractors ask.
+//! - The layer only attaches two handles and parses the `Cookie` header: a route without an
+//!   auth extractor or guard does **no database work**.
+//! - The first extractor or guard that needs the user runs **one query**: the session joined
+//!   with its user and the RBAC version. Later extractors and guards in the same request
+//!   reuse the result. When the session's idle expiry is due for renewal (at most once per
+//!   `SessionConfig::touch_interval`, default 60 s) one `UPDATE` follows.
+//! - Permission and role guards take the user's grants from a concurrent cache keyed by
+//!   (user, scope) and tagged with the RBAC version: a hit costs nothing more; a miss (first
+//!   request, or any RBAC change anywhere since) recomputes the grants in four queries and
+//!   caches them. A change made through `rbac::manage` bumps the version in the same
+//!   transaction, so it is seen on the next request on every instance.
 
 mod authorize;
 pub mod config;
@@ -39,9 +47,10 @@ pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
     Error, NewUser, Result, TableDef, UserStore, access, backend, cli, db, ddl, makemigrations,
-    migrate, model, password, rbac, schema, service, session, sql_types, with_conn,
+    migrate, model, password, rbac, report, schema, service, session, sql_types, with_conn,
 };
 pub use auth_macros::AuthUser;
+pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};
 
 pub use config::{CookieConfig, HttpConfig};
 pub use extract::{CurrentUser, MaybeUser};

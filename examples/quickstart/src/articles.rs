@@ -1,9 +1,11 @@
-//! A small articles API, kept in memory: what the guard macros will protect.
+//! A small articles API, kept in memory, protected by the guard macros:
+//! `GET /api/articles` needs a login, `POST` needs `article.create`, `DELETE` needs
+//! `article.delete` (see `permissions.toml`).
 
 use std::sync::{Arc, Mutex};
 
 use auth_axum::response::{self, ApiError};
-use auth_axum::{CurrentUser, JsonBody};
+use auth_axum::{CurrentUser, JsonBody, login_required, permission_required};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -35,7 +37,7 @@ pub struct NewArticle {
     body: String,
 }
 
-/// `/api/articles` routes. Every route needs a logged-in user for now.
+/// `/api/articles` routes.
 pub fn router() -> Router {
     Router::new()
         .route("/api/articles", get(list).post(create))
@@ -43,11 +45,13 @@ pub fn router() -> Router {
         .with_state(Articles::default())
 }
 
-async fn list(State(store): State<Articles>, _user: CurrentUser<User>) -> Response {
+#[login_required]
+async fn list(State(store): State<Articles>) -> Response {
     let articles = store.inner.lock().map(|g| g.1.clone()).unwrap_or_default();
     response::ok(articles, "articles")
 }
 
+#[permission_required("article.create")]
 async fn create(
     State(store): State<Articles>,
     user: CurrentUser<User>,
@@ -72,11 +76,8 @@ async fn create(
     ))
 }
 
-async fn remove(
-    State(store): State<Articles>,
-    _user: CurrentUser<User>,
-    Path(id): Path<u64>,
-) -> Result<Response, ApiError> {
+#[permission_required("article.delete")]
+async fn remove(State(store): State<Articles>, Path(id): Path<u64>) -> Result<Response, ApiError> {
     let mut guard = store.inner.lock().map_err(|e| ApiError::internal(&e))?;
     let before = guard.1.len();
     guard.1.retain(|a| a.id != id);

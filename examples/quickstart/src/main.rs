@@ -2,7 +2,7 @@
 //! overrides) with a SQLite file `quickstart.db` in the working directory (`DATABASE_URL`
 //! overrides), migrating at start.
 //!
-//! Subcommands: `serve` (the default), `migrate`, `makemigrations`,
+//! Subcommands: `serve` (the default), `migrate`, `makemigrations`, `access-report`,
 //! `createsuperuser --account A --email E` (password from `AUTH_PASSWORD` or a prompt).
 
 mod articles;
@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use auth_axum::cli::AuthCommand;
+use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
 use auth_axum::{Auth, AuthUser, CookieConfig, Database, HttpConfig, NewUser, UserStore};
 use clap::Parser;
@@ -94,6 +95,9 @@ async fn serve(
     service: AuthService<User>,
 ) -> Result<(), BoxError> {
     auth_axum::migrate::run(&db, &migrations).await?;
+    let catalog = auth_axum::permission_catalog!();
+    let created = manage::sync_catalog(&mut db.conn().await?, catalog).await?;
+    tracing::info!(created, "permission catalog synced");
     // Plain HTTP on localhost: the Secure cookie attribute is off unless AUTH_COOKIE_SECURE=1.
     // In production, serve over HTTPS and keep the default (Secure on).
     let secure = std::env::var("AUTH_COOKIE_SECURE").is_ok_and(|v| v == "1" || v == "true");

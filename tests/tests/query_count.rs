@@ -1,0 +1,125 @@
+//! The per-request cost model, counted: every statement any connection runs is counted by a
+//! process-wide Diesel instrumentation (this binary holds this one test, so nothing else
+//! runs statements meanwhile). Backends run one after the other.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use auth_axum::rbac::manage;
+use auth_axum::service::AuthService;
+use auth_axum::session::SessionConfig;
+use auth_axum::{Backend, CurrentUser, UserStore, permission_required};
+use auth_tests::TestDb;
+use auth_tests::http::{TEST_COST, TestApp, send};
+use auth_tests::model::v1::User;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
+
+static QUERIES: AtomicUsize = AtomicUsize::new(0);
+
+struct Counter;
+
+impl Instrumentation for Counter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            QUERIES.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[permission_required("article.create")]
+async fn guarded() -> &'static str {
+    "ok"
+}
+
+async fn current(user: CurrentUser<User>) -> String {
+    user.account.clone()
+}
+
+/// Statements run while answering `GET path` with the session cookie.
+async fn cost(router: &Router, path: &str, token: &str) -> usize {
+    let req = Request::get(path)
+        .header("cookie", format!("auth_session={token}"))
+        .body(Body::empty())
+        .unwrap();
+    let before = QUERIES.load(Ordering::SeqCst);
+    let answer = send(router, req).await;
+    assert_eq!(answer.status, StatusCode::OK, "{path}: {:?}", answer.body);
+    QUERIES.load(Ordering::SeqCst) - before
+}
+
+async fn measure(t: TestDb) {
+    // No idle-expiry renewal during the measurement: it is a separate, rate-limited write.
+    let sessions = SessionConfig {
+        touch_interval: Duration::from_secs(3600),
+        ..SessionConfig::default()
+    };
+    let service = AuthService::<User>::builder()
+        .bcrypt_cost(TEST_COST)
+        .sessions(sessions)
+        .build();
+    let app = TestApp::with_service(t, service).await;
+    app.register("counted", "pass-word-1").await;
+    let token = app.login("counted", "pass-word-1").await;
+    let mut conn = app.t.db.conn().await.unwrap();
+    let id = User::find_by_account(&mut conn, "counted")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    manage::get_or_create_permission(&mut conn, "article.create", "")
+        .await
+        .unwrap();
+    manage::get_or_create_role(&mut conn, "Writer", None)
+        .await
+        .unwrap();
+    manage::grant_permission(&mut conn, "Writer", "article.create")
+        .await
+        .unwrap();
+    manage::assign_role(&mut conn, id, "Writer", None)
+        .await
+        .unwrap();
+    drop(conn);
+    let router: Router = Router::new()
+        .route("/public", get(|| async { "ok" }))
+        .route("/current", get(current))
+        .route("/guarded", get(guarded))
+        .layer(app.auth.layer());
+    let backend = app.t.db.backend();
+
+    assert_eq!(
+        cost(&router, "/public", &token).await,
+        0,
+        "{backend}: public routes do no database work"
+    );
+    assert_eq!(
+        cost(&router, "/current", &token).await,
+        1,
+        "{backend}: session + user + version in one query"
+    );
+    let first = cost(&router, "/guarded", &token).await;
+    assert!(
+        (2..=5).contains(&first),
+        "{backend}: a cold grant cache costs the lookup plus at most four: {first}"
+    );
+    assert_eq!(
+        cost(&router, "/guarded", &token).await,
+        1,
+        "{backend}: a warm cache adds nothing"
+    );
+    assert_eq!(cost(&router, "/guarded", &token).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_per_request() {
+    set_default_instrumentation(|| Some(Box::new(Counter))).unwrap();
+    measure(TestDb::sqlite().await).await;
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        if let Some(t) = TestDb::server(backend).await {
+            measure(t).await;
+        }
+    }
+}
