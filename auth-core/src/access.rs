@@ -91,12 +91,16 @@ pub struct AccessEntry(pub &'static AccessSpec);
 
 inventory::collect!(AccessEntry);
 
-/// Every guard compiled into the program, sorted by module and handler.
+/// Every guard compiled into the program, sorted by module and handler, each listed once
+/// (a handler compiled twice, as `#[axum::debug_handler]` above a guard does, registers its
+/// guard twice).
 pub fn registered() -> Vec<&'static AccessSpec> {
-    let mut specs: Vec<&'static AccessSpec> = inventory::iter::<AccessEntry>
-        .into_iter()
-        .map(|e| e.0)
-        .collect();
+    let mut specs: Vec<&'static AccessSpec> = Vec::new();
+    for entry in inventory::iter::<AccessEntry> {
+        if !specs.contains(&entry.0) {
+            specs.push(entry.0);
+        }
+    }
     specs.sort_by_key(|s| (s.module, s.handler));
     specs
 }
