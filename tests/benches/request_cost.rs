@@ -9,6 +9,9 @@
 //! - `permission_uncached`: the same after an RBAC change each time (grants recomputed);
 //!   subtract `rbac_change_only` (the change by itself).
 
+// criterion_group! generates an undocumented function.
+#![allow(missing_docs)]
+
 use auth_axum::rbac::manage;
 use auth_axum::{CurrentUser, permission_required};
 use auth_tests::http::{TestApp, send};

@@ -13,6 +13,9 @@ use crate::schema::{
 };
 use crate::with_conn;
 
+/// A role's id, name and parent.
+type RoleRow = (i64, String, Option<i64>);
+
 /// What a user holds in one scope (global grants included).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
@@ -73,7 +76,7 @@ pub async fn grants(conn: &mut DbConn, user_id: i64, scope: Option<&str>) -> Res
             .load(c)
             .await?;
         assigned.extend(via_groups);
-        let hierarchy: Vec<(i64, String, Option<i64>)> = if assigned.is_empty() {
+        let hierarchy: Vec<RoleRow> = if assigned.is_empty() {
             Vec::new()
         } else {
             auth_roles::table
@@ -169,6 +172,44 @@ pub async fn group_names(conn: &mut DbConn, user_id: i64) -> Result<Vec<String>>
     })?)
 }
 
+/// Every role with the permissions it grants (its own and its ancestors') and the roles it
+/// implies (itself and its ancestors), sorted by name.
+pub async fn role_table(conn: &mut DbConn) -> Result<Vec<(String, Grants)>> {
+    let (hierarchy, links): (Vec<RoleRow>, Vec<(i64, String)>) = with_conn!(conn, |c| {
+        let hierarchy = auth_roles::table
+            .select((auth_roles::id, auth_roles::name, auth_roles::parent_id))
+            .load(c)
+            .await?;
+        let links = auth_role_permissions::table
+            .inner_join(auth_permissions::table)
+            .select((auth_role_permissions::role_id, auth_permissions::code))
+            .load(c)
+            .await?;
+        Ok::<_, diesel::result::Error>((hierarchy, links))
+    })?;
+    let names: HashMap<i64, &String> = hierarchy.iter().map(|(id, name, _)| (*id, name)).collect();
+    let mut table: Vec<(String, Grants)> = hierarchy
+        .iter()
+        .map(|(id, name, _)| {
+            let held = with_ancestors(&[*id], &hierarchy);
+            let grants = Grants {
+                roles: held
+                    .iter()
+                    .filter_map(|r| names.get(r).map(|n| (*n).clone()))
+                    .collect(),
+                permissions: links
+                    .iter()
+                    .filter(|(r, _)| held.contains(r))
+                    .map(|(_, code)| code.clone())
+                    .collect(),
+            };
+            (name.clone(), grants)
+        })
+        .collect();
+    table.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(table)
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_ancestors;
@@ -193,43 +234,4 @@ mod tests {
             "a deleted role grants nothing"
         );
     }
-}
-
-/// Every role with the permissions it grants (its own and its ancestors') and the roles it
-/// implies (itself and its ancestors), sorted by name.
-pub async fn role_table(conn: &mut DbConn) -> Result<Vec<(String, Grants)>> {
-    let (hierarchy, links): (Vec<(i64, String, Option<i64>)>, Vec<(i64, String)>) =
-        with_conn!(conn, |c| {
-            let hierarchy = auth_roles::table
-                .select((auth_roles::id, auth_roles::name, auth_roles::parent_id))
-                .load(c)
-                .await?;
-            let links = auth_role_permissions::table
-                .inner_join(auth_permissions::table)
-                .select((auth_role_permissions::role_id, auth_permissions::code))
-                .load(c)
-                .await?;
-            Ok::<_, diesel::result::Error>((hierarchy, links))
-        })?;
-    let names: HashMap<i64, &String> = hierarchy.iter().map(|(id, name, _)| (*id, name)).collect();
-    let mut table: Vec<(String, Grants)> = hierarchy
-        .iter()
-        .map(|(id, name, _)| {
-            let held = with_ancestors(&[*id], &hierarchy);
-            let grants = Grants {
-                roles: held
-                    .iter()
-                    .filter_map(|r| names.get(r).map(|n| (*n).clone()))
-                    .collect(),
-                permissions: links
-                    .iter()
-                    .filter(|(r, _)| held.contains(r))
-                    .map(|(_, code)| code.clone())
-                    .collect(),
-            };
-            (name.clone(), grants)
-        })
-        .collect();
-    table.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(table)
 }
