@@ -36,10 +36,28 @@ async fn migrate_v1(t: &TestDb) -> tempfile::TempDir {
     let applied = migrate::run(&t.db, &AppMigrations::Directory(dir.path().into()))
         .await
         .unwrap();
+    // Core tables first, then the user table (Diesel records versions without dashes).
+    let user_version: String = written[0]
+        .path
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap()
+        .replace('-', "");
     assert_eq!(
-        applied.len(),
-        2,
-        "core tables then the user table: {applied:?}"
+        applied.first().map(String::as_str),
+        Some("00000000000001"),
+        "{applied:?}"
+    );
+    assert_eq!(applied.last(), Some(&user_version), "{applied:?}");
+    assert!(
+        applied[..applied.len() - 1]
+            .iter()
+            .all(|v| v.starts_with("0000000000")),
+        "{applied:?}"
     );
     dir
 }
