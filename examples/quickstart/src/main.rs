@@ -3,6 +3,7 @@
 //! overrides), migrating at start.
 //!
 //! Subcommands: `serve` (the default), `migrate`, `makemigrations`, `access-report`,
+//! `assign-role --account A --role R`,
 //! `createsuperuser --account A --email E` (password from `AUTH_PASSWORD` or a prompt).
 
 mod articles;
@@ -39,6 +40,15 @@ enum Command {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Give a user one of the seeded roles (Reader, Editor, Administrator).
+    AssignRole {
+        /// Account name.
+        #[arg(long)]
+        account: String,
+        /// Role name.
+        #[arg(long)]
+        role: String,
+    },
     #[command(flatten)]
     Auth(AuthCommand),
 }
@@ -48,6 +58,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -61,6 +72,15 @@ async fn main() -> Result<(), BoxError> {
         Command::Auth(cmd) => {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
             cmd.run::<User>(&db, &migrations, &dir).await?;
+        }
+        Command::AssignRole { account, role } => {
+            prepare(&db, &migrations).await?;
+            let mut conn = db.conn().await?;
+            let user = User::find_by_account(&mut conn, &account)
+                .await?
+                .ok_or_else(|| format!("no account {account:?}"))?;
+            manage::assign_role(&mut conn, user.id(), &role, None).await?;
+            println!("{account} now holds {role}.");
         }
         Command::Createsuperuser { account, email } => {
             auth_axum::migrate::run(&db, &migrations).await?;
@@ -89,15 +109,51 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Migrates, syncs the permission catalog and seeds the example roles (idempotent): Reader
+/// (article.view), Editor (view, create, edit), Administrator (every article permission),
+/// and the group "Content Team" holding Editor.
+async fn prepare(
+    db: &Database,
+    migrations: &auth_axum::migrate::AppMigrations,
+) -> Result<(), BoxError> {
+    auth_axum::migrate::run(db, migrations).await?;
+    let mut conn = db.conn().await?;
+    let catalog = auth_axum::permission_catalog!();
+    let created = manage::sync_catalog(&mut conn, catalog).await?;
+    tracing::info!(created, "permission catalog synced");
+    let roles: [(&str, &[&str]); 3] = [
+        ("Reader", &["article.view"]),
+        (
+            "Editor",
+            &["article.view", "article.create", "article.edit"],
+        ),
+        (
+            "Administrator",
+            &[
+                "article.view",
+                "article.create",
+                "article.edit",
+                "article.delete",
+            ],
+        ),
+    ];
+    for (role, permissions) in roles {
+        manage::get_or_create_role(&mut conn, role, None).await?;
+        for permission in permissions {
+            manage::grant_permission(&mut conn, role, permission).await?;
+        }
+    }
+    manage::get_or_create_group(&mut conn, "Content Team").await?;
+    manage::grant_group_role(&mut conn, "Content Team", "Editor", None).await?;
+    Ok(())
+}
+
 async fn serve(
     db: Database,
     migrations: auth_axum::migrate::AppMigrations,
     service: AuthService<User>,
 ) -> Result<(), BoxError> {
-    auth_axum::migrate::run(&db, &migrations).await?;
-    let catalog = auth_axum::permission_catalog!();
-    let created = manage::sync_catalog(&mut db.conn().await?, catalog).await?;
-    tracing::info!(created, "permission catalog synced");
+    prepare(&db, &migrations).await?;
     // Plain HTTP on localhost: the Secure cookie attribute is off unless AUTH_COOKIE_SECURE=1.
     // In production, serve over HTTPS and keep the default (Secure on).
     let secure = std::env::var("AUTH_COOKIE_SECURE").is_ok_and(|v| v == "1" || v == "true");
