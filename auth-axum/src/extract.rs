@@ -83,19 +83,12 @@ pub(crate) async fn resolve<U: UserStore + Clone>(
     if let Some(token) = token.filter(|t| !t.is_empty()) {
         let mut conn = auth.db().conn().await?;
         let config = auth.service().session_config();
-        if let Some((user, mut session, version)) =
+        if let Some((user, session, version)) =
             U::find_by_session(&mut conn, &session::hash_token(&token)).await?
         {
-            let now = session::now();
-            if session.idle_expires_at <= now
-                || session.absolute_expires_at <= now
-                || !user.is_active()
-            {
+            if !user.is_active() {
                 session::delete_by_id(&mut conn, session.id).await?;
-            } else {
-                if now - session.last_seen_at >= config.touch_interval {
-                    session::touch(&mut conn, &mut session, now, config).await?;
-                }
+            } else if let Some(session) = session::keep_alive(&mut conn, session, config).await? {
                 parts.extensions.insert(RbacVersion(version));
                 resolved = Some(CurrentUser { user, session });
             }

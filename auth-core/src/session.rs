@@ -169,9 +169,20 @@ pub async fn load(
             .await
             .optional()
     })?;
-    let Some(mut session) = found else {
-        return Ok(None);
-    };
+    match found {
+        Some(session) => keep_alive(conn, session, config).await,
+        None => Ok(None),
+    }
+}
+
+/// A session just looked up, if it is still live: an expired one is deleted and reported
+/// as absent; a live one has its idle expiry renewed when due (at most one `UPDATE` per
+/// [`SessionConfig::touch_interval`]).
+pub async fn keep_alive(
+    conn: &mut DbConn,
+    mut session: Session,
+    config: &SessionConfig,
+) -> Result<Option<Session>> {
     let now = now();
     if session.idle_expires_at <= now || session.absolute_expires_at <= now {
         delete_by_id(conn, session.id).await?;
