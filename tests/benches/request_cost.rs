@@ -46,29 +46,8 @@ fn bench(c: &mut Criterion) {
         .unwrap();
     let (app, router, token) = rt.block_on(async {
         let app = TestApp::new(auth_tests::TestDb::sqlite().await).await;
-        app.register("bench", "pass-word-1").await;
-        let token = app.login("bench", "pass-word-1").await;
-        let mut conn = app.t.db.conn().await.unwrap();
-        let id = {
-            use auth_axum::UserStore;
-            User::find_by_account(&mut conn, "bench")
-                .await
-                .unwrap()
-                .unwrap()
-                .id
-        };
-        manage::get_or_create_permission(&mut conn, "article.create", "")
-            .await
-            .unwrap();
-        manage::get_or_create_role(&mut conn, "Writer", None)
-            .await
-            .unwrap();
-        manage::grant_permission(&mut conn, "Writer", "article.create")
-            .await
-            .unwrap();
-        manage::assign_role(&mut conn, id, "Writer", None)
-            .await
-            .unwrap();
+        let (id, token) = app.user("bench").await;
+        app.give_role(id, "Writer", &["article.create"]).await;
         let router: Router = Router::new()
             .route("/public", get(|| async { "ok" }))
             .route("/current", get(current))

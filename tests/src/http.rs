@@ -1,6 +1,8 @@
 //! An application over a [`TestDb`] and a small client that drives it as a service.
 
+use auth_axum::UserStore;
 use auth_axum::migrate::{self, AppMigrations};
+use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
 use auth_axum::{
     Auth, CookieConfig, CurrentUser, HttpConfig, MaybeUser, makemigrations::makemigrations,
@@ -173,6 +175,39 @@ impl TestApp {
             a.body
         );
         a.body
+    }
+
+    /// Registers and logs in `account` (password `pass-word-1`); returns the user's id and
+    /// the session token.
+    pub async fn user(&self, account: &str) -> (i64, String) {
+        self.register(account, "pass-word-1").await;
+        let token = self.login(account, "pass-word-1").await;
+        let mut conn = self.t.db.conn().await.expect("connection");
+        let user = User::find_by_account(&mut conn, account)
+            .await
+            .expect("lookup")
+            .expect("registered");
+        (auth_axum::AuthUser::id(&user), token)
+    }
+
+    /// Creates `role` if needed, grants it `permissions` (created if needed) and assigns it
+    /// globally to `user_id`.
+    pub async fn give_role(&self, user_id: i64, role: &str, permissions: &[&str]) {
+        let mut conn = self.t.db.conn().await.expect("connection");
+        manage::get_or_create_role(&mut conn, role, None)
+            .await
+            .expect("role");
+        for permission in permissions {
+            manage::get_or_create_permission(&mut conn, permission, "")
+                .await
+                .expect("permission");
+            manage::grant_permission(&mut conn, role, permission)
+                .await
+                .expect("grant");
+        }
+        manage::assign_role(&mut conn, user_id, role, None)
+            .await
+            .expect("assign");
     }
 
     /// Logs in; panics unless 200; returns the session token.

@@ -94,17 +94,7 @@ impl Guarded {
 
     /// Registers and logs in `account`; returns (user id, token).
     async fn user(&self, account: &str) -> (i64, String) {
-        self.app.register(account, "pass-word-1").await;
-        let token = self.app.login(account, "pass-word-1").await;
-        let mut conn = self.app.t.db.conn().await.unwrap();
-        (
-            User::find_by_account(&mut conn, account)
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-            token,
-        )
+        self.app.user(account).await
     }
 
     async fn status(

@@ -5,10 +5,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
 use auth_axum::session::SessionConfig;
-use auth_axum::{Backend, CurrentUser, UserStore, permission_required};
+use auth_axum::{Backend, CurrentUser, permission_required};
 use auth_tests::TestDb;
 use auth_tests::http::{TEST_COST, TestApp, send};
 use auth_tests::model::v1::User;
@@ -62,27 +61,8 @@ async fn measure(t: TestDb) {
         .sessions(sessions)
         .build();
     let app = TestApp::with_service(t, service).await;
-    app.register("counted", "pass-word-1").await;
-    let token = app.login("counted", "pass-word-1").await;
-    let mut conn = app.t.db.conn().await.unwrap();
-    let id = User::find_by_account(&mut conn, "counted")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
-    manage::get_or_create_permission(&mut conn, "article.create", "")
-        .await
-        .unwrap();
-    manage::get_or_create_role(&mut conn, "Writer", None)
-        .await
-        .unwrap();
-    manage::grant_permission(&mut conn, "Writer", "article.create")
-        .await
-        .unwrap();
-    manage::assign_role(&mut conn, id, "Writer", None)
-        .await
-        .unwrap();
-    drop(conn);
+    let (id, token) = app.user("counted").await;
+    app.give_role(id, "Writer", &["article.create"]).await;
     let router: Router = Router::new()
         .route("/public", get(|| async { "ok" }))
         .route("/current", get(current))
