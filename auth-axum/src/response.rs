@@ -155,6 +155,11 @@ impl From<auth_core::Error> for ApiError {
             E::Conflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, "already exists")
             }
+            E::Forbidden(message) => {
+                ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+            }
+            E::NotFound(what) => ApiError::not_found(&what),
+            E::Invalid(message) => ApiError::invalid(message),
             E::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
                 ApiError::new(

@@ -28,6 +28,10 @@ pub enum Error {
     /// An argument is invalid (a malformed permission code, an empty name).
     #[error("{0}")]
     Invalid(String),
+    /// The acting user may not do this (a grant rule refused a role assignment). The
+    /// message says what is missing and is safe to show to that user.
+    #[error("{0}")]
+    Forbidden(String),
     /// Any other database error.
     #[error("database error")]
     Database(#[source] diesel::result::Error),

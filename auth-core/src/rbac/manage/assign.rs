@@ -1,0 +1,186 @@
+//! Roles assigned to users, globally or in a scope, and the grant rules.
+//!
+//! [`assign_role`] and [`revoke_role`] do what they are told (for seeding, tests and code
+//! that has already decided). [`assign_role_as`] and [`revoke_role_as`] apply the grant
+//! rules for an [`Assigner`] (the user acting, e.g. through an admin endpoint):
+//!
+//! - a superuser may assign and revoke any role;
+//! - anyone else needs the permission [`ASSIGN_PERMISSION`] (`roles.manage`), held
+//!   globally, and may assign or revoke only roles at or below their own: a role they hold
+//!   (directly or through a group, globally) or an ancestor of one. So an `admin` (whose
+//!   parent is `user`) may hand out `admin` and `user` but not `superadmin`.
+//!
+//! A refusal is [`Error::Forbidden`]. The assigner's grants are read just before the
+//! change, outside its transaction.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::{now, scope_key, scope_of};
+use crate::db::DbConn;
+use crate::error::{Error, Result};
+use crate::rbac::query::grants;
+use crate::schema::{auth_roles, auth_user_groups, auth_user_roles};
+use crate::with_conn;
+
+/// The permission a non-superuser needs to assign or revoke roles.
+pub const ASSIGN_PERMISSION: &str = "roles.manage";
+
+/// Who is assigning or revoking a role, for the grant rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assigner {
+    /// The acting user's id.
+    pub user_id: i64,
+    /// Whether the acting user is a superuser (who may grant anything).
+    pub is_superuser: bool,
+}
+
+/// A role held in a scope (`None`: globally).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopedRole {
+    /// The role's name.
+    pub role: String,
+    /// The scope, or `None` for a global assignment.
+    pub scope: Option<String>,
+}
+
+impl ScopedRole {
+    /// `(role, stored scope)` rows as scoped roles sorted by scope (global first), then role.
+    pub(super) fn sorted(rows: Vec<(String, String)>) -> Vec<ScopedRole> {
+        let mut list: Vec<ScopedRole> = rows
+            .into_iter()
+            .map(|(role, scope)| ScopedRole {
+                role,
+                scope: scope_of(scope),
+            })
+            .collect();
+        list.sort_by(|a, b| (&a.scope, &a.role).cmp(&(&b.scope, &b.role)));
+        list
+    }
+}
+
+/// Assigns `role` to the user, globally (`None`) or in `scope` (idempotent).
+pub async fn assign_role(
+    conn: &mut DbConn,
+    user_id: i64,
+    role: &str,
+    scope: Option<&str>,
+) -> Result<()> {
+    let scope = scope_key(scope);
+    changing!(conn, |c| {
+        let role_id = id_of!(c, auth_roles, name, role, "role");
+        let assigned = insert_link!(
+            c,
+            auth_user_roles::table
+                .filter(auth_user_roles::user_id.eq(user_id))
+                .filter(auth_user_roles::role_id.eq(role_id))
+                .filter(auth_user_roles::scope.eq(scope)),
+            diesel::insert_into(auth_user_roles::table).values((
+                auth_user_roles::user_id.eq(user_id),
+                auth_user_roles::role_id.eq(role_id),
+                auth_user_roles::scope.eq(scope),
+                auth_user_roles::created_at.eq(now()),
+            )),
+        );
+        ((), assigned)
+    })
+}
+
+/// Removes the assignment of `role` to the user in exactly that scope. `false` if absent.
+pub async fn revoke_role(
+    conn: &mut DbConn,
+    user_id: i64,
+    role: &str,
+    scope: Option<&str>,
+) -> Result<bool> {
+    let scope = scope_key(scope);
+    changing!(conn, |c| {
+        let role_id = id_of!(c, auth_roles, name, role, "role");
+        let removed = diesel::delete(
+            auth_user_roles::table
+                .filter(auth_user_roles::user_id.eq(user_id))
+                .filter(auth_user_roles::role_id.eq(role_id))
+                .filter(auth_user_roles::scope.eq(scope)),
+        )
+        .execute(c)
+        .await?
+            > 0;
+        (removed, removed)
+    })
+}
+
+/// Fails with [`Error::Forbidden`] unless `assigner` may assign or revoke `role`.
+async fn check_may_grant(conn: &mut DbConn, assigner: &Assigner, role: &str) -> Result<()> {
+    if assigner.is_superuser {
+        return Ok(());
+    }
+    let held = grants(conn, assigner.user_id, None).await?;
+    if !held.has_permission(ASSIGN_PERMISSION) {
+        return Err(Error::Forbidden(format!(
+            "assigning roles requires the permission {ASSIGN_PERMISSION:?}"
+        )));
+    }
+    if !held.has_role(role) {
+        return Err(Error::Forbidden(format!(
+            "the role {role:?} is not at or below your own roles"
+        )));
+    }
+    Ok(())
+}
+
+/// [`assign_role`] on behalf of `assigner`, under the grant rules (see the module docs):
+/// [`Error::Forbidden`] when not allowed.
+pub async fn assign_role_as(
+    conn: &mut DbConn,
+    assigner: &Assigner,
+    user_id: i64,
+    role: &str,
+    scope: Option<&str>,
+) -> Result<()> {
+    check_may_grant(conn, assigner, role).await?;
+    assign_role(conn, user_id, role, scope).await
+}
+
+/// [`revoke_role`] on behalf of `assigner`, under the grant rules (see the module docs):
+/// [`Error::Forbidden`] when not allowed.
+pub async fn revoke_role_as(
+    conn: &mut DbConn,
+    assigner: &Assigner,
+    user_id: i64,
+    role: &str,
+    scope: Option<&str>,
+) -> Result<bool> {
+    check_may_grant(conn, assigner, role).await?;
+    revoke_role(conn, user_id, role, scope).await
+}
+
+/// The roles assigned to the user directly (not through groups), with their scopes,
+/// sorted by scope (global first) then role.
+pub async fn user_roles(conn: &mut DbConn, user_id: i64) -> Result<Vec<ScopedRole>> {
+    let rows: Vec<(String, String)> = with_conn!(conn, |c| {
+        auth_user_roles::table
+            .inner_join(auth_roles::table)
+            .filter(auth_user_roles::user_id.eq(user_id))
+            .select((auth_roles::name, auth_user_roles::scope))
+            .load(c)
+            .await
+    })?;
+    Ok(ScopedRole::sorted(rows))
+}
+
+/// Deletes the user's role assignments and group memberships (call when deleting a user,
+/// in the same transaction as the user row when possible).
+pub async fn forget_user(conn: &mut DbConn, user_id: i64) -> Result<()> {
+    changing!(conn, |c| {
+        let roles =
+            diesel::delete(auth_user_roles::table.filter(auth_user_roles::user_id.eq(user_id)))
+                .execute(c)
+                .await?;
+        let groups =
+            diesel::delete(auth_user_groups::table.filter(auth_user_groups::user_id.eq(user_id)))
+                .execute(c)
+                .await?;
+        ((), roles + groups > 0)
+    })
+}
