@@ -223,6 +223,8 @@ impl<U: UserStore> AuthService<U> {
         )
         .await?;
         U::record_login(conn, user.id(), session.created_at).await?;
+        // Read back, so that what the caller returns shows this login in `last_login`.
+        let user = U::find_by_id(conn, user.id()).await?.unwrap_or(user);
         tracing::info!(
             user_id = user.id(),
             platform = name,

@@ -44,6 +44,11 @@ async fn register_login_me_logout(t: TestDb) {
     assert_eq!(login.body["data"]["email"], "alice@example.com");
     assert_eq!(login.body["data"]["roles"], json!([]));
     assert_eq!(login.body["data"]["groups"], json!([]));
+    assert!(
+        login.body["data"]["last_login"].is_string(),
+        "this login is recorded: {}",
+        login.body
+    );
     assert!(login.body["data"].get("password").is_none());
     let token = login.token().expect("session cookie");
     assert!(token.len() >= 22, "at least 128 bits: {token}");
