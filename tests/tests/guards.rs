@@ -461,3 +461,120 @@ async fn a_database_outage_is_503_never_allow_or_deny() {
         assert_eq!(answer.code(), "unavailable");
     }
 }
+
+async fn programmatic_checks_and_the_access_report(t: TestDb) {
+    let g = Guarded::new(t).await;
+    let mut conn = g.app.t.db.conn().await.unwrap();
+    let (id, _) = g.user("prog").await;
+    manage::get_or_create_role(&mut conn, "Author", None)
+        .await
+        .unwrap();
+    manage::grant_permission(&mut conn, "Author", "article.create")
+        .await
+        .unwrap();
+    manage::get_or_create_role(&mut conn, "editor", Some("Author"))
+        .await
+        .unwrap();
+    manage::grant_permission(&mut conn, "editor", "article.edit")
+        .await
+        .unwrap();
+    manage::get_or_create_group(&mut conn, "Desk")
+        .await
+        .unwrap();
+    manage::grant_group_role(&mut conn, "Desk", "editor", None)
+        .await
+        .unwrap();
+    manage::add_to_group(&mut conn, id, "Desk").await.unwrap();
+    manage::get_or_create_role(&mut conn, "Viewer", None)
+        .await
+        .unwrap();
+    manage::grant_permission(&mut conn, "Viewer", "projects.read")
+        .await
+        .unwrap();
+    manage::assign_role(&mut conn, id, "Viewer", Some("p1"))
+        .await
+        .unwrap();
+
+    let auth = &g.app.auth;
+    let user = User::find_by_id(&mut conn, id).await.unwrap().unwrap();
+    assert!(
+        auth.has_permission(&user, "article.create", None)
+            .await
+            .unwrap(),
+        "inherited through the group's role"
+    );
+    assert!(
+        !auth
+            .has_permission(&user, "article.publish", None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !auth
+            .has_permission(&user, "projects.read", None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        auth.has_permission(&user, "projects.read", Some("p1"))
+            .await
+            .unwrap()
+    );
+    assert!(auth.has_role(&user, "editor").await.unwrap());
+    assert!(
+        auth.has_role(&user, "Author").await.unwrap(),
+        "holding a role implies its ancestors"
+    );
+    assert!(!auth.has_role(&user, "admin").await.unwrap());
+    assert_eq!(auth.query_roles(id).await.unwrap(), ["Author", "editor"]);
+    assert_eq!(auth.query_groups(id).await.unwrap(), ["Desk"]);
+    assert_eq!(
+        auth.effective_permissions(id, None).await.unwrap(),
+        ["article.create", "article.edit"]
+    );
+    assert_eq!(
+        auth.effective_permissions(id, Some("p1")).await.unwrap(),
+        ["article.create", "article.edit", "projects.read"]
+    );
+    let mut inactive = user.clone();
+    inactive.is_active = false;
+    assert!(
+        !auth
+            .has_permission(&inactive, "article.create", None)
+            .await
+            .unwrap()
+    );
+
+    // The access report lists this file's guarded handlers with the roles that pass.
+    let report = auth_axum::report::access_report(&mut conn).await.unwrap();
+    let row = |handler: &str| {
+        report
+            .iter()
+            .find(|r| r.handler.ends_with(&format!("::{handler}")))
+            .unwrap_or_else(|| panic!("{handler} missing from {report:?}"))
+            .clone()
+    };
+    assert_eq!(
+        row("create_article").requirement,
+        "permission article.create"
+    );
+    assert_eq!(row("create_article").roles, ["Author", "editor"]);
+    assert_eq!(
+        row("either").requirement,
+        "permission any(article.edit, all(article.review, article.publish))"
+    );
+    assert_eq!(row("either").roles, ["editor"]);
+    assert_eq!(row("staff").roles, ["editor"]);
+    assert_eq!(row("project").scope_param.as_deref(), Some("project_id"));
+    assert_eq!(row("members").requirement, "login");
+    assert_eq!(
+        report
+            .iter()
+            .filter(|r| r.handler.ends_with("::stacked"))
+            .count(),
+        2,
+        "one row per guard"
+    );
+}
+
+backend_tests!(programmatic_checks_and_the_access_report);
