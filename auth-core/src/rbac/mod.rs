@@ -4,8 +4,10 @@
 //!   database.
 //! - [`cache`]: effective grants cached per user and scope, keyed by the RBAC version so that
 //!   any change is seen on the next request.
-//! - [`manage`]: creating and linking permissions, roles and groups; every change bumps the
-//!   RBAC version in the same transaction.
+//! - [`manage`]: creating, renaming, deleting and linking permissions, roles and groups,
+//!   assigning roles (also under the grant rules), and the built-in bootstrap; every actual
+//!   change bumps the RBAC version in the same transaction (a call that changes nothing
+//!   does not).
 //!
 //! Model: a user holds the roles assigned to them and the roles of their groups, globally
 //! (scope `""`) or in a named scope. A role inherits the permissions of its parent role,

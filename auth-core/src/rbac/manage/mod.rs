@@ -7,7 +7,7 @@
 //! - [`groups`]: groups, their members and their roles.
 //! - [`assign`]: roles assigned to users, globally or in a scope, and the grant rules
 //!   ([`assign_role_as`]: who may assign what).
-//! - [`bootstrap`]: the built-in roles and default permissions.
+//! - [`mod@bootstrap`]: the built-in roles and default permissions.
 //!
 //! Every function that writes runs in one transaction. The transaction first locks the
 //! single RBAC version row, so RBAC changes are serialised on every backend: a lookup
@@ -16,9 +16,9 @@
 //! The version is bumped in the same transaction only when something actually changed, so
 //! cached grants everywhere are recomputed on their next use, and idempotent calls (a
 //! bootstrap at every start) invalidate nothing. Names are unique (the database enforces
-//! it: a rename onto a taken name is [`Error::Conflict`](crate::Error::Conflict)); unknown
-//! names are [`Error::NotFound`](crate::Error::NotFound); malformed names or codes are
-//! [`Error::Invalid`](crate::Error::Invalid).
+//! it: a rename onto a taken name is [`Error::Conflict`]); unknown
+//! names are [`Error::NotFound`]; malformed names or codes are
+//! [`Error::Invalid`].
 
 use crate::error::{Error, Result};
 
