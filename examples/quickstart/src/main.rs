@@ -6,9 +6,6 @@
 //! `assign-role --account A --role R`,
 //! `createsuperuser --account A --email E` (password from `AUTH_PASSWORD` or a prompt).
 
-mod articles;
-mod model;
-
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -18,7 +15,8 @@ use auth_axum::service::AuthService;
 use auth_axum::{Auth, AuthUser, CookieConfig, Database, HttpConfig, NewUser, UserStore};
 use clap::Parser;
 
-use model::User;
+use quickstart::model::User;
+use quickstart::{app, migrations, prepare};
 
 #[derive(Debug, Parser)]
 #[command(name = "quickstart", about = "axum auth quickstart")]
@@ -66,7 +64,7 @@ async fn main() -> Result<(), BoxError> {
     let cli = Cli::parse();
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://quickstart.db".into());
     let db = Database::connect(&url)?;
-    let migrations = auth_axum::embed_app_migrations!();
+    let migrations = migrations();
     let service = AuthService::<User>::builder().build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Auth(cmd) => {
@@ -109,45 +107,6 @@ async fn main() -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Migrates, syncs the permission catalog and seeds the example roles (idempotent): Reader
-/// (article.view), Editor (view, create, edit), Administrator (every article permission),
-/// and the group "Content Team" holding Editor.
-async fn prepare(
-    db: &Database,
-    migrations: &auth_axum::migrate::AppMigrations,
-) -> Result<(), BoxError> {
-    auth_axum::migrate::run(db, migrations).await?;
-    let mut conn = db.conn().await?;
-    let catalog = auth_axum::permission_catalog!();
-    let created = manage::sync_catalog(&mut conn, catalog).await?;
-    tracing::info!(created, "permission catalog synced");
-    let roles: [(&str, &[&str]); 3] = [
-        ("Reader", &["article.view"]),
-        (
-            "Editor",
-            &["article.view", "article.create", "article.edit"],
-        ),
-        (
-            "Administrator",
-            &[
-                "article.view",
-                "article.create",
-                "article.edit",
-                "article.delete",
-            ],
-        ),
-    ];
-    for (role, permissions) in roles {
-        manage::get_or_create_role(&mut conn, role, None).await?;
-        for permission in permissions {
-            manage::grant_permission(&mut conn, role, permission).await?;
-        }
-    }
-    manage::get_or_create_group(&mut conn, "Content Team").await?;
-    manage::grant_group_role(&mut conn, "Content Team", "Editor", None).await?;
-    Ok(())
-}
-
 async fn serve(
     db: Database,
     migrations: auth_axum::migrate::AppMigrations,
@@ -170,10 +129,7 @@ async fn serve(
             ..HttpConfig::default()
         },
     );
-    let app = axum::Router::new()
-        .merge(articles::router())
-        .nest("/api/contrib/auth", auth.router())
-        .layer(auth.layer());
+    let app = app(&auth);
     let addr = std::env::var("AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     tracing::info!(%addr, "quickstart listening");
