@@ -34,6 +34,10 @@
 //!   caches them. A change made through `rbac::manage` bumps the version in the same
 //!   transaction, so it is seen on the next request on every instance.
 
+// The guard macros name this crate `::auth_axum` (the path an application sees); this makes
+// that path resolve inside the crate too, for the guarded admin handlers.
+extern crate self as auth_axum;
+
 mod authorize;
 pub mod config;
 mod extract;
@@ -46,8 +50,9 @@ mod routes;
 pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
-    Error, NewUser, Result, TableDef, UserStore, access, backend, cli, db, ddl, makemigrations,
-    migrate, model, password, rbac, report, schema, service, session, sql_types, with_conn,
+    Error, NewUser, Result, TableDef, UserFilter, UserStore, access, backend, cli, db, ddl,
+    makemigrations, migrate, model, password, rbac, report, schema, service, session, sql_types,
+    with_conn,
 };
 pub use auth_macros::AuthUser;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};

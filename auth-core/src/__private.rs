@@ -21,7 +21,7 @@ pub fn bind<ST, U>(value: U) -> diesel::internal::derives::as_expression::Bound<
 }
 
 pub use crate::field::{Encoded, FieldCodec, decode as decode_field};
-pub use crate::user::NewUser;
+pub use crate::user::{NewUser, UserFilter};
 pub use serde_json;
 
 /// The current UTC time at microsecond precision.

@@ -36,6 +36,7 @@ pub mod session;
 pub mod sql_types;
 pub mod timefmt;
 pub mod user;
+pub mod user_status;
 
 #[doc(hidden)]
 pub mod __private;
@@ -43,4 +44,4 @@ pub mod __private;
 pub use db::{Backend, Database, DatabaseConfig, DbConn};
 pub use error::{Error, Result};
 pub use model::{ColumnDef, ColumnType, DefaultValue, TableDef};
-pub use user::{AuthUser, NewUser, UserStore};
+pub use user::{AuthUser, NewUser, UserFilter, UserStore};

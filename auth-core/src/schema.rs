@@ -119,3 +119,13 @@ diesel::table! {
         version -> BigInt,
     }
 }
+
+diesel::table! {
+    /// Why a user was suspended (at most one row per user), when and by whom.
+    auth_user_status (user_id) {
+        user_id -> BigInt,
+        reason -> Text,
+        changed_at -> Timestamp,
+        changed_by -> Nullable<BigInt>,
+    }
+}

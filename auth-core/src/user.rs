@@ -59,6 +59,20 @@ pub trait AuthUser: serde::Serialize + Send + Sync + Sized + 'static {
     /// nothing is changed when any key is refused.
     fn apply_changes(&mut self, changes: &Map<String, Value>) -> Result<(), String>;
 
+    /// Sets the active flag (in memory; save with [`UserStore::update`]). An error when the
+    /// model has no `is_active` field: such a user is always active.
+    fn set_active(&mut self, active: bool) -> Result<(), String> {
+        let _ = active;
+        Err("this user model has no is_active field".into())
+    }
+
+    /// Sets the superuser flag (in memory; save with [`UserStore::update`]). An error when
+    /// the model has no `is_superuser` field.
+    fn set_superuser(&mut self, superuser: bool) -> Result<(), String> {
+        let _ = superuser;
+        Err("this user model has no is_superuser field".into())
+    }
+
     /// `CREATE TABLE` (and its unique indexes) for `backend`.
     fn create_table_sql(backend: Backend) -> String {
         crate::ddl::create_table(&Self::TABLE, backend)
@@ -102,6 +116,47 @@ pub trait UserStore: AuthUser {
     ) -> impl Future<Output = Result<()>> + Send;
     /// Deletes the user with this id. `false` when no row had it.
     fn delete(conn: &mut DbConn, id: i64) -> impl Future<Output = Result<bool>> + Send;
+    /// The users matching `filter`, ordered by id, skipping `offset` and returning at most
+    /// `limit`.
+    fn list(
+        conn: &mut DbConn,
+        filter: &UserFilter,
+        offset: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send;
+    /// How many users match `filter`.
+    fn count(conn: &mut DbConn, filter: &UserFilter) -> impl Future<Output = Result<i64>> + Send;
+}
+
+/// Which users [`UserStore::list`] and [`UserStore::count`] return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Only accounts containing this text (a literal substring: `%` and `_` match
+    /// themselves; case sensitivity follows the column's collation: SQLite's `LIKE` ignores
+    /// ASCII case, PostgreSQL's does not, MySQL's follows the table collation).
+    pub account_contains: Option<String>,
+    /// Only active (`true`) or inactive (`false`) users. On a model without an `is_active`
+    /// field every user is active.
+    pub is_active: Option<bool>,
+}
+
+impl UserFilter {
+    /// The `LIKE` pattern for [`UserFilter::account_contains`], with `!` as the escape
+    /// character (`!`, `%` and `_` in the text are escaped).
+    pub fn account_pattern(&self) -> Option<String> {
+        self.account_contains.as_ref().map(|text| {
+            let mut pattern = String::with_capacity(text.len() + 2);
+            pattern.push('%');
+            for ch in text.chars() {
+                if matches!(ch, '!' | '%' | '_') {
+                    pattern.push('!');
+                }
+                pattern.push(ch);
+            }
+            pattern.push('%');
+            pattern
+        })
+    }
 }
 
 /// Registration data for [`AuthUser::new_user`].

@@ -607,3 +607,42 @@ fn diesel_table_is_generated_beside_the_struct() {
     let _: members::id = members::table.primary_key();
     let _ = users::table;
 }
+
+#[test]
+fn flag_setters_set_the_field_or_refuse_without_one() {
+    let mut m = member();
+    assert_eq!(m.set_active(false), Ok(()));
+    assert!(!m.is_active());
+    assert_eq!(m.set_superuser(true), Ok(()));
+    assert!(m.is_superuser());
+    let mut bare = Bare {
+        user_id: 3,
+        login: "g".into(),
+        hash: "h".into(),
+    };
+    assert_eq!(
+        bare.set_active(false).unwrap_err(),
+        "this user model has no is_active field"
+    );
+    assert!(bare.is_active(), "still active");
+    assert_eq!(
+        bare.set_superuser(true).unwrap_err(),
+        "this user model has no is_superuser field"
+    );
+    assert!(!bare.is_superuser());
+}
+
+#[test]
+fn user_filter_pattern_escapes_like_wildcards() {
+    use auth_axum::UserFilter;
+    let filter = |text: &str| UserFilter {
+        account_contains: Some(text.into()),
+        is_active: None,
+    };
+    assert_eq!(filter("ann").account_pattern().as_deref(), Some("%ann%"));
+    assert_eq!(
+        filter("a_b%c!d").account_pattern().as_deref(),
+        Some("%a!_b!%c!!d%")
+    );
+    assert_eq!(UserFilter::default().account_pattern(), None);
+}

@@ -11,10 +11,14 @@
 //! | GET | `sessions` | | 200, the user's live sessions (`current` marks this one) |
 //! | DELETE | `sessions/{id}` | | 200; 404 when it is not one of the user's |
 //!
+//!
+//! The admin endpoints live under `admin/` (see [`admin`]).
+//!
 //! Mount it anywhere: `app.nest("/api/contrib/auth", auth.router())`, and add
 //! `auth.layer()` to the application.
 
 mod account;
+pub(crate) mod admin;
 mod me;
 mod sessions;
 mod validate;
@@ -38,6 +42,7 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
             .route("/change-password", post(me::change_password::<U>))
             .route("/sessions", get(sessions::list::<U>))
             .route("/sessions/{id}", delete(sessions::revoke::<U>))
+            .nest("/admin", admin::router::<U>())
             .layer(DefaultBodyLimit::max(self.http().body_limit))
             .with_state(self.clone())
     }

@@ -204,6 +204,22 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
+    // Flag setters: only for models with the field (the trait's default refuses otherwise).
+    let setter = |role: Role, name: &str| {
+        model.role(role).map(|column| {
+            let f = column.ident;
+            let method = format_ident!("{}", name);
+            quote! {
+                fn #method(&mut self, value: bool) -> ::core::result::Result<(), ::std::string::String> {
+                    self.#f = value;
+                    ::core::result::Result::Ok(())
+                }
+            }
+        })
+    };
+    let set_active = setter(Role::Active, "set_active");
+    let set_superuser = setter(Role::Superuser, "set_superuser");
+
     let new_user = new_user_fn(model);
     let apply_changes = apply_changes_fn(model);
 
@@ -258,6 +274,10 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
             #new_user
 
             #apply_changes
+
+            #set_active
+
+            #set_superuser
         }
     }
 }
@@ -582,6 +602,34 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
         },
     };
 
+    // `UserFilter` as a boxed query's filters (`is_active` only when the model has the
+    // field: otherwise every user is active, so `Some(false)` matches nobody).
+    let filter = syn::Ident::new("__filter", Span::mixed_site());
+    let query = syn::Ident::new("__query", Span::mixed_site());
+    let active_filter = match model.role(Role::Active) {
+        Some(column) => {
+            let f = column.ident;
+            quote! {
+                if let ::core::option::Option::Some(active) = #filter.is_active {
+                    #query = #query.filter(#table::#f.eq(active));
+                }
+            }
+        }
+        None => quote! {
+            if #filter.is_active == ::core::option::Option::Some(false) {
+                #query = #query.filter(#table::#id.ne(#table::#id));
+            }
+        },
+    };
+    let filtered = quote! {({
+        let mut #query = #table::table.into_boxed();
+        if let ::core::option::Option::Some(pattern) = #filter.account_pattern() {
+            #query = #query.filter(#table::#account.like(pattern).escape('!'));
+        }
+        #active_filter
+        #query
+    })};
+
     quote! {
         #[automatically_derived]
         impl #p::UserStore for #ident {
@@ -693,6 +741,36 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                     #p::diesel::delete(#table::table.find(id)).execute(#c).await?
                 });
                 ::core::result::Result::Ok(deleted > 0)
+            }
+
+            async fn list(
+                #conn: &mut #p::DbConn,
+                #filter: &#p::UserFilter,
+                offset: i64,
+                limit: i64,
+            ) -> #p::Result<::std::vec::Vec<Self>> {
+                use #p::diesel::{EscapeExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, TextExpressionMethods as _};
+                use #p::diesel_async::RunQueryDsl as _;
+                #from_row_fn
+                let rows = #p::with_conn!(#conn, |#c| {
+                    #filtered
+                        .order(#table::#id.asc())
+                        .offset(offset)
+                        .limit(limit)
+                        .select(#select)
+                        .load::<#row_type>(#c)
+                        .await?
+                });
+                ::core::result::Result::Ok(rows.into_iter().map(#from_row).collect())
+            }
+
+            async fn count(#conn: &mut #p::DbConn, #filter: &#p::UserFilter) -> #p::Result<i64> {
+                use #p::diesel::{EscapeExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, TextExpressionMethods as _};
+                use #p::diesel_async::RunQueryDsl as _;
+                let n = #p::with_conn!(#conn, |#c| {
+                    #filtered.count().get_result::<i64>(#c).await?
+                });
+                ::core::result::Result::Ok(n)
             }
         }
     }

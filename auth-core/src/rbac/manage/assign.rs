@@ -110,8 +110,9 @@ pub async fn revoke_role(
     })
 }
 
-/// Fails with [`Error::Forbidden`] unless `assigner` may assign or revoke `role`.
-async fn check_may_grant(conn: &mut DbConn, assigner: &Assigner, role: &str) -> Result<()> {
+/// Fails with [`Error::Forbidden`] unless `assigner` may assign or revoke `role` (see the
+/// module docs). For checking a whole change before making any of it.
+pub async fn check_may_grant(conn: &mut DbConn, assigner: &Assigner, role: &str) -> Result<()> {
     if assigner.is_superuser {
         return Ok(());
     }

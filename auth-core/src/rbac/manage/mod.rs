@@ -178,8 +178,8 @@ pub mod permissions;
 pub mod roles;
 
 pub use assign::{
-    ASSIGN_PERMISSION, Assigner, ScopedRole, assign_role, assign_role_as, forget_user, revoke_role,
-    revoke_role_as, user_roles,
+    ASSIGN_PERMISSION, Assigner, ScopedRole, assign_role, assign_role_as, check_may_grant,
+    forget_user, revoke_role, revoke_role_as, user_roles,
 };
 pub use bootstrap::{BUILTIN_ROLES, Bootstrapped, DEFAULT_GRANTS, DEFAULT_PERMISSIONS, bootstrap};
 pub use groups::{

@@ -1,0 +1,209 @@
+//! `admin/groups`: list, create, show, change (name, description), delete; replace the
+//! roles a group carries.
+
+use auth_core::rbac::manage::{self, GroupInfo, ScopedRole};
+use auth_core::{DbConn, UserStore};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{assigner, dedup, parse_id, unknown_is_invalid};
+use crate::extract::CurrentUser;
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::permission_required;
+use crate::response::{self, ApiError, ErrorCode};
+
+/// A group with the roles it carries.
+#[derive(Serialize)]
+struct GroupDetail {
+    #[serde(flatten)]
+    group: GroupInfo,
+    roles: Vec<ScopedRole>,
+}
+
+/// The group with this path id, or 404.
+async fn load(conn: &mut DbConn, id: &str) -> Result<GroupInfo, ApiError> {
+    let id = parse_id(id, "group")?;
+    manage::list_groups(conn)
+        .await?
+        .into_iter()
+        .find(|g| g.id == id)
+        .ok_or_else(|| ApiError::not_found("group"))
+}
+
+async fn detail(conn: &mut DbConn, group: GroupInfo) -> Result<GroupDetail, ApiError> {
+    let roles = manage::group_roles(conn, &group.name).await?;
+    Ok(GroupDetail { group, roles })
+}
+
+fn conflict(name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        ErrorCode::Conflict,
+        format!("group {name:?} already exists"),
+    )
+}
+
+#[permission_required("roles.read")]
+pub(crate) async fn list<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    Ok(response::ok(
+        manage::list_groups(&mut conn).await?,
+        "groups",
+    ))
+}
+
+/// `POST admin/groups` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[permission_required("roles.manage")]
+pub(crate) async fn create<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    if manage::list_groups(&mut conn)
+        .await?
+        .iter()
+        .any(|g| g.name == body.name)
+    {
+        return Err(conflict(&body.name));
+    }
+    let id = manage::get_or_create_group(&mut conn, &body.name).await?;
+    if let Some(description) = &body.description {
+        manage::describe_group(&mut conn, &body.name, description).await?;
+    }
+    let group = load(&mut conn, &id.to_string()).await?;
+    Ok(response::with_status(
+        StatusCode::CREATED,
+        detail(&mut conn, group).await?,
+        "group created",
+    ))
+}
+
+#[permission_required("roles.read")]
+pub(crate) async fn get<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let group = load(&mut conn, &id).await?;
+    Ok(response::ok(detail(&mut conn, group).await?, "group"))
+}
+
+/// `PATCH admin/groups/{id}` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[permission_required("roles.manage")]
+pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchBody>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let group = load(&mut conn, &id).await?;
+    let mut name = group.name.clone();
+    if let Some(new) = &body.name
+        && *new != name
+    {
+        if manage::list_groups(&mut conn)
+            .await?
+            .iter()
+            .any(|g| g.name == *new)
+        {
+            return Err(conflict(new));
+        }
+        manage::rename_group(&mut conn, &name, new).await?;
+        name.clone_from(new);
+    }
+    if let Some(description) = &body.description {
+        manage::describe_group(&mut conn, &name, description).await?;
+    }
+    let group = load(&mut conn, &group.id.to_string()).await?;
+    Ok(response::ok(
+        detail(&mut conn, group).await?,
+        "group updated",
+    ))
+}
+
+/// Deletes the group, its memberships and its roles.
+#[permission_required("roles.manage")]
+pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let group = load(&mut conn, &id).await?;
+    if !manage::delete_group(&mut conn, &group.name).await? {
+        return Err(ApiError::not_found("group"));
+    }
+    Ok(response::ok(Value::Null, "group deleted"))
+}
+
+/// `PUT admin/groups/{id}/roles` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RolesBody {
+    roles: Vec<String>,
+}
+
+/// Replaces the group's global roles (scoped ones stay). The members gain or lose these
+/// roles, so each role added or removed must pass the grant rules; nothing changes unless
+/// all do.
+#[permission_required("roles.manage")]
+pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RolesBody>,
+) -> Result<Response, ApiError> {
+    let wanted = dedup(body.roles);
+    let mut conn = auth.db().conn().await?;
+    let group = load(&mut conn, &id).await?;
+    let roles = manage::list_roles(&mut conn).await?;
+    if let Some(unknown) = wanted.iter().find(|n| !roles.iter().any(|r| &r.name == *n)) {
+        return Err(ApiError::invalid(format!("unknown role {unknown:?}")));
+    }
+    let held: Vec<String> = manage::group_roles(&mut conn, &group.name)
+        .await?
+        .into_iter()
+        .filter(|r| r.scope.is_none())
+        .map(|r| r.role)
+        .collect();
+    let added: Vec<&String> = wanted.iter().filter(|r| !held.contains(r)).collect();
+    let removed: Vec<&String> = held.iter().filter(|r| !wanted.contains(r)).collect();
+    let who = assigner(&current);
+    for role in added.iter().chain(removed.iter()) {
+        manage::check_may_grant(&mut conn, &who, role).await?;
+    }
+    for role in removed {
+        manage::revoke_group_role(&mut conn, &group.name, role, None).await?;
+    }
+    for role in added {
+        manage::grant_group_role(&mut conn, &group.name, role, None)
+            .await
+            .map_err(unknown_is_invalid)?;
+    }
+    Ok(response::ok(
+        detail(&mut conn, group).await?,
+        "roles replaced",
+    ))
+}

@@ -1,0 +1,119 @@
+//! The admin endpoints, under `admin/` in the auth router. Every handler is guarded by one
+//! of the default permissions (see [`auth_core::rbac::manage::bootstrap`]): `*.read` for
+//! GET, `*.manage` for changes. Ids in paths are database ids (a non-numeric or unknown id
+//! is 404); names in bodies are role and group names and permission codes (an unknown one
+//! is 422).
+//!
+//! | method | path | permission | body | answer |
+//! |---|---|---|---|---|
+//! | GET | `admin/users?page=&per_page=&account=&is_active=` | users.read | | `{items, page, per_page, total}` |
+//! | POST | `admin/users` | users.manage | `{account, password, email?, roles?, extra?}` | 201, the user |
+//! | GET | `admin/users/{id}` | users.read | | the user with `roles`, `groups`, `suspension` |
+//! | PATCH | `admin/users/{id}` | users.manage | `{is_active?, suspend_reason?, email?, <custom field>?}` | the user |
+//! | DELETE | `admin/users/{id}` | users.manage | | the user, sessions and links are gone |
+//! | PUT | `admin/users/{id}/roles` | users.manage | `{"roles": [names]}` | the global roles |
+//! | PUT | `admin/users/{id}/groups` | users.manage | `{"groups": [names]}` | the groups |
+//! | GET, POST | `admin/roles` | roles.read, roles.manage | `{name, description?, parent?}` | |
+//! | GET, PATCH, DELETE | `admin/roles/{id}` | roles.read, roles.manage | `{name?, description?, parent?}` | |
+//! | PUT | `admin/roles/{id}/permissions` | roles.manage | `{"permissions": [codes]}` | |
+//! | GET, POST | `admin/groups` | roles.read, roles.manage | `{name, description?}` | |
+//! | GET, PATCH, DELETE | `admin/groups/{id}` | roles.read, roles.manage | `{name?, description?}` | |
+//! | PUT | `admin/groups/{id}/roles` | roles.manage | `{"roles": [names]}` | |
+//! | GET, POST | `admin/permissions` | permissions.read, permissions.manage | `{code, remark?}` | |
+//! | GET | `admin/overview` | users.read | | counts; roles with permissions; groups with roles |
+//!
+//! Role assignment follows the grant rules of [`auth_core::rbac::manage::assign_role_as`]
+//! with the acting admin as assigner: a role given or taken (directly, or through a group
+//! membership or a group's roles) must be at or below the admin's own roles unless the
+//! admin is a superuser (403 otherwise). Only a superuser may change or delete a
+//! superuser's account.
+
+mod groups;
+mod overview;
+mod permissions;
+mod roles;
+mod users;
+
+use auth_core::UserStore;
+use auth_core::rbac::manage::Assigner;
+use axum::Router;
+use axum::routing::{get, put};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::extract::CurrentUser;
+use crate::layer::Auth;
+use crate::response::ApiError;
+
+/// The admin routes (relative to `admin/`).
+pub(crate) fn router<U: UserStore + Clone + Serialize>() -> Router<Auth<U>> {
+    Router::new()
+        .route("/users", get(users::list::<U>).post(users::create::<U>))
+        .route(
+            "/users/{id}",
+            get(users::get::<U>)
+                .patch(users::patch::<U>)
+                .delete(users::delete::<U>),
+        )
+        .route("/users/{id}/roles", put(users::set_roles::<U>))
+        .route("/users/{id}/groups", put(users::set_groups::<U>))
+        .route("/roles", get(roles::list::<U>).post(roles::create::<U>))
+        .route(
+            "/roles/{id}",
+            get(roles::get::<U>)
+                .patch(roles::patch::<U>)
+                .delete(roles::delete::<U>),
+        )
+        .route("/roles/{id}/permissions", put(roles::set_permissions::<U>))
+        .route("/groups", get(groups::list::<U>).post(groups::create::<U>))
+        .route(
+            "/groups/{id}",
+            get(groups::get::<U>)
+                .patch(groups::patch::<U>)
+                .delete(groups::delete::<U>),
+        )
+        .route("/groups/{id}/roles", put(groups::set_roles::<U>))
+        .route(
+            "/permissions",
+            get(permissions::list::<U>).post(permissions::create::<U>),
+        )
+        .route("/overview", get(overview::get::<U>))
+}
+
+/// The acting admin, for the grant rules.
+fn assigner<U: UserStore>(current: &CurrentUser<U>) -> Assigner {
+    Assigner {
+        user_id: current.user.id(),
+        is_superuser: current.user.is_superuser(),
+    }
+}
+
+/// A path id: anything but a number names nothing (404).
+fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found(what))
+}
+
+/// A name in a request body that names nothing is bad input (422), not a missing resource.
+fn unknown_is_invalid(e: auth_core::Error) -> ApiError {
+    match e {
+        auth_core::Error::NotFound(what) => ApiError::invalid(format!("unknown {what}")),
+        other => other.into(),
+    }
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field (with `#[serde(default)]`).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// The names of a replacement set: each at most once.
+fn dedup(names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    names
+        .into_iter()
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
+}

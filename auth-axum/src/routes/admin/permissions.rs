@@ -1,0 +1,64 @@
+//! `admin/permissions`: list and create.
+
+use auth_core::UserStore;
+use auth_core::rbac::manage;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::permission_required;
+use crate::response::{self, ApiError, ErrorCode};
+
+#[permission_required("permissions.read")]
+pub(crate) async fn list<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    Ok(response::ok(
+        manage::list_permissions(&mut conn).await?,
+        "permissions",
+    ))
+}
+
+/// `POST admin/permissions` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    code: String,
+    #[serde(default)]
+    remark: String,
+}
+
+/// Creates a permission: 409 when the code exists, 422 when it is malformed.
+#[permission_required("permissions.manage")]
+pub(crate) async fn create<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    if manage::list_permissions(&mut conn)
+        .await?
+        .iter()
+        .any(|p| p.code == body.code)
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            format!("permission {:?} already exists", body.code),
+        ));
+    }
+    manage::get_or_create_permission(&mut conn, &body.code, &body.remark).await?;
+    let permission = manage::list_permissions(&mut conn)
+        .await?
+        .into_iter()
+        .find(|p| p.code == body.code)
+        .ok_or_else(|| ApiError::not_found("permission"))?;
+    Ok(response::with_status(
+        StatusCode::CREATED,
+        permission,
+        "permission created",
+    ))
+}

@@ -1,0 +1,202 @@
+//! `admin/roles`: list, create, show, change (name, description, parent), delete; replace
+//! a role's permissions.
+
+use auth_core::rbac::manage::{self, RoleInfo};
+use auth_core::{DbConn, UserStore};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{dedup, double_option, parse_id, unknown_is_invalid};
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::permission_required;
+use crate::response::{self, ApiError};
+
+/// A role with the permissions granted to it directly.
+#[derive(Serialize)]
+struct RoleDetail {
+    #[serde(flatten)]
+    role: RoleInfo,
+    permissions: Vec<String>,
+}
+
+/// The role with this path id, or 404.
+async fn load(conn: &mut DbConn, id: &str) -> Result<RoleInfo, ApiError> {
+    let id = parse_id(id, "role")?;
+    manage::list_roles(conn)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found("role"))
+}
+
+async fn detail(conn: &mut DbConn, role: RoleInfo) -> Result<RoleDetail, ApiError> {
+    let permissions = manage::role_permissions(conn, &role.name).await?;
+    Ok(RoleDetail { role, permissions })
+}
+
+#[permission_required("roles.read")]
+pub(crate) async fn list<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    Ok(response::ok(manage::list_roles(&mut conn).await?, "roles"))
+}
+
+/// `POST admin/roles` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parent: Option<String>,
+}
+
+fn conflict(what: &str, name: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        crate::response::ErrorCode::Conflict,
+        format!("{what} {name:?} already exists"),
+    )
+}
+
+#[permission_required("roles.manage")]
+pub(crate) async fn create<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let roles = manage::list_roles(&mut conn).await?;
+    if roles.iter().any(|r| r.name == body.name) {
+        return Err(conflict("role", &body.name));
+    }
+    manage::get_or_create_role(&mut conn, &body.name, body.parent.as_deref())
+        .await
+        .map_err(unknown_is_invalid)?;
+    if let Some(description) = &body.description {
+        manage::describe_role(&mut conn, &body.name, description).await?;
+    }
+    let role = manage::list_roles(&mut conn)
+        .await?
+        .into_iter()
+        .find(|r| r.name == body.name)
+        .ok_or_else(|| ApiError::not_found("role"))?;
+    Ok(response::with_status(
+        StatusCode::CREATED,
+        detail(&mut conn, role).await?,
+        "role created",
+    ))
+}
+
+#[permission_required("roles.read")]
+pub(crate) async fn get<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let role = load(&mut conn, &id).await?;
+    Ok(response::ok(detail(&mut conn, role).await?, "role"))
+}
+
+/// `PATCH admin/roles/{id}` body: `parent: null` clears the parent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    parent: Option<Option<String>>,
+}
+
+#[permission_required("roles.manage")]
+pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PatchBody>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let role = load(&mut conn, &id).await?;
+    let mut name = role.name.clone();
+    if let Some(new) = &body.name
+        && *new != name
+    {
+        if manage::list_roles(&mut conn)
+            .await?
+            .iter()
+            .any(|r| r.name == *new)
+        {
+            return Err(conflict("role", new));
+        }
+        manage::rename_role(&mut conn, &name, new).await?;
+        name.clone_from(new);
+    }
+    if let Some(description) = &body.description {
+        manage::describe_role(&mut conn, &name, description).await?;
+    }
+    if let Some(parent) = &body.parent {
+        manage::set_role_parent(&mut conn, &name, parent.as_deref())
+            .await
+            .map_err(unknown_is_invalid)?;
+    }
+    let role = load(&mut conn, &role.id.to_string()).await?;
+    Ok(response::ok(detail(&mut conn, role).await?, "role updated"))
+}
+
+/// Deletes the role and its links (permissions, user and group assignments); its children
+/// lose their parent.
+#[permission_required("roles.manage")]
+pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let role = load(&mut conn, &id).await?;
+    if !manage::delete_role(&mut conn, &role.name).await? {
+        return Err(ApiError::not_found("role"));
+    }
+    Ok(response::ok(Value::Null, "role deleted"))
+}
+
+/// `PUT admin/roles/{id}/permissions` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PermissionsBody {
+    permissions: Vec<String>,
+}
+
+/// Replaces the permissions granted to the role directly. Unknown codes are 422 and change
+/// nothing.
+#[permission_required("roles.manage")]
+pub(crate) async fn set_permissions<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PermissionsBody>,
+) -> Result<Response, ApiError> {
+    let wanted = dedup(body.permissions);
+    let mut conn = auth.db().conn().await?;
+    let role = load(&mut conn, &id).await?;
+    let known = manage::list_permissions(&mut conn).await?;
+    if let Some(unknown) = wanted.iter().find(|c| !known.iter().any(|p| &p.code == *c)) {
+        return Err(ApiError::invalid(format!("unknown permission {unknown:?}")));
+    }
+    let held = manage::role_permissions(&mut conn, &role.name).await?;
+    for code in held.iter().filter(|c| !wanted.contains(c)) {
+        manage::revoke_permission(&mut conn, &role.name, code).await?;
+    }
+    for code in wanted.iter().filter(|c| !held.contains(c)) {
+        manage::grant_permission(&mut conn, &role.name, code)
+            .await
+            .map_err(unknown_is_invalid)?;
+    }
+    Ok(response::ok(
+        detail(&mut conn, role).await?,
+        "permissions replaced",
+    ))
+}

@@ -1,0 +1,404 @@
+//! `admin/users`: list, create, show, change, suspend, delete; replace a user's roles and
+//! groups.
+
+use std::collections::HashMap;
+
+use auth_core::backend::RegisterRequest;
+use auth_core::rbac::{self, manage};
+use auth_core::{UserFilter, UserStore, session, user_status};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{assigner, dedup, parse_id, unknown_is_invalid};
+use crate::extract::CurrentUser;
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::permission_required;
+use crate::response::{self, ApiError, ErrorCode};
+use crate::routes::validate;
+
+/// Page size when `per_page` is not given.
+pub const DEFAULT_PER_PAGE: i64 = 20;
+/// Largest `per_page` accepted.
+pub const MAX_PER_PAGE: i64 = 100;
+
+/// One page of users.
+#[derive(Serialize)]
+struct Page<T> {
+    items: Vec<T>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+}
+
+fn int_param(query: &HashMap<String, String>, name: &str, default: i64) -> Result<i64, ApiError> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::invalid(format!("{name}: expected an integer"))),
+    }
+}
+
+/// The list's query: `page` (from 1), `per_page` (1 to 100, default 20), `account` (a
+/// literal substring of the account name: `%` and `_` match themselves), `is_active`
+/// (`true` or `false`).
+fn parse_list_query(query: &HashMap<String, String>) -> Result<(i64, i64, UserFilter), ApiError> {
+    if let Some(key) = query
+        .keys()
+        .find(|k| !matches!(k.as_str(), "page" | "per_page" | "account" | "is_active"))
+    {
+        return Err(ApiError::invalid(format!("{key}: unknown parameter")));
+    }
+    let page = int_param(query, "page", 1)?;
+    if page < 1 {
+        return Err(ApiError::invalid("page: must be at least 1"));
+    }
+    let per_page = int_param(query, "per_page", DEFAULT_PER_PAGE)?;
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(ApiError::invalid(format!(
+            "per_page: must be between 1 and {MAX_PER_PAGE}"
+        )));
+    }
+    let is_active = match query.get("is_active").map(String::as_str) {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::invalid("is_active: expected true or false")),
+    };
+    let filter = UserFilter {
+        account_contains: query.get("account").filter(|a| !a.is_empty()).cloned(),
+        is_active,
+    };
+    Ok((page, per_page, filter))
+}
+
+#[permission_required("users.read")]
+pub(crate) async fn list<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
+    let (page, per_page, filter) = parse_list_query(&query)?;
+    let offset = (page - 1)
+        .checked_mul(per_page)
+        .ok_or_else(|| ApiError::invalid("page: too large"))?;
+    let mut conn = auth.db().conn().await?;
+    let total = U::count(&mut conn, &filter).await?;
+    let items = U::list(&mut conn, &filter, offset, per_page).await?;
+    Ok(response::ok(
+        Page {
+            items,
+            page,
+            per_page,
+            total,
+        },
+        "users",
+    ))
+}
+
+/// `POST admin/users` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    account: String,
+    password: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    extra: Map<String, Value>,
+}
+
+/// The names among `names` that are not roles, as a 422.
+async fn check_roles_exist(conn: &mut auth_core::DbConn, names: &[String]) -> Result<(), ApiError> {
+    let roles = manage::list_roles(conn).await?;
+    match names.iter().find(|n| !roles.iter().any(|r| &r.name == *n)) {
+        Some(unknown) => Err(ApiError::invalid(format!("unknown role {unknown:?}"))),
+        None => Ok(()),
+    }
+}
+
+#[permission_required("users.manage")]
+pub(crate) async fn create<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    validate::account(&body.account)?;
+    validate::password("password", &body.password)?;
+    if let Some(email) = &body.email {
+        validate::email(email)?;
+    }
+    let roles = dedup(body.roles);
+    let mut conn = auth.db().conn().await?;
+    // Every role must exist and be grantable before the user is created.
+    check_roles_exist(&mut conn, &roles).await?;
+    let who = assigner(&current);
+    for role in &roles {
+        manage::check_may_grant(&mut conn, &who, role).await?;
+    }
+    let req = RegisterRequest {
+        account: body.account,
+        password: body.password,
+        email: body.email,
+        extra: body.extra,
+    };
+    let user = auth.service().register(&mut conn, None, &req).await?;
+    for role in &roles {
+        if let Err(e) = manage::assign_role_as(&mut conn, &who, user.id(), role, None).await {
+            // No half-created user: take it away again.
+            let _ = manage::forget_user(&mut conn, user.id()).await;
+            let _ = U::delete(&mut conn, user.id()).await;
+            return Err(unknown_is_invalid(e));
+        }
+    }
+    Ok(response::with_status(
+        StatusCode::CREATED,
+        detail(&mut conn, &user).await?,
+        "user created",
+    ))
+}
+
+/// The user with their global and scoped roles, groups and recorded suspension.
+async fn detail<U: UserStore>(conn: &mut auth_core::DbConn, user: &U) -> Result<Value, ApiError> {
+    let mut data = serde_json::to_value(user).map_err(|e| ApiError::internal(&e))?;
+    if let Value::Object(map) = &mut data {
+        let roles = manage::user_roles(conn, user.id()).await?;
+        map.insert(
+            "roles".into(),
+            serde_json::to_value(roles).map_err(|e| ApiError::internal(&e))?,
+        );
+        map.insert(
+            "groups".into(),
+            rbac::group_names(conn, user.id()).await?.into(),
+        );
+        map.insert(
+            "suspension".into(),
+            serde_json::to_value(user_status::get(conn, user.id()).await?)
+                .map_err(|e| ApiError::internal(&e))?,
+        );
+    }
+    Ok(data)
+}
+
+/// The user named by the path, or 404.
+async fn load<U: UserStore>(conn: &mut auth_core::DbConn, id: &str) -> Result<U, ApiError> {
+    let id = parse_id(id, "user")?;
+    U::find_by_id(conn, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))
+}
+
+/// Only a superuser may change or delete a superuser's account.
+fn check_may_change<U: UserStore>(current: &CurrentUser<U>, target: &U) -> Result<(), ApiError> {
+    if target.is_superuser() && !current.user.is_superuser() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "only a superuser may change a superuser's account",
+        ));
+    }
+    Ok(())
+}
+
+#[permission_required("users.read")]
+pub(crate) async fn get<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let user: U = load(&mut conn, &id).await?;
+    Ok(response::ok(detail(&mut conn, &user).await?, "user"))
+}
+
+/// PATCH: `is_active` (bool), `suspend_reason` (text: deactivates and records why; `null`
+/// or an empty text is refused), `email` and custom fields. Deactivating ends every
+/// session of the user at once; activating clears the recorded suspension.
+#[permission_required("users.manage")]
+pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Path(id): Path<String>,
+    JsonBody(mut changes): JsonBody<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let active = match changes.remove("is_active") {
+        None => None,
+        Some(Value::Bool(b)) => Some(b),
+        Some(_) => return Err(ApiError::invalid("is_active: expected true or false")),
+    };
+    let reason = match changes.remove("suspend_reason") {
+        None => None,
+        Some(Value::String(r)) if !r.trim().is_empty() && r.chars().count() <= 1000 => Some(r),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "suspend_reason: expected a non-empty text of at most 1000 characters",
+            ));
+        }
+    };
+    if reason.is_some() && active == Some(true) {
+        return Err(ApiError::invalid(
+            "suspend_reason: cannot suspend and activate at once",
+        ));
+    }
+    let active = if reason.is_some() {
+        Some(false)
+    } else {
+        active
+    };
+    if let Some(Value::String(email)) = changes.get("email") {
+        validate::email(email)?;
+    }
+    let mut conn = auth.db().conn().await?;
+    let mut user: U = load(&mut conn, &id).await?;
+    check_may_change(&current, &user)?;
+    let was_active = user.is_active();
+    user.apply_changes(&changes).map_err(ApiError::invalid)?;
+    if let Some(active) = active {
+        user.set_active(active).map_err(ApiError::invalid)?;
+    }
+    if !user.update(&mut conn).await? {
+        return Err(ApiError::not_found("user"));
+    }
+    match active {
+        Some(false) => {
+            if was_active {
+                session::delete_for_user(&mut conn, user.id(), None).await?;
+            }
+            match &reason {
+                Some(reason) => {
+                    user_status::set(&mut conn, user.id(), reason, Some(current.user.id())).await?
+                }
+                None if was_active => {
+                    user_status::clear(&mut conn, user.id()).await?;
+                }
+                None => {}
+            }
+        }
+        Some(true) => {
+            user_status::clear(&mut conn, user.id()).await?;
+        }
+        None => {}
+    }
+    Ok(response::ok(detail(&mut conn, &user).await?, "updated"))
+}
+
+#[permission_required("users.manage")]
+pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let user: U = load(&mut conn, &id).await?;
+    check_may_change(&current, &user)?;
+    session::delete_for_user(&mut conn, user.id(), None).await?;
+    manage::forget_user(&mut conn, user.id()).await?;
+    user_status::clear(&mut conn, user.id()).await?;
+    if !U::delete(&mut conn, user.id()).await? {
+        return Err(ApiError::not_found("user"));
+    }
+    Ok(response::ok(Value::Null, "user deleted"))
+}
+
+/// `PUT admin/users/{id}/roles` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RolesBody {
+    roles: Vec<String>,
+}
+
+/// Replaces the user's global roles (scoped assignments stay). Every role added or removed
+/// must pass the grant rules; nothing changes unless all do.
+#[permission_required("users.manage")]
+pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RolesBody>,
+) -> Result<Response, ApiError> {
+    let wanted = dedup(body.roles);
+    let mut conn = auth.db().conn().await?;
+    let user: U = load(&mut conn, &id).await?;
+    check_may_change(&current, &user)?;
+    check_roles_exist(&mut conn, &wanted).await?;
+    let held: Vec<String> = manage::user_roles(&mut conn, user.id())
+        .await?
+        .into_iter()
+        .filter(|r| r.scope.is_none())
+        .map(|r| r.role)
+        .collect();
+    let added: Vec<&String> = wanted.iter().filter(|r| !held.contains(r)).collect();
+    let removed: Vec<&String> = held.iter().filter(|r| !wanted.contains(r)).collect();
+    let who = assigner(&current);
+    for role in added.iter().chain(removed.iter()) {
+        manage::check_may_grant(&mut conn, &who, role).await?;
+    }
+    for role in removed {
+        manage::revoke_role(&mut conn, user.id(), role, None).await?;
+    }
+    for role in added {
+        manage::assign_role(&mut conn, user.id(), role, None)
+            .await
+            .map_err(unknown_is_invalid)?;
+    }
+    Ok(response::ok(
+        detail(&mut conn, &user).await?,
+        "roles replaced",
+    ))
+}
+
+/// `PUT admin/users/{id}/groups` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GroupsBody {
+    groups: Vec<String>,
+}
+
+/// Replaces the user's group memberships. Joining or leaving a group gives or takes its
+/// roles, so each of those roles must pass the grant rules; nothing changes unless all do.
+#[permission_required("users.manage")]
+pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<GroupsBody>,
+) -> Result<Response, ApiError> {
+    let wanted = dedup(body.groups);
+    let mut conn = auth.db().conn().await?;
+    let user: U = load(&mut conn, &id).await?;
+    check_may_change(&current, &user)?;
+    let groups = manage::list_groups(&mut conn).await?;
+    if let Some(unknown) = wanted
+        .iter()
+        .find(|n| !groups.iter().any(|g| &g.name == *n))
+    {
+        return Err(ApiError::invalid(format!("unknown group {unknown:?}")));
+    }
+    let held = rbac::group_names(&mut conn, user.id()).await?;
+    let added: Vec<&String> = wanted.iter().filter(|g| !held.contains(g)).collect();
+    let removed: Vec<&String> = held.iter().filter(|g| !wanted.contains(g)).collect();
+    let who = assigner(&current);
+    for group in added.iter().chain(removed.iter()) {
+        for role in manage::group_roles(&mut conn, group).await? {
+            manage::check_may_grant(&mut conn, &who, &role.role).await?;
+        }
+    }
+    for group in removed {
+        manage::remove_from_group(&mut conn, user.id(), group).await?;
+    }
+    for group in added {
+        manage::add_to_group(&mut conn, user.id(), group)
+            .await
+            .map_err(unknown_is_invalid)?;
+    }
+    Ok(response::ok(
+        detail(&mut conn, &user).await?,
+        "groups replaced",
+    ))
+}
