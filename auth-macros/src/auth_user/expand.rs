@@ -28,18 +28,12 @@ fn table_ident(model: &Model<'_>) -> syn::Ident {
     syn::Ident::new(&model.table, model.table_span)
 }
 
-/// Name of the column's SQL type in `diesel::sql_types` (or `PortableUuid`).
+/// Name of the column's SQL type in `diesel::sql_types` (or `PortableUuid`): the same as
+/// its `ColumnType` variant but for UUIDs.
 fn sql_type_name(ty: ColumnType) -> &'static str {
     match ty {
-        ColumnType::SmallInt => "SmallInt",
-        ColumnType::Integer => "Integer",
-        ColumnType::BigInt => "BigInt",
-        ColumnType::Float => "Float",
-        ColumnType::Double => "Double",
-        ColumnType::Bool => "Bool",
-        ColumnType::Text => "Text",
-        ColumnType::Timestamp => "Timestamp",
         ColumnType::Uuid => "PortableUuid",
+        other => column_type_variant(other),
     }
 }
 
@@ -515,6 +509,7 @@ fn apply_changes_fn(model: &Model<'_>) -> TokenStream {
     }
 }
 
+/// The name of the runtime `ColumnType` variant for `ty`.
 fn column_type_variant(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::SmallInt => "SmallInt",

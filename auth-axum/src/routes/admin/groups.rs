@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{assigner, dedup, parse_id, unknown_is_invalid};
+use super::{check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
 use crate::extract::CurrentUser;
 use crate::json::JsonBody;
 use crate::layer::Auth;
@@ -178,26 +178,18 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     let wanted = dedup(body.roles);
     let mut conn = auth.db().conn().await?;
     let group = load(&mut conn, &id).await?;
-    let roles = manage::list_roles(&mut conn).await?;
-    if let Some(unknown) = wanted.iter().find(|n| !roles.iter().any(|r| &r.name == *n)) {
-        return Err(ApiError::invalid(format!("unknown role {unknown:?}")));
-    }
+    check_roles_exist(&mut conn, &wanted).await?;
     let held: Vec<String> = manage::group_roles(&mut conn, &group.name)
         .await?
         .into_iter()
         .filter(|r| r.scope.is_none())
         .map(|r| r.role)
         .collect();
-    let added: Vec<&String> = wanted.iter().filter(|r| !held.contains(r)).collect();
-    let removed: Vec<&String> = held.iter().filter(|r| !wanted.contains(r)).collect();
-    let who = assigner(&current);
-    for role in added.iter().chain(removed.iter()) {
-        manage::check_may_grant(&mut conn, &who, role).await?;
-    }
-    for role in removed {
+    let (added, removed) = role_changes(&mut conn, &current, held, &wanted).await?;
+    for role in &removed {
         manage::revoke_group_role(&mut conn, &group.name, role, None).await?;
     }
-    for role in added {
+    for role in &added {
         manage::grant_group_role(&mut conn, &group.name, role, None)
             .await
             .map_err(unknown_is_invalid)?;

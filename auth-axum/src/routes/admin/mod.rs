@@ -34,8 +34,9 @@ mod permissions;
 mod roles;
 mod users;
 
-use auth_core::UserStore;
+use auth_core::rbac::manage;
 use auth_core::rbac::manage::Assigner;
+use auth_core::{DbConn, UserStore};
 use axum::Router;
 use axum::routing::{get, put};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -116,4 +117,34 @@ fn dedup(names: Vec<String>) -> Vec<String> {
         .into_iter()
         .filter(|n| seen.insert(n.clone()))
         .collect()
+}
+
+/// The names among `names` that are not roles, as a 422.
+async fn check_roles_exist(conn: &mut DbConn, names: &[String]) -> Result<(), ApiError> {
+    let roles = manage::list_roles(conn).await?;
+    match names.iter().find(|n| !roles.iter().any(|r| &r.name == *n)) {
+        Some(unknown) => Err(ApiError::invalid(format!("unknown role {unknown:?}"))),
+        None => Ok(()),
+    }
+}
+
+/// The change from the `held` global roles to the `wanted` set, as (added, removed), once
+/// every role in it has passed the grant rules for `current`: nothing may change otherwise.
+async fn role_changes<U: UserStore>(
+    conn: &mut DbConn,
+    current: &CurrentUser<U>,
+    held: Vec<String>,
+    wanted: &[String],
+) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    let added: Vec<String> = wanted
+        .iter()
+        .filter(|r| !held.contains(r))
+        .cloned()
+        .collect();
+    let removed: Vec<String> = held.into_iter().filter(|r| !wanted.contains(r)).collect();
+    let who = assigner(current);
+    for role in added.iter().chain(removed.iter()) {
+        manage::check_may_grant(conn, &who, role).await?;
+    }
+    Ok((added, removed))
 }

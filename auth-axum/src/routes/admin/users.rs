@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{assigner, dedup, parse_id, unknown_is_invalid};
+use super::{assigner, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
 use crate::extract::CurrentUser;
 use crate::json::JsonBody;
 use crate::layer::Auth;
@@ -113,15 +113,6 @@ pub(crate) struct CreateBody {
     roles: Vec<String>,
     #[serde(default)]
     extra: Map<String, Value>,
-}
-
-/// The names among `names` that are not roles, as a 422.
-async fn check_roles_exist(conn: &mut auth_core::DbConn, names: &[String]) -> Result<(), ApiError> {
-    let roles = manage::list_roles(conn).await?;
-    match names.iter().find(|n| !roles.iter().any(|r| &r.name == *n)) {
-        Some(unknown) => Err(ApiError::invalid(format!("unknown role {unknown:?}"))),
-        None => Ok(()),
-    }
 }
 
 #[permission_required("users.manage")]
@@ -333,16 +324,11 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
         .filter(|r| r.scope.is_none())
         .map(|r| r.role)
         .collect();
-    let added: Vec<&String> = wanted.iter().filter(|r| !held.contains(r)).collect();
-    let removed: Vec<&String> = held.iter().filter(|r| !wanted.contains(r)).collect();
-    let who = assigner(&current);
-    for role in added.iter().chain(removed.iter()) {
-        manage::check_may_grant(&mut conn, &who, role).await?;
-    }
-    for role in removed {
+    let (added, removed) = role_changes(&mut conn, &current, held, &wanted).await?;
+    for role in &removed {
         manage::revoke_role(&mut conn, user.id(), role, None).await?;
     }
-    for role in added {
+    for role in &added {
         manage::assign_role(&mut conn, user.id(), role, None)
             .await
             .map_err(unknown_is_invalid)?;
