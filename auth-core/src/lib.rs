@@ -15,9 +15,13 @@
 //!   backend.
 //! - [`makemigrations`]: writes `up.sql` / `down.sql` for the user table from the derive.
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
+//! - [`throttle`], [`account_token`], [`audit`]: account security: login throttling,
+//!   single-use reset and verification tokens, and the audit log.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod access;
+pub mod account_token;
+pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod db;
@@ -34,6 +38,7 @@ pub mod schema;
 pub mod service;
 pub mod session;
 pub mod sql_types;
+pub mod throttle;
 pub mod timefmt;
 pub mod user;
 pub mod user_status;

@@ -129,3 +129,44 @@ diesel::table! {
         changed_by -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    /// Failed-login counters and locks, per account name (`scope = 'account'`) and per
+    /// client IP (`scope = 'ip'`).
+    auth_throttle (scope, throttle_key) {
+        scope -> Text,
+        throttle_key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        lockouts -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Single-use account tokens (password reset, e-mail verification), by SHA-256.
+    auth_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        purpose -> Text,
+        user_id -> BigInt,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The append-only audit log of auth events.
+    auth_events (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        event -> Text,
+        user_id -> Nullable<BigInt>,
+        account -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Text,
+    }
+}

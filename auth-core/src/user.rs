@@ -73,6 +73,13 @@ pub trait AuthUser: serde::Serialize + Send + Sync + Sized + 'static {
         Err("this user model has no is_superuser field".into())
     }
 
+    /// Sets the verified flag (in memory; save with [`UserStore::update`]). An error when
+    /// the model has no `is_verified` field: such a user always counts as verified.
+    fn set_verified(&mut self, verified: bool) -> Result<(), String> {
+        let _ = verified;
+        Err("this user model has no is_verified field".into())
+    }
+
     /// `CREATE TABLE` (and its unique indexes) for `backend`.
     fn create_table_sql(backend: Backend) -> String {
         crate::ddl::create_table(&Self::TABLE, backend)
@@ -99,6 +106,15 @@ pub trait UserStore: AuthUser {
         conn: &mut DbConn,
         account: &str,
     ) -> impl Future<Output = Result<Option<Self>>> + Send;
+    /// The user with this e-mail address (exact match). `None` when the model has no
+    /// e-mail field. When several users share the address, the one with the lowest id.
+    fn find_by_email(
+        conn: &mut DbConn,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<Self>>> + Send {
+        let _ = (conn, email);
+        async { Ok(None) }
+    }
     /// The session whose token hash is `token_hash`, its user, and the current RBAC version,
     /// in one query (what every authenticated request needs). Expiry is the caller's check.
     fn find_by_session(

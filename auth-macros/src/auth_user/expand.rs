@@ -213,6 +213,7 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
     };
     let set_active = setter(Role::Active, "set_active");
     let set_superuser = setter(Role::Superuser, "set_superuser");
+    let set_verified = setter(Role::Verified, "set_verified");
 
     let new_user = new_user_fn(model);
     let apply_changes = apply_changes_fn(model);
@@ -272,6 +273,7 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
             #set_active
 
             #set_superuser
+            #set_verified
         }
     }
 }
@@ -625,6 +627,36 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
         #query
     })};
 
+    // Looking a user up by e-mail (forgot-password): only for models with the field.
+    let find_by_email = model.role(Role::Email).map(|column| {
+        let f = column.ident;
+        let bound = if column.nullable {
+            quote!(#p::bind::<#p::diesel::sql_types::Nullable<#text>, _>(::core::option::Option::Some(email)))
+        } else {
+            quote!(#p::bind::<#text, _>(email))
+        };
+        quote! {
+            async fn find_by_email(
+                #conn: &mut #p::DbConn,
+                email: &str,
+            ) -> #p::Result<::core::option::Option<Self>> {
+                use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
+                use #p::diesel_async::RunQueryDsl as _;
+                #from_row_fn
+                let #row = #p::with_conn!(#conn, |#c| {
+                    #table::table
+                        .filter(#table::#f.eq(#bound))
+                        .order(#table::#id.asc())
+                        .select(#select)
+                        .first::<#row_type>(#c)
+                        .await
+                        .optional()
+                })?;
+                ::core::result::Result::Ok(#row.map(#from_row))
+            }
+        }
+    });
+
     quote! {
         #[automatically_derived]
         impl #p::UserStore for #ident {
@@ -704,6 +736,8 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                 })?;
                 ::core::result::Result::Ok(#row.map(#from_row))
             }
+
+            #find_by_email
 
             async fn update(&self, #conn: &mut #p::DbConn) -> #p::Result<bool> {
                 use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};

@@ -1,0 +1,3 @@
+DROP TABLE auth_events;
+DROP TABLE auth_tokens;
+DROP TABLE auth_throttle;
