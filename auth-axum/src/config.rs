@@ -35,6 +35,28 @@ impl CookieConfig {
     }
 }
 
+/// Where the client IP (throttling, sessions, audit log) comes from.
+#[derive(Debug, Clone, Default)]
+pub enum ClientIpSource {
+    /// The TCP peer address. The default. Needs the server started with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`; without it the IP is unknown
+    /// (and only the per-account throttle applies).
+    #[default]
+    Peer,
+    /// A header that your reverse proxies set, such as `X-Forwarded-For`: a comma-separated
+    /// list to which each proxy appends the address it received the request from. The
+    /// client is the entry `trusted_hops` places from the right (1 when one proxy of yours
+    /// sits in front). Entries further left are the client's own claims and are never
+    /// used. Configure this only behind proxies that set the header: otherwise any client
+    /// can pick its IP. When the header is missing or malformed, the peer address is used.
+    Header {
+        /// Header name, e.g. `x-forwarded-for`.
+        name: axum::http::HeaderName,
+        /// How many proxies of yours append to the header (at least 1).
+        trusted_hops: usize,
+    },
+}
+
 /// HTTP settings of the auth router and layer.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -44,6 +66,8 @@ pub struct HttpConfig {
     pub body_limit: usize,
     /// Cookie `Max-Age`; normally the session's absolute lifetime.
     pub cookie_max_age: Option<Duration>,
+    /// Where the client IP comes from (default: the TCP peer).
+    pub client_ip: ClientIpSource,
 }
 
 impl Default for HttpConfig {
@@ -52,6 +76,7 @@ impl Default for HttpConfig {
             cookie: CookieConfig::default(),
             body_limit: 64 * 1024,
             cookie_max_age: None,
+            client_ip: ClientIpSource::default(),
         }
     }
 }

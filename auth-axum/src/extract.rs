@@ -135,18 +135,48 @@ impl<S: Send + Sync> FromRequestParts<S> for Jar {
     }
 }
 
-/// What a session records about the client: the peer address (when the server was started
-/// with `into_make_service_with_connect_info::<SocketAddr>()`) and the user agent.
+/// What a session and the audit log record about the client: its IP (from the source
+/// [`crate::config::ClientIpSource`] names) and its user agent.
 pub(crate) struct Client(pub(crate) auth_core::service::ClientInfo);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+/// The client IP of a request under `source`.
+pub(crate) fn client_ip(parts: &Parts, source: &crate::config::ClientIpSource) -> Option<String> {
+    use crate::config::ClientIpSource;
+    let peer = || {
+        parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip().to_string());
+            .map(|info| info.0.ip())
+    };
+    let ip = match source {
+        ClientIpSource::Peer => peer(),
+        ClientIpSource::Header { name, trusted_hops } => {
+            let hops = (*trusted_hops).max(1);
+            let all: Vec<&str> = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .collect();
+            all.len()
+                .checked_sub(hops)
+                .and_then(|i| all[i].parse::<std::net::IpAddr>().ok())
+                .or_else(peer)
+        }
+    };
+    ip.map(|ip| ip.to_canonical().to_string())
+}
+
+impl<U: UserStore> FromRequestParts<Auth<U>> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        auth: &Auth<U>,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = client_ip(parts, &auth.http().client_ip);
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)

@@ -65,6 +65,15 @@ pub enum ErrorCode {
     InvalidInput,
     /// 400: unknown `platform`.
     UnknownPlatform,
+    /// 429: too many failed logins for this account or from this client; the
+    /// `Retry-After` header (and `retry_after` in the body) says how many seconds to wait.
+    TooManyAttempts,
+    /// 400: the reset or verification token is unknown, used, or replaced by a newer one.
+    InvalidToken,
+    /// 400: the reset or verification token has expired.
+    TokenExpired,
+    /// 501: the feature needs configuration the server lacks (e.g. no mail sender).
+    NotConfigured,
     /// 503: the database is unreachable.
     Unavailable,
     /// 500: an internal error (details are only logged).
@@ -80,6 +89,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable message, safe to show.
     pub message: String,
+    /// Seconds to wait before retrying (429): sent as `Retry-After` and in the body.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +98,8 @@ struct ErrorBody<'a> {
     success: bool,
     code: ErrorCode,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -96,6 +109,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -143,8 +157,15 @@ impl IntoResponse for ApiError {
             success: false,
             code: self.code,
             message: &self.message,
+            retry_after: self.retry_after,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -190,6 +211,7 @@ impl std::fmt::Display for DisplayChain<'_> {
 
 impl From<auth_core::backend::AuthError> for ApiError {
     fn from(e: auth_core::backend::AuthError) -> Self {
+        use auth_core::account_token::TokenError as T;
         use auth_core::backend::AuthError as A;
         use auth_core::password::PasswordError as P;
         match e {
@@ -214,6 +236,27 @@ impl From<auth_core::backend::AuthError> for ApiError {
                 format!("the {p:?} platform does not support this operation"),
             ),
             A::Invalid(message) => ApiError::invalid(message),
+            A::Throttled { retry_after } => {
+                let seconds = retry_after.as_secs().max(1);
+                let mut e = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::TooManyAttempts,
+                    format!("too many failed logins; try again in {seconds} seconds"),
+                );
+                e.retry_after = Some(seconds);
+                e
+            }
+            A::Token(T::Invalid) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidToken,
+                "the token is invalid or was already used",
+            ),
+            A::Token(T::Expired) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::TokenExpired,
+                "the token has expired",
+            ),
+            A::Token(T::Storage(e)) => e.into(),
             A::Password(P::TooLong) => ApiError::invalid("password: at most 72 bytes"),
             A::Password(P::Nul) => ApiError::invalid("password: must not contain NUL"),
             A::Password(other) => ApiError::internal(&other),

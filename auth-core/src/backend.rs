@@ -40,6 +40,16 @@ pub enum AuthError {
     /// The password cannot be used (too long, NUL byte).
     #[error("{0}")]
     Password(#[from] PasswordError),
+    /// Too many failed logins for this account name or from this client: try again after
+    /// `retry_after`.
+    #[error("too many failed logins; try again later")]
+    Throttled {
+        /// How long until the lock ends.
+        retry_after: std::time::Duration,
+    },
+    /// A password-reset or verification token was refused.
+    #[error(transparent)]
+    Token(#[from] crate::account_token::TokenError),
     /// Storage failure (including [`crate::Error::Conflict`] for a taken account).
     #[error(transparent)]
     Storage(#[from] crate::Error),

@@ -4,12 +4,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde_json::json;
+
+use crate::account_token::{self, Purpose, TokenConfig};
+use crate::audit::{AuditLog, EventType, NewEvent};
 use crate::backend::{
     AuthBackend, AuthError, BoxFuture, LoginRequest, PasswordBackend, RegisterRequest,
 };
 use crate::db::DbConn;
 use crate::password::PasswordHasher;
 use crate::session::{self, NewSession, Session, SessionConfig};
+use crate::throttle::{self, ThrottleConfig};
 use crate::user::UserStore;
 
 /// The platform name of the password backend.
@@ -54,7 +59,7 @@ pub struct NoHooks;
 
 impl<U: UserStore> Hooks<U> for NoHooks {}
 
-/// Client details recorded with a session.
+/// Client details recorded with a session and in the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     /// Client IP address.
@@ -63,12 +68,21 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    fn event(&self, event: EventType) -> NewEvent {
+        NewEvent::new(event).client(self.ip.as_deref(), self.user_agent.as_deref())
+    }
+}
+
 /// The authentication service for users of type `U`. Cheap to clone.
 pub struct AuthService<U: UserStore> {
     backends: Arc<HashMap<String, Arc<dyn AuthBackend<U>>>>,
     hooks: Arc<dyn Hooks<U>>,
     hasher: PasswordHasher,
     sessions: SessionConfig,
+    throttle: ThrottleConfig,
+    tokens: TokenConfig,
+    audit: AuditLog,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -78,6 +92,9 @@ impl<U: UserStore> Clone for AuthService<U> {
             hooks: self.hooks.clone(),
             hasher: self.hasher.clone(),
             sessions: self.sessions.clone(),
+            throttle: self.throttle.clone(),
+            tokens: self.tokens.clone(),
+            audit: self.audit.clone(),
         }
     }
 }
@@ -90,6 +107,9 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("platforms", &platforms)
             .field("hasher", &self.hasher)
             .field("sessions", &self.sessions)
+            .field("throttle", &self.throttle)
+            .field("tokens", &self.tokens)
+            .field("audit", &self.audit)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +120,9 @@ pub struct AuthServiceBuilder<U: UserStore> {
     hooks: Arc<dyn Hooks<U>>,
     hasher: PasswordHasher,
     sessions: SessionConfig,
+    throttle: ThrottleConfig,
+    tokens: TokenConfig,
+    audit: AuditLog,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -109,6 +132,9 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             hooks: Arc::new(NoHooks),
             hasher: PasswordHasher::default(),
             sessions: SessionConfig::default(),
+            throttle: ThrottleConfig::default(),
+            tokens: TokenConfig::default(),
+            audit: AuditLog::default(),
         }
     }
 }
@@ -138,6 +164,24 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Login throttling limits (default: see [`ThrottleConfig`]).
+    pub fn throttle(mut self, config: ThrottleConfig) -> Self {
+        self.throttle = config;
+        self
+    }
+
+    /// Lifetimes of password-reset and verification tokens.
+    pub fn tokens(mut self, config: TokenConfig) -> Self {
+        self.tokens = config;
+        self
+    }
+
+    /// A hook called after every audit event (for alerts).
+    pub fn audit_hook(mut self, hook: impl crate::audit::AuditHook) -> Self {
+        self.audit = AuditLog::with_hook(hook);
+        self
+    }
+
     /// The service. The password backend is registered as `default` unless another backend
     /// took that name.
     pub fn build(mut self) -> AuthService<U> {
@@ -152,6 +196,9 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             hooks: self.hooks,
             hasher: self.hasher,
             sessions: self.sessions,
+            throttle: self.throttle,
+            tokens: self.tokens,
+            audit: self.audit,
         }
     }
 }
@@ -172,6 +219,22 @@ impl<U: UserStore> AuthService<U> {
         &self.sessions
     }
 
+    /// Login throttling limits.
+    pub fn throttle_config(&self) -> &ThrottleConfig {
+        &self.throttle
+    }
+
+    /// Token lifetimes.
+    pub fn token_config(&self) -> &TokenConfig {
+        &self.tokens
+    }
+
+    /// Records an audit event (and calls the audit hook).
+    pub async fn record(&self, conn: &mut DbConn, event: NewEvent) -> Result<(), AuthError> {
+        self.audit.record(conn, event).await?;
+        Ok(())
+    }
+
     fn backend(&self, platform: Option<&str>) -> Result<&Arc<dyn AuthBackend<U>>, AuthError> {
         let platform = platform.unwrap_or(DEFAULT_PLATFORM);
         self.backends
@@ -188,12 +251,23 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<U, AuthError> {
         let user = self.backend(platform)?.register(conn, req).await?;
         tracing::info!(user_id = user.id(), "user registered");
+        self.record(
+            conn,
+            NewEvent::new(EventType::Registered).user(user.id(), user.account()),
+        )
+        .await?;
         self.hooks.after_register(&user).await;
         Ok(user)
     }
 
     /// Authenticates and opens a new session (a new token every time: no fixation).
     /// Returns the user, the cookie token and the stored session.
+    ///
+    /// Throttled first: while the account name or the client IP is locked, the answer is
+    /// [`AuthError::Throttled`] without checking the password. A refused password counts
+    /// against both (the same work whether or not the account exists); a success clears
+    /// the account's counter. Every outcome is audited, and a success from an IP or user
+    /// agent the user never logged in from is also recorded as `login.new_device`.
     pub async fn login(
         &self,
         conn: &mut DbConn,
@@ -203,13 +277,53 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<(U, String, Session), AuthError> {
         let name = platform.unwrap_or(DEFAULT_PLATFORM);
         let backend = self.backend(platform)?;
+        let mut keys = vec![throttle::Key::account(&req.account)];
+        if let Some(ip) = &client.ip {
+            keys.push(throttle::Key::ip(ip));
+        }
+        if self.throttle.enabled
+            && let Some(retry_after) = throttle::retry_after(conn, &keys).await?
+        {
+            tracing::info!(platform = name, "login throttled");
+            self.record(
+                conn,
+                client
+                    .event(EventType::LoginFailure)
+                    .account(&req.account)
+                    .detail(json!({ "reason": "throttled", "retry_after": retry_after.as_secs() })),
+            )
+            .await?;
+            return Err(AuthError::Throttled { retry_after });
+        }
         let user = match backend.login(conn, req).await {
             Ok(user) => user,
             Err(e) => {
                 tracing::info!(platform = name, reason = %e, "login refused");
+                let reason = match &e {
+                    AuthError::InvalidCredentials => "invalid_credentials",
+                    AuthError::Inactive => "inactive",
+                    _ => "error",
+                };
+                if matches!(e, AuthError::InvalidCredentials) {
+                    self.count_failure(conn, &keys, &req.account, client)
+                        .await?;
+                }
+                if !matches!(e, AuthError::Storage(_)) {
+                    self.record(
+                        conn,
+                        client
+                            .event(EventType::LoginFailure)
+                            .account(&req.account)
+                            .detail(json!({ "reason": reason, "platform": name })),
+                    )
+                    .await?;
+                }
                 return Err(e);
             }
         };
+        if self.throttle.enabled {
+            throttle::clear(conn, &keys[0]).await?;
+        }
         let (token, session) = session::create(
             conn,
             NewSession {
@@ -225,6 +339,34 @@ impl<U: UserStore> AuthService<U> {
         U::record_login(conn, user.id(), session.created_at).await?;
         // Read back, so that what the caller returns shows this login in `last_login`.
         let user = U::find_by_id(conn, user.id()).await?.unwrap_or(user);
+        let seen = crate::audit::familiarity(
+            conn,
+            user.id(),
+            client.ip.as_deref(),
+            client.user_agent.as_deref(),
+        )
+        .await?;
+        self.record(
+            conn,
+            client
+                .event(EventType::LoginSuccess)
+                .user(user.id(), user.account())
+                .detail(json!({ "platform": name, "session_id": session.id })),
+        )
+        .await?;
+        if seen.any_before && (!seen.ip_seen || !seen.user_agent_seen) {
+            self.record(
+                conn,
+                client
+                    .event(EventType::NewDevice)
+                    .user(user.id(), user.account())
+                    .detail(json!({
+                        "new_ip": !seen.ip_seen,
+                        "new_user_agent": !seen.user_agent_seen,
+                    })),
+            )
+            .await?;
+        }
         tracing::info!(
             user_id = user.id(),
             platform = name,
@@ -235,14 +377,65 @@ impl<U: UserStore> AuthService<U> {
         Ok((user, token, session))
     }
 
+    /// Counts a refused password against the account name and the client IP, auditing
+    /// each lock it starts.
+    async fn count_failure(
+        &self,
+        conn: &mut DbConn,
+        keys: &[throttle::Key],
+        account: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        if !self.throttle.enabled {
+            return Ok(());
+        }
+        for key in keys {
+            let limit = match key.scope {
+                throttle::Scope::Account => self.throttle.account_limit,
+                throttle::Scope::Ip => self.throttle.ip_limit,
+            };
+            if let Some(lock) = throttle::record_failure(conn, key, limit, &self.throttle).await? {
+                tracing::warn!(
+                    scope = key.scope.as_str(),
+                    seconds = lock.cooldown.as_secs(),
+                    level = lock.level,
+                    "login lockout"
+                );
+                self.record(
+                    conn,
+                    client
+                        .event(EventType::Lockout)
+                        .account(account)
+                        .detail(json!({
+                            "scope": key.scope.as_str(),
+                            "key": key.value,
+                            "seconds": lock.cooldown.as_secs(),
+                            "level": lock.level,
+                        })),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Ends the session of `token` on the server (a replayed cookie is then dead).
     pub async fn logout(
         &self,
         conn: &mut DbConn,
         user: &U,
         session: &Session,
+        client: &ClientInfo,
     ) -> Result<(), AuthError> {
         session::delete_by_id(conn, session.id).await?;
+        self.record(
+            conn,
+            client
+                .event(EventType::Logout)
+                .user(user.id(), user.account())
+                .detail(json!({ "session_id": session.id })),
+        )
+        .await?;
         if let Ok(backend) = self.backend(Some(&session.platform))
             && let Err(e) = backend.logout(user, session).await
         {
@@ -261,6 +454,7 @@ impl<U: UserStore> AuthService<U> {
         old_password: &str,
         new_password: &str,
         current_session: Option<i64>,
+        client: &ClientInfo,
     ) -> Result<usize, AuthError> {
         if !self
             .hasher
@@ -279,7 +473,93 @@ impl<U: UserStore> AuthService<U> {
             ended_sessions = ended,
             "password changed"
         );
+        self.record(
+            conn,
+            client
+                .event(EventType::PasswordChanged)
+                .user(user.id(), user.account())
+                .detail(json!({ "ended_sessions": ended })),
+        )
+        .await?;
         self.hooks.after_change_password(user).await;
         Ok(ended)
+    }
+
+    /// Sets a new password with a reset token (single use): every session of the user
+    /// ends, their other reset tokens die, and the account's login lock is cleared.
+    pub async fn reset_password(
+        &self,
+        conn: &mut DbConn,
+        token: &str,
+        new_password: &str,
+        client: &ClientInfo,
+    ) -> Result<U, AuthError> {
+        // Check the token before spending a hash on the password; use it up only when the
+        // password is acceptable, so a refused password does not burn the mail.
+        let peeked = account_token::peek(conn, Purpose::PasswordReset, token).await?;
+        let user = U::find_by_id(conn, peeked.user_id).await?;
+        let Some(mut user) = user else {
+            return Err(account_token::TokenError::Invalid.into());
+        };
+        self.check_new_password(user.account(), new_password)?;
+        let hash = self.hasher.hash(new_password).await?;
+        account_token::redeem(conn, Purpose::PasswordReset, token).await?;
+        user.set_password_hash(hash);
+        user.update(conn).await?;
+        let ended = session::delete_for_user(conn, user.id(), None).await?;
+        account_token::revoke_for_user(conn, user.id(), Purpose::PasswordReset).await?;
+        throttle::clear(conn, &throttle::Key::account(user.account())).await?;
+        tracing::info!(
+            user_id = user.id(),
+            ended_sessions = ended,
+            "password reset"
+        );
+        self.record(
+            conn,
+            client
+                .event(EventType::PasswordReset)
+                .user(user.id(), user.account())
+                .detail(json!({ "ended_sessions": ended })),
+        )
+        .await?;
+        self.hooks.after_reset_password(&user).await;
+        Ok(user)
+    }
+
+    /// Marks the user's e-mail address verified with a verification token (single use).
+    /// A token mailed to an address the user has since changed is refused.
+    pub async fn verify_email(
+        &self,
+        conn: &mut DbConn,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<U, AuthError> {
+        let redeemed = account_token::redeem(conn, Purpose::VerifyEmail, token).await?;
+        let Some(mut user) = U::find_by_id(conn, redeemed.user_id).await? else {
+            return Err(account_token::TokenError::Invalid.into());
+        };
+        if redeemed.email.as_deref() != user.email() {
+            return Err(account_token::TokenError::Invalid.into());
+        }
+        if !user.is_verified() {
+            user.set_verified(true).map_err(AuthError::Invalid)?;
+            user.update(conn).await?;
+        }
+        tracing::info!(user_id = user.id(), "e-mail verified");
+        self.record(
+            conn,
+            client
+                .event(EventType::Verified)
+                .user(user.id(), user.account())
+                .detail(json!({ "email": redeemed.email })),
+        )
+        .await?;
+        self.hooks.after_verify(&user).await;
+        Ok(user)
+    }
+
+    /// Checks a new password against the password policy.
+    fn check_new_password(&self, _account: &str, _new_password: &str) -> Result<(), AuthError> {
+        Ok(())
     }
 }

@@ -79,7 +79,9 @@ impl ThrottleConfig {
 
     /// The cool-down of the `n`th consecutive lockout (1-based).
     pub fn cooldown(&self, n: u32) -> Duration {
-        let factor = 1u32.checked_shl(n.saturating_sub(1).min(31)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(n.saturating_sub(1).min(31))
+            .unwrap_or(u32::MAX);
         self.base_cooldown
             .checked_mul(factor)
             .unwrap_or(self.max_cooldown)
@@ -257,7 +259,12 @@ pub async fn record_failure(
                 i32,
                 PrimitiveDateTime,
             ) = row
-                .select((t::failures, t::window_started_at, t::lockouts, t::updated_at))
+                .select((
+                    t::failures,
+                    t::window_started_at,
+                    t::lockouts,
+                    t::updated_at,
+                ))
                 .first(c)
                 .await?;
             if now - updated >= config.forget_after {

@@ -130,10 +130,11 @@ pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Jar(cookies): Jar,
     current: CurrentUser<U>,
+    Client(client): Client,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
     auth.service()
-        .logout(&mut conn, &current.user, &current.session)
+        .logout(&mut conn, &current.user, &current.session, &client)
         .await?;
     cookies.remove(session_cookie(&auth, String::new()));
     Ok(response::ok(Value::Null, "logged out"))

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::validate;
-use crate::extract::CurrentUser;
+use crate::extract::{Client, CurrentUser};
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::response::{self, ApiError};
@@ -43,6 +43,7 @@ pub(crate) struct ChangePasswordBody {
 pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    Client(client): Client,
     JsonBody(body): JsonBody<ChangePasswordBody>,
 ) -> Result<Response, ApiError> {
     validate::password("new_password", &body.new_password)?;
@@ -56,6 +57,7 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
             &body.old_password,
             &body.new_password,
             Some(session.id),
+            &client,
         )
         .await?;
     Ok(response::ok(

@@ -8,6 +8,10 @@
 //! | GET | `me` | | 200, the user |
 //! | PATCH | `me` | `{email?, <custom field>: value, ...}` | 200, the updated user |
 //! | POST | `change-password` | `{old_password, new_password}` | 200; the user's other sessions end |
+//! | POST | `reset-password` | `{token, new_password}` | 200; every session of the user ends; 400 `invalid_token` / `token_expired` |
+//! | GET | `reset-password?token=` | | 200 `{valid: true}` while the token is usable (it is not used up) |
+//! | POST | `verify` | `{token}` | 200, the user, now verified; 400 `invalid_token` / `token_expired` |
+//! | GET | `verify?token=` | | 200 `{valid: true}` while the token is usable |
 //! | GET | `sessions` | | 200, the user's live sessions (`current` marks this one) |
 //! | DELETE | `sessions/{id}` | | 200; 404 when it is not one of the user's |
 //!
@@ -20,6 +24,7 @@
 mod account;
 pub(crate) mod admin;
 mod me;
+mod recovery;
 mod sessions;
 mod validate;
 
@@ -40,6 +45,14 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
             .route("/logout", post(account::logout::<U>))
             .route("/me", get(me::get::<U>).patch(me::patch::<U>))
             .route("/change-password", post(me::change_password::<U>))
+            .route(
+                "/reset-password",
+                get(recovery::check_reset::<U>).post(recovery::reset_password::<U>),
+            )
+            .route(
+                "/verify",
+                get(recovery::check_verify::<U>).post(recovery::verify::<U>),
+            )
             .route("/sessions", get(sessions::list::<U>))
             .route("/sessions/{id}", delete(sessions::revoke::<U>))
             .nest("/admin", admin::router::<U>())

@@ -1,12 +1,13 @@
 //! A user's own sessions: list and revoke.
 
+use auth_core::audit::{EventType, NewEvent};
 use auth_core::{UserStore, session};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::extract::CurrentUser;
+use crate::extract::{Client, CurrentUser};
 use crate::layer::Auth;
 use crate::response::{self, ApiError};
 
@@ -36,6 +37,7 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("session"))?;
@@ -43,5 +45,10 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     if !session::revoke_for_user(&mut conn, current.user.id(), id).await? {
         return Err(ApiError::not_found("session"));
     }
+    let event = NewEvent::new(EventType::SessionRevoked)
+        .user(current.user.id(), current.user.account())
+        .client(client.ip.as_deref(), client.user_agent.as_deref())
+        .detail(serde_json::json!({ "session_id": id, "by": "user" }));
+    auth.service().record(&mut conn, event).await?;
     Ok(response::ok(Value::Null, "session revoked"))
 }

@@ -1,15 +1,16 @@
 //! `admin/groups`: list, create, show, change (name, description), delete; replace the
 //! roles a group carries.
 
+use auth_core::audit::EventType;
 use auth_core::rbac::manage::{self, GroupInfo, ScopedRole};
 use auth_core::{DbConn, UserStore};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
+use super::{Actor, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
 use crate::extract::CurrentUser;
 use crate::json::JsonBody;
 use crate::layer::Auth;
@@ -70,6 +71,7 @@ pub(crate) struct CreateBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
@@ -85,6 +87,10 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
         manage::describe_group(&mut conn, &body.name, description).await?;
     }
     let group = load(&mut conn, &id.to_string()).await?;
+    let change = json!({ "action": "created", "group": group.name });
+    actor
+        .record(&auth, &mut conn, EventType::GroupChanged, None, change)
+        .await?;
     Ok(response::with_status(
         StatusCode::CREATED,
         detail(&mut conn, group).await?,
@@ -115,6 +121,7 @@ pub(crate) struct PatchBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PatchBody>,
 ) -> Result<Response, ApiError> {
@@ -137,7 +144,12 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     if let Some(description) = &body.description {
         manage::describe_group(&mut conn, &name, description).await?;
     }
+    let was = group.name.clone();
     let group = load(&mut conn, &group.id.to_string()).await?;
+    let change = json!({ "action": "changed", "group": group.name, "was": was });
+    actor
+        .record(&auth, &mut conn, EventType::GroupChanged, None, change)
+        .await?;
     Ok(response::ok(
         detail(&mut conn, group).await?,
         "group updated",
@@ -148,6 +160,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 #[permission_required("roles.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
@@ -155,6 +168,10 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     if !manage::delete_group(&mut conn, &group.name).await? {
         return Err(ApiError::not_found("group"));
     }
+    let change = json!({ "action": "deleted", "group": group.name });
+    actor
+        .record(&auth, &mut conn, EventType::GroupChanged, None, change)
+        .await?;
     Ok(response::ok(Value::Null, "group deleted"))
 }
 
@@ -171,6 +188,7 @@ pub(crate) struct RolesBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     current: CurrentUser<U>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesBody>,
@@ -193,6 +211,17 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
         manage::grant_group_role(&mut conn, &group.name, role, None)
             .await
             .map_err(unknown_is_invalid)?;
+    }
+    if !added.is_empty() || !removed.is_empty() {
+        let change = json!({
+            "action": "roles",
+            "group": group.name,
+            "added": added,
+            "removed": removed,
+        });
+        actor
+            .record(&auth, &mut conn, EventType::GroupChanged, None, change)
+            .await?;
     }
     Ok(response::ok(
         detail(&mut conn, group).await?,

@@ -21,6 +21,9 @@
 //! | PUT | `admin/groups/{id}/roles` | roles.manage | `{"roles": [names]}` | |
 //! | GET, POST | `admin/permissions` | permissions.read, permissions.manage | `{code, remark?}` | |
 //! | GET | `admin/overview` | users.read | | counts; roles with permissions; groups with roles |
+//! | GET | `admin/events?user=&event=&page=&per_page=` | users.read | | the audit log, newest first: `{items, page, per_page, total}` |
+//! | GET | `admin/locks` | users.read | | the login locks in force: scope (`account`, `ip`), key, failures, locked_until, lockouts |
+//! | DELETE | `admin/locks/{scope}/{key}` | users.manage | | the lock, counter and escalation are gone |
 //!
 //! Role assignment follows the grant rules of [`auth_core::rbac::manage::assign_role_as`]
 //! with the acting admin as assigner: a role given or taken (directly, or through a group
@@ -28,17 +31,21 @@
 //! admin is a superuser (403 otherwise). Only a superuser may change or delete a
 //! superuser's account.
 
+mod events;
 mod groups;
+mod locks;
 mod overview;
+mod page;
 mod permissions;
 mod roles;
 mod users;
 
+use auth_core::audit::{EventType, NewEvent};
 use auth_core::rbac::manage;
 use auth_core::rbac::manage::Assigner;
 use auth_core::{DbConn, UserStore};
 use axum::Router;
-use axum::routing::{get, put};
+use axum::routing::{delete, get, put};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::extract::CurrentUser;
@@ -78,6 +85,70 @@ pub(crate) fn router<U: UserStore + Clone + Serialize>() -> Router<Auth<U>> {
             get(permissions::list::<U>).post(permissions::create::<U>),
         )
         .route("/overview", get(overview::get::<U>))
+        .route("/events", get(events::list::<U>))
+        .route("/locks", get(locks::list::<U>))
+        .route("/locks/{scope}/{key}", delete(locks::clear::<U>))
+}
+
+/// The acting administrator and their client, for the audit log. Extracting it after the
+/// guard costs nothing: the user is already resolved for the request.
+pub(crate) struct Actor {
+    user_id: i64,
+    account: String,
+    client: auth_core::service::ClientInfo,
+}
+
+impl<U: UserStore + Clone> axum::extract::FromRequestParts<Auth<U>> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        auth: &Auth<U>,
+    ) -> Result<Self, Self::Rejection> {
+        let current =
+            <CurrentUser<U> as axum::extract::FromRequestParts<Auth<U>>>::from_request_parts(
+                parts, auth,
+            )
+            .await?;
+        let crate::extract::Client(client) =
+            match <crate::extract::Client as axum::extract::FromRequestParts<Auth<U>>>::from_request_parts(parts, auth).await {
+                Ok(c) => c,
+                Err(never) => match never {},
+            };
+        Ok(Actor {
+            user_id: current.user.id(),
+            account: current.user.account().to_owned(),
+            client,
+        })
+    }
+}
+
+impl Actor {
+    /// Records `event` about `subject` (a user id and account, when the change concerns a
+    /// user) with `detail`; the acting administrator goes in the detail as `by`.
+    pub(crate) async fn record<U: UserStore>(
+        &self,
+        auth: &Auth<U>,
+        conn: &mut DbConn,
+        event: EventType,
+        subject: Option<(i64, &str)>,
+        mut detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        if let serde_json::Value::Object(map) = &mut detail {
+            map.insert(
+                "by".into(),
+                serde_json::json!({ "id": self.user_id, "account": self.account }),
+            );
+        }
+        let mut e = NewEvent::new(event)
+            .client(self.client.ip.as_deref(), self.client.user_agent.as_deref())
+            .detail(detail);
+        if let Some((id, account)) = subject {
+            e = e.user(id, account);
+        }
+        auth.service().record(conn, e).await?;
+        Ok(())
+    }
 }
 
 /// The acting admin, for the grant rules.

@@ -1,12 +1,14 @@
 //! `admin/permissions`: list and create.
 
 use auth_core::UserStore;
+use auth_core::audit::EventType;
 use auth_core::rbac::manage;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::Actor;
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::permission_required;
@@ -36,6 +38,7 @@ pub(crate) struct CreateBody {
 #[permission_required("permissions.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
@@ -56,6 +59,10 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
         .into_iter()
         .find(|p| p.code == body.code)
         .ok_or_else(|| ApiError::not_found("permission"))?;
+    let change = serde_json::json!({ "action": "created", "code": permission.code });
+    actor
+        .record(&auth, &mut conn, EventType::PermissionChanged, None, change)
+        .await?;
     Ok(response::with_status(
         StatusCode::CREATED,
         permission,

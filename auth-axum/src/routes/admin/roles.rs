@@ -7,9 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::{dedup, double_option, parse_id, unknown_is_invalid};
+use auth_core::audit::EventType;
+
+use super::{Actor, dedup, double_option, parse_id, unknown_is_invalid};
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::permission_required;
@@ -68,6 +70,7 @@ fn conflict(what: &str, name: &str) -> ApiError {
 #[permission_required("roles.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
@@ -86,6 +89,10 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
         .into_iter()
         .find(|r| r.name == body.name)
         .ok_or_else(|| ApiError::not_found("role"))?;
+    let change = json!({ "action": "created", "role": role.name, "parent": body.parent });
+    actor
+        .record(&auth, &mut conn, EventType::RoleChanged, None, change)
+        .await?;
     Ok(response::with_status(
         StatusCode::CREATED,
         detail(&mut conn, role).await?,
@@ -118,11 +125,13 @@ pub(crate) struct PatchBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PatchBody>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
     let role = load(&mut conn, &id).await?;
+    let before = json!({ "name": role.name, "parent": role.parent });
     let mut name = role.name.clone();
     if let Some(new) = &body.name
         && *new != name
@@ -146,6 +155,10 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
             .map_err(unknown_is_invalid)?;
     }
     let role = load(&mut conn, &role.id.to_string()).await?;
+    let change = json!({ "action": "changed", "role": role.name, "was": before });
+    actor
+        .record(&auth, &mut conn, EventType::RoleChanged, None, change)
+        .await?;
     Ok(response::ok(detail(&mut conn, role).await?, "role updated"))
 }
 
@@ -154,6 +167,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 #[permission_required("roles.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
@@ -161,6 +175,10 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     if !manage::delete_role(&mut conn, &role.name).await? {
         return Err(ApiError::not_found("role"));
     }
+    let change = json!({ "action": "deleted", "role": role.name });
+    actor
+        .record(&auth, &mut conn, EventType::RoleChanged, None, change)
+        .await?;
     Ok(response::ok(Value::Null, "role deleted"))
 }
 
@@ -176,6 +194,7 @@ pub(crate) struct PermissionsBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn set_permissions<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PermissionsBody>,
 ) -> Result<Response, ApiError> {
@@ -187,13 +206,27 @@ pub(crate) async fn set_permissions<U: UserStore + Clone + Serialize>(
         return Err(ApiError::invalid(format!("unknown permission {unknown:?}")));
     }
     let held = manage::role_permissions(&mut conn, &role.name).await?;
-    for code in held.iter().filter(|c| !wanted.contains(c)) {
+    let revoked: Vec<&String> = held.iter().filter(|c| !wanted.contains(c)).collect();
+    let granted: Vec<&String> = wanted.iter().filter(|c| !held.contains(c)).collect();
+    for code in &revoked {
         manage::revoke_permission(&mut conn, &role.name, code).await?;
     }
-    for code in wanted.iter().filter(|c| !held.contains(c)) {
+    for code in &granted {
         manage::grant_permission(&mut conn, &role.name, code)
             .await
             .map_err(unknown_is_invalid)?;
+    }
+    if !granted.is_empty() {
+        let change = json!({ "role": role.name, "permissions": granted });
+        actor
+            .record(&auth, &mut conn, EventType::PermissionGranted, None, change)
+            .await?;
+    }
+    if !revoked.is_empty() {
+        let change = json!({ "role": role.name, "permissions": revoked });
+        actor
+            .record(&auth, &mut conn, EventType::PermissionRevoked, None, change)
+            .await?;
     }
     Ok(response::ok(
         detail(&mut conn, role).await?,

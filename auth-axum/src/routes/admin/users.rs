@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use auth_core::audit::EventType;
 use auth_core::backend::RegisterRequest;
 use auth_core::rbac::{self, manage};
 use auth_core::{UserFilter, UserStore, session, user_status};
@@ -11,38 +12,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use super::{assigner, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
+use super::page;
+use super::{
+    Actor, assigner, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid,
+};
 use crate::extract::CurrentUser;
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::permission_required;
 use crate::response::{self, ApiError, ErrorCode};
 use crate::routes::validate;
-
-/// Page size when `per_page` is not given.
-pub const DEFAULT_PER_PAGE: i64 = 20;
-/// Largest `per_page` accepted.
-pub const MAX_PER_PAGE: i64 = 100;
-
-/// One page of users.
-#[derive(Serialize)]
-struct Page<T> {
-    items: Vec<T>,
-    page: i64,
-    per_page: i64,
-    total: i64,
-}
-
-fn int_param(query: &HashMap<String, String>, name: &str, default: i64) -> Result<i64, ApiError> {
-    match query.get(name) {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| ApiError::invalid(format!("{name}: expected an integer"))),
-    }
-}
 
 /// The list's query: `page` (from 1), `per_page` (1 to 100, default 20), `account` (a
 /// literal substring of the account name: `%` and `_` match themselves), `is_active`
@@ -54,16 +35,7 @@ fn parse_list_query(query: &HashMap<String, String>) -> Result<(i64, i64, UserFi
     {
         return Err(ApiError::invalid(format!("{key}: unknown parameter")));
     }
-    let page = int_param(query, "page", 1)?;
-    if page < 1 {
-        return Err(ApiError::invalid("page: must be at least 1"));
-    }
-    let per_page = int_param(query, "per_page", DEFAULT_PER_PAGE)?;
-    if !(1..=MAX_PER_PAGE).contains(&per_page) {
-        return Err(ApiError::invalid(format!(
-            "per_page: must be between 1 and {MAX_PER_PAGE}"
-        )));
-    }
+    let (page, per_page) = page::params(query)?;
     let is_active = match query.get("is_active").map(String::as_str) {
         None => None,
         Some("true") => Some(true),
@@ -84,14 +56,12 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
     let (page, per_page, filter) = parse_list_query(&query)?;
-    let offset = (page - 1)
-        .checked_mul(per_page)
-        .ok_or_else(|| ApiError::invalid("page: too large"))?;
+    let offset = page::offset(page, per_page)?;
     let mut conn = auth.db().conn().await?;
     let total = U::count(&mut conn, &filter).await?;
     let items = U::list(&mut conn, &filter, offset, per_page).await?;
     Ok(response::ok(
-        Page {
+        page::Page {
             items,
             page,
             per_page,
@@ -119,6 +89,7 @@ pub(crate) struct CreateBody {
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    actor: Actor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
     validate::account(&body.account)?;
@@ -148,6 +119,17 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
             let _ = U::delete(&mut conn, user.id()).await;
             return Err(unknown_is_invalid(e));
         }
+    }
+    let subject = Some((user.id(), user.account()));
+    let change = json!({ "action": "created" });
+    actor
+        .record(&auth, &mut conn, EventType::UserChanged, subject, change)
+        .await?;
+    if !roles.is_empty() {
+        let assigned = json!({ "roles": roles });
+        actor
+            .record(&auth, &mut conn, EventType::RoleAssigned, subject, assigned)
+            .await?;
     }
     Ok(response::with_status(
         StatusCode::CREATED,
@@ -215,6 +197,7 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(mut changes): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
@@ -276,6 +259,18 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
         }
         None => {}
     }
+    let action = match active {
+        Some(false) if was_active => "suspended",
+        Some(true) if !was_active => "activated",
+        _ => "changed",
+    };
+    let mut fields: Vec<&String> = changes.keys().collect();
+    fields.sort();
+    let change = json!({ "action": action, "fields": fields, "reason": reason });
+    let subject = Some((user.id(), user.account()));
+    actor
+        .record(&auth, &mut conn, EventType::UserChanged, subject, change)
+        .await?;
     Ok(response::ok(detail(&mut conn, &user).await?, "updated"))
 }
 
@@ -283,6 +278,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
@@ -294,6 +290,11 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     if !U::delete(&mut conn, user.id()).await? {
         return Err(ApiError::not_found("user"));
     }
+    let subject = Some((user.id(), user.account()));
+    let change = json!({ "action": "deleted" });
+    actor
+        .record(&auth, &mut conn, EventType::UserChanged, subject, change)
+        .await?;
     Ok(response::ok(Value::Null, "user deleted"))
 }
 
@@ -310,6 +311,7 @@ pub(crate) struct RolesBody {
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesBody>,
 ) -> Result<Response, ApiError> {
@@ -333,6 +335,19 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
             .await
             .map_err(unknown_is_invalid)?;
     }
+    let subject = Some((user.id(), user.account()));
+    if !added.is_empty() {
+        let detail = json!({ "roles": added });
+        actor
+            .record(&auth, &mut conn, EventType::RoleAssigned, subject, detail)
+            .await?;
+    }
+    if !removed.is_empty() {
+        let detail = json!({ "roles": removed });
+        actor
+            .record(&auth, &mut conn, EventType::RoleRevoked, subject, detail)
+            .await?;
+    }
     Ok(response::ok(
         detail(&mut conn, &user).await?,
         "roles replaced",
@@ -352,6 +367,7 @@ pub(crate) struct GroupsBody {
 pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<GroupsBody>,
 ) -> Result<Response, ApiError> {
@@ -375,13 +391,20 @@ pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
             manage::check_may_grant(&mut conn, &who, &role.role).await?;
         }
     }
-    for group in removed {
+    for group in &removed {
         manage::remove_from_group(&mut conn, user.id(), group).await?;
     }
-    for group in added {
+    for group in &added {
         manage::add_to_group(&mut conn, user.id(), group)
             .await
             .map_err(unknown_is_invalid)?;
+    }
+    if !added.is_empty() || !removed.is_empty() {
+        let subject = Some((user.id(), user.account()));
+        let change = json!({ "action": "membership", "joined": added, "left": removed });
+        actor
+            .record(&auth, &mut conn, EventType::GroupChanged, subject, change)
+            .await?;
     }
     Ok(response::ok(
         detail(&mut conn, &user).await?,

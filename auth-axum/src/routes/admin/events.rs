@@ -1,0 +1,67 @@
+//! `admin/events`: the audit log, newest first.
+
+use std::collections::HashMap;
+
+use auth_core::UserStore;
+use auth_core::audit::{self, EventFilter, EventType};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::page;
+use crate::layer::Auth;
+use crate::permission_required;
+use crate::response::{self, ApiError};
+
+/// The query: `user` (a user id), `event` (an event type such as `login.failure`),
+/// `page`, `per_page`.
+fn parse_query(query: &HashMap<String, String>) -> Result<(EventFilter, i64, i64), ApiError> {
+    if let Some(key) = query
+        .keys()
+        .find(|k| !matches!(k.as_str(), "page" | "per_page" | "user" | "event"))
+    {
+        return Err(ApiError::invalid(format!("{key}: unknown parameter")));
+    }
+    let (page, per_page) = page::params(query)?;
+    let user_id = match query.get("user").filter(|u| !u.is_empty()) {
+        None => None,
+        Some(u) => Some(
+            u.parse::<i64>()
+                .map_err(|_| ApiError::invalid("user: expected a user id"))?,
+        ),
+    };
+    let event = match query.get("event").filter(|e| !e.is_empty()) {
+        None => None,
+        Some(e) => Some(EventType::parse(e).ok_or_else(|| {
+            let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+            ApiError::invalid(format!(
+                "event: unknown event type (one of {})",
+                known.join(", ")
+            ))
+        })?),
+    };
+    Ok((EventFilter { user_id, event }, page, per_page))
+}
+
+#[permission_required("users.read")]
+pub(crate) async fn list<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
+    let (filter, page, per_page) = parse_query(&query)?;
+    let offset = page::offset(page, per_page)?;
+    let mut conn = auth.db().conn().await?;
+    let total = audit::count(&mut conn, &filter).await?;
+    let items = audit::list(&mut conn, &filter, offset, per_page).await?;
+    Ok(response::ok(
+        page::Page {
+            items,
+            page,
+            per_page,
+            total,
+        },
+        "events",
+    ))
+}

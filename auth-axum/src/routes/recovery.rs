@@ -1,0 +1,120 @@
+//! Password reset and e-mail verification with single-use tokens: `reset-password`,
+//! `verify` (POST uses the token; GET, what the mailed link opens, checks it without using
+//! it), and the mail-sending `forgot-password` and `request-verify`.
+
+use std::collections::HashMap;
+
+use auth_core::UserStore;
+use auth_core::account_token::{self, Purpose, TokenError};
+use auth_core::backend::AuthError;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::account::session_cookie;
+use super::validate;
+use crate::extract::{Client, Jar};
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::response::{self, ApiError};
+
+/// Tokens are 43 characters; anything much longer is not one.
+const MAX_TOKEN_CHARS: usize = 128;
+
+fn token_shape(token: &str) -> Result<(), ApiError> {
+    if token.is_empty() || token.len() > MAX_TOKEN_CHARS || token.contains('\0') {
+        return Err(AuthError::Token(TokenError::Invalid).into());
+    }
+    Ok(())
+}
+
+/// `POST reset-password` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetBody {
+    token: String,
+    new_password: String,
+}
+
+pub(crate) async fn reset_password<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Jar(cookies): Jar,
+    Client(client): Client,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<Response, ApiError> {
+    token_shape(&body.token)?;
+    validate::password("new_password", &body.new_password)?;
+    let mut conn = auth.db().conn().await?;
+    auth.service()
+        .reset_password(&mut conn, &body.token, &body.new_password, &client)
+        .await?;
+    // Every session of the user ended, this browser's included if it had one.
+    if cookies.get(&auth.http().cookie.name).is_some() {
+        cookies.remove(session_cookie(&auth, String::new()));
+    }
+    Ok(response::ok(
+        Value::Null,
+        "password reset; log in with the new password",
+    ))
+}
+
+/// `POST verify` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyBody {
+    token: String,
+}
+
+pub(crate) async fn verify<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<VerifyBody>,
+) -> Result<Response, ApiError> {
+    token_shape(&body.token)?;
+    let mut conn = auth.db().conn().await?;
+    let user = auth
+        .service()
+        .verify_email(&mut conn, &body.token, &client)
+        .await?;
+    Ok(response::ok(user, "e-mail address verified"))
+}
+
+fn query_token(query: &HashMap<String, String>) -> Result<&str, ApiError> {
+    let token = query.get("token").map(String::as_str).unwrap_or_default();
+    token_shape(token)?;
+    Ok(token)
+}
+
+async fn check<U: UserStore + Clone + Serialize>(
+    auth: &Auth<U>,
+    purpose: Purpose,
+    query: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let token = query_token(query)?;
+    let mut conn = auth.db().conn().await?;
+    account_token::peek(&mut conn, purpose, token)
+        .await
+        .map_err(AuthError::from)?;
+    Ok(response::ok(json!({ "valid": true }), "the token is valid"))
+}
+
+/// `GET reset-password?token=`: whether a reset token is still usable (the token is not
+/// used up).
+pub(crate) async fn check_reset<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
+    check(&auth, Purpose::PasswordReset, &query).await
+}
+
+/// `GET verify?token=`: whether a verification token is still usable.
+pub(crate) async fn check_verify<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
+    check(&auth, Purpose::VerifyEmail, &query).await
+}
