@@ -96,11 +96,16 @@ impl TestApp {
 
     /// The same with an explicit service.
     pub async fn with_service(t: TestDb, service: AuthService<User>) -> TestApp {
-        let dir = migrate_user_table(&t).await;
         let http = HttpConfig {
             cookie: CookieConfig::insecure_dev(),
             ..HttpConfig::default()
         };
+        TestApp::with_config(t, service, http).await
+    }
+
+    /// The same with an explicit service and HTTP settings.
+    pub async fn with_config(t: TestDb, service: AuthService<User>, http: HttpConfig) -> TestApp {
+        let dir = migrate_user_table(&t).await;
         let auth = Auth::with_http(t.db.clone(), service, http);
         let router = router(&auth);
         TestApp {
