@@ -15,6 +15,7 @@
 //!   backend.
 //! - [`makemigrations`]: writes `up.sql` / `down.sql` for the user table from the derive.
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
+//! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod access;
@@ -24,6 +25,7 @@ pub mod db;
 pub mod ddl;
 pub mod error;
 pub mod field;
+pub mod mail;
 pub mod makemigrations;
 pub mod migrate;
 pub mod model;
