@@ -50,7 +50,7 @@ mod routes;
 pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
-    Error, NewUser, Result, TableDef, UserFilter, UserStore, access, backend, cli, db, ddl,
+    Error, NewUser, Result, TableDef, UserFilter, UserStore, access, backend, cli, db, ddl, mail,
     makemigrations, migrate, model, password, rbac, report, schema, service, session, sql_types,
     with_conn,
 };

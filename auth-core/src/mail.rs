@@ -12,8 +12,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, Message};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::backend::BoxFuture;
@@ -31,11 +31,7 @@ pub struct Mail {
 
 impl Mail {
     /// A mail to `to` with the given subject and plain-text body.
-    pub fn new(
-        to: impl Into<String>,
-        subject: impl Into<String>,
-        text: impl Into<String>,
-    ) -> Mail {
+    pub fn new(to: impl Into<String>, subject: impl Into<String>, text: impl Into<String>) -> Mail {
         Mail {
             to: to.into(),
             subject: subject.into(),
@@ -195,9 +191,29 @@ impl SmtpMailer {
             .to(to)
             .subject(mail.subject.clone())
             .header(ContentType::TEXT_PLAIN)
-            .body(mail.text.clone())
+            .body(wire_body(&mail.text))
             .map_err(|e| MailError::InvalidMessage(e.to_string()))
     }
+}
+
+/// The body as handed to lettre: 7bit when the text allows it, quoted-printable otherwise
+/// (never base64, so every body reads the same way on arrival and stays legible in raw
+/// form; long lines such as links are soft-wrapped and restored exactly by the reader).
+///
+/// SMTP ends the message data with `CRLF . CRLF` right after the body, which itself ends
+/// the last line: a text that already ends with a line break would gain an empty line. One
+/// trailing line break is dropped here, so every mail arrives ending with exactly one.
+fn wire_body(text: &str) -> Body {
+    let text = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(text);
+    Body::new_with_encoding(text.to_owned(), ContentTransferEncoding::SevenBit).unwrap_or_else(
+        |_| {
+            Body::new_with_encoding(text.to_owned(), ContentTransferEncoding::QuotedPrintable)
+                .unwrap_or_else(|_| Body::new(text.to_owned()))
+        },
+    )
 }
 
 impl MailSender for SmtpMailer {
@@ -318,7 +334,10 @@ mod tests {
         );
         let mailer =
             SmtpMailer::from_url("smtp://127.0.0.1:25", "Example <noreply@example.com>").unwrap();
-        assert_eq!(mailer.from_address().email.to_string(), "noreply@example.com");
+        assert_eq!(
+            mailer.from_address().email.to_string(),
+            "noreply@example.com"
+        );
         assert_eq!(mailer.timeout(), SmtpMailer::DEFAULT_TIMEOUT);
     }
 
