@@ -17,6 +17,7 @@
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
 //! - [`throttle`], [`account_token`], [`audit`]: account security: login throttling,
 //!   single-use reset and verification tokens, and the audit log.
+//! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod access;
@@ -28,6 +29,7 @@ pub mod db;
 pub mod ddl;
 pub mod error;
 pub mod field;
+pub mod mail;
 pub mod makemigrations;
 pub mod migrate;
 pub mod model;

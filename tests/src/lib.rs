@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod model;
+pub mod smtp;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
