@@ -57,6 +57,22 @@ pub enum ClientIpSource {
     },
 }
 
+/// What `POST register` tells the client about existing accounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RegistrationMode {
+    /// The default: 201 with the new user, or 409 `conflict` when the account name or
+    /// e-mail address is taken. This reveals which accounts exist (as any sign-up form that
+    /// says "name taken" does); throttle or CAPTCHA the route if that matters.
+    #[default]
+    Open,
+    /// Reveals nothing: every acceptable request gets the same 202 answer with no data,
+    /// whether it created a user or hit a taken name or address. The new user gets a
+    /// verification mail; the owner of a taken account gets a notice (both need
+    /// [`auth_core::account_mail::AccountMail`]). Input errors (a malformed field, the
+    /// password policy) are still reported: they do not depend on other accounts.
+    Private,
+}
+
 /// HTTP settings of the auth router and layer.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -68,6 +84,8 @@ pub struct HttpConfig {
     pub cookie_max_age: Option<Duration>,
     /// Where the client IP comes from (default: the TCP peer).
     pub client_ip: ClientIpSource,
+    /// What registration reveals (default [`RegistrationMode::Open`]).
+    pub registration: RegistrationMode,
 }
 
 impl Default for HttpConfig {
@@ -77,6 +95,7 @@ impl Default for HttpConfig {
             body_limit: 64 * 1024,
             cookie_max_age: None,
             client_ip: ClientIpSource::default(),
+            registration: RegistrationMode::default(),
         }
     }
 }

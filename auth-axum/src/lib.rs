@@ -57,7 +57,7 @@ pub use auth_core::{
 pub use auth_macros::AuthUser;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};
 
-pub use config::{ClientIpSource, CookieConfig, HttpConfig};
+pub use config::{ClientIpSource, CookieConfig, HttpConfig, RegistrationMode};
 pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;
 pub use layer::{Auth, AuthLayer};

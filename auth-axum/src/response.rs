@@ -246,6 +246,11 @@ impl From<auth_core::backend::AuthError> for ApiError {
                 e.retry_after = Some(seconds);
                 e
             }
+            A::MailNotConfigured => ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                ErrorCode::NotConfigured,
+                "account mail is not configured on this server",
+            ),
             A::Token(T::Invalid) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::InvalidToken,

@@ -47,6 +47,10 @@ pub enum AuthError {
         /// How long until the lock ends.
         retry_after: std::time::Duration,
     },
+    /// Sending account mail (reset, verification) needs an [`crate::account_mail::AccountMail`]
+    /// configuration the service does not have.
+    #[error("account mail is not configured on this server")]
+    MailNotConfigured,
     /// A password-reset or verification token was refused.
     #[error(transparent)]
     Token(#[from] crate::account_token::TokenError),

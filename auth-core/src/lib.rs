@@ -21,6 +21,7 @@
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod access;
+pub mod account_mail;
 pub mod account_token;
 pub mod audit;
 pub mod backend;

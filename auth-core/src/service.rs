@@ -6,12 +6,15 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use tokio_util::task::TaskTracker;
+
+use crate::account_mail::AccountMail;
 use crate::account_token::{self, Purpose, TokenConfig};
 use crate::audit::{AuditLog, EventType, NewEvent};
 use crate::backend::{
     AuthBackend, AuthError, BoxFuture, LoginRequest, PasswordBackend, RegisterRequest,
 };
-use crate::db::DbConn;
+use crate::db::{Database, DbConn};
 use crate::password::PasswordHasher;
 use crate::session::{self, NewSession, Session, SessionConfig};
 use crate::throttle::{self, ThrottleConfig};
@@ -83,6 +86,8 @@ pub struct AuthService<U: UserStore> {
     throttle: ThrottleConfig,
     tokens: TokenConfig,
     audit: AuditLog,
+    mail: Option<AccountMail>,
+    tasks: TaskTracker,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -95,6 +100,8 @@ impl<U: UserStore> Clone for AuthService<U> {
             throttle: self.throttle.clone(),
             tokens: self.tokens.clone(),
             audit: self.audit.clone(),
+            mail: self.mail.clone(),
+            tasks: self.tasks.clone(),
         }
     }
 }
@@ -110,6 +117,7 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("throttle", &self.throttle)
             .field("tokens", &self.tokens)
             .field("audit", &self.audit)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -123,6 +131,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     throttle: ThrottleConfig,
     tokens: TokenConfig,
     audit: AuditLog,
+    mail: Option<AccountMail>,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -135,6 +144,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             throttle: ThrottleConfig::default(),
             tokens: TokenConfig::default(),
             audit: AuditLog::default(),
+            mail: None,
         }
     }
 }
@@ -182,6 +192,13 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Account mail (password reset, verification). Without it, `forgot-password` and
+    /// `request-verify` answer 501 `not_configured`.
+    pub fn mail(mut self, mail: AccountMail) -> Self {
+        self.mail = Some(mail);
+        self
+    }
+
     /// The service. The password backend is registered as `default` unless another backend
     /// took that name.
     pub fn build(mut self) -> AuthService<U> {
@@ -199,6 +216,8 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             throttle: self.throttle,
             tokens: self.tokens,
             audit: self.audit,
+            mail: self.mail,
+            tasks: TaskTracker::new(),
         }
     }
 }
@@ -227,6 +246,214 @@ impl<U: UserStore> AuthService<U> {
     /// Token lifetimes.
     pub fn token_config(&self) -> &TokenConfig {
         &self.tokens
+    }
+
+    /// The account-mail configuration, if any.
+    pub fn account_mail(&self) -> Option<&AccountMail> {
+        self.mail.as_ref()
+    }
+
+    /// Waits until every background task started so far (account mails) has finished:
+    /// call it at shutdown so that no mail is lost, or in tests.
+    pub async fn wait_background(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
+    }
+
+    fn mailer(&self) -> Result<AccountMail, AuthError> {
+        self.mail.clone().ok_or(AuthError::MailNotConfigured)
+    }
+
+    /// Runs `work` in the background; its error is logged (it has no one to go to).
+    fn background(
+        &self,
+        what: &'static str,
+        work: impl std::future::Future<Output = Result<(), AuthError>> + Send + 'static,
+    ) {
+        self.tasks.spawn(async move {
+            if let Err(e) = work.await {
+                tracing::warn!(error = %e, task = what, "account mail failed");
+            }
+        });
+    }
+
+    /// Starts a password reset for `identifier` (an account name, or an e-mail address)
+    /// and returns at once, before any lookup: the answer and its timing are the same
+    /// whether or not the account exists. In the background, an active user found by
+    /// account (or else by e-mail) who has an address gets a mail with a single-use reset
+    /// link; nothing happens otherwise.
+    pub fn forgot_password(
+        &self,
+        db: &Database,
+        identifier: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let mail = self.mailer()?;
+        let (this, db, identifier, client) = (
+            self.clone(),
+            db.clone(),
+            identifier.to_owned(),
+            client.clone(),
+        );
+        self.background("password reset", async move {
+            this.send_reset(&db, &mail, &identifier, &client).await
+        });
+        Ok(())
+    }
+
+    async fn send_reset(
+        &self,
+        db: &Database,
+        mail: &AccountMail,
+        identifier: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        if identifier.contains('\0') {
+            return Ok(());
+        }
+        let mut conn = db.conn().await?;
+        let mut user = U::find_by_account(&mut conn, identifier).await?;
+        if user.is_none() && identifier.contains('@') {
+            user = U::find_by_email(&mut conn, identifier).await?;
+        }
+        let Some(user) = user.filter(|u| u.is_active()) else {
+            return Ok(());
+        };
+        let Some(email) = user.email().filter(|e| !e.is_empty()) else {
+            return Ok(());
+        };
+        let ttl = self.tokens.reset_ttl;
+        let token = account_token::issue(
+            &mut conn,
+            Purpose::PasswordReset,
+            user.id(),
+            Some(email),
+            ttl,
+        )
+        .await?;
+        mail.sender
+            .send(&mail.reset(email, user.account(), &token, ttl))
+            .await
+            .map_err(|e| AuthError::Invalid(format!("cannot send the reset mail: {e}")))?;
+        self.record(
+            &mut conn,
+            client
+                .event(EventType::PasswordResetRequested)
+                .user(user.id(), user.account())
+                .detail(json!({ "email": email })),
+        )
+        .await?;
+        self.hooks.after_forgot_password(&user).await;
+        Ok(())
+    }
+
+    /// Mails `user` a verification link (in the background). Refused when the user has
+    /// no e-mail address; a no-op when it is already verified.
+    pub fn request_verify(
+        &self,
+        db: &Database,
+        user: &U,
+        client: &ClientInfo,
+    ) -> Result<bool, AuthError> {
+        let mail = self.mailer()?;
+        if user.email().is_none_or(str::is_empty) {
+            return Err(AuthError::Invalid(
+                "email: the account has no e-mail address to verify".into(),
+            ));
+        }
+        if user.is_verified() {
+            return Ok(false);
+        }
+        let (this, db, user_id, client) = (self.clone(), db.clone(), user.id(), client.clone());
+        self.background("verification", async move {
+            this.send_verify(&db, &mail, user_id, &client).await
+        });
+        Ok(true)
+    }
+
+    async fn send_verify(
+        &self,
+        db: &Database,
+        mail: &AccountMail,
+        user_id: i64,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let mut conn = db.conn().await?;
+        let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
+            return Ok(());
+        };
+        let Some(email) = user.email().filter(|e| !e.is_empty()) else {
+            return Ok(());
+        };
+        let ttl = self.tokens.verify_ttl;
+        let token =
+            account_token::issue(&mut conn, Purpose::VerifyEmail, user.id(), Some(email), ttl)
+                .await?;
+        mail.sender
+            .send(&mail.verify(email, user.account(), &token, ttl))
+            .await
+            .map_err(|e| AuthError::Invalid(format!("cannot send the verification mail: {e}")))?;
+        self.record(
+            &mut conn,
+            client
+                .event(EventType::VerifyRequested)
+                .user(user.id(), user.account())
+                .detail(json!({ "email": email })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Registration that reveals nothing about existing accounts: a taken account name or
+    /// address is not an error. The new user (when there is one) gets a verification mail;
+    /// the owner of a taken account gets a notice instead. Either way the caller answers
+    /// alike. Errors that do not depend on existing accounts (bad input, password policy)
+    /// are returned as usual.
+    pub async fn register_quietly(
+        &self,
+        conn: &mut DbConn,
+        db: &Database,
+        platform: Option<&str>,
+        req: &RegisterRequest,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        match self.register(conn, platform, req).await {
+            Ok(user) => {
+                if self.mail.is_some() && user.email().is_some() {
+                    self.request_verify(db, &user, client)?;
+                }
+                Ok(())
+            }
+            Err(AuthError::Storage(crate::Error::Conflict { .. })) => {
+                if let Some(mail) = self.mail.clone() {
+                    let (db, account, email) =
+                        (db.clone(), req.account.clone(), req.email.clone());
+                    self.background("registration notice", async move {
+                        let mut conn = db.conn().await?;
+                        let mut user = U::find_by_account(&mut conn, &account).await?;
+                        if user.is_none()
+                            && let Some(email) = &email
+                        {
+                            user = U::find_by_email(&mut conn, email).await?;
+                        }
+                        if let Some(user) = user
+                            && let Some(to) = user.email().filter(|e| !e.is_empty())
+                        {
+                            mail.sender
+                                .send(&mail.already_registered(to, user.account()))
+                                .await
+                                .map_err(|e| {
+                                    AuthError::Invalid(format!("cannot send the notice: {e}"))
+                                })?;
+                        }
+                        Ok(())
+                    });
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Records an audit event (and calls the audit hook).

@@ -12,6 +12,7 @@ use tower_cookies::cookie::{Cookie, SameSite};
 use super::validate;
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
+use crate::config::RegistrationMode;
 use crate::layer::Auth;
 use crate::response::{self, ApiError};
 
@@ -43,6 +44,7 @@ pub(crate) struct LoginBody {
 
 pub(crate) async fn register<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    Client(client): Client,
     JsonBody(body): JsonBody<RegisterBody>,
 ) -> Result<Response, ApiError> {
     validate::account(&body.account)?;
@@ -58,10 +60,22 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
         email: body.email,
         extra: body.extra,
     };
-    let user = auth
-        .service()
-        .register(&mut conn, body.platform.as_deref(), &req)
-        .await?;
+    let platform = body.platform.as_deref();
+    if auth.http().registration == RegistrationMode::Private {
+        auth.service()
+            .register_quietly(&mut conn, auth.db(), platform, &req, &client)
+            .await?;
+        return Ok(response::with_status(
+            StatusCode::ACCEPTED,
+            Value::Null,
+            "registration received; check your e-mail",
+        ));
+    }
+    let user = auth.service().register(&mut conn, platform, &req).await?;
+    if auth.service().account_mail().is_some() && !user.is_verified() && user.email().is_some()
+    {
+        auth.service().request_verify(auth.db(), &user, &client)?;
+    }
     Ok(response::with_status(
         StatusCode::CREATED,
         &user,

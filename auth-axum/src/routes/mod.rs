@@ -2,12 +2,14 @@
 //!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | POST | `register` | `{account, password, email?, platform?, extra?}` | 201, the user |
+//! | POST | `register` | `{account, password, email?, platform?, extra?}` | 201, the user (409 when taken); with [`crate::RegistrationMode::Private`], 202 and no data either way |
 //! | POST | `login` | `{account, password, platform?}` | 200, the user with roles and groups; sets the session cookie |
 //! | POST | `logout` | | 200; the session is deleted server-side, the cookie cleared |
 //! | GET | `me` | | 200, the user |
 //! | PATCH | `me` | `{email?, <custom field>: value, ...}` | 200, the updated user |
 //! | POST | `change-password` | `{old_password, new_password}` | 200; the user's other sessions end |
+//! | POST | `forgot-password` | `{account}` or `{email}` | 202 whether or not the account exists; the reset mail goes out in the background; 501 `not_configured` without account mail |
+//! | POST | `request-verify` | | 202; a verification mail goes out (200 when already verified) |
 //! | POST | `reset-password` | `{token, new_password}` | 200; every session of the user ends; 400 `invalid_token` / `token_expired` |
 //! | GET | `reset-password?token=` | | 200 `{valid: true}` while the token is usable (it is not used up) |
 //! | POST | `verify` | `{token}` | 200, the user, now verified; 400 `invalid_token` / `token_expired` |
@@ -45,6 +47,8 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
             .route("/logout", post(account::logout::<U>))
             .route("/me", get(me::get::<U>).patch(me::patch::<U>))
             .route("/change-password", post(me::change_password::<U>))
+            .route("/forgot-password", post(recovery::forgot_password::<U>))
+            .route("/request-verify", post(recovery::request_verify::<U>))
             .route(
                 "/reset-password",
                 get(recovery::check_reset::<U>).post(recovery::reset_password::<U>),

@@ -9,13 +9,14 @@ use auth_core::account_token::{self, Purpose, TokenError};
 use auth_core::backend::AuthError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::account::session_cookie;
 use super::validate;
-use crate::extract::{Client, Jar};
+use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::response::{self, ApiError};
@@ -28,6 +29,65 @@ fn token_shape(token: &str) -> Result<(), ApiError> {
         return Err(AuthError::Token(TokenError::Invalid).into());
     }
     Ok(())
+}
+
+/// `POST forgot-password` body: the account name or the e-mail address.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForgotBody {
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+/// Answers 202 at once, the same whether or not the account exists; the mail (if any)
+/// goes out in the background.
+pub(crate) async fn forgot_password<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<ForgotBody>,
+) -> Result<Response, ApiError> {
+    let identifier = match (body.account, body.email) {
+        (Some(a), None) | (None, Some(a)) => a,
+        _ => {
+            return Err(ApiError::invalid(
+                "give either account or email (one of them)",
+            ));
+        }
+    };
+    if identifier.is_empty() || identifier.chars().count() > 320 {
+        return Err(ApiError::invalid(
+            "account: between 1 and 320 characters",
+        ));
+    }
+    auth.service()
+        .forgot_password(auth.db(), &identifier, &client)?;
+    Ok(response::with_status(
+        StatusCode::ACCEPTED,
+        Value::Null,
+        "if the account exists and has an e-mail address, a reset link is on its way",
+    ))
+}
+
+/// `POST request-verify`: mails the logged-in user a verification link.
+pub(crate) async fn request_verify<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Client(client): Client,
+) -> Result<Response, ApiError> {
+    if auth
+        .service()
+        .request_verify(auth.db(), &current.user, &client)?
+    {
+        Ok(response::with_status(
+            StatusCode::ACCEPTED,
+            Value::Null,
+            "a verification link is on its way",
+        ))
+    } else {
+        Ok(response::ok(Value::Null, "already verified"))
+    }
 }
 
 /// `POST reset-password` body.

@@ -1,0 +1,118 @@
+//! The mails the framework sends about an account: the password-reset link, the e-mail
+//! verification link, and (in private registration) the notice that someone tried to
+//! register an existing account. Configure with [`AccountMail`]; the service sends them
+//! in background tasks so that no request waits on (or is timed by) the mail server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::mail::{Mail, MailSender};
+
+/// Where account mails go out and what their links point to.
+#[derive(Clone)]
+pub struct AccountMail {
+    /// The sender (an [`crate::mail::SmtpMailer`] in production).
+    pub sender: Arc<dyn MailSender>,
+    /// The reset link, with `{token}` where the token goes, e.g.
+    /// `https://app.example.com/reset-password?token={token}` (a page of yours that asks
+    /// for the new password and posts it with the token to `reset-password`).
+    pub reset_link: String,
+    /// The verification link, with `{token}`, e.g.
+    /// `https://app.example.com/verify?token={token}`.
+    pub verify_link: String,
+    /// The application's name, used in subjects and texts.
+    pub app_name: String,
+}
+
+impl std::fmt::Debug for AccountMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountMail")
+            .field("reset_link", &self.reset_link)
+            .field("verify_link", &self.verify_link)
+            .field("app_name", &self.app_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountMail {
+    /// Mails through `sender`, with links under `base_url` pointing at the auth router's
+    /// own routes (`<base_url>/reset-password?token=` and `<base_url>/verify?token=`,
+    /// which answer whether a token is usable). Pass the public URL the router is
+    /// mounted at, e.g. `https://api.example.com/api/contrib/auth`.
+    pub fn new(sender: impl MailSender, base_url: &str, app_name: &str) -> AccountMail {
+        let base = base_url.trim_end_matches('/');
+        AccountMail {
+            sender: Arc::new(sender),
+            reset_link: format!("{base}/reset-password?token={{token}}"),
+            verify_link: format!("{base}/verify?token={{token}}"),
+            app_name: app_name.to_owned(),
+        }
+    }
+
+    /// Checks the link templates (each must contain `{token}` once); a start-up error
+    /// otherwise.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        for (name, link) in [
+            ("reset_link", &self.reset_link),
+            ("verify_link", &self.verify_link),
+        ] {
+            if link.matches("{token}").count() != 1 {
+                return Err(crate::Error::Config(format!(
+                    "AccountMail::{name} must contain {{token}} exactly once"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn link(template: &str, token: &str) -> String {
+        template.replace("{token}", token)
+    }
+
+    /// The password-reset mail.
+    pub fn reset(&self, to: &str, account: &str, token: &str, ttl: Duration) -> Mail {
+        let link = Self::link(&self.reset_link, token);
+        Mail::new(
+            to,
+            format!("{}: reset your password", self.app_name),
+            format!(
+                "Someone (we hope you) asked to reset the password of the account \"{account}\" \
+                 at {app}.\n\nTo choose a new password, open this link within {minutes} minutes:\n\n\
+                 {link}\n\nThe link works once. If you did not ask for it, ignore this mail: \
+                 your password stays as it is.\n",
+                app = self.app_name,
+                minutes = ttl.as_secs().div_ceil(60),
+            ),
+        )
+    }
+
+    /// The verification mail.
+    pub fn verify(&self, to: &str, account: &str, token: &str, ttl: Duration) -> Mail {
+        let link = Self::link(&self.verify_link, token);
+        Mail::new(
+            to,
+            format!("{}: confirm your e-mail address", self.app_name),
+            format!(
+                "Please confirm that {to} is the e-mail address of the account \"{account}\" \
+                 at {app} by opening this link within {hours} hours:\n\n{link}\n\n\
+                 If you did not register, ignore this mail.\n",
+                app = self.app_name,
+                hours = ttl.as_secs().div_ceil(3600),
+            ),
+        )
+    }
+
+    /// The notice that someone tried to register an account that exists.
+    pub fn already_registered(&self, to: &str, account: &str) -> Mail {
+        Mail::new(
+            to,
+            format!("{}: someone tried to register your account", self.app_name),
+            format!(
+                "Someone tried to register the account \"{account}\" at {app}, which is \
+                 already yours. If it was you, log in, or reset your password if you forgot \
+                 it. If it was not, you need not do anything.\n",
+                app = self.app_name,
+            ),
+        )
+    }
+}
