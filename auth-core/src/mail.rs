@@ -122,7 +122,7 @@ fn parse_mailbox(role: &'static str, address: &str) -> Result<Mailbox, MailError
 /// checked against the Mozilla root store (`webpki-roots`).
 ///
 /// One connection is opened per mail. Each delivery is bounded by a timeout
-/// ([`SmtpMailer::DEFAULT_TIMEOUT`] unless set with [`SmtpMailer::with_timeout`]).
+/// ([`SmtpMailer::DEFAULT_TIMEOUT`] unless set with [`SmtpMailer::from_url_with_timeout`]).
 #[derive(Clone)]
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -151,11 +151,15 @@ impl SmtpMailer {
     /// Both are checked here, once: a bad URL or sender address is an error at start-up,
     /// not at the first mail. Nothing is connected yet.
     pub fn from_url(url: &str, from: &str) -> Result<SmtpMailer, MailError> {
-        SmtpMailer::with_timeout(url, from, SmtpMailer::DEFAULT_TIMEOUT)
+        SmtpMailer::from_url_with_timeout(url, from, SmtpMailer::DEFAULT_TIMEOUT)
     }
 
     /// As [`SmtpMailer::from_url`], with `timeout` bounding each delivery.
-    pub fn with_timeout(url: &str, from: &str, timeout: Duration) -> Result<SmtpMailer, MailError> {
+    pub fn from_url_with_timeout(
+        url: &str,
+        from: &str,
+        timeout: Duration,
+    ) -> Result<SmtpMailer, MailError> {
         let from = parse_mailbox("from", from)?;
         // lettre's own errors about a URL name neither the URL nor its password.
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)

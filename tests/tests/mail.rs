@@ -143,7 +143,7 @@ async fn a_closed_port_is_an_error_within_the_timeout() {
         listener.local_addr().unwrap().port()
     };
     let timeout = Duration::from_secs(5);
-    let mailer = SmtpMailer::with_timeout(
+    let mailer = SmtpMailer::from_url_with_timeout(
         &format!("smtp://127.0.0.1:{port}"),
         "a@example.com",
         timeout,
