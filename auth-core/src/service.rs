@@ -427,8 +427,7 @@ impl<U: UserStore> AuthService<U> {
             }
             Err(AuthError::Storage(crate::Error::Conflict { .. })) => {
                 if let Some(mail) = self.mail.clone() {
-                    let (db, account, email) =
-                        (db.clone(), req.account.clone(), req.email.clone());
+                    let (db, account, email) = (db.clone(), req.account.clone(), req.email.clone());
                     self.background("registration notice", async move {
                         let mut conn = db.conn().await?;
                         let mut user = U::find_by_account(&mut conn, &account).await?;

@@ -10,9 +10,9 @@ use serde_json::{Map, Value};
 use tower_cookies::cookie::{Cookie, SameSite};
 
 use super::validate;
+use crate::config::RegistrationMode;
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
-use crate::config::RegistrationMode;
 use crate::layer::Auth;
 use crate::response::{self, ApiError};
 
@@ -72,8 +72,7 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
         ));
     }
     let user = auth.service().register(&mut conn, platform, &req).await?;
-    if auth.service().account_mail().is_some() && !user.is_verified() && user.email().is_some()
-    {
+    if auth.service().account_mail().is_some() && !user.is_verified() && user.email().is_some() {
         auth.service().request_verify(auth.db(), &user, &client)?;
     }
     Ok(response::with_status(

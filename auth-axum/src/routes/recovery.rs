@@ -57,9 +57,7 @@ pub(crate) async fn forgot_password<U: UserStore + Clone + Serialize>(
         }
     };
     if identifier.is_empty() || identifier.chars().count() > 320 {
-        return Err(ApiError::invalid(
-            "account: between 1 and 320 characters",
-        ));
+        return Err(ApiError::invalid("account: between 1 and 320 characters"));
     }
     auth.service()
         .forgot_password(auth.db(), &identifier, &client)?;
