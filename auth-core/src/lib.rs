@@ -15,6 +15,7 @@
 //!   backend.
 //! - [`makemigrations`]: writes `up.sql` / `down.sql` for the user table from the derive.
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
+//! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod access;
@@ -28,6 +29,7 @@ pub mod makemigrations;
 pub mod migrate;
 pub mod model;
 pub mod password;
+pub mod password_policy;
 pub mod rbac;
 pub mod report;
 pub mod schema;
