@@ -8,7 +8,8 @@ use crate::backend::{
     AuthBackend, AuthError, BoxFuture, LoginRequest, PasswordBackend, RegisterRequest,
 };
 use crate::db::DbConn;
-use crate::password::PasswordHasher;
+use crate::password::{self, PasswordHasher};
+use crate::password_policy::PasswordPolicy;
 use crate::session::{self, NewSession, Session, SessionConfig};
 use crate::user::UserStore;
 
@@ -69,6 +70,7 @@ pub struct AuthService<U: UserStore> {
     hooks: Arc<dyn Hooks<U>>,
     hasher: PasswordHasher,
     sessions: SessionConfig,
+    policy: Arc<PasswordPolicy>,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -78,6 +80,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             hooks: self.hooks.clone(),
             hasher: self.hasher.clone(),
             sessions: self.sessions.clone(),
+            policy: self.policy.clone(),
         }
     }
 }
@@ -90,16 +93,19 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("platforms", &platforms)
             .field("hasher", &self.hasher)
             .field("sessions", &self.sessions)
+            .field("password_policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds an [`AuthService`]: backends by platform, hooks, hashing cost, session lifetimes.
+/// Builds an [`AuthService`]: backends by platform, hooks, hashing cost, session lifetimes,
+/// password policy.
 pub struct AuthServiceBuilder<U: UserStore> {
     backends: HashMap<String, Arc<dyn AuthBackend<U>>>,
     hooks: Arc<dyn Hooks<U>>,
     hasher: PasswordHasher,
     sessions: SessionConfig,
+    policy: PasswordPolicy,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -109,6 +115,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             hooks: Arc::new(NoHooks),
             hasher: PasswordHasher::default(),
             sessions: SessionConfig::default(),
+            policy: PasswordPolicy::default(),
         }
     }
 }
@@ -138,6 +145,13 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Which new passwords register and change-password accept (default
+    /// [`PasswordPolicy::default`]; [`PasswordPolicy::none`] for no rules).
+    pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// The service. The password backend is registered as `default` unless another backend
     /// took that name.
     pub fn build(mut self) -> AuthService<U> {
@@ -152,6 +166,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             hooks: self.hooks,
             hasher: self.hasher,
             sessions: self.sessions,
+            policy: Arc::new(self.policy),
         }
     }
 }
@@ -172,6 +187,21 @@ impl<U: UserStore> AuthService<U> {
         &self.sessions
     }
 
+    /// The password policy.
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    /// Whether `password` may become the password of `account`: the hasher's limits
+    /// ([`AuthError::Password`]: over 72 bytes, NUL byte), then the password policy
+    /// ([`AuthError::WeakPassword`]). Register and change-password call it; so should any
+    /// other flow that sets a password (reset).
+    pub fn check_password(&self, account: &str, password: &str) -> Result<(), AuthError> {
+        password::ensure_hashable(password)?;
+        self.policy.check(account, password)?;
+        Ok(())
+    }
+
     fn backend(&self, platform: Option<&str>) -> Result<&Arc<dyn AuthBackend<U>>, AuthError> {
         let platform = platform.unwrap_or(DEFAULT_PLATFORM);
         self.backends
@@ -179,14 +209,17 @@ impl<U: UserStore> AuthService<U> {
             .ok_or_else(|| AuthError::UnknownPlatform(platform.chars().take(64).collect()))
     }
 
-    /// Creates a user through the platform's backend.
+    /// Creates a user through the platform's backend, after checking the password with
+    /// [`AuthService::check_password`].
     pub async fn register(
         &self,
         conn: &mut DbConn,
         platform: Option<&str>,
         req: &RegisterRequest,
     ) -> Result<U, AuthError> {
-        let user = self.backend(platform)?.register(conn, req).await?;
+        let backend = self.backend(platform)?;
+        self.check_password(&req.account, &req.password)?;
+        let user = backend.register(conn, req).await?;
         tracing::info!(user_id = user.id(), "user registered");
         self.hooks.after_register(&user).await;
         Ok(user)
@@ -253,7 +286,8 @@ impl<U: UserStore> AuthService<U> {
         Ok(())
     }
 
-    /// Changes a password after checking the old one, and ends the user's other sessions.
+    /// Changes a password after checking the old one and the new one
+    /// ([`AuthService::check_password`]), and ends the user's other sessions.
     pub async fn change_password(
         &self,
         conn: &mut DbConn,
@@ -270,6 +304,7 @@ impl<U: UserStore> AuthService<U> {
         {
             return Err(AuthError::InvalidCredentials);
         }
+        self.check_password(user.account(), new_password)?;
         let hash = self.hasher.hash(new_password).await?;
         user.set_password_hash(hash);
         user.update(conn).await?;
