@@ -51,8 +51,8 @@ pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
     Error, NewUser, Result, TableDef, UserFilter, UserStore, access, backend, cli, db, ddl,
-    makemigrations, migrate, model, password, rbac, report, schema, service, session, sql_types,
-    with_conn,
+    makemigrations, migrate, model, password, password_policy, rbac, report, schema, service,
+    session, sql_types, with_conn,
 };
 pub use auth_macros::AuthUser;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};

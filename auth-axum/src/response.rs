@@ -2,7 +2,9 @@
 //!
 //! Success: `{"success": true, "data": ..., "message": "..."}`.
 //! Failure: `{"success": false, "code": "<stable_code>", "message": "..."}`; the code is
-//! what clients should branch on, the message is for people and may change.
+//! what clients should branch on, the message is for people and may change. A
+//! `weak_password` failure adds `"rule": "<rule>"` (`min_length`, `max_length`, `common`,
+//! `contains_account`), equally stable.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -63,6 +65,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 422: a field is missing, of the wrong type, too long, or otherwise invalid.
     InvalidInput,
+    /// 422: the new password breaks the password policy; `rule` names the rule.
+    WeakPassword,
     /// 400: unknown `platform`.
     UnknownPlatform,
     /// 503: the database is unreachable.
@@ -80,6 +84,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable message, safe to show.
     pub message: String,
+    /// The broken rule, for codes that have one (`weak_password`); sent as `rule`.
+    pub rule: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -87,6 +93,8 @@ struct ErrorBody<'a> {
     success: bool,
     code: ErrorCode,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'static str>,
 }
 
 impl ApiError {
@@ -96,7 +104,24 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            rule: None,
         }
+    }
+
+    /// The same error naming the broken `rule` (sent as `"rule"` in the body).
+    pub fn with_rule(mut self, rule: &'static str) -> Self {
+        self.rule = Some(rule);
+        self
+    }
+
+    /// 422 `weak_password`: the violation's message and rule.
+    pub fn weak_password(violation: &auth_core::password_policy::PolicyViolation) -> Self {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::WeakPassword,
+            violation.to_string(),
+        )
+        .with_rule(violation.rule())
     }
 
     /// 401 `unauthenticated`.
@@ -143,6 +168,7 @@ impl IntoResponse for ApiError {
             success: false,
             code: self.code,
             message: &self.message,
+            rule: self.rule,
         };
         (self.status, Json(body)).into_response()
     }
@@ -217,6 +243,7 @@ impl From<auth_core::backend::AuthError> for ApiError {
             A::Password(P::TooLong) => ApiError::invalid("password: at most 72 bytes"),
             A::Password(P::Nul) => ApiError::invalid("password: must not contain NUL"),
             A::Password(other) => ApiError::internal(&other),
+            A::WeakPassword(violation) => ApiError::weak_password(&violation),
             A::Storage(e) => e.into(),
             other => ApiError::internal(&other),
         }
