@@ -2,7 +2,9 @@
 //!
 //! Success: `{"success": true, "data": ..., "message": "..."}`.
 //! Failure: `{"success": false, "code": "<stable_code>", "message": "..."}`; the code is
-//! what clients should branch on, the message is for people and may change.
+//! what clients should branch on, the message is for people and may change. A
+//! `weak_password` failure adds `"rule": "<rule>"` (`min_length`, `max_length`, `common`,
+//! `contains_account`), equally stable.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -63,6 +65,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// 422: a field is missing, of the wrong type, too long, or otherwise invalid.
     InvalidInput,
+    /// 422: the new password breaks the password policy; `rule` names the rule.
+    WeakPassword,
     /// 400: unknown `platform`.
     UnknownPlatform,
     /// 429: too many failed logins for this account or from this client; the
@@ -91,6 +95,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before retrying (429): sent as `Retry-After` and in the body.
     pub retry_after: Option<u64>,
+    /// The broken rule, for codes that have one (`weak_password`); sent as `rule`.
+    pub rule: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -100,6 +106,8 @@ struct ErrorBody<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'static str>,
 }
 
 impl ApiError {
@@ -110,7 +118,24 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            rule: None,
         }
+    }
+
+    /// The same error naming the broken `rule` (sent as `"rule"` in the body).
+    pub fn with_rule(mut self, rule: &'static str) -> Self {
+        self.rule = Some(rule);
+        self
+    }
+
+    /// 422 `weak_password`: the violation's message and rule.
+    pub fn weak_password(violation: &auth_core::password_policy::PolicyViolation) -> Self {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::WeakPassword,
+            violation.to_string(),
+        )
+        .with_rule(violation.rule())
     }
 
     /// 401 `unauthenticated`.
@@ -158,6 +183,7 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: &self.message,
             retry_after: self.retry_after,
+            rule: self.rule,
         };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
@@ -265,6 +291,7 @@ impl From<auth_core::backend::AuthError> for ApiError {
             A::Password(P::TooLong) => ApiError::invalid("password: at most 72 bytes"),
             A::Password(P::Nul) => ApiError::invalid("password: must not contain NUL"),
             A::Password(other) => ApiError::internal(&other),
+            A::WeakPassword(violation) => ApiError::weak_password(&violation),
             A::Storage(e) => e.into(),
             other => ApiError::internal(&other),
         }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::db::DbConn;
 use crate::password::{PasswordError, PasswordHasher};
+use crate::password_policy::PolicyViolation;
 use crate::session::Session;
 use crate::user::{NewUser, UserStore};
 
@@ -54,6 +55,9 @@ pub enum AuthError {
     /// A password-reset or verification token was refused.
     #[error(transparent)]
     Token(#[from] crate::account_token::TokenError),
+    /// The new password breaks the password policy; [`PolicyViolation::rule`] names the rule.
+    #[error("{0}")]
+    WeakPassword(#[from] PolicyViolation),
     /// Storage failure (including [`crate::Error::Conflict`] for a taken account).
     #[error(transparent)]
     Storage(#[from] crate::Error),

@@ -18,6 +18,7 @@
 //! - [`throttle`], [`account_token`], [`audit`]: account security: login throttling,
 //!   single-use reset and verification tokens, and the audit log.
 //! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
+//! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod access;
@@ -35,6 +36,7 @@ pub mod makemigrations;
 pub mod migrate;
 pub mod model;
 pub mod password;
+pub mod password_policy;
 pub mod rbac;
 pub mod report;
 pub mod schema;

@@ -87,14 +87,14 @@ impl PasswordHasher {
 
     /// Hashes `password` (refusing more than 72 bytes).
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
-        check(password)?;
+        ensure_hashable(password)?;
         let (password, cost) = (password.to_owned(), self.cost);
         blocking(move || bcrypt::hash(password, cost).map_err(|_| PasswordError::Internal)).await
     }
 
     /// Whether `password` matches `hash`. A password over 72 bytes never matches.
     pub async fn verify(&self, password: &str, hash: &str) -> Result<bool, PasswordError> {
-        if check(password).is_err() {
+        if ensure_hashable(password).is_err() {
             // Same cost as a real check, so the length does not show in the timing.
             self.verify_unknown(password).await;
             return Ok(false);
@@ -140,7 +140,8 @@ impl PasswordHasher {
 
 /// Refuses what bcrypt would silently shorten: over 72 bytes, or a NUL byte. (bcrypt drops
 /// only its own NUL terminator from a 72-byte password, which changes nothing.)
-fn check(password: &str) -> Result<(), PasswordError> {
+/// [`PasswordHasher::hash`] applies it; call it to check a password before hashing.
+pub fn ensure_hashable(password: &str) -> Result<(), PasswordError> {
     if password.len() > BCRYPT_MAX_BYTES {
         Err(PasswordError::TooLong)
     } else if password.contains('\0') {

@@ -15,7 +15,8 @@ use crate::backend::{
     AuthBackend, AuthError, BoxFuture, LoginRequest, PasswordBackend, RegisterRequest,
 };
 use crate::db::{Database, DbConn};
-use crate::password::PasswordHasher;
+use crate::password::{self, PasswordHasher};
+use crate::password_policy::PasswordPolicy;
 use crate::session::{self, NewSession, Session, SessionConfig};
 use crate::throttle::{self, ThrottleConfig};
 use crate::user::UserStore;
@@ -88,6 +89,7 @@ pub struct AuthService<U: UserStore> {
     audit: AuditLog,
     mail: Option<AccountMail>,
     tasks: TaskTracker,
+    policy: Arc<PasswordPolicy>,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -102,6 +104,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             audit: self.audit.clone(),
             mail: self.mail.clone(),
             tasks: self.tasks.clone(),
+            policy: self.policy.clone(),
         }
     }
 }
@@ -118,11 +121,13 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("tokens", &self.tokens)
             .field("audit", &self.audit)
             .field("mail", &self.mail)
+            .field("password_policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds an [`AuthService`]: backends by platform, hooks, hashing cost, session lifetimes.
+/// Builds an [`AuthService`]: backends by platform, hooks, hashing cost, session lifetimes,
+/// password policy.
 pub struct AuthServiceBuilder<U: UserStore> {
     backends: HashMap<String, Arc<dyn AuthBackend<U>>>,
     hooks: Arc<dyn Hooks<U>>,
@@ -132,6 +137,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     tokens: TokenConfig,
     audit: AuditLog,
     mail: Option<AccountMail>,
+    policy: PasswordPolicy,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -145,6 +151,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             tokens: TokenConfig::default(),
             audit: AuditLog::default(),
             mail: None,
+            policy: PasswordPolicy::default(),
         }
     }
 }
@@ -199,6 +206,13 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Which new passwords register and change-password accept (default
+    /// [`PasswordPolicy::default`]; [`PasswordPolicy::none`] for no rules).
+    pub fn password_policy(mut self, policy: PasswordPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// The service. The password backend is registered as `default` unless another backend
     /// took that name.
     pub fn build(mut self) -> AuthService<U> {
@@ -218,6 +232,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             audit: self.audit,
             mail: self.mail,
             tasks: TaskTracker::new(),
+            policy: Arc::new(self.policy),
         }
     }
 }
@@ -461,6 +476,21 @@ impl<U: UserStore> AuthService<U> {
         Ok(())
     }
 
+    /// The password policy.
+    pub fn password_policy(&self) -> &PasswordPolicy {
+        &self.policy
+    }
+
+    /// Whether `password` may become the password of `account`: the hasher's limits
+    /// ([`AuthError::Password`]: over 72 bytes, NUL byte), then the password policy
+    /// ([`AuthError::WeakPassword`]). Register and change-password call it; so should any
+    /// other flow that sets a password (reset).
+    pub fn check_password(&self, account: &str, password: &str) -> Result<(), AuthError> {
+        password::ensure_hashable(password)?;
+        self.policy.check(account, password)?;
+        Ok(())
+    }
+
     fn backend(&self, platform: Option<&str>) -> Result<&Arc<dyn AuthBackend<U>>, AuthError> {
         let platform = platform.unwrap_or(DEFAULT_PLATFORM);
         self.backends
@@ -468,14 +498,17 @@ impl<U: UserStore> AuthService<U> {
             .ok_or_else(|| AuthError::UnknownPlatform(platform.chars().take(64).collect()))
     }
 
-    /// Creates a user through the platform's backend.
+    /// Creates a user through the platform's backend, after checking the password with
+    /// [`AuthService::check_password`].
     pub async fn register(
         &self,
         conn: &mut DbConn,
         platform: Option<&str>,
         req: &RegisterRequest,
     ) -> Result<U, AuthError> {
-        let user = self.backend(platform)?.register(conn, req).await?;
+        let backend = self.backend(platform)?;
+        self.check_password(&req.account, &req.password)?;
+        let user = backend.register(conn, req).await?;
         tracing::info!(user_id = user.id(), "user registered");
         self.record(
             conn,
@@ -672,7 +705,8 @@ impl<U: UserStore> AuthService<U> {
         Ok(())
     }
 
-    /// Changes a password after checking the old one, and ends the user's other sessions.
+    /// Changes a password after checking the old one and the new one
+    /// ([`AuthService::check_password`]), and ends the user's other sessions.
     pub async fn change_password(
         &self,
         conn: &mut DbConn,
@@ -690,6 +724,7 @@ impl<U: UserStore> AuthService<U> {
         {
             return Err(AuthError::InvalidCredentials);
         }
+        self.check_password(user.account(), new_password)?;
         let hash = self.hasher.hash(new_password).await?;
         user.set_password_hash(hash);
         user.update(conn).await?;
@@ -727,7 +762,7 @@ impl<U: UserStore> AuthService<U> {
         let Some(mut user) = user else {
             return Err(account_token::TokenError::Invalid.into());
         };
-        self.check_new_password(user.account(), new_password)?;
+        self.check_password(user.account(), new_password)?;
         let hash = self.hasher.hash(new_password).await?;
         account_token::redeem(conn, Purpose::PasswordReset, token).await?;
         user.set_password_hash(hash);
@@ -784,8 +819,4 @@ impl<U: UserStore> AuthService<U> {
         Ok(user)
     }
 
-    /// Checks a new password against the password policy.
-    fn check_new_password(&self, _account: &str, _new_password: &str) -> Result<(), AuthError> {
-        Ok(())
-    }
 }

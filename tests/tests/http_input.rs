@@ -146,7 +146,7 @@ async fn bad_bodies_are_clean_4xx(t: TestDb) {
             raw(
                 "register",
                 json,
-                json!({"account": "a", "password": "p", "extra": {"is_superuser": true}})
+                json!({"account": "a", "password": "pass-word-1", "extra": {"is_superuser": true}})
                     .to_string(),
             ),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -157,7 +157,7 @@ async fn bad_bodies_are_clean_4xx(t: TestDb) {
             raw(
                 "register",
                 json,
-                json!({"account": "a", "password": "p", "extra": {"first_name": "x\u{0}"}})
+                json!({"account": "a", "password": "pass-word-1", "extra": {"first_name": "x\u{0}"}})
                     .to_string(),
             ),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -168,7 +168,7 @@ async fn bad_bodies_are_clean_4xx(t: TestDb) {
             raw(
                 "register",
                 json,
-                json!({"account": "a", "password": "p", "extra": {"first_name": "x".repeat(65)}})
+                json!({"account": "a", "password": "pass-word-1", "extra": {"first_name": "x".repeat(65)}})
                     .to_string(),
             ),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -179,7 +179,7 @@ async fn bad_bodies_are_clean_4xx(t: TestDb) {
             raw(
                 "register",
                 json,
-                json!({"account": "a", "password": "p", "extra": {"age": 1.5}}).to_string(),
+                json!({"account": "a", "password": "pass-word-1", "extra": {"age": 1.5}}).to_string(),
             ),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_input",

@@ -89,6 +89,8 @@ async fn main() -> Result<(), BoxError> {
             if password.is_empty() {
                 return Err("the password must not be empty".into());
             }
+            // The same password policy as register and change-password.
+            service.check_password(&account, &password)?;
             let hash = service.hasher().hash(&password).await?;
             let extra = serde_json::Map::new();
             let mut user = User::new_user(NewUser {
