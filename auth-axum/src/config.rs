@@ -1,4 +1,4 @@
-//! HTTP-side settings: the session cookie and request limits.
+//! HTTP-side settings: the session cookie, request limits and CSRF protection.
 
 use std::time::Duration;
 
@@ -86,6 +86,8 @@ pub struct HttpConfig {
     pub client_ip: ClientIpSource,
     /// What registration reveals (default [`RegistrationMode::Open`]).
     pub registration: RegistrationMode,
+    /// CSRF protection of cookie-authenticated requests (on by default).
+    pub csrf: CsrfConfig,
 }
 
 impl Default for HttpConfig {
@@ -96,6 +98,71 @@ impl Default for HttpConfig {
             cookie_max_age: None,
             client_ip: ClientIpSource::default(),
             registration: RegistrationMode::default(),
+            csrf: CsrfConfig::default(),
+        }
+    }
+}
+
+/// The scheme of the application's own origin, for the CSRF origin check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginScheme {
+    /// `http://`
+    Http,
+    /// `https://`
+    Https,
+}
+
+impl OriginScheme {
+    /// `"http"` or `"https"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OriginScheme::Http => "http",
+            OriginScheme::Https => "https",
+        }
+    }
+}
+
+/// CSRF protection (on by default).
+///
+/// A request that carries the session cookie and uses an unsafe method (anything but `GET`,
+/// `HEAD`, `OPTIONS` and `TRACE`) is refused with 403 `csrf` unless
+/// - its `Origin` header (or, without one, the origin of its `Referer`) is the
+///   application's own origin (the [`scheme`](CsrfConfig::scheme) with the host and port of
+///   the request's `Host` header) or one of [`allowed_origins`](CsrfConfig::allowed_origins);
+///   `Origin: null` and malformed values are refused; or
+/// - its `X-CSRF-Token` header equals the CSRF cookie ([`cookie_name`](CsrfConfig::cookie_name)),
+///   whose value is bound to the session: set at login (and returned there as `csrf_token`),
+///   it is valid only with the session it was issued for.
+///
+/// Requests without the session cookie have no session to ride and are not checked;
+/// requests with an `Authorization: Bearer ...` header cannot be forged by a cross-site form
+/// and are not checked either.
+#[derive(Debug, Clone)]
+pub struct CsrfConfig {
+    /// Whether the check runs. Default `true`.
+    pub enabled: bool,
+    /// Other origins allowed to send unsafe requests, exactly as browsers send them in
+    /// `Origin`: `scheme://host[:port]`, e.g. `https://app.example.com` (a default port is
+    /// ignored: `https://app.example.com:443` is the same). Entries that are not such an
+    /// origin are ignored with a warning at start-up.
+    pub allowed_origins: Vec<String>,
+    /// The scheme of the application's own origin. The server usually sits behind TLS
+    /// termination, so the request itself cannot tell; `None` (the default) means `https`
+    /// when the session cookie is `Secure` ([`CookieConfig::secure`], the default) and
+    /// `http` otherwise.
+    pub scheme: Option<OriginScheme>,
+    /// Name of the CSRF token cookie (not `HttpOnly`: scripts read it and echo it in the
+    /// `X-CSRF-Token` header). Default `auth_csrf`.
+    pub cookie_name: String,
+}
+
+impl Default for CsrfConfig {
+    fn default() -> Self {
+        CsrfConfig {
+            enabled: true,
+            allowed_origins: Vec::new(),
+            scheme: None,
+            cookie_name: "auth_csrf".into(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The one layer an application adds: cookies plus the auth handle on every request.
+//! The one layer an application adds: cookies, CSRF protection and the auth handle on every
+//! request.
 //!
 //! Nothing is loaded here: the session and the user are read only when an extractor
 //! ([`crate::CurrentUser`], [`crate::MaybeUser`]) asks, so public routes do no database work.
@@ -13,6 +14,7 @@ use tower::Layer;
 use tower_cookies::{CookieManager, CookieManagerLayer};
 
 use crate::config::HttpConfig;
+use crate::csrf::{CsrfPolicy, CsrfService};
 use crate::guard::Authorizer;
 
 /// Everything the extractors and routes need: the database, the service and the HTTP
@@ -26,6 +28,7 @@ pub(crate) struct AuthInner<U: UserStore> {
     pub(crate) grants: GrantCache,
     pub(crate) service: AuthService<U>,
     pub(crate) http: HttpConfig,
+    pub(crate) csrf: Arc<CsrfPolicy>,
 }
 
 impl<U: UserStore> Clone for Auth<U> {
@@ -57,12 +60,14 @@ impl<U: UserStore> Auth<U> {
         if http.cookie_max_age.is_none() {
             http.cookie_max_age = Some(service.session_config().absolute_timeout);
         }
+        let csrf = Arc::new(CsrfPolicy::new(&http));
         Auth {
             inner: Arc::new(AuthInner {
                 db,
                 grants: GrantCache::default(),
                 service,
                 http,
+                csrf,
             }),
         }
     }
@@ -92,7 +97,12 @@ impl<U: UserStore> Auth<U> {
     }
 }
 
-/// Adds cookie handling and the [`Auth`] handle to every request. See [`Auth::layer`].
+/// Adds cookie handling, CSRF protection ([`crate::CsrfConfig`]) and the [`Auth`] handle to
+/// every request. See [`Auth::layer`].
+///
+/// The CSRF check runs inside the cookie manager (it reads the same cookie jar as the
+/// extractors) and before the application's handlers, so it protects every route behind the
+/// layer: the application's own as well as the auth router's.
 pub struct AuthLayer<U: UserStore> {
     auth: Auth<U>,
 }
@@ -109,11 +119,12 @@ type WithExtensions<S, U> =
     <Extension<Authorizer> as Layer<<Extension<Auth<U>> as Layer<S>>::Service>>::Service;
 
 impl<S, U: UserStore + Clone> Layer<S> for AuthLayer<U> {
-    type Service = CookieManager<WithExtensions<S, U>>;
+    type Service = CookieManager<CsrfService<WithExtensions<S, U>>>;
 
     fn layer(&self, inner: S) -> Self::Service {
         let with_auth = Extension(self.auth.clone()).layer(inner);
         let with_authorizer = Extension(Authorizer(Arc::new(self.auth.clone()))).layer(with_auth);
-        CookieManagerLayer::new().layer(with_authorizer)
+        let with_csrf = CsrfService::new(with_authorizer, self.auth.inner.csrf.clone());
+        CookieManagerLayer::new().layer(with_csrf)
     }
 }

@@ -22,8 +22,9 @@
 //! which `#[derive(AuthUser)]` uses, refers to `::diesel`.
 //!
 //! # Cost per request
-//! - The layer only attaches two handles and parses the `Cookie` header: a route without an
-//!   auth extractor or guard does **no database work**.
+//! - The layer only attaches two handles, parses the `Cookie` header and, for unsafe methods
+//!   with a session cookie, runs the CSRF check on headers and cookies
+//!   ([`CsrfConfig`]): a route without an auth extractor or guard does **no database work**.
 //! - The first extractor or guard that needs the user runs **one query**: the session joined
 //!   with its user and the RBAC version. Later extractors and guards in the same request
 //!   reuse the result. When the session's idle expiry is due for renewal (at most once per
@@ -40,6 +41,7 @@ extern crate self as auth_axum;
 
 mod authorize;
 pub mod config;
+mod csrf;
 mod extract;
 pub mod guard;
 mod json;
@@ -57,7 +59,9 @@ pub use auth_core::{
 pub use auth_macros::AuthUser;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};
 
-pub use config::{ClientIpSource, CookieConfig, HttpConfig, RegistrationMode};
+pub use config::{
+    ClientIpSource, CookieConfig, CsrfConfig, HttpConfig, OriginScheme, RegistrationMode,
+};
 pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;
 pub use layer::{Auth, AuthLayer};

@@ -53,6 +53,9 @@ pub enum ErrorCode {
     Forbidden,
     /// 403: the account is deactivated.
     InactiveAccount,
+    /// 403: a cookie-authenticated unsafe request from another origin without a valid CSRF
+    /// token (see [`crate::CsrfConfig`]).
+    Csrf,
     /// 404: no such resource.
     NotFound,
     /// 409: the account or e-mail is taken.

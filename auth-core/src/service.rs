@@ -818,5 +818,4 @@ impl<U: UserStore> AuthService<U> {
         self.hooks.after_verify(&user).await;
         Ok(user)
     }
-
 }

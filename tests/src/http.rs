@@ -20,8 +20,15 @@ use crate::model::v1::User;
 /// The bcrypt cost tests use: the minimum, so hashing is fast.
 pub const TEST_COST: u32 = 4;
 
+/// The `Host` the test client sends by default.
+pub const HOST: &str = "localhost";
+/// The same-origin `Origin` the test client sends by default (the tests' cookie is not
+/// `Secure`, so the application's own scheme is `http`).
+pub const ORIGIN: &str = "http://localhost";
+
 /// A migrated database and an app mounting the auth router at `/api/contrib/auth`, with a
-/// public route `/public`, a login-only route `/private` and `/whoami` (`MaybeUser`).
+/// public route `/public`, a login-only route `/private` (`GET` and `POST`) and `/whoami`
+/// (`MaybeUser`).
 pub struct TestApp {
     /// The database.
     pub t: TestDb,
@@ -32,23 +39,43 @@ pub struct TestApp {
     _migrations: tempfile::TempDir,
 }
 
-/// An answer: status, JSON body (or `Null`) and the session token a `Set-Cookie` carried.
+/// An answer: status, JSON body (or `Null`) and the cookies its `Set-Cookie` headers carried.
 #[derive(Debug)]
 pub struct Answer {
     /// Status.
     pub status: StatusCode,
     /// Parsed body.
     pub body: Value,
-    /// The full `Set-Cookie` header, if any.
+    /// The full `Set-Cookie` header of the session cookie (`auth_session`), if any.
     pub set_cookie: Option<String>,
+    /// Every `Set-Cookie` header, in order.
+    pub set_cookies: Vec<String>,
 }
 
 impl Answer {
+    /// The full `Set-Cookie` header setting (or clearing) the cookie `name`, if any.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.set_cookies.iter().map(String::as_str).find(|c| {
+            c.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('='))
+        })
+    }
+
+    /// The non-empty value this answer sets for the cookie `name`, if any.
+    pub fn cookie_value(&self, name: &str) -> Option<String> {
+        let cookie = self.cookie(name)?;
+        let value = cookie.get(name.len() + 1..)?.split(';').next()?;
+        (!value.is_empty()).then(|| value.to_owned())
+    }
+
     /// The session token set by this answer (`auth_session=<token>`), if any.
     pub fn token(&self) -> Option<String> {
-        let cookie = self.set_cookie.as_deref()?;
-        let value = cookie.strip_prefix("auth_session=")?.split(';').next()?;
-        (!value.is_empty()).then(|| value.to_owned())
+        self.cookie_value("auth_session")
+    }
+
+    /// The CSRF token set by this answer (`auth_csrf=<token>`), if any.
+    pub fn csrf_token(&self) -> Option<String> {
+        self.cookie_value("auth_csrf")
     }
 
     /// The error code of a failure envelope.
@@ -81,7 +108,8 @@ pub fn router(auth: &Auth<User>) -> Router {
         )
         .route(
             "/private",
-            get(|user: CurrentUser<User>| async move { user.account.clone() }),
+            get(|user: CurrentUser<User>| async move { user.account.clone() })
+                .post(|user: CurrentUser<User>| async move { user.account.clone() }),
         )
         .nest("/api/contrib/auth", auth.router())
         .layer(auth.layer())
@@ -96,14 +124,18 @@ impl TestApp {
 
     /// The same with an explicit service.
     pub async fn with_service(t: TestDb, service: AuthService<User>) -> TestApp {
-        let http = HttpConfig {
-            cookie: CookieConfig::insecure_dev(),
-            ..HttpConfig::default()
-        };
-        TestApp::with_config(t, service, http).await
+        TestApp::with_config(t, service, TestApp::http_config()).await
     }
 
-    /// The same with an explicit service and HTTP settings.
+    /// The HTTP settings of [`TestApp::new`]: the defaults with a non-`Secure` cookie.
+    pub fn http_config() -> HttpConfig {
+        HttpConfig {
+            cookie: CookieConfig::insecure_dev(),
+            ..HttpConfig::default()
+        }
+    }
+
+    /// The same with explicit service and HTTP settings.
     pub async fn with_config(t: TestDb, service: AuthService<User>, http: HttpConfig) -> TestApp {
         let dir = migrate_user_table(&t).await;
         let auth = Auth::with_http(t.db.clone(), service, http);
@@ -116,7 +148,8 @@ impl TestApp {
         }
     }
 
-    /// Sends a request with an optional JSON body and session token.
+    /// Sends a request with an optional JSON body and session token, as a same-origin browser
+    /// would: with `Host: localhost` and `Origin: http://localhost` ([`HOST`], [`ORIGIN`]).
     pub async fn call(
         &self,
         method: Method,
@@ -124,9 +157,26 @@ impl TestApp {
         body: Option<Value>,
         token: Option<&str>,
     ) -> Answer {
+        let cookie = token.map(|t| format!("auth_session={t}"));
+        let mut headers = vec![("host", HOST), ("origin", ORIGIN)];
+        if let Some(cookie) = &cookie {
+            headers.push(("cookie", cookie));
+        }
+        self.call_bare(method, path, body, &headers).await
+    }
+
+    /// Sends a request with an optional JSON body and exactly the `headers` given: no
+    /// default `Host`, `Origin` or cookie (the CSRF tests build their own).
+    pub async fn call_bare(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut req = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            req = req.header(header::COOKIE, format!("auth_session={token}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let req = match body {
             Some(body) => req
@@ -237,11 +287,17 @@ pub async fn send(router: &Router, req: Request<Body>) -> Answer {
         .await
         .expect("infallible service");
     let status = res.status();
-    let set_cookie = res
+    let set_cookies: Vec<String> = res
         .headers()
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .collect();
+    let set_cookie = set_cookies
+        .iter()
+        .find(|c| c.starts_with("auth_session="))
+        .cloned();
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
         .await
         .expect("body");
@@ -250,5 +306,6 @@ pub async fn send(router: &Router, req: Request<Body>) -> Answer {
         status,
         body,
         set_cookie,
+        set_cookies,
     }
 }

@@ -104,7 +104,12 @@ impl Guarded {
         token: Option<&str>,
         body: Option<&str>,
     ) -> StatusCode {
-        let mut req = Request::builder().method(method).uri(path);
+        // A same-origin browser request (the CSRF check is on).
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", auth_tests::http::HOST)
+            .header("origin", auth_tests::http::ORIGIN);
         if let Some(t) = token {
             req = req.header("cookie", format!("auth_session={t}"));
         }

@@ -1,5 +1,5 @@
 //! The layer's guarantees that do not depend on the backend: lazy loading, the missing-layer
-//! diagnostic, the secure cookie default.
+//! diagnostic, the secure cookie default (session and CSRF cookies).
 
 use auth_axum::service::AuthService;
 use auth_axum::{Auth, CurrentUser, Database, DatabaseConfig};
@@ -88,6 +88,9 @@ async fn the_cookie_is_secure_by_default() {
         StatusCode::CREATED
     );
     let login = send(&app, post("login")).await;
+    let csrf = login.cookie("auth_csrf").expect("CSRF cookie").to_owned();
+    assert!(csrf.contains("Secure"), "{csrf}");
+    assert!(!csrf.contains("HttpOnly"), "{csrf}");
     let cookie = login.set_cookie.unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");

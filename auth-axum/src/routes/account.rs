@@ -11,6 +11,7 @@ use tower_cookies::cookie::{Cookie, SameSite};
 
 use super::validate;
 use crate::config::RegistrationMode;
+use crate::csrf;
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
@@ -99,6 +100,15 @@ pub(crate) fn session_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Coo
     cookie.build()
 }
 
+/// The CSRF token cookie: readable by scripts (not `HttpOnly`), otherwise with the session
+/// cookie's attributes (`SameSite=Lax`, `Path=/`, `Secure`, `Domain`, `Max-Age`).
+pub(crate) fn csrf_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie<'static> {
+    let mut cookie = session_cookie(auth, value);
+    cookie.set_name(auth.http().csrf.cookie_name.clone());
+    cookie.set_http_only(false);
+    cookie
+}
+
 pub(crate) async fn login<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Jar(cookies): Jar,
@@ -124,9 +134,16 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
         .service()
         .login(&mut conn, body.platform.as_deref(), &req, &client)
         .await?;
+    let csrf_token = auth.inner.csrf.enabled().then(|| csrf::token_for(&token));
     cookies.add(session_cookie(&auth, token));
+    if let Some(csrf_token) = &csrf_token {
+        cookies.add(csrf_cookie(&auth, csrf_token.clone()));
+    }
     let mut data = serde_json::to_value(&user).map_err(|e| ApiError::internal(&e))?;
     if let Value::Object(map) = &mut data {
+        if let Some(csrf_token) = csrf_token {
+            map.insert("csrf_token".into(), csrf_token.into());
+        }
         map.insert(
             "roles".into(),
             rbac::role_names(&mut conn, user.id()).await?.into(),
@@ -150,5 +167,9 @@ pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
         .logout(&mut conn, &current.user, &current.session, &client)
         .await?;
     cookies.remove(session_cookie(&auth, String::new()));
+    // Cleared whether or not the request carried it (a removal cookie, not a jar removal).
+    let mut csrf_removal = csrf_cookie(&auth, String::new());
+    csrf_removal.make_removal();
+    cookies.add(csrf_removal);
     Ok(response::ok(Value::Null, "logged out"))
 }

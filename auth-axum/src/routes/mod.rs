@@ -3,8 +3,8 @@
 //! | method | path | body | answer |
 //! |---|---|---|---|
 //! | POST | `register` | `{account, password, email?, platform?, extra?}` | 201, the user (409 when taken); with [`crate::RegistrationMode::Private`], 202 and no data either way |
-//! | POST | `login` | `{account, password, platform?}` | 200, the user with roles and groups; sets the session cookie |
-//! | POST | `logout` | | 200; the session is deleted server-side, the cookie cleared |
+//! | POST | `login` | `{account, password, platform?}` | 200, the user with roles and groups (and `csrf_token` when CSRF protection is on); sets the session cookie and the CSRF cookie |
+//! | POST | `logout` | | 200; the session is deleted server-side, the cookies cleared |
 //! | GET | `me` | | 200, the user |
 //! | PATCH | `me` | `{email?, <custom field>: value, ...}` | 200, the updated user |
 //! | POST | `change-password` | `{old_password, new_password}` | 200; the user's other sessions end |
@@ -19,6 +19,10 @@
 //!
 //!
 //! The admin endpoints live under `admin/` (see [`admin`]).
+//!
+//! With a session cookie, the unsafe methods (`POST`, `PATCH`, `DELETE`, ...) pass the CSRF
+//! check of the layer ([`crate::CsrfConfig`]): a same-origin `Origin` (or `Referer`), or the
+//! `X-CSRF-Token` header echoing the CSRF cookie / login's `csrf_token`.
 //!
 //! Mount it anywhere: `app.nest("/api/contrib/auth", auth.router())`, and add
 //! `auth.layer()` to the application.

@@ -18,7 +18,13 @@ async fn call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (StatusCode, Value, Option<String>) {
-    let mut req = Request::builder().method(method).uri(path);
+    // A same-origin browser request: the CSRF check is on (the cookie is not Secure, so the
+    // application's own origin is http://<Host>).
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1:3000")
+        .header("origin", "http://127.0.0.1:3000");
     if let Some(t) = token {
         req = req.header("cookie", format!("auth_session={t}"));
     }
@@ -32,9 +38,10 @@ async fn call(
     let status = res.status();
     let cookie = res
         .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.strip_prefix("auth_session="))
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("auth_session="))
         .and_then(|c| c.split(';').next())
         .map(str::to_owned);
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
