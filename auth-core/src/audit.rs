@@ -317,6 +317,22 @@ pub struct EventFilter {
     pub event: Option<EventType>,
 }
 
+/// The events table filtered by an [`EventFilter`], as a boxed query for the connection
+/// at hand (a macro: a boxed query's type names the backend).
+macro_rules! filtered {
+    ($filter:expr) => {{
+        let filter: &EventFilter = $filter;
+        let mut q = e::table.into_boxed();
+        if let Some(user_id) = filter.user_id {
+            q = q.filter(e::user_id.eq(user_id));
+        }
+        if let Some(event) = filter.event {
+            q = q.filter(e::event.eq(event.as_str()));
+        }
+        q
+    }};
+}
+
 /// The events matching `filter`, newest first, skipping `offset`, at most `limit`.
 pub async fn list(
     conn: &mut DbConn,
@@ -325,14 +341,8 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<AuditEvent>> {
     let rows: Vec<Row> = with_conn!(conn, |c| {
-        let mut q = e::table.into_boxed();
-        if let Some(user_id) = filter.user_id {
-            q = q.filter(e::user_id.eq(user_id));
-        }
-        if let Some(event) = filter.event {
-            q = q.filter(e::event.eq(event.as_str()));
-        }
-        q.order(e::id.desc())
+        filtered!(filter)
+            .order(e::id.desc())
             .offset(offset)
             .limit(limit)
             .select((
@@ -354,14 +364,7 @@ pub async fn list(
 /// How many events match `filter`.
 pub async fn count(conn: &mut DbConn, filter: &EventFilter) -> Result<i64> {
     Ok(with_conn!(conn, |c| {
-        let mut q = e::table.into_boxed();
-        if let Some(user_id) = filter.user_id {
-            q = q.filter(e::user_id.eq(user_id));
-        }
-        if let Some(event) = filter.event {
-            q = q.filter(e::event.eq(event.as_str()));
-        }
-        q.count().get_result(c).await
+        filtered!(filter).count().get_result(c).await
     })?)
 }
 
@@ -386,42 +389,27 @@ pub async fn familiarity(
     let success = EventType::LoginSuccess.as_str();
     let ip = cut(ip.map(str::to_owned), 64);
     let user_agent = cut(user_agent.map(str::to_owned), 512);
-    with_conn!(conn, |c| {
+    // One round trip: any earlier success, one from this IP, one with this user agent.
+    let (any_before, ip_seen, user_agent_seen): (bool, bool, bool) = with_conn!(conn, |c| {
         let base = || {
             e::table
                 .filter(e::user_id.eq(user_id))
                 .filter(e::event.eq(success))
         };
-        let any_before = diesel::select(diesel::dsl::exists(base()))
-            .get_result::<bool>(c)
-            .await?;
-        if !any_before {
-            return Ok(Familiarity {
-                any_before,
-                ip_seen: true,
-                user_agent_seen: true,
-            });
-        }
-        let ip_seen = match &ip {
-            Some(ip) => {
-                diesel::select(diesel::dsl::exists(base().filter(e::ip.eq(ip))))
-                    .get_result::<bool>(c)
-                    .await?
-            }
-            None => true,
-        };
-        let user_agent_seen = match &user_agent {
-            Some(ua) => {
-                diesel::select(diesel::dsl::exists(base().filter(e::user_agent.eq(ua))))
-                    .get_result::<bool>(c)
-                    .await?
-            }
-            None => true,
-        };
-        Ok(Familiarity {
-            any_before,
-            ip_seen,
-            user_agent_seen,
-        })
+        diesel::select((
+            diesel::dsl::exists(base()),
+            diesel::dsl::exists(base().filter(e::ip.eq(ip.as_deref().unwrap_or_default()))),
+            diesel::dsl::exists(
+                base().filter(e::user_agent.eq(user_agent.as_deref().unwrap_or_default())),
+            ),
+        ))
+        .get_result(c)
+        .await
+    })?;
+    // An unknown IP or user agent is never "new"; nor is anything on a first login.
+    Ok(Familiarity {
+        any_before,
+        ip_seen: !any_before || ip.is_none() || ip_seen,
+        user_agent_seen: !any_before || user_agent.is_none() || user_agent_seen,
     })
 }

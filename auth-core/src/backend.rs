@@ -52,6 +52,9 @@ pub enum AuthError {
     /// configuration the service does not have.
     #[error("account mail is not configured on this server")]
     MailNotConfigured,
+    /// An account mail could not be sent (logged by the background task that sent it).
+    #[error(transparent)]
+    Mail(crate::mail::MailError),
     /// A password-reset or verification token was refused.
     #[error(transparent)]
     Token(#[from] crate::account_token::TokenError),

@@ -350,7 +350,7 @@ impl<U: UserStore> AuthService<U> {
         mail.sender
             .send(&mail.reset(email, user.account(), &token, ttl))
             .await
-            .map_err(|e| AuthError::Invalid(format!("cannot send the reset mail: {e}")))?;
+            .map_err(AuthError::Mail)?;
         self.record(
             &mut conn,
             client
@@ -408,7 +408,7 @@ impl<U: UserStore> AuthService<U> {
         mail.sender
             .send(&mail.verify(email, user.account(), &token, ttl))
             .await
-            .map_err(|e| AuthError::Invalid(format!("cannot send the verification mail: {e}")))?;
+            .map_err(AuthError::Mail)?;
         self.record(
             &mut conn,
             client
@@ -417,6 +417,20 @@ impl<U: UserStore> AuthService<U> {
                 .detail(json!({ "email": email })),
         )
         .await?;
+        Ok(())
+    }
+
+    /// After a registration: mails the new user a verification link when account mail is
+    /// configured and the user has an unverified address; does nothing otherwise.
+    pub fn mail_verification_to_new(
+        &self,
+        db: &Database,
+        user: &U,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        if self.mail.is_some() && user.email().is_some() && !user.is_verified() {
+            self.request_verify(db, user, client)?;
+        }
         Ok(())
     }
 
@@ -435,9 +449,7 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<(), AuthError> {
         match self.register(conn, platform, req).await {
             Ok(user) => {
-                if self.mail.is_some() && user.email().is_some() {
-                    self.request_verify(db, &user, client)?;
-                }
+                self.mail_verification_to_new(db, &user, client)?;
                 Ok(())
             }
             Err(AuthError::Storage(crate::Error::Conflict { .. })) => {
@@ -457,9 +469,7 @@ impl<U: UserStore> AuthService<U> {
                             mail.sender
                                 .send(&mail.already_registered(to, user.account()))
                                 .await
-                                .map_err(|e| {
-                                    AuthError::Invalid(format!("cannot send the notice: {e}"))
-                                })?;
+                                .map_err(AuthError::Mail)?;
                         }
                         Ok(())
                     });

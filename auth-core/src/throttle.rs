@@ -182,24 +182,27 @@ fn secs_until(until: PrimitiveDateTime, now: PrimitiveDateTime) -> Option<Durati
     })
 }
 
-/// How long until every locked key in `keys` is free; `None` when none is locked.
+/// How long until every locked key in `keys` is free; `None` when none is locked. One
+/// query, whatever the number of keys.
 pub async fn retry_after(conn: &mut DbConn, keys: &[Key]) -> Result<Option<Duration>> {
     let now = now();
-    let mut longest: Option<Duration> = None;
-    for key in keys {
-        let until: Option<Option<PrimitiveDateTime>> = with_conn!(conn, |c| {
-            t::table
-                .find((key.scope.as_str(), key.value.as_str()))
-                .select(t::locked_until)
-                .first(c)
-                .await
-                .optional()
-        })?;
-        if let Some(left) = until.flatten().and_then(|u| secs_until(u, now)) {
-            longest = Some(longest.map_or(left, |l| l.max(left)));
-        }
-    }
-    Ok(longest)
+    let values: Vec<&str> = keys.iter().map(|k| k.value.as_str()).collect();
+    let rows: Vec<(String, String, Option<PrimitiveDateTime>)> = with_conn!(conn, |c| {
+        t::table
+            .filter(t::throttle_key.eq_any(&values))
+            .filter(t::locked_until.gt(now))
+            .select((t::scope, t::throttle_key, t::locked_until))
+            .load(c)
+            .await
+    })?;
+    Ok(rows
+        .into_iter()
+        .filter(|(scope, value, _)| {
+            keys.iter()
+                .any(|k| k.scope.as_str() == scope && k.value == *value)
+        })
+        .filter_map(|(_, _, until)| secs_until(until?, now))
+        .max())
 }
 
 /// Counts one failed login for `key` against `limit`; returns the lockout when this failure
@@ -352,26 +355,6 @@ pub async fn locked(conn: &mut DbConn, limit: i64) -> Result<Vec<Lock>> {
             })
         })
         .collect())
-}
-
-/// The recorded state of `key`, if any.
-pub async fn state(conn: &mut DbConn, key: &Key) -> Result<Option<Lock>> {
-    let row: Option<(i32, Option<PrimitiveDateTime>, i32)> = with_conn!(conn, |c| {
-        t::table
-            .find((key.scope.as_str(), key.value.as_str()))
-            .select((t::failures, t::locked_until, t::lockouts))
-            .first(c)
-            .await
-            .optional()
-    })?;
-    let now = now();
-    Ok(row.map(|(failures, locked_until, lockouts)| Lock {
-        scope: key.scope,
-        key: key.value.clone(),
-        failures,
-        locked_until: locked_until.filter(|u| *u > now),
-        lockouts,
-    }))
 }
 
 #[cfg(test)]

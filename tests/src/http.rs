@@ -135,6 +135,18 @@ impl TestApp {
         }
     }
 
+    /// [`TestApp::http_config`] trusting `X-Forwarded-For` from one proxy, so that a test
+    /// picks the client IP with that header.
+    pub fn forwarded_http_config() -> HttpConfig {
+        HttpConfig {
+            client_ip: auth_axum::ClientIpSource::Header {
+                name: header::HeaderName::from_static("x-forwarded-for"),
+                trusted_hops: 1,
+            },
+            ..TestApp::http_config()
+        }
+    }
+
     /// The same with explicit service and HTTP settings.
     pub async fn with_config(t: TestDb, service: AuthService<User>, http: HttpConfig) -> TestApp {
         let dir = migrate_user_table(&t).await;

@@ -4,12 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use auth_axum::UserStore;
 use auth_axum::audit::{AuditEvent, AuditHook, EventFilter, EventType};
 use auth_axum::backend::BoxFuture;
 use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
 use auth_axum::throttle::ThrottleConfig;
-use auth_axum::{ClientIpSource, CookieConfig, HttpConfig, UserStore};
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
@@ -36,15 +36,7 @@ async fn app(t: TestDb, hook: Collect) -> TestApp {
         })
         .audit_hook(hook)
         .build();
-    let http = HttpConfig {
-        cookie: CookieConfig::insecure_dev(),
-        client_ip: ClientIpSource::Header {
-            name: header::HeaderName::from_static("x-forwarded-for"),
-            trusted_hops: 1,
-        },
-        ..HttpConfig::default()
-    };
-    TestApp::with_config(t, service, http).await
+    TestApp::with_config(t, service, TestApp::forwarded_http_config()).await
 }
 
 async fn login_as(app: &TestApp, account: &str, password: &str, ip: &str, ua: &str) -> Answer {

@@ -10,7 +10,7 @@ use auth_axum::audit::{self, EventFilter, EventType};
 use auth_axum::mail::SmtpMailer;
 use auth_axum::schema::auth_tokens;
 use auth_axum::service::AuthService;
-use auth_axum::{CookieConfig, HttpConfig, RegistrationMode, with_conn};
+use auth_axum::{HttpConfig, RegistrationMode, with_conn};
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::smtp::{ReceivedMail, SmtpServer};
 use auth_tests::{TestDb, backend_tests};
@@ -32,9 +32,8 @@ async fn app_with(t: TestDb, server: &SmtpServer, registration: RegistrationMode
         ))
         .build();
     let http = HttpConfig {
-        cookie: CookieConfig::insecure_dev(),
         registration,
-        ..HttpConfig::default()
+        ..TestApp::http_config()
     };
     TestApp::with_config(t, service, http).await
 }

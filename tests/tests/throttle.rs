@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use auth_axum::schema::auth_throttle;
 use auth_axum::service::AuthService;
 use auth_axum::throttle::ThrottleConfig;
-use auth_axum::{ClientIpSource, CookieConfig, HttpConfig, with_conn};
+use auth_axum::with_conn;
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::{TestDb, backend_tests};
 use axum::body::Body;
@@ -22,15 +22,7 @@ async fn app_with(t: TestDb, throttle: ThrottleConfig, cost: u32) -> TestApp {
         .bcrypt_cost(cost)
         .throttle(throttle)
         .build();
-    let http = HttpConfig {
-        cookie: CookieConfig::insecure_dev(),
-        client_ip: ClientIpSource::Header {
-            name: header::HeaderName::from_static("x-forwarded-for"),
-            trusted_hops: 1,
-        },
-        ..HttpConfig::default()
-    };
-    TestApp::with_config(t, service, http).await
+    TestApp::with_config(t, service, TestApp::forwarded_http_config()).await
 }
 
 /// `POST login` from `ip`.
@@ -65,6 +57,12 @@ async fn expire_locks(app: &TestApp) {
             .await
     })
     .unwrap();
+}
+
+/// `DELETE admin/locks/<lock>` as the holder of `session`.
+async fn delete_lock(app: &TestApp, lock: &str, session: &str) -> Answer {
+    let path = format!("/api/contrib/auth/admin/locks/{lock}");
+    app.call(Method::DELETE, &path, None, Some(session)).await
 }
 
 async fn account_threshold(t: TestDb) {
@@ -211,44 +209,16 @@ async fn admins_see_and_clear_locks(t: TestDb) {
         "{locks:?}"
     );
     // users.read may look, not clear.
-    let a = app
-        .call(
-            Method::DELETE,
-            "/api/contrib/auth/admin/locks/account/frank",
-            None,
-            Some(&reader),
-        )
-        .await;
+    let a = delete_lock(&app, "account/frank", &reader).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
-    let a = app
-        .call(
-            Method::DELETE,
-            "/api/contrib/auth/admin/locks/account/frank",
-            None,
-            Some(&admin),
-        )
-        .await;
+    let a = delete_lock(&app, "account/frank", &admin).await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let a = login_from(&app, "frank", "pass-word-1", "10.0.0.9").await;
     assert_eq!(a.status, StatusCode::OK);
     // Clearing again: nothing to clear.
-    let a = app
-        .call(
-            Method::DELETE,
-            "/api/contrib/auth/admin/locks/account/frank",
-            None,
-            Some(&admin),
-        )
-        .await;
+    let a = delete_lock(&app, "account/frank", &admin).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
-    let a = app
-        .call(
-            Method::DELETE,
-            "/api/contrib/auth/admin/locks/bogus/frank",
-            None,
-            Some(&admin),
-        )
-        .await;
+    let a = delete_lock(&app, "bogus/frank", &admin).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
 

@@ -627,25 +627,20 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
         #query
     })};
 
-    // Looking a user up by e-mail (forgot-password): only for models with the field.
-    let find_by_email = model.role(Role::Email).map(|column| {
-        let f = column.ident;
-        let bound = if column.nullable {
-            quote!(#p::bind::<#p::diesel::sql_types::Nullable<#text>, _>(::core::option::Option::Some(email)))
-        } else {
-            quote!(#p::bind::<#text, _>(email))
-        };
+    // A lookup of one user by an exact column value (the lowest id when several match).
+    let find_by = |method: &str, arg: &syn::Ident, matches: TokenStream| {
+        let method = format_ident!("{}", method);
         quote! {
-            async fn find_by_email(
+            async fn #method(
                 #conn: &mut #p::DbConn,
-                email: &str,
+                #arg: &str,
             ) -> #p::Result<::core::option::Option<Self>> {
                 use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
                 use #p::diesel_async::RunQueryDsl as _;
                 #from_row_fn
                 let #row = #p::with_conn!(#conn, |#c| {
                     #table::table
-                        .filter(#table::#f.eq(#bound))
+                        .filter(#matches)
                         .order(#table::#id.asc())
                         .select(#select)
                         .first::<#row_type>(#c)
@@ -655,6 +650,23 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                 ::core::result::Result::Ok(#row.map(#from_row))
             }
         }
+    };
+    let account_arg = format_ident!("account");
+    let find_by_account = find_by(
+        "find_by_account",
+        &account_arg,
+        quote!(#table::#account.eq(#p::bind::<#text, _>(#account_arg))),
+    );
+    // By e-mail (forgot-password): only for models with the field.
+    let email_arg = format_ident!("email");
+    let find_by_email = model.role(Role::Email).map(|column| {
+        let f = column.ident;
+        let bound = if column.nullable {
+            quote!(#p::bind::<#p::diesel::sql_types::Nullable<#text>, _>(::core::option::Option::Some(#email_arg)))
+        } else {
+            quote!(#p::bind::<#text, _>(#email_arg))
+        };
+        find_by("find_by_email", &email_arg, quote!(#table::#f.eq(#bound)))
     });
 
     quote! {
@@ -719,23 +731,7 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                 ::core::result::Result::Ok(#row.map(|(session, user, version)| (#from_row(user), session, version)))
             }
 
-            async fn find_by_account(
-                #conn: &mut #p::DbConn,
-                account: &str,
-            ) -> #p::Result<::core::option::Option<Self>> {
-                use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
-                use #p::diesel_async::RunQueryDsl as _;
-                #from_row_fn
-                let #row = #p::with_conn!(#conn, |#c| {
-                    #table::table
-                        .filter(#table::#account.eq(#p::bind::<#text, _>(account)))
-                        .select(#select)
-                        .first::<#row_type>(#c)
-                        .await
-                        .optional()
-                })?;
-                ::core::result::Result::Ok(#row.map(#from_row))
-            }
+            #find_by_account
 
             #find_by_email
 

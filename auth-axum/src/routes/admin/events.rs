@@ -14,16 +14,8 @@ use crate::layer::Auth;
 use crate::permission_required;
 use crate::response::{self, ApiError};
 
-/// The query: `user` (a user id), `event` (an event type such as `login.failure`),
-/// `page`, `per_page`.
-fn parse_query(query: &HashMap<String, String>) -> Result<(EventFilter, i64, i64), ApiError> {
-    if let Some(key) = query
-        .keys()
-        .find(|k| !matches!(k.as_str(), "page" | "per_page" | "user" | "event"))
-    {
-        return Err(ApiError::invalid(format!("{key}: unknown parameter")));
-    }
-    let (page, per_page) = page::params(query)?;
+/// The filters: `user` (a user id), `event` (an event type such as `login.failure`).
+fn event_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
     let user_id = match query.get("user").filter(|u| !u.is_empty()) {
         None => None,
         Some(u) => Some(
@@ -41,27 +33,19 @@ fn parse_query(query: &HashMap<String, String>) -> Result<(EventFilter, i64, i64
             ))
         })?),
     };
-    Ok((EventFilter { user_id, event }, page, per_page))
+    Ok(EventFilter { user_id, event })
 }
 
+/// `GET admin/events?user=&event=&page=&per_page=`.
 #[permission_required("users.read")]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
-    let (filter, page, per_page) = parse_query(&query)?;
-    let offset = page::offset(page, per_page)?;
+    let query = page::ListQuery::parse(query, &["user", "event"])?;
+    let filter = event_filter(&query.params)?;
     let mut conn = auth.db().conn().await?;
     let total = audit::count(&mut conn, &filter).await?;
-    let items = audit::list(&mut conn, &filter, offset, per_page).await?;
-    Ok(response::ok(
-        page::Page {
-            items,
-            page,
-            per_page,
-            total,
-        },
-        "events",
-    ))
+    let items = audit::list(&mut conn, &filter, query.offset, query.per_page).await?;
+    Ok(response::ok(query.page(items, total), "events"))
 }

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use serde::Serialize;
 
 use crate::response::ApiError;
@@ -20,12 +22,55 @@ pub(crate) struct Page<T> {
     pub(crate) total: i64,
 }
 
+/// A list request's query string, checked: only `page`, `per_page` and `filters` may
+/// appear (anything else is a 422 naming it).
+pub(crate) struct ListQuery {
+    /// Every parameter, for the list's own filters.
+    pub(crate) params: HashMap<String, String>,
+    /// The page, from 1.
+    pub(crate) page: i64,
+    /// Its size.
+    pub(crate) per_page: i64,
+    /// Rows before the page.
+    pub(crate) offset: i64,
+}
+
+impl ListQuery {
+    /// Parses `query`, allowing `filters` beside the paging parameters.
+    pub(crate) fn parse(
+        query: Result<Query<HashMap<String, String>>, QueryRejection>,
+        filters: &[&str],
+    ) -> Result<ListQuery, ApiError> {
+        let Query(params) =
+            query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
+        if let Some(key) = params
+            .keys()
+            .find(|k| !matches!(k.as_str(), "page" | "per_page") && !filters.contains(&k.as_str()))
+        {
+            return Err(ApiError::invalid(format!("{key}: unknown parameter")));
+        }
+        let (page, per_page) = self::params(&params)?;
+        Ok(ListQuery {
+            offset: offset(page, per_page)?,
+            params,
+            page,
+            per_page,
+        })
+    }
+
+    /// The page answer for `items` out of `total`.
+    pub(crate) fn page<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
+        Page {
+            items,
+            page: self.page,
+            per_page: self.per_page,
+            total,
+        }
+    }
+}
+
 /// An integer query parameter, or `default` when absent.
-pub(crate) fn int_param(
-    query: &HashMap<String, String>,
-    name: &str,
-    default: i64,
-) -> Result<i64, ApiError> {
+fn int_param(query: &HashMap<String, String>, name: &str, default: i64) -> Result<i64, ApiError> {
     match query.get(name) {
         None => Ok(default),
         Some(v) => v
@@ -35,7 +80,7 @@ pub(crate) fn int_param(
 }
 
 /// `page` and `per_page`, checked.
-pub(crate) fn params(query: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
+fn params(query: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
     let page = int_param(query, "page", 1)?;
     if page < 1 {
         return Err(ApiError::invalid("page: must be at least 1"));
@@ -50,7 +95,7 @@ pub(crate) fn params(query: &HashMap<String, String>) -> Result<(i64, i64), ApiE
 }
 
 /// The number of rows before `page`.
-pub(crate) fn offset(page: i64, per_page: i64) -> Result<i64, ApiError> {
+fn offset(page: i64, per_page: i64) -> Result<i64, ApiError> {
     (page - 1)
         .checked_mul(per_page)
         .ok_or_else(|| ApiError::invalid("page: too large"))

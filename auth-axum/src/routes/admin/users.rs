@@ -25,50 +25,33 @@ use crate::permission_required;
 use crate::response::{self, ApiError, ErrorCode};
 use crate::routes::validate;
 
-/// The list's query: `page` (from 1), `per_page` (1 to 100, default 20), `account` (a
-/// literal substring of the account name: `%` and `_` match themselves), `is_active`
-/// (`true` or `false`).
-fn parse_list_query(query: &HashMap<String, String>) -> Result<(i64, i64, UserFilter), ApiError> {
-    if let Some(key) = query
-        .keys()
-        .find(|k| !matches!(k.as_str(), "page" | "per_page" | "account" | "is_active"))
-    {
-        return Err(ApiError::invalid(format!("{key}: unknown parameter")));
-    }
-    let (page, per_page) = page::params(query)?;
+/// The list's filters: `account` (a literal substring of the account name: `%` and `_`
+/// match themselves), `is_active` (`true` or `false`).
+fn user_filter(query: &HashMap<String, String>) -> Result<UserFilter, ApiError> {
     let is_active = match query.get("is_active").map(String::as_str) {
         None => None,
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => return Err(ApiError::invalid("is_active: expected true or false")),
     };
-    let filter = UserFilter {
+    Ok(UserFilter {
         account_contains: query.get("account").filter(|a| !a.is_empty()).cloned(),
         is_active,
-    };
-    Ok((page, per_page, filter))
+    })
 }
 
+/// `GET admin/users?page=&per_page=&account=&is_active=`.
 #[permission_required("users.read")]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
-    let (page, per_page, filter) = parse_list_query(&query)?;
-    let offset = page::offset(page, per_page)?;
+    let query = page::ListQuery::parse(query, &["account", "is_active"])?;
+    let filter = user_filter(&query.params)?;
     let mut conn = auth.db().conn().await?;
     let total = U::count(&mut conn, &filter).await?;
-    let items = U::list(&mut conn, &filter, offset, per_page).await?;
-    Ok(response::ok(
-        page::Page {
-            items,
-            page,
-            per_page,
-            total,
-        },
-        "users",
-    ))
+    let items = U::list(&mut conn, &filter, query.offset, query.per_page).await?;
+    Ok(response::ok(query.page(items, total), "users"))
 }
 
 /// `POST admin/users` body.
