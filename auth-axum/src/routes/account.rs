@@ -73,9 +73,8 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
         ));
     }
     let user = auth.service().register(&mut conn, platform, &req).await?;
-    if auth.service().account_mail().is_some() && !user.is_verified() && user.email().is_some() {
-        auth.service().request_verify(auth.db(), &user, &client)?;
-    }
+    auth.service()
+        .mail_verification_to_new(auth.db(), &user, &client)?;
     Ok(response::with_status(
         StatusCode::CREATED,
         &user,
@@ -107,6 +106,15 @@ pub(crate) fn csrf_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie
     cookie.set_name(auth.http().csrf.cookie_name.clone());
     cookie.set_http_only(false);
     cookie
+}
+
+/// Clears the session cookie and the CSRF cookie (the latter whether or not the request
+/// carried it: a removal cookie, not a jar removal).
+pub(crate) fn clear_cookies<U: UserStore>(auth: &Auth<U>, cookies: &tower_cookies::Cookies) {
+    cookies.remove(session_cookie(auth, String::new()));
+    let mut csrf_removal = csrf_cookie(auth, String::new());
+    csrf_removal.make_removal();
+    cookies.add(csrf_removal);
 }
 
 pub(crate) async fn login<U: UserStore + Clone + Serialize>(
@@ -166,10 +174,6 @@ pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
     auth.service()
         .logout(&mut conn, &current.user, &current.session, &client)
         .await?;
-    cookies.remove(session_cookie(&auth, String::new()));
-    // Cleared whether or not the request carried it (a removal cookie, not a jar removal).
-    let mut csrf_removal = csrf_cookie(&auth, String::new());
-    csrf_removal.make_removal();
-    cookies.add(csrf_removal);
+    clear_cookies(&auth, &cookies);
     Ok(response::ok(Value::Null, "logged out"))
 }

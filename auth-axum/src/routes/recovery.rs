@@ -14,7 +14,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::account::session_cookie;
+use super::account::clear_cookies;
 use super::validate;
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
@@ -110,7 +110,7 @@ pub(crate) async fn reset_password<U: UserStore + Clone + Serialize>(
         .await?;
     // Every session of the user ended, this browser's included if it had one.
     if cookies.get(&auth.http().cookie.name).is_some() {
-        cookies.remove(session_cookie(&auth, String::new()));
+        clear_cookies(&auth, &cookies);
     }
     Ok(response::ok(
         Value::Null,
