@@ -216,7 +216,7 @@ fn from_row(row: Row) -> AuditEvent {
 }
 
 fn cut(s: Option<String>, max_chars: usize) -> Option<String> {
-    s.map(|s| s.chars().take(max_chars).collect())
+    s.map(|s| crate::db::storable_text(&s, max_chars))
 }
 
 /// Alerting on audit events: called after each event is stored. Run slow work (sending a

@@ -17,7 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::db::DbConn;
+use crate::db::{DbConn, storable_text as cut};
 use crate::error::Result;
 use crate::schema::auth_sessions as s;
 use crate::with_conn;
@@ -112,10 +112,6 @@ pub fn new_token() -> String {
 /// SHA-256 of a token, hex: the only form stored.
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-fn cut(s: &str, max_chars: usize) -> String {
-    s.chars().take(max_chars).collect()
 }
 
 /// Creates a session and returns the cookie token with the stored row.

@@ -128,11 +128,12 @@ pub struct Key {
 }
 
 impl Key {
-    /// The key of an account name (cut to the stored length).
+    /// The key of an account name (cut to the stored length; a NUL, which no account
+    /// holds, stored as U+FFFD).
     pub fn account(account: &str) -> Key {
         Key {
             scope: Scope::Account,
-            value: account.chars().take(MAX_KEY_CHARS).collect(),
+            value: crate::db::storable_text(account, MAX_KEY_CHARS),
         }
     }
 
@@ -140,7 +141,7 @@ impl Key {
     pub fn ip(ip: &str) -> Key {
         Key {
             scope: Scope::Ip,
-            value: ip.chars().take(MAX_KEY_CHARS).collect(),
+            value: crate::db::storable_text(ip, MAX_KEY_CHARS),
         }
     }
 }
