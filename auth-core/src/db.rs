@@ -337,6 +337,22 @@ impl Database {
     }
 }
 
+/// `text` made storable in a bounded text column on every backend: cut to `max_chars`
+/// characters, NUL replaced by U+FFFD (PostgreSQL text cannot hold NUL). For values the
+/// client chose and the framework records (user agents, typed account names).
+pub(crate) fn storable_text(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .take(max_chars)
+        .map(|c| {
+            if c == '\0' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,20 +396,4 @@ mod tests {
         let dbg = format!("{:?}", DatabaseConfig::new("postgres://u:secret@h/db"));
         assert!(!dbg.contains("secret"), "{dbg}");
     }
-}
-
-/// `text` made storable in a bounded text column on every backend: cut to `max_chars`
-/// characters, NUL replaced by U+FFFD (PostgreSQL text cannot hold NUL). For values the
-/// client chose and the framework records (user agents, typed account names).
-pub(crate) fn storable_text(text: &str, max_chars: usize) -> String {
-    text.chars()
-        .take(max_chars)
-        .map(|c| {
-            if c == '\0' {
-                char::REPLACEMENT_CHARACTER
-            } else {
-                c
-            }
-        })
-        .collect()
 }
