@@ -6,6 +6,7 @@
 //! databases; each test gets its own database, dropped when the test ends (also on panic).
 //! Without the variable a test prints that it skipped that backend and passes.
 
+pub mod admin;
 pub mod http;
 pub mod model;
 pub mod smtp;

@@ -3,71 +3,11 @@
 
 use auth_axum::rbac::{self, manage};
 use auth_axum::{UserStore, session};
-use auth_tests::http::{Answer, TestApp};
+use auth_tests::admin::Admin;
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const BASE: &str = "/api/contrib/auth/admin";
-
-struct Admin {
-    app: TestApp,
-    /// A superuser's session.
-    root: String,
-    /// The id of the superuser.
-    root_id: i64,
-}
-
-impl Admin {
-    /// A migrated app with the built-in roles and a logged-in superuser `root`.
-    async fn new(t: TestDb) -> Admin {
-        let app = TestApp::new(t).await;
-        let mut conn = app.t.db.conn().await.unwrap();
-        manage::bootstrap(&mut conn).await.unwrap();
-        let (root_id, root) = app.user("root").await;
-        let mut user = User::find_by_id(&mut conn, root_id).await.unwrap().unwrap();
-        user.is_superuser = true;
-        user.update(&mut conn).await.unwrap();
-        Admin { app, root, root_id }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>, token: &str) -> Answer {
-        let token = (!token.is_empty()).then_some(token);
-        self.app
-            .call(method, &format!("{BASE}{path}"), body, token)
-            .await
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Answer {
-        self.call(Method::GET, path, None, token).await
-    }
-
-    /// A logged-in user holding the built-in role `role` (none when empty).
-    async fn member(&self, account: &str, role: &str) -> (i64, String) {
-        let (id, token) = self.app.user(account).await;
-        if !role.is_empty() {
-            let mut conn = self.app.t.db.conn().await.unwrap();
-            manage::assign_role(&mut conn, id, role, None)
-                .await
-                .unwrap();
-        }
-        (id, token)
-    }
-
-    async fn create_user(&self, account: &str) -> i64 {
-        let a = self
-            .call(
-                Method::POST,
-                "/users",
-                Some(json!({"account": account, "password": "pass-word-1"})),
-                &self.root,
-            )
-            .await;
-        assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
-        a.body["data"]["id"].as_i64().unwrap()
-    }
-}
 
 fn names(list: &Value, key: &str) -> Vec<String> {
     list.as_array()

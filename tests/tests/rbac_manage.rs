@@ -364,14 +364,7 @@ async fn grant_rules(t: TestDb) {
         is_superuser: true,
     };
 
-    // Out of the box, admin lacks roles.manage (bootstrap grants it to superadmin only).
-    let r = manage::assign_role_as(conn, &as_admin, target, "user", None).await;
-    assert!(matches!(r, Err(Error::Forbidden(_))), "{r:?}");
-
-    // With roles.manage: at or below their own roles.
-    manage::grant_permission(conn, "admin", "roles.manage")
-        .await
-        .unwrap();
+    // Out of the box, admin holds users.manage: enough to assign roles it covers.
     manage::assign_role_as(conn, &as_admin, target, "user", None)
         .await
         .unwrap();
@@ -392,7 +385,7 @@ async fn grant_rules(t: TestDb) {
         (StatusCode::FORBIDDEN, ErrorCode::Forbidden)
     );
     let r = manage::assign_role_as(conn, &as_admin, target, "no-such-role", None).await;
-    assert!(matches!(r, Err(Error::Forbidden(_))), "{r:?}");
+    assert!(matches!(r, Err(Error::NotFound(_))), "{r:?}");
     assert_eq!(
         manage::user_roles(conn, target).await.unwrap(),
         [
@@ -402,7 +395,7 @@ async fn grant_rules(t: TestDb) {
         ]
     );
 
-    // Without roles.manage, nothing at all, not even their own role.
+    // Without users.manage or roles.manage, nothing at all, not even their own role.
     for role in ["user", "admin", "superadmin"] {
         let r = manage::assign_role_as(conn, &as_plain, target, role, None).await;
         assert!(matches!(r, Err(Error::Forbidden(_))), "{role}: {r:?}");
@@ -410,16 +403,22 @@ async fn grant_rules(t: TestDb) {
         assert!(matches!(r, Err(Error::Forbidden(_))), "{role}: {r:?}");
     }
 
-    // A superuser may assign anything; revoking follows the same rules.
+    // Revoking follows the same rules; a superuser may assign anything, and then the
+    // target is above the admin: it may no longer act on them at all.
+    assert!(
+        manage::revoke_role_as(conn, &as_admin, target, "user", Some("t1"))
+            .await
+            .unwrap()
+    );
     manage::assign_role_as(conn, &as_superuser, target, "superadmin", None)
         .await
         .unwrap();
     let r = manage::revoke_role_as(conn, &as_admin, target, "superadmin", None).await;
     assert!(matches!(r, Err(Error::Forbidden(_))), "{r:?}");
+    let r = manage::revoke_role_as(conn, &as_admin, target, "user", None).await;
     assert!(
-        manage::revoke_role_as(conn, &as_admin, target, "user", Some("t1"))
-            .await
-            .unwrap()
+        matches!(r, Err(Error::Forbidden(_))),
+        "acting on a superadmin: {r:?}"
     );
     assert!(
         manage::revoke_role_as(conn, &as_superuser, target, "superadmin", None)

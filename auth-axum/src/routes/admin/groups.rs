@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Actor, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
-use crate::extract::CurrentUser;
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::permission_required;
@@ -156,7 +155,8 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     ))
 }
 
-/// Deletes the group, its memberships and its roles.
+/// Deletes the group, its memberships and its roles. Its members lose its roles, so each
+/// must pass the grant rules (403 otherwise).
 #[permission_required("roles.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -165,6 +165,12 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
     let group = load(&mut conn, &id).await?;
+    // The members lose the group's roles: each must pass the grant rules.
+    let authority = actor.authority(&mut conn).await?;
+    for role in manage::group_roles(&mut conn, &group.name).await? {
+        authority.check_may_assign()?;
+        authority.check_role(&role.role)?;
+    }
     if !manage::delete_group(&mut conn, &group.name).await? {
         return Err(ApiError::not_found("group"));
     }
@@ -189,7 +195,6 @@ pub(crate) struct RolesBody {
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     actor: Actor,
-    current: CurrentUser<U>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesBody>,
 ) -> Result<Response, ApiError> {
@@ -203,7 +208,8 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
         .filter(|r| r.scope.is_none())
         .map(|r| r.role)
         .collect();
-    let (added, removed) = role_changes(&mut conn, &current, held, &wanted).await?;
+    let authority = actor.authority(&mut conn).await?;
+    let (added, removed) = role_changes(&authority, held, &wanted)?;
     for role in &removed {
         manage::revoke_group_role(&mut conn, &group.name, role, None).await?;
     }

@@ -25,11 +25,21 @@
 //! | GET | `admin/locks` | users.read | | the login locks in force: scope (`account`, `ip`), key, failures, locked_until, lockouts |
 //! | DELETE | `admin/locks/{scope}/{key}` | users.manage | | the lock, counter and escalation are gone |
 //!
-//! Role assignment follows the grant rules of [`auth_core::rbac::manage::assign_role_as`]
-//! with the acting admin as assigner: a role given or taken (directly, or through a group
-//! membership or a group's roles) must be at or below the admin's own roles unless the
-//! admin is a superuser (403 otherwise). Only a superuser may change or delete a
-//! superuser's account.
+//! Every change follows the grant rules of [`auth_core::rbac::manage::escalation`], with the
+//! acting admin as assigner (403 `forbidden` otherwise, and nothing changes):
+//!
+//! - a role given or taken (directly, through a group membership or through a group's
+//!   roles), or made a parent, must grant only permissions the admin holds (and not make
+//!   its holders `superadmin`); `users.manage` or `roles.manage` is enough to assign;
+//! - permissions put on or taken off a role must be held by the admin, and so must every
+//!   permission the role grants before the change (also to rename or delete it);
+//! - the built-in roles (`superadmin`, `admin`, `user`) are changed and deleted only by
+//!   superusers;
+//! - a user (edit, suspend, delete, roles, groups) must hold no permission the admin lacks,
+//!   and must not be a superuser or `superadmin` unless the admin is one.
+//!
+//! Superusers and `superadmin` holders pass every rule but the built-in role rule, which
+//! only superusers pass.
 
 mod events;
 mod groups;
@@ -42,7 +52,7 @@ mod users;
 
 use auth_core::audit::{EventType, NewEvent};
 use auth_core::rbac::manage;
-use auth_core::rbac::manage::Assigner;
+use auth_core::rbac::manage::{Assigner, Authority};
 use auth_core::{DbConn, UserStore};
 use axum::Router;
 use axum::routing::{delete, get, put};
@@ -90,10 +100,11 @@ pub(crate) fn router<U: UserStore + Clone + Serialize>() -> Router<Auth<U>> {
         .route("/locks/{scope}/{key}", delete(locks::clear::<U>))
 }
 
-/// The acting administrator and their client, for the audit log. Extracting it after the
-/// guard costs nothing: the user is already resolved for the request.
+/// The acting administrator and their client, for the grant rules and the audit log.
+/// Extracting it after the guard costs nothing: the user is already resolved for the
+/// request.
 pub(crate) struct Actor {
-    user_id: i64,
+    assigner: Assigner,
     account: String,
     client: auth_core::service::ClientInfo,
 }
@@ -116,7 +127,10 @@ impl<U: UserStore + Clone> axum::extract::FromRequestParts<Auth<U>> for Actor {
                 Err(never) => match never {},
             };
         Ok(Actor {
-            user_id: current.user.id(),
+            assigner: Assigner {
+                user_id: current.user.id(),
+                is_superuser: current.user.is_superuser(),
+            },
             account: current.user.account().to_owned(),
             client,
         })
@@ -124,6 +138,29 @@ impl<U: UserStore + Clone> axum::extract::FromRequestParts<Auth<U>> for Actor {
 }
 
 impl Actor {
+    /// The acting user's id.
+    pub(crate) fn user_id(&self) -> i64 {
+        self.assigner.user_id
+    }
+
+    /// What the actor may do under the grant rules, read now.
+    pub(crate) async fn authority(&self, conn: &mut DbConn) -> Result<Authority, ApiError> {
+        Ok(Authority::load(conn, self.assigner).await?)
+    }
+
+    /// Loads the actor's authority and checks that they may act on `target`.
+    pub(crate) async fn authority_over<U: UserStore>(
+        &self,
+        conn: &mut DbConn,
+        target: &U,
+    ) -> Result<Authority, ApiError> {
+        let authority = self.authority(conn).await?;
+        authority
+            .check_user(conn, target.id(), target.is_superuser())
+            .await?;
+        Ok(authority)
+    }
+
     /// Records `event` about `subject` (a user id and account, when the change concerns a
     /// user) with `detail`; the acting administrator goes in the detail as `by`.
     pub(crate) async fn record<U: UserStore>(
@@ -137,7 +174,7 @@ impl Actor {
         if let serde_json::Value::Object(map) = &mut detail {
             map.insert(
                 "by".into(),
-                serde_json::json!({ "id": self.user_id, "account": self.account }),
+                serde_json::json!({ "id": self.assigner.user_id, "account": self.account }),
             );
         }
         let mut e = NewEvent::new(event)
@@ -148,14 +185,6 @@ impl Actor {
         }
         auth.service().record(conn, e).await?;
         Ok(())
-    }
-}
-
-/// The acting admin, for the grant rules.
-fn assigner<U: UserStore>(current: &CurrentUser<U>) -> Assigner {
-    Assigner {
-        user_id: current.user.id(),
-        is_superuser: current.user.is_superuser(),
     }
 }
 
@@ -200,10 +229,10 @@ async fn check_roles_exist(conn: &mut DbConn, names: &[String]) -> Result<(), Ap
 }
 
 /// The change from the `held` global roles to the `wanted` set, as (added, removed), once
-/// every role in it has passed the grant rules for `current`: nothing may change otherwise.
-async fn role_changes<U: UserStore>(
-    conn: &mut DbConn,
-    current: &CurrentUser<U>,
+/// the actor may assign and every role in it passes the grant rules: nothing may change
+/// otherwise.
+fn role_changes(
+    authority: &Authority,
     held: Vec<String>,
     wanted: &[String],
 ) -> Result<(Vec<String>, Vec<String>), ApiError> {
@@ -213,9 +242,11 @@ async fn role_changes<U: UserStore>(
         .cloned()
         .collect();
     let removed: Vec<String> = held.into_iter().filter(|r| !wanted.contains(r)).collect();
-    let who = assigner(current);
+    if !added.is_empty() || !removed.is_empty() {
+        authority.check_may_assign()?;
+    }
     for role in added.iter().chain(removed.iter()) {
-        manage::check_may_grant(conn, &who, role).await?;
+        authority.check_role(role)?;
     }
     Ok((added, removed))
 }

@@ -78,6 +78,10 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     if roles.iter().any(|r| r.name == body.name) {
         return Err(conflict("role", &body.name));
     }
+    if let Some(parent) = &body.parent {
+        let authority = actor.authority(&mut conn).await?;
+        authority.check_role(parent).map_err(unknown_is_invalid)?;
+    }
     manage::get_or_create_role(&mut conn, &body.name, body.parent.as_deref())
         .await
         .map_err(unknown_is_invalid)?;
@@ -131,6 +135,11 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
     let role = load(&mut conn, &id).await?;
+    let authority = actor.authority(&mut conn).await?;
+    authority.check_role_edit(&role.name)?;
+    if let Some(Some(parent)) = &body.parent {
+        authority.check_role(parent).map_err(unknown_is_invalid)?;
+    }
     let before = json!({ "name": role.name, "parent": role.parent });
     let mut name = role.name.clone();
     if let Some(new) = &body.name
@@ -172,6 +181,10 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
     let role = load(&mut conn, &id).await?;
+    actor
+        .authority(&mut conn)
+        .await?
+        .check_role_edit(&role.name)?;
     if !manage::delete_role(&mut conn, &role.name).await? {
         return Err(ApiError::not_found("role"));
     }
@@ -190,7 +203,8 @@ pub(crate) struct PermissionsBody {
 }
 
 /// Replaces the permissions granted to the role directly. Unknown codes are 422 and change
-/// nothing.
+/// nothing; so does a change the grant rules refuse (403): the admin must hold every
+/// permission the role grants now and every permission added or removed.
 #[permission_required("roles.manage")]
 pub(crate) async fn set_permissions<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -208,6 +222,9 @@ pub(crate) async fn set_permissions<U: UserStore + Clone + Serialize>(
     let held = manage::role_permissions(&mut conn, &role.name).await?;
     let revoked: Vec<&String> = held.iter().filter(|c| !wanted.contains(c)).collect();
     let granted: Vec<&String> = wanted.iter().filter(|c| !held.contains(c)).collect();
+    let authority = actor.authority(&mut conn).await?;
+    authority.check_role_edit(&role.name)?;
+    authority.check_permissions(granted.iter().chain(&revoked).map(|c| c.as_str()))?;
     for code in &revoked {
         manage::revoke_permission(&mut conn, &role.name, code).await?;
     }

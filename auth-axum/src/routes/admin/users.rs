@@ -15,14 +15,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::page;
-use super::{
-    Actor, assigner, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid,
-};
-use crate::extract::CurrentUser;
+use super::{Actor, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::permission_required;
-use crate::response::{self, ApiError, ErrorCode};
+use crate::response::{self, ApiError};
 use crate::routes::validate;
 
 /// The list's filters: `account` (a literal substring of the account name: `%` and `_`
@@ -71,7 +68,6 @@ pub(crate) struct CreateBody {
 #[permission_required("users.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    current: CurrentUser<U>,
     actor: Actor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
@@ -84,9 +80,12 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     let mut conn = auth.db().conn().await?;
     // Every role must exist and be grantable before the user is created.
     check_roles_exist(&mut conn, &roles).await?;
-    let who = assigner(&current);
+    let authority = actor.authority(&mut conn).await?;
+    if !roles.is_empty() {
+        authority.check_may_assign()?;
+    }
     for role in &roles {
-        manage::check_may_grant(&mut conn, &who, role).await?;
+        authority.check_role(role)?;
     }
     let req = RegisterRequest {
         account: body.account,
@@ -96,7 +95,7 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     };
     let user = auth.service().register(&mut conn, None, &req).await?;
     for role in &roles {
-        if let Err(e) = manage::assign_role_as(&mut conn, &who, user.id(), role, None).await {
+        if let Err(e) = manage::assign_role(&mut conn, user.id(), role, None).await {
             // No half-created user: take it away again.
             let _ = manage::forget_user(&mut conn, user.id()).await;
             let _ = U::delete(&mut conn, user.id()).await;
@@ -151,18 +150,6 @@ async fn load<U: UserStore>(conn: &mut auth_core::DbConn, id: &str) -> Result<U,
         .ok_or_else(|| ApiError::not_found("user"))
 }
 
-/// Only a superuser may change or delete a superuser's account.
-fn check_may_change<U: UserStore>(current: &CurrentUser<U>, target: &U) -> Result<(), ApiError> {
-    if target.is_superuser() && !current.user.is_superuser() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::Forbidden,
-            "only a superuser may change a superuser's account",
-        ));
-    }
-    Ok(())
-}
-
 #[permission_required("users.read")]
 pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -179,7 +166,6 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 #[permission_required("users.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    current: CurrentUser<U>,
     actor: Actor,
     Path(id): Path<String>,
     JsonBody(mut changes): JsonBody<Map<String, Value>>,
@@ -213,7 +199,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     }
     let mut conn = auth.db().conn().await?;
     let mut user: U = load(&mut conn, &id).await?;
-    check_may_change(&current, &user)?;
+    actor.authority_over(&mut conn, &user).await?;
     let was_active = user.is_active();
     user.apply_changes(&changes).map_err(ApiError::invalid)?;
     if let Some(active) = active {
@@ -229,7 +215,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
             }
             match &reason {
                 Some(reason) => {
-                    user_status::set(&mut conn, user.id(), reason, Some(current.user.id())).await?
+                    user_status::set(&mut conn, user.id(), reason, Some(actor.user_id())).await?
                 }
                 None if was_active => {
                     user_status::clear(&mut conn, user.id()).await?;
@@ -260,13 +246,12 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 #[permission_required("users.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    current: CurrentUser<U>,
     actor: Actor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
     let user: U = load(&mut conn, &id).await?;
-    check_may_change(&current, &user)?;
+    actor.authority_over(&mut conn, &user).await?;
     session::delete_for_user(&mut conn, user.id(), None).await?;
     manage::forget_user(&mut conn, user.id()).await?;
     user_status::clear(&mut conn, user.id()).await?;
@@ -293,7 +278,6 @@ pub(crate) struct RolesBody {
 #[permission_required("users.manage")]
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    current: CurrentUser<U>,
     actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesBody>,
@@ -301,7 +285,7 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     let wanted = dedup(body.roles);
     let mut conn = auth.db().conn().await?;
     let user: U = load(&mut conn, &id).await?;
-    check_may_change(&current, &user)?;
+    let authority = actor.authority_over(&mut conn, &user).await?;
     check_roles_exist(&mut conn, &wanted).await?;
     let held: Vec<String> = manage::user_roles(&mut conn, user.id())
         .await?
@@ -309,7 +293,7 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
         .filter(|r| r.scope.is_none())
         .map(|r| r.role)
         .collect();
-    let (added, removed) = role_changes(&mut conn, &current, held, &wanted).await?;
+    let (added, removed) = role_changes(&authority, held, &wanted)?;
     for role in &removed {
         manage::revoke_role(&mut conn, user.id(), role, None).await?;
     }
@@ -349,7 +333,6 @@ pub(crate) struct GroupsBody {
 #[permission_required("users.manage")]
 pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    current: CurrentUser<U>,
     actor: Actor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<GroupsBody>,
@@ -357,7 +340,7 @@ pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
     let wanted = dedup(body.groups);
     let mut conn = auth.db().conn().await?;
     let user: U = load(&mut conn, &id).await?;
-    check_may_change(&current, &user)?;
+    let authority = actor.authority_over(&mut conn, &user).await?;
     let groups = manage::list_groups(&mut conn).await?;
     if let Some(unknown) = wanted
         .iter()
@@ -368,10 +351,12 @@ pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
     let held = rbac::group_names(&mut conn, user.id()).await?;
     let added: Vec<&String> = wanted.iter().filter(|g| !held.contains(g)).collect();
     let removed: Vec<&String> = held.iter().filter(|g| !wanted.contains(g)).collect();
-    let who = assigner(&current);
+    if !added.is_empty() || !removed.is_empty() {
+        authority.check_may_assign()?;
+    }
     for group in added.iter().chain(removed.iter()) {
         for role in manage::group_roles(&mut conn, group).await? {
-            manage::check_may_grant(&mut conn, &who, &role.role).await?;
+            authority.check_role(&role.role)?;
         }
     }
     for group in &removed {

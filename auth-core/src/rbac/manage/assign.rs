@@ -1,40 +1,22 @@
-//! Roles assigned to users, globally or in a scope, and the grant rules.
+//! Roles assigned to users, globally or in a scope.
 //!
 //! [`assign_role`] and [`revoke_role`] do what they are told (for seeding, tests and code
 //! that has already decided). [`assign_role_as`] and [`revoke_role_as`] apply the grant
-//! rules for an [`Assigner`] (the user acting, e.g. through an admin endpoint):
-//!
-//! - a superuser may assign and revoke any role;
-//! - anyone else needs the permission [`ASSIGN_PERMISSION`] (`roles.manage`), held
-//!   globally, and may assign or revoke only roles at or below their own: a role they hold
-//!   (directly or through a group, globally) or an ancestor of one. So an `admin` (whose
-//!   parent is `user`) may hand out `admin` and `user` but not `superadmin`.
-//!
-//! A refusal is [`Error::Forbidden`]. The assigner's grants are read just before the
-//! change, outside its transaction.
+//! rules of [`super::escalation`] for an [`Assigner`] (the user acting, e.g. through an
+//! admin endpoint): one of [`super::ASSIGN_PERMISSIONS`], the role covered by the
+//! assigner's own permissions, and the target user covered too. A refusal is
+//! [`Error::Forbidden`](crate::Error::Forbidden).
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Serialize;
 
+use super::escalation::{Assigner, Authority};
 use super::{now, scope_key, scope_of};
 use crate::db::DbConn;
-use crate::error::{Error, Result};
-use crate::rbac::query::grants;
+use crate::error::Result;
 use crate::schema::{auth_roles, auth_user_groups, auth_user_roles};
 use crate::with_conn;
-
-/// The permission a non-superuser needs to assign or revoke roles.
-pub const ASSIGN_PERMISSION: &str = "roles.manage";
-
-/// Who is assigning or revoking a role, for the grant rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Assigner {
-    /// The acting user's id.
-    pub user_id: i64,
-    /// Whether the acting user is a superuser (who may grant anything).
-    pub is_superuser: bool,
-}
 
 /// A role held in a scope (`None`: globally).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -110,28 +92,32 @@ pub async fn revoke_role(
     })
 }
 
-/// Fails with [`Error::Forbidden`] unless `assigner` may assign or revoke `role` (see the
-/// module docs). For checking a whole change before making any of it.
+/// Fails with [`Error::Forbidden`](crate::Error::Forbidden) unless `assigner` may assign or revoke `role` (see
+/// [`super::escalation`]); an unknown role is [`Error::NotFound`](crate::Error::NotFound). For checking a whole
+/// change before making any of it, load an [`Authority`] once instead.
 pub async fn check_may_grant(conn: &mut DbConn, assigner: &Assigner, role: &str) -> Result<()> {
-    if assigner.is_superuser {
-        return Ok(());
-    }
-    let held = grants(conn, assigner.user_id, None).await?;
-    if !held.has_permission(ASSIGN_PERMISSION) {
-        return Err(Error::Forbidden(format!(
-            "assigning roles requires the permission {ASSIGN_PERMISSION:?}"
-        )));
-    }
-    if !held.has_role(role) {
-        return Err(Error::Forbidden(format!(
-            "the role {role:?} is not at or below your own roles"
-        )));
-    }
-    Ok(())
+    let authority = Authority::load(conn, *assigner).await?;
+    authority.check_may_assign()?;
+    authority.check_role(role)
+}
+
+/// The grant rules for `assigner` giving or taking `role` from the user `user_id`: may
+/// assign, covers the role, covers the user (whose superuser flag the caller checks: this
+/// crate does not know the user model).
+async fn check_assignment(
+    conn: &mut DbConn,
+    assigner: &Assigner,
+    user_id: i64,
+    role: &str,
+) -> Result<()> {
+    let authority = Authority::load(conn, *assigner).await?;
+    authority.check_may_assign()?;
+    authority.check_role(role)?;
+    authority.check_user(conn, user_id, false).await
 }
 
 /// [`assign_role`] on behalf of `assigner`, under the grant rules (see the module docs):
-/// [`Error::Forbidden`] when not allowed.
+/// [`Error::Forbidden`](crate::Error::Forbidden) when not allowed.
 pub async fn assign_role_as(
     conn: &mut DbConn,
     assigner: &Assigner,
@@ -139,12 +125,12 @@ pub async fn assign_role_as(
     role: &str,
     scope: Option<&str>,
 ) -> Result<()> {
-    check_may_grant(conn, assigner, role).await?;
+    check_assignment(conn, assigner, user_id, role).await?;
     assign_role(conn, user_id, role, scope).await
 }
 
 /// [`revoke_role`] on behalf of `assigner`, under the grant rules (see the module docs):
-/// [`Error::Forbidden`] when not allowed.
+/// [`Error::Forbidden`](crate::Error::Forbidden) when not allowed.
 pub async fn revoke_role_as(
     conn: &mut DbConn,
     assigner: &Assigner,
@@ -152,7 +138,7 @@ pub async fn revoke_role_as(
     role: &str,
     scope: Option<&str>,
 ) -> Result<bool> {
-    check_may_grant(conn, assigner, role).await?;
+    check_assignment(conn, assigner, user_id, role).await?;
     revoke_role(conn, user_id, role, scope).await
 }
 

@@ -5,8 +5,10 @@
 //! - [`roles`]: roles and their hierarchy (a role inherits its parent's permissions; a
 //!   role can never become its own ancestor).
 //! - [`groups`]: groups, their members and their roles.
-//! - [`assign`]: roles assigned to users, globally or in a scope, and the grant rules
-//!   ([`assign_role_as`]: who may assign what).
+//! - [`assign`]: roles assigned to users, globally or in a scope ([`assign_role_as`]
+//!   under the grant rules).
+//! - [`escalation`]: the grant rules, one for every RBAC write ([`Authority`]): nobody
+//!   hands out a permission they do not hold or acts on a user above them.
 //! - [`mod@bootstrap`]: the built-in roles and default permissions.
 //!
 //! Every function that writes runs in one transaction. The transaction first locks the
@@ -173,15 +175,17 @@ macro_rules! ensure_grant {
 
 pub mod assign;
 pub mod bootstrap;
+pub mod escalation;
 pub mod groups;
 pub mod permissions;
 pub mod roles;
 
 pub use assign::{
-    ASSIGN_PERMISSION, Assigner, ScopedRole, assign_role, assign_role_as, check_may_grant,
-    forget_user, revoke_role, revoke_role_as, user_roles,
+    ScopedRole, assign_role, assign_role_as, check_may_grant, forget_user, revoke_role,
+    revoke_role_as, user_roles,
 };
 pub use bootstrap::{BUILTIN_ROLES, Bootstrapped, DEFAULT_GRANTS, DEFAULT_PERMISSIONS, bootstrap};
+pub use escalation::{ASSIGN_PERMISSIONS, Assigner, Authority, SUPERADMIN_ROLE, is_builtin_role};
 pub use groups::{
     GroupInfo, add_to_group, delete_group, describe_group, get_or_create_group, grant_group_role,
     group_roles, list_groups, remove_from_group, rename_group, revoke_group_role,
