@@ -134,9 +134,10 @@ impl OriginScheme {
 ///   whose value is bound to the session: set at login (and returned there as `csrf_token`),
 ///   it is valid only with the session it was issued for.
 ///
-/// Requests without the session cookie have no session to ride and are not checked;
-/// requests with an `Authorization: Bearer ...` header cannot be forged by a cross-site form
-/// and are not checked either.
+/// Requests without the session cookie have no session to ride and are not checked (an API
+/// client authenticating with `Authorization: Bearer ...` alone passes). A request that
+/// carries the session cookie is checked whatever other credentials it carries: a
+/// cross-site attacker can add a junk bearer header to a cookie-authenticated request.
 #[derive(Debug, Clone)]
 pub struct CsrfConfig {
     /// Whether the check runs. Default `true`.

@@ -11,7 +11,7 @@ pub use crate::db::{Backend, DbConn};
 pub use crate::error::{Error, Result};
 pub use crate::model::{ColumnDef, ColumnType, DefaultValue, TableDef};
 pub use crate::sql_types::PortableUuid;
-pub use crate::user::{AuthUser, UserStore};
+pub use crate::user::{AuthUser, UserStore, is_lookup_key};
 pub use crate::with_conn;
 
 /// A value bound as SQL type `ST`: lets generated code bind a Rust value to a column whose

@@ -128,12 +128,14 @@ pub struct Key {
 }
 
 impl Key {
-    /// The key of an account name (cut to the stored length; a NUL, which no account
-    /// holds, stored as U+FFFD).
+    /// The key of an account name: trailing spaces dropped (so `"alice "` counts against
+    /// `alice` on every backend, as MySQL/MariaDB's `PAD SPACE` comparison of the key
+    /// column would do anyway), cut to the stored length, a NUL (which no account holds)
+    /// stored as U+FFFD.
     pub fn account(account: &str) -> Key {
         Key {
             scope: Scope::Account,
-            value: crate::db::storable_text(account, MAX_KEY_CHARS),
+            value: crate::db::storable_text(account.trim_end_matches(' '), MAX_KEY_CHARS),
         }
     }
 

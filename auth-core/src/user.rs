@@ -14,6 +14,38 @@ use crate::db::{Backend, DbConn};
 use crate::error::Result;
 use crate::model::TableDef;
 
+/// Longest account name accepted.
+pub const MAX_ACCOUNT_CHARS: usize = 150;
+
+/// Why `name` cannot be an account name: it must have 1 to [`MAX_ACCOUNT_CHARS`]
+/// characters, no control characters (NUL included) and no surrounding whitespace. The
+/// one rule for every flow that creates an account (register, admin create); lookups
+/// apply [`is_lookup_key`], which every valid name passes.
+pub fn check_account_name(name: &str) -> std::result::Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if name.chars().count() > MAX_ACCOUNT_CHARS {
+        return Err(format!("at most {MAX_ACCOUNT_CHARS} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    if name.trim() != name {
+        return Err("must not start or end with spaces".into());
+    }
+    Ok(())
+}
+
+/// Whether `value` could be a stored account name or e-mail address: not empty, no control
+/// characters, no surrounding whitespace. The generated `find_by_account` and
+/// `find_by_email` answer "not found" for anything else without asking the database, so
+/// every backend answers alike: MySQL/MariaDB's `PAD SPACE` collations would otherwise find
+/// `alice` for `"alice "`, and PostgreSQL cannot hold NUL.
+pub fn is_lookup_key(value: &str) -> bool {
+    !value.is_empty() && !value.chars().any(char::is_control) && value.trim() == value
+}
+
 /// An application's user model. Implement it with `#[derive(AuthUser)]`.
 ///
 /// Roles a field can play (by `#[auth(...)]` attribute or by its conventional name):

@@ -50,6 +50,8 @@ pub struct Answer {
     pub set_cookie: Option<String>,
     /// Every `Set-Cookie` header, in order.
     pub set_cookies: Vec<String>,
+    /// Every header.
+    pub headers: axum::http::HeaderMap,
 }
 
 impl Answer {
@@ -310,6 +312,7 @@ pub async fn send(router: &Router, req: Request<Body>) -> Answer {
         .iter()
         .find(|c| c.starts_with("auth_session="))
         .cloned();
+    let headers = res.headers().clone();
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
         .await
         .expect("body");
@@ -319,5 +322,6 @@ pub async fn send(router: &Router, req: Request<Body>) -> Answer {
         body,
         set_cookie,
         set_cookies,
+        headers,
     }
 }

@@ -4,7 +4,9 @@
 //! SQLite always runs (a fresh file in a temporary folder). PostgreSQL and MySQL run when
 //! `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MYSQL_URL` name a server where the user may create
 //! databases; each test gets its own database, dropped when the test ends (also on panic).
-//! Without the variable a test prints that it skipped that backend and passes.
+//! Without the variable a test prints that it skipped that backend and passes, unless
+//! `AUTH_TEST_REQUIRE_ALL_BACKENDS=1` is set (CI sets it): then a missing server fails the
+//! test instead of skipping it.
 
 pub mod admin;
 pub mod http;
@@ -22,6 +24,8 @@ use diesel_async::{
 pub const POSTGRES_ENV: &str = "AUTH_TEST_POSTGRES_URL";
 /// Environment variable naming the MySQL / MariaDB server used by the tests.
 pub const MYSQL_ENV: &str = "AUTH_TEST_MYSQL_URL";
+/// Environment variable that turns a skipped backend into a failure (`1`).
+pub const REQUIRE_ALL_ENV: &str = "AUTH_TEST_REQUIRE_ALL_BACKENDS";
 
 /// An isolated database for one test. Dropping it drops the server-side database.
 pub struct TestDb {
@@ -93,6 +97,10 @@ impl TestDb {
             Backend::Sqlite => return Some(TestDb::sqlite().await),
         };
         let Ok(admin_url) = std::env::var(env) else {
+            assert!(
+                std::env::var(REQUIRE_ALL_ENV).as_deref() != Ok("1"),
+                "{REQUIRE_ALL_ENV}=1 but {env} is not set: the {backend} case would be skipped"
+            );
             eprintln!("skipped {backend}: set {env} to run this test against {backend}");
             return None;
         };

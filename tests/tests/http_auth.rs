@@ -409,7 +409,48 @@ async fn outdated_hashes_are_upgraded_at_login(t: TestDb) {
     app.login("kim", "pass-word-1").await;
 }
 
+/// Every answer of the auth router, success or failure, says `Cache-Control: no-store`
+/// (login answers carry the CSRF token, `me` and `sessions` personal data).
+async fn auth_answers_are_not_cached(t: TestDb) {
+    let app = TestApp::new(t).await;
+    let (_, token) = app.user("carol").await;
+    let answers = [
+        (
+            "login",
+            app.post(
+                "login",
+                json!({"account": "carol", "password": "pass-word-1"}),
+                None,
+            )
+            .await,
+        ),
+        (
+            "failed login",
+            app.post(
+                "login",
+                json!({"account": "carol", "password": "wrong"}),
+                None,
+            )
+            .await,
+        ),
+        ("me", app.get("me", Some(&token)).await),
+        ("me anonymous", app.get("me", None).await),
+        ("sessions", app.get("sessions", Some(&token)).await),
+        ("admin", app.get("admin/users", Some(&token)).await),
+    ];
+    for (what, a) in answers {
+        assert_eq!(
+            a.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{what} ({}): {:?}",
+            a.status,
+            a.headers
+        );
+    }
+}
+
 backend_tests!(
+    auth_answers_are_not_cached,
     register_login_me_logout,
     sessions_store_only_token_hashes,
     a_new_token_at_every_login,

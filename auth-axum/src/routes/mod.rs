@@ -24,6 +24,9 @@
 //! check of the layer ([`crate::CsrfConfig`]): a same-origin `Origin` (or `Referer`), or the
 //! `X-CSRF-Token` header echoing the CSRF cookie / login's `csrf_token`.
 //!
+//! Every answer of this router carries `Cache-Control: no-store`: user data, session lists
+//! and CSRF tokens must not stay in a browser or proxy cache.
+//!
 //! Mount it anywhere: `app.nest("/api/contrib/auth", auth.router())`, and add
 //! `auth.layer()` to the application.
 
@@ -37,8 +40,10 @@ mod validate;
 use auth_core::UserStore;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::routing::{delete, get, post};
 use serde::Serialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::layer::Auth;
 
@@ -65,6 +70,10 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
             .route("/sessions/{id}", delete(sessions::revoke::<U>))
             .nest("/admin", admin::router::<U>())
             .layer(DefaultBodyLimit::max(self.http().body_limit))
+            .layer(SetResponseHeaderLayer::overriding(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
             .with_state(self.clone())
     }
 }

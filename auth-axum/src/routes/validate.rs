@@ -2,8 +2,7 @@
 
 use crate::response::ApiError;
 
-/// Longest account name accepted.
-pub const MAX_ACCOUNT_CHARS: usize = 150;
+pub use auth_core::user::MAX_ACCOUNT_CHARS;
 /// Longest e-mail address accepted (RFC 5321 path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
 
@@ -11,27 +10,10 @@ fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
-/// 1 to 150 characters, no control characters (NUL included), no surrounding spaces.
+/// [`auth_core::check_account_name`]: the one account-name rule, as a 422.
 pub fn account(account: &str) -> Result<(), ApiError> {
-    if account.is_empty() {
-        return Err(ApiError::invalid("account: must not be empty"));
-    }
-    if account.chars().count() > MAX_ACCOUNT_CHARS {
-        return Err(ApiError::invalid(format!(
-            "account: at most {MAX_ACCOUNT_CHARS} characters"
-        )));
-    }
-    if has_control(account) {
-        return Err(ApiError::invalid(
-            "account: must not contain control characters",
-        ));
-    }
-    if account.trim() != account {
-        return Err(ApiError::invalid(
-            "account: must not start or end with spaces",
-        ));
-    }
-    Ok(())
+    auth_core::check_account_name(account)
+        .map_err(|why| ApiError::invalid(format!("account: {why}")))
 }
 
 /// A plausible address: `local@domain`, at most 254 characters, no spaces or controls.

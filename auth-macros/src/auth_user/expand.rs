@@ -637,6 +637,9 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
             ) -> #p::Result<::core::option::Option<Self>> {
                 use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
                 use #p::diesel_async::RunQueryDsl as _;
+                if !#p::is_lookup_key(#arg) {
+                    return ::core::result::Result::Ok(::core::option::Option::None);
+                }
                 #from_row_fn
                 let #row = #p::with_conn!(#conn, |#c| {
                     #table::table
