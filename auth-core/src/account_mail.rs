@@ -102,6 +102,20 @@ impl AccountMail {
         )
     }
 
+    /// The notice to the old address that an account's e-mail address changed.
+    pub fn email_changed(&self, to: &str, account: &str) -> Mail {
+        Mail::new(
+            to,
+            format!("{}: your e-mail address was changed", self.app_name),
+            format!(
+                "The e-mail address of the account \"{account}\" at {app} was changed, and \
+                 mail for the account no longer comes to {to}. If you did not make this \
+                 change, reset your password and contact the administrators at once.\n",
+                app = self.app_name,
+            ),
+        )
+    }
+
     /// The notice that someone tried to register an account that exists.
     pub fn already_registered(&self, to: &str, account: &str) -> Mail {
         Mail::new(

@@ -77,6 +77,8 @@ event_types! {
     VerifyRequested = "email.verify_requested",
     /// An e-mail address was verified.
     Verified = "email.verified",
+    /// A user's e-mail address changed (by the user, or by an administrator: detail `by`).
+    EmailChanged = "email.changed",
     /// A session was revoked by its user or an administrator.
     SessionRevoked = "session.revoked",
     /// A user registered.

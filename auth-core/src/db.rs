@@ -32,6 +32,7 @@ use diesel_async::pooled_connection::{
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{
     AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
+    TransactionManager,
 };
 
 use crate::error::{Error, Result};
@@ -198,6 +199,55 @@ impl DbConn {
             DbConn::Postgres(_) => Backend::Postgres,
             DbConn::Mysql(_) => Backend::Mysql,
         }
+    }
+}
+
+/// One step of a transaction.
+#[derive(Clone, Copy)]
+enum TxStep {
+    Begin,
+    Commit,
+    Rollback,
+}
+
+async fn tx_step<C: AsyncConnection>(c: &mut C, step: TxStep) -> diesel::QueryResult<()> {
+    match step {
+        TxStep::Begin => C::TransactionManager::begin_transaction(c).await,
+        TxStep::Commit => C::TransactionManager::commit_transaction(c).await,
+        TxStep::Rollback => C::TransactionManager::rollback_transaction(c).await,
+    }
+}
+
+impl DbConn {
+    /// Runs `work` in one transaction on this connection, on every backend: committed when
+    /// it returns `Ok`, rolled back when it returns `Err` (the error is returned as it
+    /// was). `work` gets this same connection, so the framework's functions that take a
+    /// `&mut DbConn` can be composed into one atomic change; a transaction they open
+    /// inside becomes a savepoint. A future dropped mid-transaction leaves the connection
+    /// marked broken, and the pool discards it rather than hand out an open transaction.
+    pub async fn transaction<T, E, F>(&mut self, work: F) -> std::result::Result<T, E>
+    where
+        F: AsyncFnOnce(&mut DbConn) -> std::result::Result<T, E>,
+        E: From<Error>,
+    {
+        self.step(TxStep::Begin).await?;
+        match work(self).await {
+            Ok(value) => {
+                self.step(TxStep::Commit).await?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = self.step(TxStep::Rollback).await {
+                    tracing::warn!(error = %rollback, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn step(&mut self, step: TxStep) -> Result<()> {
+        crate::with_conn!(self, |c| tx_step(c, step).await)?;
+        Ok(())
     }
 }
 

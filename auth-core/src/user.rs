@@ -153,8 +153,19 @@ pub trait UserStore: AuthUser {
         conn: &mut DbConn,
         token_hash: &str,
     ) -> impl Future<Output = Result<Option<(Self, crate::session::Session, i64)>>> + Send;
-    /// Writes every column but the id. `false` when no row has this id.
+    /// Writes every column but the id. `false` when no row has this id. Prefer
+    /// [`UserStore::update_fields`] for a change to a user loaded earlier: writing every
+    /// column would undo concurrent changes to the others.
     fn update(&self, conn: &mut DbConn) -> impl Future<Output = Result<bool>> + Send;
+    /// Writes only the named fields, in one statement. A name is a field's name, or the
+    /// conventional name of the role it plays (`password`, `email`, `is_active`,
+    /// `is_verified`, `is_superuser`, ...), so the keys `apply_changes` accepted can be
+    /// passed as they are; names of no field are ignored. `false` when no row has this id.
+    fn update_fields(
+        &self,
+        conn: &mut DbConn,
+        fields: &[&str],
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Records a successful login time in `last_login` (does nothing when the model has no
     /// such field).
     fn record_login(

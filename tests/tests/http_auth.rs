@@ -286,7 +286,7 @@ async fn patch_me_updates_custom_fields_only(t: TestDb) {
     };
 
     let ok =
-        patch(json!({"first_name": "Heidi", "nickname": "hd", "email": "heidi@example.com"})).await;
+        patch(json!({"first_name": "Heidi", "nickname": "hd", "email": "heidi@example.com", "current_password": "pass-word-1"})).await;
     assert_eq!(ok.status, StatusCode::OK, "{:?}", ok.body);
     assert_eq!(
         app.get("me", Some(&token)).await.body["data"]["first_name"],

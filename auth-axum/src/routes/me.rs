@@ -17,19 +17,53 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(current: CurrentUser<U
 }
 
 /// PATCH me: `email` and the model's custom fields; identity, password and flags are
-/// refused (they have their own routes).
+/// refused (they have their own routes). Only the fields sent are written. A new e-mail
+/// address needs `current_password` too (422 without it, 401 `invalid_credentials` when
+/// wrong); see [`auth_core::service::AuthService::save_changes`] for what follows.
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
-    JsonBody(changes): JsonBody<Map<String, Value>>,
+    Client(client): Client,
+    JsonBody(mut changes): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
+    let current_password = match changes.remove("current_password") {
+        None => None,
+        Some(Value::String(p)) => Some(p),
+        Some(_) => return Err(ApiError::invalid("current_password: expected a string")),
+    };
     if let Some(Value::String(email)) = changes.get("email") {
         validate::email(email)?;
     }
     let mut user = current.user;
+    let before_email = user.email().map(str::to_owned);
     user.apply_changes(&changes).map_err(ApiError::invalid)?;
+    if user.email() != before_email.as_deref() {
+        let Some(password) = current_password else {
+            return Err(ApiError::invalid(
+                "current_password: required to change the e-mail address",
+            ));
+        };
+        auth.service()
+            .confirm_password(&user, &password, &client)
+            .await?;
+    }
+    let fields: Vec<&str> = changes.keys().map(String::as_str).collect();
     let mut conn = auth.db().conn().await?;
-    user.update(&mut conn).await?;
+    let service = auth.service();
+    if !service
+        .save_changes(
+            &mut conn,
+            &mut user,
+            &fields,
+            before_email.as_deref(),
+            &client,
+            None,
+        )
+        .await?
+    {
+        return Err(ApiError::unauthenticated());
+    }
+    let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
     Ok(response::ok(&user, "updated"))
 }
 

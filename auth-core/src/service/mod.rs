@@ -6,6 +6,7 @@
 //! mail. This module holds the service, its builder, and what the flows share (the audit
 //! helper, the password check, the backend lookup).
 
+mod email_change;
 mod hooks;
 mod login;
 mod mail;

@@ -565,6 +565,39 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
             quote!(#table::#f.eq(#p::bind::<#st, _>(&self.#f)))
         });
     let values = quote!((#(#values,)*));
+    // `update_fields`: each column as an optional assignment, present when its field
+    // name or its role's conventional name is asked for.
+    let fields_arg = syn::Ident::new("__fields", Span::mixed_site());
+    let wanted: Vec<TokenStream> = model
+        .columns
+        .iter()
+        .filter(|col| !col.primary_key)
+        .map(|col| {
+            let name = &col.name;
+            match col
+                .role
+                .map(|r| r.conventional_name())
+                .filter(|r| r != name)
+            {
+                Some(role) => {
+                    quote!((#fields_arg.contains(&#name) || #fields_arg.contains(&#role)))
+                }
+                None => quote!(#fields_arg.contains(&#name)),
+            }
+        })
+        .collect();
+    let some_values = model
+        .columns
+        .iter()
+        .filter(|col| !col.primary_key)
+        .zip(&wanted)
+        .map(|(col, wanted)| {
+            let f = col.ident;
+            let st = full_sql_type(krate, col);
+            quote!(#wanted.then(|| #table::#f.eq(#p::bind::<#st, _>(&self.#f))))
+        });
+    let some_values = quote!((#(#some_values,)*));
+    let any_wanted = quote!(false #(|| #wanted)*);
     let text = quote!(#p::diesel::sql_types::Text);
     let record_login = match model.role(Role::LastLogin) {
         Some(column) => {
@@ -748,6 +781,34 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                         .await?;
                     // MySQL counts only the rows whose values changed: tell "no such row"
                     // from "nothing to change" by looking the row up.
+                    changed > 0
+                        || #table::table
+                            .find(self.#id)
+                            .select(#table::#id)
+                            .first::<i64>(#c)
+                            .await
+                            .optional()?
+                            .is_some()
+                });
+                ::core::result::Result::Ok(found)
+            }
+
+            async fn update_fields(
+                &self,
+                #conn: &mut #p::DbConn,
+                #fields_arg: &[&str],
+            ) -> #p::Result<bool> {
+                use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
+                use #p::diesel_async::RunQueryDsl as _;
+                let found = #p::with_conn!(#conn, |#c| {
+                    let changed = if #any_wanted {
+                        #p::diesel::update(#table::table.find(self.#id))
+                            .set(#some_values)
+                            .execute(#c)
+                            .await?
+                    } else {
+                        0
+                    };
                     changed > 0
                         || #table::table
                             .find(self.#id)

@@ -143,6 +143,16 @@ impl Actor {
         self.assigner.user_id
     }
 
+    /// The actor's client (IP, user agent).
+    pub(crate) fn client(&self) -> &auth_core::service::ClientInfo {
+        &self.client
+    }
+
+    /// Who acted, as the audit log's `by`.
+    pub(crate) fn by(&self) -> serde_json::Value {
+        serde_json::json!({ "id": self.assigner.user_id, "account": self.account })
+    }
+
     /// What the actor may do under the grant rules, read now.
     pub(crate) async fn authority(&self, conn: &mut DbConn) -> Result<Authority, ApiError> {
         Ok(Authority::load(conn, self.assigner).await?)
@@ -172,10 +182,7 @@ impl Actor {
         mut detail: serde_json::Value,
     ) -> Result<(), ApiError> {
         if let serde_json::Value::Object(map) = &mut detail {
-            map.insert(
-                "by".into(),
-                serde_json::json!({ "id": self.assigner.user_id, "account": self.account }),
-            );
+            map.insert("by".into(), self.by());
         }
         let mut e = NewEvent::new(event)
             .client(self.client.ip.as_deref(), self.client.user_agent.as_deref())

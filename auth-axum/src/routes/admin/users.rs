@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use auth_core::account_token::{self, Purpose};
 use auth_core::audit::EventType;
 use auth_core::backend::RegisterRequest;
 use auth_core::rbac::{self, manage};
@@ -161,8 +162,10 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 }
 
 /// PATCH: `is_active` (bool), `suspend_reason` (text: deactivates and records why; `null`
-/// or an empty text is refused), `email` and custom fields. Deactivating ends every
-/// session of the user at once; activating clears the recorded suspension.
+/// or an empty text is refused), `email` and custom fields. Only the fields sent are
+/// written. Deactivating ends every session of the user at once; activating clears the
+/// recorded suspension. A new e-mail address is unverified, kills the user's reset and
+/// verification tokens, is audited as `email.changed` and noticed to the old address.
 #[permission_required("users.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -201,11 +204,25 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     let mut user: U = load(&mut conn, &id).await?;
     actor.authority_over(&mut conn, &user).await?;
     let was_active = user.is_active();
+    let before_email = user.email().map(str::to_owned);
     user.apply_changes(&changes).map_err(ApiError::invalid)?;
+    let mut fields: Vec<&str> = changes.keys().map(String::as_str).collect();
     if let Some(active) = active {
         user.set_active(active).map_err(ApiError::invalid)?;
+        fields.push("is_active");
     }
-    if !user.update(&mut conn).await? {
+    let saved = auth
+        .service()
+        .save_changes(
+            &mut conn,
+            &mut user,
+            &fields,
+            before_email.as_deref(),
+            actor.client(),
+            Some(actor.by()),
+        )
+        .await?;
+    if !saved {
         return Err(ApiError::not_found("user"));
     }
     match active {
@@ -240,6 +257,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     actor
         .record(&auth, &mut conn, EventType::UserChanged, subject, change)
         .await?;
+    let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
     Ok(response::ok(detail(&mut conn, &user).await?, "updated"))
 }
 
@@ -252,10 +270,19 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     let mut conn = auth.db().conn().await?;
     let user: U = load(&mut conn, &id).await?;
     actor.authority_over(&mut conn, &user).await?;
-    session::delete_for_user(&mut conn, user.id(), None).await?;
-    manage::forget_user(&mut conn, user.id()).await?;
-    user_status::clear(&mut conn, user.id()).await?;
-    if !U::delete(&mut conn, user.id()).await? {
+    // All or nothing: no user without links, no links without a user.
+    let deleted = conn
+        .transaction(async |conn: &mut auth_core::DbConn| {
+            session::delete_for_user(conn, user.id(), None).await?;
+            manage::forget_user(conn, user.id()).await?;
+            user_status::clear(conn, user.id()).await?;
+            for purpose in [Purpose::PasswordReset, Purpose::VerifyEmail] {
+                account_token::revoke_for_user(conn, user.id(), purpose).await?;
+            }
+            U::delete(conn, user.id()).await
+        })
+        .await?;
+    if !deleted {
         return Err(ApiError::not_found("user"));
     }
     let subject = Some((user.id(), user.account()));

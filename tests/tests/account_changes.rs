@@ -1,0 +1,270 @@
+//! Changes to an account over HTTP on every backend: the e-mail change (current password
+//! for self-service, unverified afterwards, outstanding tokens dead, a notice to the old
+//! address, audited), only the changed columns written, and an admin delete that is all
+//! or nothing.
+
+use auth_axum::account_mail::AccountMail;
+use auth_axum::audit::{self, EventFilter, EventType};
+use auth_axum::mail::SmtpMailer;
+use auth_axum::rbac;
+use auth_axum::service::AuthService;
+use auth_axum::{Backend, UserStore, session};
+use auth_tests::admin::Admin;
+use auth_tests::http::{TEST_COST, TestApp};
+use auth_tests::model::v1::User;
+use auth_tests::smtp::SmtpServer;
+use auth_tests::{TestDb, backend_tests};
+use axum::http::{Method, StatusCode};
+use diesel_async::SimpleAsyncConnection;
+use serde_json::json;
+
+const PUBLIC: &str = "http://localhost";
+
+async fn app_with_mail(t: TestDb, server: &SmtpServer) -> TestApp {
+    let mailer = SmtpMailer::from_url(&server.url(), "Accounts <accounts@example.test>").unwrap();
+    let service = AuthService::builder()
+        .bcrypt_cost(TEST_COST)
+        .mail(AccountMail::new(
+            mailer,
+            &format!("{PUBLIC}/api/contrib/auth"),
+            "Test App",
+        ))
+        .build();
+    TestApp::with_service(t, service).await
+}
+
+async fn events(app: &TestApp, event: EventType) -> Vec<audit::AuditEvent> {
+    let mut conn = app.t.db.conn().await.unwrap();
+    let filter = EventFilter {
+        event: Some(event),
+        ..EventFilter::default()
+    };
+    audit::list(&mut conn, &filter, 0, 100).await.unwrap()
+}
+
+async fn load(app: &TestApp, id: i64) -> User {
+    let mut conn = app.t.db.conn().await.unwrap();
+    User::find_by_id(&mut conn, id).await.unwrap().unwrap()
+}
+
+/// Self-service: no current password, no change (422); a wrong one, 401; the right one
+/// changes it, and then the address is unverified, the reset link mailed to the old
+/// address is dead, the old address got a notice, and `email.changed` is recorded.
+async fn email_change_needs_the_password_and_cleans_up(t: TestDb) {
+    let server = SmtpServer::start();
+    let app = app_with_mail(t, &server).await;
+    let a = app
+        .post(
+            "register",
+            json!({"account": "alice", "password": "pass-word-1", "email": "alice@example.test"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let id = a.body["data"]["id"].as_i64().unwrap();
+    let verify = server.next_mail().await;
+    let verify_link = verify.first_link().unwrap();
+    let session = app.login("alice", "pass-word-1").await;
+    // Mark verified through the mailed link, then ask for a reset link.
+    let token = verify_link.split("token=").nth(1).unwrap();
+    let a = app.post("verify", json!({"token": token}), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let a = app
+        .post("forgot-password", json!({"account": "alice"}), None)
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED);
+    let reset = server.next_mail().await;
+    let reset_token = reset.first_link().unwrap();
+    let reset_token = reset_token.split("token=").nth(1).unwrap().to_owned();
+
+    let patch = |body: serde_json::Value| {
+        let (app, session) = (&app, &session);
+        async move {
+            app.call(
+                Method::PATCH,
+                "/api/contrib/auth/me",
+                Some(body),
+                Some(session),
+            )
+            .await
+        }
+    };
+    let a = patch(json!({"email": "mallory@example.test"})).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", a.body);
+    let a = patch(json!({"email": "mallory@example.test", "current_password": "wrong"})).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
+    assert_eq!(a.code(), "invalid_credentials");
+    let user = load(&app, id).await;
+    assert_eq!(user.email.as_deref(), Some("alice@example.test"));
+    assert!(user.is_verified);
+    // Other fields need no password; the same address is no change.
+    let a = patch(json!({"first_name": "Alice", "email": "alice@example.test"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert!(events(&app, EventType::EmailChanged).await.is_empty());
+
+    let a = patch(json!({"email": "new@example.test", "current_password": "pass-word-1"})).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["data"]["email"], "new@example.test");
+    assert_eq!(a.body["data"]["is_verified"], false);
+    let user = load(&app, id).await;
+    assert_eq!(
+        (
+            user.email.as_deref(),
+            user.is_verified,
+            user.first_name.as_str()
+        ),
+        (Some("new@example.test"), false, "Alice")
+    );
+    let a = app
+        .post(
+            "reset-password",
+            json!({"token": reset_token, "new_password": "brand-new-9"}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::BAD_REQUEST,
+        "the old reset link: {:?}",
+        a.body
+    );
+    assert_eq!(a.code(), "invalid_token");
+    let notice = server.next_mail().await;
+    assert_eq!(notice.rcpt_to, vec!["alice@example.test".to_owned()]);
+    assert!(
+        notice
+            .subject()
+            .unwrap()
+            .contains("e-mail address was changed")
+    );
+    assert!(
+        !notice.text().contains("new@example.test"),
+        "the new address stays private"
+    );
+    let changed = events(&app, EventType::EmailChanged).await;
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].user_id, Some(id));
+    assert_eq!(changed[0].detail["old"], "alice@example.test");
+    assert_eq!(changed[0].detail["new"], "new@example.test");
+}
+
+/// An administrator changes the address without a password; the same clean-up follows and
+/// the audit row names the administrator.
+async fn admin_email_change_is_audited_with_the_admin(t: TestDb) {
+    let a = Admin::new(t).await;
+    let (_, admin) = a.member("ann", "admin").await;
+    let target = a.create_user("bob").await;
+    let r = a
+        .call(
+            Method::PATCH,
+            &format!("/users/{target}"),
+            Some(json!({"email": "bob@example.test"})),
+            &admin,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let changed = events(&a.app, EventType::EmailChanged).await;
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0].detail["by"]["account"], "ann");
+    assert_eq!(changed[0].detail["new"], "bob@example.test");
+}
+
+/// Two writers that loaded the same user each change one field: both changes survive
+/// (`update_fields` writes only what it is told; `update` would write the stale rest).
+async fn only_changed_columns_are_written(t: TestDb) {
+    let app = TestApp::new(t).await;
+    let (id, session) = app.user("carol").await;
+    let mut conn = app.t.db.conn().await.unwrap();
+    let mut stale = User::find_by_id(&mut conn, id).await.unwrap().unwrap();
+    // Another request changes the nickname meanwhile.
+    let a = app
+        .call(
+            Method::PATCH,
+            "/api/contrib/auth/me",
+            Some(json!({"nickname": "cc"})),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    stale.age = 41;
+    assert!(stale.update_fields(&mut conn, &["age"]).await.unwrap());
+    let user = load(&app, id).await;
+    assert_eq!((user.age, user.nickname.as_deref()), (41, Some("cc")));
+    // Role names work as well as field names; unknown names are ignored.
+    stale.is_active = false;
+    assert!(
+        stale
+            .update_fields(&mut conn, &["is_active", "no_such_field"])
+            .await
+            .unwrap()
+    );
+    let user = load(&app, id).await;
+    assert!(!user.is_active && user.age == 41 && user.nickname.as_deref() == Some("cc"));
+    assert!(
+        stale.update_fields(&mut conn, &[]).await.unwrap(),
+        "the row exists"
+    );
+    User::delete(&mut conn, id).await.unwrap();
+    assert!(!stale.update_fields(&mut conn, &["age"]).await.unwrap());
+}
+
+/// A database error in the middle of an admin delete (a trigger refuses to delete the user
+/// row, after the sessions and role links are gone) rolls the whole delete back.
+async fn admin_delete_is_all_or_nothing(t: TestDb) {
+    let a = Admin::new(t).await;
+    let (victim, victim_session) = a.member("victim", "user").await;
+    let ddl = match a.app.t.db.backend() {
+        Backend::Sqlite => "CREATE TRIGGER keep_users BEFORE DELETE ON users \
+                            BEGIN SELECT RAISE(ABORT, 'kept'); END;"
+            .to_owned(),
+        Backend::Postgres => "CREATE FUNCTION keep_users() RETURNS trigger AS $$ \
+                              BEGIN RAISE EXCEPTION 'kept'; END $$ LANGUAGE plpgsql; \
+                              CREATE TRIGGER keep_users BEFORE DELETE ON users \
+                              FOR EACH ROW EXECUTE FUNCTION keep_users();"
+            .to_owned(),
+        Backend::Mysql => "CREATE TRIGGER keep_users BEFORE DELETE ON users FOR EACH ROW \
+                           SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'kept'"
+            .to_owned(),
+    };
+    {
+        let mut conn = a.app.t.db.conn().await.unwrap();
+        auth_axum::with_conn!(&mut conn, |c| c.batch_execute(&ddl).await).unwrap();
+    }
+    let r = a
+        .call(Method::DELETE, &format!("/users/{victim}"), None, &a.root)
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{:?}", r.body);
+    assert!(
+        !r.body.to_string().contains("kept"),
+        "no internals in the answer: {:?}",
+        r.body
+    );
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    assert!(User::find_by_id(&mut conn, victim).await.unwrap().is_some());
+    assert!(
+        rbac::grants(&mut conn, victim, None)
+            .await
+            .unwrap()
+            .has_role("user"),
+        "the role link survived"
+    );
+    assert_eq!(
+        session::list_for_user(&mut conn, victim)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the session survived"
+    );
+    assert_eq!(
+        a.app.get("me", Some(&victim_session)).await.status,
+        StatusCode::OK
+    );
+}
+
+backend_tests!(
+    email_change_needs_the_password_and_cleans_up,
+    admin_email_change_is_audited_with_the_admin,
+    only_changed_columns_are_written,
+    admin_delete_is_all_or_nothing,
+);
