@@ -185,7 +185,7 @@ impl<U: UserStore> AuthService<U> {
             conn,
             client,
             EventType::Logout,
-            &user,
+            user,
             json!({ "session_id": session.id }),
         )
         .await?;
