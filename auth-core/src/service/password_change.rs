@@ -11,8 +11,8 @@ use crate::session;
 use crate::user::UserStore;
 
 impl<U: UserStore> AuthService<U> {
-    /// Changes a password after checking the new one ([`AuthService::check_password`])
-    /// and the old one, and ends the user's other sessions.
+    /// Changes a password after checking the old one and then the new one
+    /// ([`AuthService::check_password`]), and ends the user's other sessions.
     ///
     /// A wrong `old_password` counts like a failed login, against the same keys (the
     /// account name and the client IP, reserved before the check), and is audited as
@@ -28,8 +28,6 @@ impl<U: UserStore> AuthService<U> {
         current_session: Option<i64>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
-        // Refuse an unusable new password before anything is counted or hashed.
-        self.check_password(user.account(), new_password)?;
         let keys = self.login_keys(user.account(), client);
         let failure = || {
             client
@@ -43,7 +41,10 @@ impl<U: UserStore> AuthService<U> {
             other => other,
         };
         let hash = match checked {
-            Ok(true) => self.hasher.hash(new_password).await,
+            Ok(true) => match self.check_password(user.account(), new_password) {
+                Ok(()) => self.hasher.hash(new_password).await.map_err(AuthError::from),
+                Err(e) => Err(e),
+            },
             Ok(false) => {
                 tracing::info!(user_id = user.id(), "password change refused");
                 let mut conn = db.conn().await?;
@@ -61,8 +62,8 @@ impl<U: UserStore> AuthService<U> {
             }
         };
         let mut conn = db.conn().await?;
-        // The old password was right, whatever happens to the new hash.
         self.attempt_settled(&mut conn, &reserved, true).await?;
+        // The old password was right, whatever happens to the new one.
         user.set_password_hash(hash?);
         user.update(&mut conn).await?;
         let ended = session::delete_for_user(&mut conn, user.id(), current_session).await?;
