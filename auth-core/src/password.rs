@@ -355,6 +355,9 @@ mod tests {
         assert_eq!(h.verify_unknown("x").await, Err(PasswordError::Busy));
         drop(held);
         assert!(h.hash("x").await.is_ok());
-        assert_eq!(HashLimits::with_permits(3).queue, 3 * DEFAULT_QUEUE_PER_PERMIT);
+        assert_eq!(
+            HashLimits::with_permits(3).queue,
+            3 * DEFAULT_QUEUE_PER_PERMIT
+        );
     }
 }

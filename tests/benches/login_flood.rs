@@ -71,9 +71,7 @@ impl Flood {
                     while running.load(Ordering::Relaxed) {
                         match send(&router, wrong_login()).await.status {
                             StatusCode::UNAUTHORIZED => verified.fetch_add(1, Ordering::Relaxed),
-                            StatusCode::SERVICE_UNAVAILABLE => {
-                                busy.fetch_add(1, Ordering::Relaxed)
-                            }
+                            StatusCode::SERVICE_UNAVAILABLE => busy.fetch_add(1, Ordering::Relaxed),
                             other => panic!("flood login answered {other}"),
                         };
                     }

@@ -58,7 +58,12 @@ async fn forty_registrations_through_a_small_pool(t: TestDb) {
         .collect();
     for (i, task) in tasks.into_iter().enumerate() {
         let a = task.await.unwrap();
-        assert_eq!(a.status, StatusCode::CREATED, "registration {i}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "registration {i}: {:?}",
+            a.body
+        );
     }
 }
 

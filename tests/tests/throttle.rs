@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+use auth_axum::UserStore;
 use auth_axum::audit::{self, EventFilter, EventType};
 use auth_axum::schema::auth_throttle;
 use auth_axum::service::AuthService;
 use auth_axum::throttle::ThrottleConfig;
 use auth_axum::with_conn;
-use auth_axum::UserStore;
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
@@ -331,7 +331,10 @@ async fn parallel_guesses_never_exceed_the_limit(t: TestDb) {
         assert!(a.token().is_none());
     }
     assert_eq!(
-        reasons(&app, EventType::LoginSuccess).await.values().sum::<usize>(),
+        reasons(&app, EventType::LoginSuccess)
+            .await
+            .values()
+            .sum::<usize>(),
         0
     );
 }
@@ -356,7 +359,12 @@ async fn wrong_old_passwords_lock_change_password(t: TestDb) {
     };
     for i in 0..5 {
         let a = change("wrong-old-1").await;
-        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "attempt {i}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {i}: {:?}",
+            a.body
+        );
         assert_eq!(a.code(), "invalid_credentials");
     }
     let a = change("wrong-old-1").await;
@@ -369,7 +377,10 @@ async fn wrong_old_passwords_lock_change_password(t: TestDb) {
     assert_eq!(audited.get("throttled"), Some(&2), "{audited:?}");
     retry_after(&login_from(&app, "henry", "pass-word-1", "10.0.0.1").await);
     assert_eq!(
-        reasons(&app, EventType::PasswordChanged).await.values().sum::<usize>(),
+        reasons(&app, EventType::PasswordChanged)
+            .await
+            .values()
+            .sum::<usize>(),
         0
     );
 }

@@ -36,9 +36,7 @@ impl<U: UserStore> AuthService<U> {
         let keys = self.login_keys(&req.account, client);
         let reserved = self
             .reserve_attempt(db, &keys, || {
-                client
-                    .event(EventType::LoginFailure)
-                    .account(&req.account)
+                client.event(EventType::LoginFailure).account(&req.account)
             })
             .await
             .inspect_err(|_| tracing::info!(platform = name, "login throttled"))?;

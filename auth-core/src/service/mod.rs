@@ -359,7 +359,11 @@ impl<U: UserStore> AuthService<U> {
 
     /// The login throttle keys of `account` from `client`: the account name and the IP,
     /// each with its limit.
-    pub(super) fn login_keys(&self, account: &str, client: &ClientInfo) -> Vec<(throttle::Key, u32)> {
+    pub(super) fn login_keys(
+        &self,
+        account: &str,
+        client: &ClientInfo,
+    ) -> Vec<(throttle::Key, u32)> {
         let mut keys = vec![(throttle::Key::account(account), self.throttle.account_limit)];
         if let Some(ip) = &client.ip {
             keys.push((throttle::Key::ip(ip), self.throttle.ip_limit));
@@ -416,12 +420,15 @@ impl<U: UserStore> AuthService<U> {
             );
             self.record(
                 conn,
-                client.event(EventType::Lockout).account(account).detail(json!({
-                    "scope": r.key.scope.as_str(),
-                    "key": r.key.value,
-                    "seconds": lock.cooldown.as_secs(),
-                    "level": lock.level,
-                })),
+                client
+                    .event(EventType::Lockout)
+                    .account(account)
+                    .detail(json!({
+                        "scope": r.key.scope.as_str(),
+                        "key": r.key.value,
+                        "seconds": lock.cooldown.as_secs(),
+                        "level": lock.level,
+                    })),
             )
             .await?;
         }

@@ -42,7 +42,11 @@ impl<U: UserStore> AuthService<U> {
         };
         let hash = match checked {
             Ok(true) => match self.check_password(user.account(), new_password) {
-                Ok(()) => self.hasher.hash(new_password).await.map_err(AuthError::from),
+                Ok(()) => self
+                    .hasher
+                    .hash(new_password)
+                    .await
+                    .map_err(AuthError::from),
                 Err(e) => Err(e),
             },
             Ok(false) => {

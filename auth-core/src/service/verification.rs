@@ -85,9 +85,14 @@ impl<U: UserStore> AuthService<U> {
                     return Ok(());
                 }
             }
-            let token =
-                account_token::issue(&mut conn, Purpose::VerifyEmail, user.id(), Some(&email), ttl)
-                    .await?;
+            let token = account_token::issue(
+                &mut conn,
+                Purpose::VerifyEmail,
+                user.id(),
+                Some(&email),
+                ttl,
+            )
+            .await?;
             (user, email, token)
         };
         mail.sender
