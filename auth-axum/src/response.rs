@@ -72,7 +72,8 @@ pub enum ErrorCode {
     WeakPassword,
     /// 400: unknown `platform`.
     UnknownPlatform,
-    /// 429: too many failed logins for this account or from this client; the
+    /// 429: too many failed logins (or wrong old passwords in change-password) for this
+    /// account or from this client, or too many account mails (`request-verify`); the
     /// `Retry-After` header (and `retry_after` in the body) says how many seconds to wait.
     TooManyAttempts,
     /// 400: the reset or verification token is unknown, used, or replaced by a newer one.
@@ -83,9 +84,16 @@ pub enum ErrorCode {
     NotConfigured,
     /// 503: the database is unreachable.
     Unavailable,
+    /// 503: too many password hashes are running and waiting already; the `Retry-After`
+    /// header (and `retry_after` in the body) says how many seconds to wait.
+    Busy,
     /// 500: an internal error (details are only logged).
     Internal,
 }
+
+/// The `Retry-After` of a 503 `busy`: a hash takes well under a second, so the queue
+/// moves on within one.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
 /// A failure answer. Build with [`ApiError::new`]; convert from core errors with `?`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,7 +104,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable message, safe to show.
     pub message: String,
-    /// Seconds to wait before retrying (429): sent as `Retry-After` and in the body.
+    /// Seconds to wait before retrying (429, 503 `busy`): sent as `Retry-After` and in the
+    /// body.
     pub retry_after: Option<u64>,
     /// The broken rule, for codes that have one (`weak_password`); sent as `rule`.
     pub rule: Option<&'static str>,
@@ -293,6 +302,15 @@ impl From<auth_core::backend::AuthError> for ApiError {
             A::Token(T::Storage(e)) => e.into(),
             A::Password(P::TooLong) => ApiError::invalid("password: at most 72 bytes"),
             A::Password(P::Nul) => ApiError::invalid("password: must not contain NUL"),
+            A::Password(P::Busy) => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::Busy,
+                    "the server is busy; try again shortly",
+                );
+                e.retry_after = Some(BUSY_RETRY_AFTER_SECS);
+                e
+            }
             A::Password(other) => ApiError::internal(&other),
             A::WeakPassword(violation) => ApiError::weak_password(&violation),
             A::Storage(e) => e.into(),

@@ -69,6 +69,10 @@ event_types! {
     Logout = "logout",
     /// A user changed their password.
     PasswordChanged = "password.changed",
+    /// A password change was refused: the old password was wrong (detail `reason`:
+    /// `invalid_credentials`), or the account or IP was locked (`throttled`). A wrong old
+    /// password counts against the login throttle like a failed login.
+    PasswordChangeFailed = "password.change_failed",
     /// A password-reset mail was sent.
     PasswordResetRequested = "password.reset_requested",
     /// A password was reset with a token.

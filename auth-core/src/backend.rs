@@ -4,13 +4,18 @@
 //! A backend turns credentials into a user (login) and creates users (register). Sessions,
 //! hooks and the HTTP layer are the service's job ([`crate::service`]), so a backend is
 //! small: the password backend below is the model for LDAP, JWT or OAuth backends.
+//!
+//! A backend gets the [`Database`] (the pool), not a connection: it checks a connection out
+//! for each database step and gives it back before any slow work (hashing, a call to an
+//! LDAP or OAuth server), so that a flood of logins never drains the pool for other
+//! requests.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::{Map, Value};
 
-use crate::db::DbConn;
+use crate::db::Database;
 use crate::password::{PasswordError, PasswordHasher};
 use crate::password_policy::PolicyViolation;
 use crate::session::Session;
@@ -41,8 +46,8 @@ pub enum AuthError {
     /// The password cannot be used (too long, NUL byte).
     #[error("{0}")]
     Password(#[from] PasswordError),
-    /// Too many failed logins for this account name or from this client: try again after
-    /// `retry_after`.
+    /// Too many failed logins (or wrong old passwords) for this account name or from this
+    /// client, or too many account mails: try again after `retry_after`.
     #[error("too many failed logins; try again later")]
     Throttled {
         /// How long until the lock ends.
@@ -91,18 +96,26 @@ pub struct RegisterRequest {
 }
 
 /// An authentication backend for users of type `U`.
+///
+/// Methods receive the pool, not a connection. **Do not hold a pooled connection across
+/// CPU work or network I/O**: take one with [`Database::conn`] for each database step (a
+/// lookup, an insert) and drop it before hashing a password or calling an upstream server
+/// (LDAP bind, OAuth token exchange). Hash with a [`PasswordHasher`], which bounds how many
+/// hashes run at once. The service throttles before calling [`AuthBackend::login`] and
+/// counts an [`AuthError::InvalidCredentials`] it returns as a failed attempt.
 pub trait AuthBackend<U: UserStore>: Send + Sync + 'static {
-    /// Checks credentials and returns the user. Must not reveal whether the account exists.
+    /// Checks credentials and returns the user. Must not reveal whether the account exists
+    /// (spend the same work on an unknown account).
     fn login<'a>(
         &'a self,
-        conn: &'a mut DbConn,
+        db: &'a Database,
         req: &'a LoginRequest,
     ) -> BoxFuture<'a, Result<U, AuthError>>;
 
     /// Creates a user.
     fn register<'a>(
         &'a self,
-        conn: &'a mut DbConn,
+        db: &'a Database,
         req: &'a RegisterRequest,
     ) -> BoxFuture<'a, Result<U, AuthError>>;
 
@@ -152,7 +165,7 @@ impl PasswordBackend {
 impl<U: UserStore> AuthBackend<U> for PasswordBackend {
     fn login<'a>(
         &'a self,
-        conn: &'a mut DbConn,
+        db: &'a Database,
         req: &'a LoginRequest,
     ) -> BoxFuture<'a, Result<U, AuthError>> {
         Box::pin(async move {
@@ -161,10 +174,12 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
             let found = if req.account.contains('\0') {
                 None
             } else {
-                U::find_by_account(conn, &req.account).await?
+                // The connection goes back to the pool before the verification.
+                let mut conn = db.conn().await?;
+                U::find_by_account(&mut conn, &req.account).await?
             };
             let Some(mut user) = found else {
-                self.hasher.verify_unknown(&req.password).await;
+                self.hasher.verify_unknown(&req.password).await?;
                 return Err(AuthError::InvalidCredentials);
             };
             let ok = match self
@@ -174,7 +189,7 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
             {
                 Ok(ok) => ok,
                 // An unreadable stored hash (imported, disabled with "!"): the password
-                // cannot match it.
+                // cannot match it (the hasher spent a verification's time all the same).
                 Err(PasswordError::UnsupportedHash) => false,
                 Err(e) => return Err(e.into()),
             };
@@ -185,9 +200,16 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
                 return Err(AuthError::Inactive);
             }
             if self.hasher.needs_rehash(user.password_hash()) {
-                let hash = self.hasher.hash(&req.password).await?;
-                user.set_password_hash(hash);
-                user.update(conn).await?;
+                // An upgrade is best effort: a busy hasher leaves the old hash for next time.
+                match self.hasher.hash(&req.password).await {
+                    Ok(hash) => {
+                        user.set_password_hash(hash);
+                        let mut conn = db.conn().await?;
+                        user.update(&mut conn).await?;
+                    }
+                    Err(PasswordError::Busy) => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
             Ok(user)
         })
@@ -195,7 +217,7 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
 
     fn register<'a>(
         &'a self,
-        conn: &'a mut DbConn,
+        db: &'a Database,
         req: &'a RegisterRequest,
     ) -> BoxFuture<'a, Result<U, AuthError>> {
         Box::pin(async move {
@@ -207,7 +229,8 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
                 extra: &req.extra,
             })
             .map_err(AuthError::Invalid)?;
-            Ok(user.insert(conn).await?)
+            let mut conn = db.conn().await?;
+            Ok(user.insert(&mut conn).await?)
         })
     }
 }

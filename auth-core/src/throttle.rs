@@ -16,11 +16,19 @@
 //!
 //! Account keys are the account name as typed, whether or not such an account exists, so
 //! that a throttled unknown account and a throttled real one answer alike.
+//!
+//! Attempts are counted *before* the password is checked ([`reserve`]): one transaction
+//! refuses the attempt when a key is locked, and otherwise counts it against every key,
+//! locking a key at once when the attempt reaches its limit. A success then takes the
+//! attempt back ([`refund`], or [`clear`] for the account). So N parallel guesses never get
+//! more than the limit verified. Account mail has counters of its own
+//! ([`MailThrottleConfig`], scopes `mail_account` and `mail_ip`).
 
 use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+
 use serde::Serialize;
 use time::PrimitiveDateTime;
 
@@ -89,6 +97,58 @@ impl ThrottleConfig {
     }
 }
 
+/// Limits on account mail (password-reset links, verification links, the notice of a
+/// repeated private registration), counted per account and per client IP apart from the
+/// login counters, so that they never lock a login. The defaults: 5 mails for one account
+/// and 20 requests from one IP per hour. Over the limit, `forgot-password` still answers
+/// 202 (nothing is revealed; the mail is just not sent) and `request-verify` answers 429
+/// `too_many_attempts` with `Retry-After`.
+#[derive(Debug, Clone)]
+pub struct MailThrottleConfig {
+    /// On or off. Default on.
+    pub enabled: bool,
+    /// Mails to one account within the window. Default 5.
+    pub account_limit: u32,
+    /// Mail requests from one client IP within the window. Default 20.
+    pub ip_limit: u32,
+    /// The window; reaching a limit blocks the key for this long. Default 1 hour.
+    pub window: Duration,
+}
+
+impl Default for MailThrottleConfig {
+    fn default() -> Self {
+        MailThrottleConfig {
+            enabled: true,
+            account_limit: 5,
+            ip_limit: 20,
+            window: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl MailThrottleConfig {
+    /// No limits.
+    pub fn disabled() -> Self {
+        MailThrottleConfig {
+            enabled: false,
+            ..MailThrottleConfig::default()
+        }
+    }
+
+    /// The same limits as counters for [`reserve`]: a fixed window, no escalation.
+    pub fn counters(&self) -> ThrottleConfig {
+        ThrottleConfig {
+            enabled: self.enabled,
+            account_limit: self.account_limit,
+            ip_limit: self.ip_limit,
+            window: self.window,
+            base_cooldown: self.window,
+            max_cooldown: self.window,
+            forget_after: self.window,
+        }
+    }
+}
+
 /// What a throttle key counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,14 +157,20 @@ pub enum Scope {
     Account,
     /// Failures from one client IP.
     Ip,
+    /// Account mails to one account ([`MailThrottleConfig`]).
+    MailAccount,
+    /// Account-mail requests from one client IP ([`MailThrottleConfig`]).
+    MailIp,
 }
 
 impl Scope {
-    /// The stored name: `account` or `ip`.
+    /// The stored name: `account`, `ip`, `mail_account` or `mail_ip`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Account => "account",
             Scope::Ip => "ip",
+            Scope::MailAccount => "mail_account",
+            Scope::MailIp => "mail_ip",
         }
     }
 
@@ -113,8 +179,15 @@ impl Scope {
         match s {
             "account" => Some(Scope::Account),
             "ip" => Some(Scope::Ip),
+            "mail_account" => Some(Scope::MailAccount),
+            "mail_ip" => Some(Scope::MailIp),
             _ => None,
         }
+    }
+
+    /// Whether the key's value is an account name (not an IP).
+    pub fn is_account(self) -> bool {
+        matches!(self, Scope::Account | Scope::MailAccount)
     }
 }
 
@@ -133,17 +206,19 @@ impl Key {
     /// column would do anyway), cut to the stored length, a NUL (which no account holds)
     /// stored as U+FFFD.
     pub fn account(account: &str) -> Key {
-        Key {
-            scope: Scope::Account,
-            value: crate::db::storable_text(account.trim_end_matches(' '), MAX_KEY_CHARS),
-        }
+        Key::new(Scope::Account, account.trim_end_matches(' '))
     }
 
     /// The key of a client IP.
     pub fn ip(ip: &str) -> Key {
+        Key::new(Scope::Ip, ip)
+    }
+
+    /// The key of `value` in `scope` (cut and cleaned as [`Key::account`] does).
+    pub fn new(scope: Scope, value: &str) -> Key {
         Key {
-            scope: Scope::Ip,
-            value: crate::db::storable_text(ip, MAX_KEY_CHARS),
+            scope,
+            value: crate::db::storable_text(value, MAX_KEY_CHARS),
         }
     }
 }
@@ -208,26 +283,43 @@ pub async fn retry_after(conn: &mut DbConn, keys: &[Key]) -> Result<Option<Durat
         .max())
 }
 
-/// Counts one failed login for `key` against `limit`; returns the lockout when this failure
-/// reached the limit. Concurrent failures are serialised on the key's row, so none is lost.
-pub async fn record_failure(
-    conn: &mut DbConn,
-    key: &Key,
-    limit: u32,
-    config: &ThrottleConfig,
-) -> Result<Option<Lockout>> {
-    let now = now();
-    let (scope, value) = (key.scope.as_str(), key.value.as_str());
+/// One attempt granted on one key by [`reserve`]: counted already, to be refunded
+/// ([`refund`]) when the attempt turns out not to be a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// The key counted.
+    pub key: Key,
+    /// The lock this attempt started by reaching the limit, if any. It stands as soon as
+    /// the attempt is granted (so that no parallel attempt passes it), and [`refund`]
+    /// lifts it again.
+    pub lockout: Option<Lockout>,
+    /// The escalation level before this attempt, restored when a lock it started is
+    /// refunded.
+    lockouts_before: i32,
+    /// The failure count before this attempt, restored likewise.
+    failures_before: i32,
+}
+
+/// What [`reserve`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Every key was free: the attempt is counted against each (in the order given).
+    Granted(Vec<Reserved>),
+    /// A key is locked: nothing was counted; retry after this long.
+    Throttled(Duration),
+}
+
+/// Makes sure `key`'s row exists, without failing when another request just made it.
+async fn ensure_row(conn: &mut DbConn, key: &Key, now: PrimitiveDateTime) -> Result<()> {
     let fresh = (
-        t::scope.eq(scope),
-        t::throttle_key.eq(value),
+        t::scope.eq(key.scope.as_str()),
+        t::throttle_key.eq(key.value.as_str()),
         t::failures.eq(0),
         t::window_started_at.eq(now),
         t::locked_until.eq(None::<PrimitiveDateTime>),
         t::lockouts.eq(0),
         t::updated_at.eq(now),
     );
-    // Make sure the row exists, without failing when another request just made it.
     match conn {
         DbConn::Sqlite(c) => {
             diesel::insert_or_ignore_into(t::table)
@@ -249,69 +341,175 @@ pub async fn record_failure(
                 .await?
         }
     };
-    let limit = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+    Ok(())
+}
+
+type Counters = (
+    i32,
+    PrimitiveDateTime,
+    i32,
+    PrimitiveDateTime,
+    Option<PrimitiveDateTime>,
+);
+
+/// Reserves one attempt on every key of `keys` (each with its limit), atomically: in one
+/// transaction the rows are locked (in a fixed order, so that two requests sharing a key
+/// cannot deadlock), and either some key is locked (nothing is counted:
+/// [`Reservation::Throttled`]) or the attempt is counted against every key
+/// ([`Reservation::Granted`]). The attempt that reaches a key's limit locks the key at
+/// once, before its outcome is known, so that N parallel attempts can never pass more
+/// than the limit. Call it before verifying; [`refund`] each key the attempt did not fail
+/// on (or [`clear`] it).
+pub async fn reserve(
+    conn: &mut DbConn,
+    keys: &[(Key, u32)],
+    config: &ThrottleConfig,
+) -> Result<Reservation> {
+    let now = now();
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| {
+        (keys[a].0.scope.as_str(), &keys[a].0.value)
+            .cmp(&(keys[b].0.scope.as_str(), &keys[b].0.value))
+    });
+    order.dedup_by(|a, b| keys[*a].0 == keys[*b].0);
+    for &i in &order {
+        ensure_row(conn, &keys[i].0, now).await?;
+    }
     with_conn!(conn, |c| {
         c.transaction::<_, Error, _>(async |c| {
-            let row = t::table.find((scope, value));
-            // A no-op write takes the row lock first (SQLite: the write lock), so the read
-            // below sees every committed failure and the next one waits for this one.
+            let mut rows: Vec<(usize, Counters)> = Vec::with_capacity(order.len());
+            for &i in &order {
+                let key = &keys[i].0;
+                let row = t::table.find((key.scope.as_str(), key.value.as_str()));
+                // A no-op write takes the row lock first (SQLite: the write lock), so the
+                // read below sees every committed attempt and the next one waits for this.
+                diesel::update(row)
+                    .set(t::failures.eq(t::failures))
+                    .execute(c)
+                    .await?;
+                let counters: Counters = row
+                    .select((
+                        t::failures,
+                        t::window_started_at,
+                        t::lockouts,
+                        t::updated_at,
+                        t::locked_until,
+                    ))
+                    .first(c)
+                    .await?;
+                rows.push((i, counters));
+            }
+            let locked = rows
+                .iter()
+                .filter_map(|(_, (_, _, _, _, until))| secs_until((*until)?, now))
+                .max();
+            if let Some(retry_after) = locked {
+                return Ok(Reservation::Throttled(retry_after));
+            }
+            let mut granted: Vec<(usize, Reserved)> = Vec::with_capacity(rows.len());
+            for (i, (failures_before, window_started, lockouts_before, updated, _)) in rows {
+                let (key, limit) = &keys[i];
+                let limit = i32::try_from((*limit).max(1)).unwrap_or(i32::MAX);
+                let mut lockouts = lockouts_before;
+                if now - updated >= config.forget_after {
+                    lockouts = 0;
+                }
+                let (mut failures, mut window_started) = (failures_before, window_started);
+                if now - window_started >= config.window {
+                    failures = 0;
+                    window_started = now;
+                }
+                failures += 1;
+                let mut locked_until = None;
+                let mut lockout = None;
+                if failures >= limit {
+                    lockouts = lockouts.saturating_add(1);
+                    let level = u32::try_from(lockouts).unwrap_or(1);
+                    let cooldown = config.cooldown(level);
+                    locked_until = Some(now + cooldown);
+                    lockout = Some(Lockout {
+                        scope: key.scope,
+                        cooldown,
+                        level,
+                    });
+                    failures = 0;
+                    window_started = now;
+                }
+                let row = t::table.find((key.scope.as_str(), key.value.as_str()));
+                diesel::update(row)
+                    .set((
+                        t::failures.eq(failures),
+                        t::window_started_at.eq(window_started),
+                        t::lockouts.eq(lockouts),
+                        t::updated_at.eq(now),
+                        t::locked_until.eq(locked_until),
+                    ))
+                    .execute(c)
+                    .await?;
+                granted.push((
+                    i,
+                    Reserved {
+                        key: key.clone(),
+                        lockout,
+                        lockouts_before,
+                        failures_before,
+                    },
+                ));
+            }
+            granted.sort_by_key(|(i, _)| *i);
+            Ok(Reservation::Granted(
+                granted.into_iter().map(|(_, r)| r).collect(),
+            ))
+        })
+        .await
+    })
+}
+
+/// Takes back an attempt [`reserve`] counted on one key (the attempt succeeded, or was
+/// never checked): the count goes down by one, and a lock the attempt started is lifted
+/// with its escalation step. An attempt already forgotten (the key was cleared, or its
+/// window restarted) leaves nothing to take back.
+pub async fn refund(conn: &mut DbConn, reserved: &Reserved) -> Result<()> {
+    let key = &reserved.key;
+    with_conn!(conn, |c| {
+        c.transaction::<_, Error, _>(async |c| {
+            let row = t::table.find((key.scope.as_str(), key.value.as_str()));
             diesel::update(row)
                 .set(t::failures.eq(t::failures))
                 .execute(c)
                 .await?;
-            let (mut failures, mut window_started, mut lockouts, updated): (
-                i32,
-                PrimitiveDateTime,
-                i32,
-                PrimitiveDateTime,
-            ) = row
-                .select((
-                    t::failures,
-                    t::window_started_at,
-                    t::lockouts,
-                    t::updated_at,
-                ))
+            let current: Option<(i32, i32, Option<PrimitiveDateTime>)> = row
+                .select((t::failures, t::lockouts, t::locked_until))
                 .first(c)
-                .await?;
-            if now - updated >= config.forget_after {
-                lockouts = 0;
-            }
-            if now - window_started >= config.window {
-                failures = 0;
-                window_started = now;
-            }
-            failures += 1;
-            let mut locked_until: Option<PrimitiveDateTime> = None;
-            let mut lockout = None;
-            if failures >= limit {
-                lockouts = lockouts.saturating_add(1);
-                let level = u32::try_from(lockouts).unwrap_or(1);
-                let cooldown = config.cooldown(level);
-                locked_until = Some(now + cooldown);
-                lockout = Some(Lockout {
-                    scope: key.scope,
-                    cooldown,
-                    level,
-                });
-                failures = 0;
-                window_started = now;
-            }
-            let counters = (
-                t::failures.eq(failures),
-                t::window_started_at.eq(window_started),
-                t::lockouts.eq(lockouts),
-                t::updated_at.eq(now),
-            );
-            match locked_until {
-                Some(until) => {
-                    diesel::update(row)
-                        .set((counters, t::locked_until.eq(Some(until))))
-                        .execute(c)
-                        .await?
-                }
-                None => diesel::update(row).set(counters).execute(c).await?,
+                .await
+                .optional()?;
+            let Some((failures, lockouts, locked_until)) = current else {
+                return Ok(());
             };
-            Ok(lockout)
+            match &reserved.lockout {
+                Some(lock) => {
+                    // Only while the lock is still the one this attempt started.
+                    let ours = i32::try_from(lock.level).ok() == Some(lockouts);
+                    if ours && locked_until.is_some() {
+                        diesel::update(row)
+                            .set((
+                                t::failures.eq(reserved.failures_before),
+                                t::lockouts.eq(reserved.lockouts_before),
+                                t::locked_until.eq(None::<PrimitiveDateTime>),
+                            ))
+                            .execute(c)
+                            .await?;
+                    }
+                }
+                None if failures > 0 => {
+                    diesel::update(row)
+                        .set(t::failures.eq(failures - 1))
+                        .execute(c)
+                        .await?;
+                }
+                None => {}
+            }
+            Ok(())
         })
         .await
     })

@@ -116,7 +116,13 @@ async fn every_event_is_recorded(t: TestDb) {
         "throttled"
     );
 
-    // Password change, session revocation, logout.
+    // Password change, session revocation, logout. (A wrong old password counts against
+    // the same keys as a login, so the lock above would refuse the change: clear it.)
+    let mut conn = app.t.db.conn().await.unwrap();
+    auth_axum::throttle::clear(&mut conn, &auth_axum::throttle::Key::account("alice"))
+        .await
+        .unwrap();
+    drop(conn);
     let a = app
         .post(
             "change-password",
@@ -127,11 +133,6 @@ async fn every_event_is_recorded(t: TestDb) {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert_eq!(of_type(&app, EventType::PasswordChanged).await.len(), 1);
     // (The change ended the other session; make a fresh one to revoke.)
-    let mut conn = app.t.db.conn().await.unwrap();
-    auth_axum::throttle::clear(&mut conn, &auth_axum::throttle::Key::account("alice"))
-        .await
-        .unwrap();
-    drop(conn);
     let _ = other;
     let a = login_as(&app, "alice", "pass-word-2", "192.0.2.1", "Firefox").await;
     let second = a.token().unwrap();

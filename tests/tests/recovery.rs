@@ -10,6 +10,7 @@ use auth_axum::audit::{self, EventFilter, EventType};
 use auth_axum::mail::SmtpMailer;
 use auth_axum::schema::auth_tokens;
 use auth_axum::service::AuthService;
+use auth_axum::throttle::MailThrottleConfig;
 use auth_axum::{HttpConfig, RegistrationMode, with_conn};
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::smtp::{ReceivedMail, SmtpServer};
@@ -22,9 +23,20 @@ use serde_json::json;
 const PUBLIC: &str = "http://localhost";
 
 async fn app_with(t: TestDb, server: &SmtpServer, registration: RegistrationMode) -> TestApp {
+    app_limited(t, server, registration, MailThrottleConfig::default()).await
+}
+
+/// [`app_with`] with explicit account-mail limits, trusting `X-Forwarded-For` (one proxy).
+async fn app_limited(
+    t: TestDb,
+    server: &SmtpServer,
+    registration: RegistrationMode,
+    limits: MailThrottleConfig,
+) -> TestApp {
     let mailer = SmtpMailer::from_url(&server.url(), "Accounts <accounts@example.test>").unwrap();
     let service = AuthService::builder()
         .bcrypt_cost(TEST_COST)
+        .mail_throttle(limits)
         .mail(AccountMail::new(
             mailer,
             &format!("{PUBLIC}/api/contrib/auth"),
@@ -33,7 +45,7 @@ async fn app_with(t: TestDb, server: &SmtpServer, registration: RegistrationMode
         .build();
     let http = HttpConfig {
         registration,
-        ..TestApp::http_config()
+        ..TestApp::forwarded_http_config()
     };
     TestApp::with_config(t, service, http).await
 }
@@ -351,6 +363,118 @@ async fn without_mail_configuration(t: TestDb) {
     assert_eq!(a.status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(a.code(), "not_configured");
 }
+
+/// All the mails delivered so far (after [`AuthService::wait_background`]).
+fn delivered(server: &SmtpServer) -> Vec<ReceivedMail> {
+    std::iter::from_fn(|| server.try_next_mail()).collect()
+}
+
+/// `POST forgot-password` with `body` from `ip`.
+async fn forgot_from(app: &TestApp, body: serde_json::Value, ip: &str) -> Answer {
+    let req = axum::http::Request::post("/api/contrib/auth/forgot-password")
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", ip)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    app.send(req).await
+}
+
+/// 20 forgot-password requests at once for one account (by name and by address, from
+/// different IPs): every answer is the same 202, and at most 5 mails reach the account in
+/// the hour, the verification mail of its registration included.
+async fn forgot_password_flood_mails_at_most_the_limit(t: TestDb) {
+    let server = SmtpServer::start();
+    let app = app_with(t, &server, RegistrationMode::Open).await;
+    register(&app, "alice", "alice@example.test").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let router = app.router.clone();
+            let body = if i % 2 == 0 {
+                json!({"account": "alice"})
+            } else {
+                json!({"email": "alice@example.test"})
+            };
+            let req = axum::http::Request::post("/api/contrib/auth/forgot-password")
+                .header("content-type", "application/json")
+                .header("x-forwarded-for", format!("198.51.100.{i}"))
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            tokio::spawn(async move { auth_tests::http::send(&router, req).await })
+        })
+        .collect();
+    let mut first: Option<Answer> = None;
+    for task in tasks {
+        let a = task.await.unwrap();
+        assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.body);
+        if let Some(first) = &first {
+            assert_eq!(a.body, first.body);
+        } else {
+            first = Some(a);
+        }
+    }
+    app.auth.service().wait_background().await;
+    let mails = delivered(&server);
+    let resets = mails
+        .iter()
+        .filter(|m| m.subject().unwrap().contains("reset your password"))
+        .count();
+    assert_eq!((mails.len(), resets), (5, 4), "1 verification + 4 resets");
+    assert_eq!(count(&app, EventType::PasswordResetRequested).await, 4);
+}
+
+/// From one IP (limit 3 here), forgot-password mails stop after 3, whichever accounts they
+/// name; the answers do not change.
+async fn forgot_password_is_limited_per_ip(t: TestDb) {
+    let server = SmtpServer::start();
+    let limits = MailThrottleConfig {
+        ip_limit: 3,
+        ..MailThrottleConfig::default()
+    };
+    let app = app_limited(t, &server, RegistrationMode::Open, limits).await;
+    for i in 0..5 {
+        register(&app, &format!("user{i}"), &format!("user{i}@example.test")).await;
+    }
+    app.auth.service().wait_background().await;
+    assert_eq!(delivered(&server).len(), 5, "the verification mails");
+    for i in 0..5 {
+        let a = forgot_from(&app, json!({"account": format!("user{i}")}), "203.0.113.9").await;
+        assert_eq!(a.status, StatusCode::ACCEPTED);
+    }
+    app.auth.service().wait_background().await;
+    assert_eq!(delivered(&server).len(), 3);
+    // Another IP is not affected.
+    forgot_from(&app, json!({"account": "user4"}), "203.0.113.10").await;
+    app.auth.service().wait_background().await;
+    assert_eq!(delivered(&server).len(), 1);
+}
+
+/// request-verify counts against the same account-mail limit (5): after the registration
+/// mail and 4 requests, the next is 429 `too_many_attempts` with Retry-After.
+async fn request_verify_is_limited(t: TestDb) {
+    let server = SmtpServer::start();
+    let app = app_with(t, &server, RegistrationMode::Open).await;
+    register(&app, "carl", "carl@example.test").await;
+    let token = app.login("carl", "pass-word-1").await;
+    for i in 0..4 {
+        let a = app.post("request-verify", json!({}), Some(&token)).await;
+        assert_eq!(a.status, StatusCode::ACCEPTED, "request {i}: {:?}", a.body);
+    }
+    let a = app.post("request-verify", json!({}), Some(&token)).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", a.body);
+    assert_eq!(a.code(), "too_many_attempts");
+    let seconds = a.body["retry_after"].as_u64().unwrap();
+    assert!((3599..=3600).contains(&seconds), "{seconds}");
+    app.auth.service().wait_background().await;
+    assert_eq!(delivered(&server).len(), 5);
+    // Logins are not affected by the mail limit.
+    app.login("carl", "pass-word-1").await;
+}
+
+backend_tests!(
+    forgot_password_flood_mails_at_most_the_limit,
+    forgot_password_is_limited_per_ip,
+    request_verify_is_limited,
+);
 
 backend_tests!(
     reset_flow,

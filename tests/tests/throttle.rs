@@ -4,11 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use auth_axum::UserStore;
+use auth_axum::audit::{self, EventFilter, EventType};
 use auth_axum::schema::auth_throttle;
 use auth_axum::service::AuthService;
 use auth_axum::throttle::ThrottleConfig;
 use auth_axum::with_conn;
 use auth_tests::http::{Answer, TEST_COST, TestApp};
+use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -254,6 +257,178 @@ async fn unknown_and_wrong_are_indistinguishable(t: TestDb) {
         times.1[2]
     );
 }
+
+/// Sends `n` logins at once (`password_of(i)` for the `i`th), each from its own IP, and
+/// returns the answers.
+async fn parallel_logins(
+    app: &TestApp,
+    account: &str,
+    n: usize,
+    password_of: impl Fn(usize) -> &'static str,
+) -> Vec<Answer> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let router = app.router.clone();
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/api/contrib/auth/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-forwarded-for", format!("10.1.{}.{}", i / 200, i % 200))
+                .body(Body::from(
+                    json!({"account": account, "password": password_of(i)}).to_string(),
+                ))
+                .unwrap();
+            tokio::spawn(async move { auth_tests::http::send(&router, req).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
+/// The `reason`s of the audited events of `event`, counted.
+async fn reasons(app: &TestApp, event: EventType) -> std::collections::BTreeMap<String, usize> {
+    let mut conn = app.t.db.conn().await.unwrap();
+    let filter = EventFilter {
+        event: Some(event),
+        ..EventFilter::default()
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for e in audit::list(&mut conn, &filter, 0, 1000).await.unwrap() {
+        let reason = e.detail["reason"].as_str().unwrap_or("<none>").to_owned();
+        *out.entry(reason).or_default() += 1;
+    }
+    out
+}
+
+/// 20 wrong guesses at once against one account (limit 5): exactly 5 are checked and
+/// counted, the other 15 are throttled without a check. Then the right password, sent
+/// among more guesses, does not get past the lock.
+async fn parallel_guesses_never_exceed_the_limit(t: TestDb) {
+    let app = app_with(t, ThrottleConfig::default(), 8).await;
+    app.register("target", "pass-word-1").await;
+    let answers = parallel_logins(&app, "target", 20, |_| "wrong-guess").await;
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((refused, throttled), (5, 15));
+    let audited = reasons(&app, EventType::LoginFailure).await;
+    assert_eq!(audited.get("invalid_credentials"), Some(&5), "{audited:?}");
+    assert_eq!(audited.get("throttled"), Some(&15), "{audited:?}");
+    let answers = parallel_logins(&app, "target", 10, |i| {
+        if i == 5 { "pass-word-1" } else { "wrong-guess" }
+    })
+    .await;
+    for a in &answers {
+        retry_after(a);
+        assert!(a.token().is_none());
+    }
+    assert_eq!(
+        reasons(&app, EventType::LoginSuccess)
+            .await
+            .values()
+            .sum::<usize>(),
+        0
+    );
+}
+
+/// change-password: a wrong old password counts like a failed login; the sixth attempt
+/// (limit 5) is 429 with Retry-After, even with the right old password, and every refusal
+/// is audited as `password.change_failed`. The login of the account is locked too.
+async fn wrong_old_passwords_lock_change_password(t: TestDb) {
+    let app = app_with(t, ThrottleConfig::default(), TEST_COST).await;
+    let (_, token) = app.user("henry").await;
+    let change = |old: &'static str| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            app.post(
+                "change-password",
+                json!({"old_password": old, "new_password": "new-pass-word-2"}),
+                Some(&token),
+            )
+            .await
+        }
+    };
+    for i in 0..5 {
+        let a = change("wrong-old-1").await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {i}: {:?}",
+            a.body
+        );
+        assert_eq!(a.code(), "invalid_credentials");
+    }
+    let a = change("wrong-old-1").await;
+    let seconds = retry_after(&a);
+    assert!((299..=300).contains(&seconds), "{seconds}");
+    let a = change("pass-word-1").await;
+    retry_after(&a);
+    let audited = reasons(&app, EventType::PasswordChangeFailed).await;
+    assert_eq!(audited.get("invalid_credentials"), Some(&5), "{audited:?}");
+    assert_eq!(audited.get("throttled"), Some(&2), "{audited:?}");
+    retry_after(&login_from(&app, "henry", "pass-word-1", "10.0.0.1").await);
+    assert_eq!(
+        reasons(&app, EventType::PasswordChanged)
+            .await
+            .values()
+            .sum::<usize>(),
+        0
+    );
+}
+
+/// A stored hash bcrypt cannot read (here a disabled account's `!`) costs a login the
+/// time of a verification, like a wrong password: no timing oracle. Medians of interleaved
+/// attempts, with the same wide band as above.
+async fn unreadable_hashes_cost_a_verification(t: TestDb) {
+    let app = app_with(t, ThrottleConfig::disabled(), 10).await;
+    app.register("ivan", "pass-word-1").await;
+    app.register("judy", "pass-word-1").await;
+    let mut conn = app.t.db.conn().await.unwrap();
+    let mut judy = User::find_by_account(&mut conn, "judy")
+        .await
+        .unwrap()
+        .unwrap();
+    auth_axum::AuthUser::set_password_hash(&mut judy, "!disabled".into());
+    judy.update(&mut conn).await.unwrap();
+    drop(conn);
+    let unreadable = login_from(&app, "judy", "pass-word-1", "10.0.0.1").await;
+    let wrong = login_from(&app, "ivan", "wrong", "10.0.0.1").await;
+    assert_eq!(unreadable.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unreadable.body, wrong.body);
+    let mut times = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let start = Instant::now();
+        login_from(&app, "judy", "pass-word-1", "10.0.0.1").await;
+        times.0.push(start.elapsed());
+        let start = Instant::now();
+        login_from(&app, "ivan", "wrong", "10.0.0.1").await;
+        times.1.push(start.elapsed());
+    }
+    times.0.sort();
+    times.1.sort();
+    let ratio = times.0[2].as_secs_f64() / times.1[2].as_secs_f64();
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unreadable/wrong median time ratio {ratio:.2} ({:?} vs {:?})",
+        times.0[2],
+        times.1[2]
+    );
+}
+
+backend_tests!(
+    parallel_guesses_never_exceed_the_limit,
+    wrong_old_passwords_lock_change_password,
+    unreadable_hashes_cost_a_verification,
+);
 
 backend_tests!(
     account_threshold,

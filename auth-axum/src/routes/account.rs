@@ -54,7 +54,7 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
     if let Some(email) = &body.email {
         validate::email(email)?;
     }
-    let mut conn = auth.db().conn().await?;
+    // No connection here: the service checks one out per step, never across the hash.
     let req = RegisterRequest {
         account: body.account,
         password: body.password,
@@ -64,7 +64,7 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
     let platform = body.platform.as_deref();
     if auth.http().registration == RegistrationMode::Private {
         auth.service()
-            .register_quietly(&mut conn, auth.db(), platform, &req, &client)
+            .register_quietly(auth.db(), platform, &req, &client)
             .await?;
         return Ok(response::with_status(
             StatusCode::ACCEPTED,
@@ -72,7 +72,7 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
             "registration received; check your e-mail",
         ));
     }
-    let user = auth.service().register(&mut conn, platform, &req).await?;
+    let user = auth.service().register(auth.db(), platform, &req).await?;
     auth.service()
         .mail_verification_to_new(auth.db(), &user, &client)?;
     Ok(response::with_status(
@@ -128,9 +128,9 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
         return Err(ApiError::invalid("account: too long"));
     }
     validate::platform(body.platform.as_deref())?;
-    let mut conn = auth.db().conn().await?;
     // A new token every login: the session presented before (if any) ends.
     if let Some(old) = cookies.get(&auth.http().cookie.name) {
+        let mut conn = auth.db().conn().await?;
         session::delete_by_token(&mut conn, old.value()).await?;
     }
     let req = LoginRequest {
@@ -138,10 +138,12 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
         password: body.password,
         extra: body.extra,
     };
+    // No connection held across the password check: the service takes its own per step.
     let (user, token, _session) = auth
         .service()
-        .login(&mut conn, body.platform.as_deref(), &req, &client)
+        .login(auth.db(), body.platform.as_deref(), &req, &client)
         .await?;
+    let mut conn = auth.db().conn().await?;
     let csrf_token = auth.inner.csrf.enabled().then(|| csrf::token_for(&token));
     cookies.add(session_cookie(&auth, token));
     if let Some(csrf_token) = &csrf_token {
@@ -170,9 +172,8 @@ pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Client(client): Client,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
     auth.service()
-        .logout(&mut conn, &current.user, &current.session, &client)
+        .logout(auth.db(), &current.user, &current.session, &client)
         .await?;
     clear_cookies(&auth, &cookies);
     Ok(response::ok(Value::Null, "logged out"))

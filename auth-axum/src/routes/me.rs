@@ -82,11 +82,10 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     validate::password("new_password", &body.new_password)?;
     let CurrentUser { mut user, session } = current;
-    let mut conn = auth.db().conn().await?;
     let ended = auth
         .service()
         .change_password(
-            &mut conn,
+            auth.db(),
             &mut user,
             &body.old_password,
             &body.new_password,

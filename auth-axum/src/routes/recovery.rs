@@ -68,7 +68,8 @@ pub(crate) async fn forgot_password<U: UserStore + Clone + Serialize>(
     ))
 }
 
-/// `POST request-verify`: mails the logged-in user a verification link.
+/// `POST request-verify`: mails the logged-in user a verification link; 429
+/// `too_many_attempts` over the account-mail limits.
 pub(crate) async fn request_verify<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -76,7 +77,8 @@ pub(crate) async fn request_verify<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     if auth
         .service()
-        .request_verify(auth.db(), &current.user, &client)?
+        .request_verify(auth.db(), &current.user, &client)
+        .await?
     {
         Ok(response::with_status(
             StatusCode::ACCEPTED,
@@ -104,9 +106,8 @@ pub(crate) async fn reset_password<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     token_shape(&body.token)?;
     validate::password("new_password", &body.new_password)?;
-    let mut conn = auth.db().conn().await?;
     auth.service()
-        .reset_password(&mut conn, &body.token, &body.new_password, &client)
+        .reset_password(auth.db(), &body.token, &body.new_password, &client)
         .await?;
     // Every session of the user ended, this browser's included if it had one.
     if cookies.get(&auth.http().cookie.name).is_some() {
@@ -131,10 +132,9 @@ pub(crate) async fn verify<U: UserStore + Clone + Serialize>(
     JsonBody(body): JsonBody<VerifyBody>,
 ) -> Result<Response, ApiError> {
     token_shape(&body.token)?;
-    let mut conn = auth.db().conn().await?;
     let user = auth
         .service()
-        .verify_email(&mut conn, &body.token, &client)
+        .verify_email(auth.db(), &body.token, &client)
         .await?;
     Ok(response::ok(user, "e-mail address verified"))
 }

@@ -7,48 +7,40 @@ use super::{AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::backend::LoginRequest;
-use crate::db::DbConn;
+use crate::db::Database;
+use crate::password::PasswordError;
 use crate::session::{self, NewSession, Session};
-use crate::throttle;
 use crate::user::UserStore;
 
 impl<U: UserStore> AuthService<U> {
     /// Authenticates and opens a new session (a new token every time: no fixation).
     /// Returns the user, the cookie token and the stored session.
     ///
-    /// Throttled first: while the account name or the client IP is locked, the answer is
-    /// [`AuthError::Throttled`] without checking the password. A refused password counts
-    /// against both (the same work whether or not the account exists); a success clears
-    /// the account's counter. Every outcome is audited, and a success from an IP or user
-    /// agent the user never logged in from is also recorded as `login.new_device`.
+    /// Throttled first: the attempt is counted against the account name and the client IP
+    /// before the password is checked ([`crate::throttle::reserve`]), so parallel guesses never
+    /// get more than the limit checked; while either is locked the answer is
+    /// [`AuthError::Throttled`] without checking the password. A refused password keeps
+    /// its count (the same work whether or not the account exists); a success clears the
+    /// account's counter and gives the IP its attempt back. Every outcome is audited, and
+    /// a success from an IP or user agent the user never logged in from is also recorded
+    /// as `login.new_device`. No connection is held while the password is checked.
     pub async fn login(
         &self,
-        conn: &mut DbConn,
+        db: &Database,
         platform: Option<&str>,
         req: &LoginRequest,
         client: &ClientInfo,
     ) -> Result<(U, String, Session), AuthError> {
         let name = platform.unwrap_or(DEFAULT_PLATFORM);
         let backend = self.backend(platform)?;
-        let mut keys = vec![throttle::Key::account(&req.account)];
-        if let Some(ip) = &client.ip {
-            keys.push(throttle::Key::ip(ip));
-        }
-        if self.throttle.enabled
-            && let Some(retry_after) = throttle::retry_after(conn, &keys).await?
-        {
-            tracing::info!(platform = name, "login throttled");
-            self.record(
-                conn,
-                client
-                    .event(EventType::LoginFailure)
-                    .account(&req.account)
-                    .detail(json!({ "reason": "throttled", "retry_after": retry_after.as_secs() })),
-            )
-            .await?;
-            return Err(AuthError::Throttled { retry_after });
-        }
-        let user = match backend.login(conn, req).await {
+        let keys = self.login_keys(&req.account, client);
+        let reserved = self
+            .reserve_attempt(db, &keys, || {
+                client.event(EventType::LoginFailure).account(&req.account)
+            })
+            .await
+            .inspect_err(|_| tracing::info!(platform = name, "login throttled"))?;
+        let user = match backend.login(db, req).await {
             Ok(user) => user,
             Err(e) => {
                 tracing::info!(platform = name, reason = %e, "login refused");
@@ -57,13 +49,21 @@ impl<U: UserStore> AuthService<U> {
                     AuthError::Inactive => "inactive",
                     _ => "error",
                 };
+                let mut conn = db.conn().await?;
                 if matches!(e, AuthError::InvalidCredentials) {
-                    self.count_failure(conn, &keys, &req.account, client)
+                    self.attempt_failed(&mut conn, &reserved, &req.account, client)
                         .await?;
+                } else {
+                    // Not a wrong password (inactive account, busy hasher, storage): the
+                    // attempt does not count.
+                    self.attempt_settled(&mut conn, &reserved, false).await?;
                 }
-                if !matches!(e, AuthError::Storage(_)) {
+                if !matches!(
+                    e,
+                    AuthError::Storage(_) | AuthError::Password(PasswordError::Busy)
+                ) {
                     self.record(
-                        conn,
+                        &mut conn,
                         client
                             .event(EventType::LoginFailure)
                             .account(&req.account)
@@ -74,11 +74,10 @@ impl<U: UserStore> AuthService<U> {
                 return Err(e);
             }
         };
-        if self.throttle.enabled {
-            throttle::clear(conn, &keys[0]).await?;
-        }
+        let mut conn = db.conn().await?;
+        self.attempt_settled(&mut conn, &reserved, true).await?;
         let (token, session) = session::create(
-            conn,
+            &mut conn,
             NewSession {
                 user_id: user.id(),
                 platform: name,
@@ -89,18 +88,18 @@ impl<U: UserStore> AuthService<U> {
             &self.sessions,
         )
         .await?;
-        U::record_login(conn, user.id(), session.created_at).await?;
+        U::record_login(&mut conn, user.id(), session.created_at).await?;
         // Read back, so that what the caller returns shows this login in `last_login`.
-        let user = U::find_by_id(conn, user.id()).await?.unwrap_or(user);
+        let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
         let seen = crate::audit::familiarity(
-            conn,
+            &mut conn,
             user.id(),
             client.ip.as_deref(),
             client.user_agent.as_deref(),
         )
         .await?;
         self.audit_user(
-            conn,
+            &mut conn,
             client,
             EventType::LoginSuccess,
             &user,
@@ -109,7 +108,7 @@ impl<U: UserStore> AuthService<U> {
         .await?;
         if seen.any_before && (!seen.ip_seen || !seen.user_agent_seen) {
             self.audit_user(
-                conn,
+                &mut conn,
                 client,
                 EventType::NewDevice,
                 &user,
@@ -120,6 +119,7 @@ impl<U: UserStore> AuthService<U> {
             )
             .await?;
         }
+        drop(conn);
         tracing::info!(
             user_id = user.id(),
             platform = name,
@@ -130,65 +130,27 @@ impl<U: UserStore> AuthService<U> {
         Ok((user, token, session))
     }
 
-    /// Counts a refused password against the account name and the client IP, auditing
-    /// each lock it starts.
-    async fn count_failure(
-        &self,
-        conn: &mut DbConn,
-        keys: &[throttle::Key],
-        account: &str,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        if !self.throttle.enabled {
-            return Ok(());
-        }
-        for key in keys {
-            let limit = match key.scope {
-                throttle::Scope::Account => self.throttle.account_limit,
-                throttle::Scope::Ip => self.throttle.ip_limit,
-            };
-            if let Some(lock) = throttle::record_failure(conn, key, limit, &self.throttle).await? {
-                tracing::warn!(
-                    scope = key.scope.as_str(),
-                    seconds = lock.cooldown.as_secs(),
-                    level = lock.level,
-                    "login lockout"
-                );
-                self.record(
-                    conn,
-                    client
-                        .event(EventType::Lockout)
-                        .account(account)
-                        .detail(json!({
-                            "scope": key.scope.as_str(),
-                            "key": key.value,
-                            "seconds": lock.cooldown.as_secs(),
-                            "level": lock.level,
-                        })),
-                )
-                .await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Ends the session of `token` on the server (a replayed cookie is then dead).
+    /// The backend's logout hook (an upstream call, perhaps) runs with no connection held.
     pub async fn logout(
         &self,
-        conn: &mut DbConn,
+        db: &Database,
         user: &U,
         session: &Session,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        session::delete_by_id(conn, session.id).await?;
-        self.audit_user(
-            conn,
-            client,
-            EventType::Logout,
-            user,
-            json!({ "session_id": session.id }),
-        )
-        .await?;
+        {
+            let mut conn = db.conn().await?;
+            session::delete_by_id(&mut conn, session.id).await?;
+            self.audit_user(
+                &mut conn,
+                client,
+                EventType::Logout,
+                user,
+                json!({ "session_id": session.id }),
+            )
+            .await?;
+        }
         if let Ok(backend) = self.backend(Some(&session.platform))
             && let Err(e) = backend.logout(user, session).await
         {

@@ -1,13 +1,102 @@
-//! Account mail in the background: the mailer, the task tracker, and draining it at shutdown.
+//! Account mail in the background: a bounded queue with a worker, the task tracker, and
+//! draining it at shutdown.
+//!
+//! A request that sends mail puts a job on the queue and answers at once. The worker runs
+//! a few jobs at a time; each job checks a connection out only to read or write what it
+//! needs (the user, the token, the audit row) and never holds one across the SMTP session.
+//! When the queue is full the mail is dropped with a warning in the log: the answer to
+//! the request is the same either way.
 
-use super::AuthService;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::task::TaskTracker;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+
+use super::{AuthService, ClientInfo};
 use crate::account_mail::AccountMail;
-use crate::backend::AuthError;
+use crate::backend::{AuthError, BoxFuture};
+use crate::db::DbConn;
+use crate::throttle::{self, Key, Reservation, Scope};
 use crate::user::UserStore;
 
+/// Account mails that may wait to be sent, by default.
+pub(super) const DEFAULT_MAIL_QUEUE: usize = 1024;
+
+/// Account mails sent at once by the worker.
+const MAIL_CONCURRENCY: usize = 4;
+
+/// One queued mail: the work (nothing runs until the worker polls it) and the token that
+/// keeps [`AuthService::wait_background`] waiting until it is done.
+struct Job {
+    what: &'static str,
+    work: BoxFuture<'static, Result<(), AuthError>>,
+    token: TaskTrackerToken,
+}
+
+/// The bounded queue in front of the mail worker. The worker starts with the first job
+/// (on the runtime of the request that queued it).
+pub(super) struct MailQueue {
+    capacity: usize,
+    tasks: TaskTracker,
+    sender: OnceLock<mpsc::Sender<Job>>,
+}
+
+impl MailQueue {
+    pub(super) fn new(capacity: usize, tasks: TaskTracker) -> Self {
+        MailQueue {
+            capacity: capacity.max(1),
+            tasks,
+            sender: OnceLock::new(),
+        }
+    }
+
+    pub(super) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Queues `work`, or drops it with a warning when the queue is full.
+    fn push(&self, what: &'static str, work: BoxFuture<'static, Result<(), AuthError>>) {
+        let sender = self.sender.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(self.capacity);
+            tokio::spawn(worker(rx, self.tasks.clone()));
+            tx
+        });
+        let job = Job {
+            what,
+            work,
+            token: self.tasks.token(),
+        };
+        if let Err(e) = sender.try_send(job) {
+            let reason = match e {
+                mpsc::error::TrySendError::Full(_) => "the mail queue is full",
+                mpsc::error::TrySendError::Closed(_) => "the mail worker has stopped",
+            };
+            tracing::warn!(task = what, reason, "account mail dropped");
+        }
+    }
+}
+
+async fn worker(mut rx: mpsc::Receiver<Job>, tasks: TaskTracker) {
+    let slots = Arc::new(Semaphore::new(MAIL_CONCURRENCY));
+    while let Some(job) = rx.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        tasks.spawn(async move {
+            let Job { what, work, token } = job;
+            if let Err(e) = work.await {
+                tracing::warn!(error = %e, task = what, "account mail failed");
+            }
+            drop((token, slot));
+        });
+    }
+}
+
 impl<U: UserStore> AuthService<U> {
-    /// Waits until every background task started so far (account mails) has finished:
-    /// call it at shutdown so that no mail is lost, or in tests.
+    /// Waits until every account mail queued so far has been sent (or has failed): call it
+    /// at shutdown so that no mail is lost, or in tests.
     pub async fn wait_background(&self) {
         self.tasks.close();
         self.tasks.wait().await;
@@ -18,16 +107,48 @@ impl<U: UserStore> AuthService<U> {
         self.mail.clone().ok_or(AuthError::MailNotConfigured)
     }
 
-    /// Runs `work` in the background; its error is logged (it has no one to go to).
+    /// Queues `work` for the mail worker; its error is logged (it has no one to go to).
     pub(super) fn background(
         &self,
         what: &'static str,
         work: impl std::future::Future<Output = Result<(), AuthError>> + Send + 'static,
     ) {
-        self.tasks.spawn(async move {
-            if let Err(e) = work.await {
-                tracing::warn!(error = %e, task = what, "account mail failed");
+        self.queue.push(what, Box::pin(work));
+    }
+
+    /// The account-mail key of an account name, with its limit.
+    pub(super) fn mail_account_key(&self, account: &str) -> (Key, u32) {
+        (
+            Key::new(Scope::MailAccount, account),
+            self.mail_throttle.account_limit,
+        )
+    }
+
+    /// The account-mail key of the client's IP, with its limit, if the IP is known.
+    pub(super) fn mail_ip_key(&self, client: &ClientInfo) -> Option<(Key, u32)> {
+        let ip = client.ip.as_deref()?;
+        Some((Key::new(Scope::MailIp, ip), self.mail_throttle.ip_limit))
+    }
+
+    /// Counts one account mail against `keys`; `Some(retry_after)` when a limit is reached
+    /// (nothing counted then, and the mail must not go out).
+    pub(super) async fn count_mail(
+        &self,
+        conn: &mut DbConn,
+        keys: &[(Key, u32)],
+    ) -> Result<Option<Duration>, AuthError> {
+        if !self.mail_throttle.enabled || keys.is_empty() {
+            return Ok(None);
+        }
+        match throttle::reserve(conn, keys, &self.mail_throttle.counters()).await? {
+            Reservation::Granted(_) => Ok(None),
+            Reservation::Throttled(retry_after) => {
+                tracing::info!(
+                    scope = keys[0].0.scope.as_str(),
+                    "account mail over the limit; not sent"
+                );
+                Ok(Some(retry_after))
             }
-        });
+        }
     }
 }

@@ -4,7 +4,11 @@
 //! One module per flow: [`register`](AuthService::register), login and logout, password
 //! change, recovery (forgot / reset), e-mail verification, and the background account
 //! mail. This module holds the service, its builder, and what the flows share (the audit
-//! helper, the password check, the backend lookup).
+//! helper, the password check, the backend lookup, the attempt reservation).
+//!
+//! Every flow takes the [`Database`] (the pool) and checks a connection out for each
+//! database step only: no pooled connection is held while a password is hashed, while a
+//! backend talks to an upstream server, while a mail goes out, or while a hook runs.
 
 mod email_change;
 mod hooks;
@@ -20,18 +24,21 @@ pub use hooks::{Hooks, NoHooks};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde_json::json;
 use tokio_util::task::TaskTracker;
 
 use crate::account_mail::AccountMail;
 use crate::account_token::TokenConfig;
 use crate::audit::{AuditLog, EventType, NewEvent};
 use crate::backend::{AuthBackend, AuthError, PasswordBackend};
-use crate::db::DbConn;
-use crate::password::{self, PasswordHasher};
+use crate::db::{Database, DbConn};
+use crate::password::{self, HashLimits, PasswordHasher};
 use crate::password_policy::PasswordPolicy;
 use crate::session::SessionConfig;
-use crate::throttle::ThrottleConfig;
+use crate::throttle::{self, MailThrottleConfig, Reservation, Reserved, Scope, ThrottleConfig};
 use crate::user::UserStore;
+
+use mail::MailQueue;
 
 /// The platform name of the password backend.
 pub const DEFAULT_PLATFORM: &str = "default";
@@ -61,6 +68,8 @@ pub struct AuthService<U: UserStore> {
     tokens: TokenConfig,
     audit: AuditLog,
     mail: Option<AccountMail>,
+    mail_throttle: MailThrottleConfig,
+    queue: Arc<MailQueue>,
     tasks: TaskTracker,
     policy: Arc<PasswordPolicy>,
 }
@@ -76,6 +85,8 @@ impl<U: UserStore> Clone for AuthService<U> {
             tokens: self.tokens.clone(),
             audit: self.audit.clone(),
             mail: self.mail.clone(),
+            mail_throttle: self.mail_throttle.clone(),
+            queue: self.queue.clone(),
             tasks: self.tasks.clone(),
             policy: self.policy.clone(),
         }
@@ -94,22 +105,28 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("tokens", &self.tokens)
             .field("audit", &self.audit)
             .field("mail", &self.mail)
+            .field("mail_throttle", &self.mail_throttle)
+            .field("mail_queue", &self.queue.capacity())
             .field("password_policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
 
-/// Builds an [`AuthService`]: backends by platform, hooks, hashing cost, session lifetimes,
-/// password policy.
+/// Builds an [`AuthService`]: backends by platform, hooks, hashing cost and concurrency,
+/// session lifetimes, throttling, account mail, password policy.
 pub struct AuthServiceBuilder<U: UserStore> {
     backends: HashMap<String, Arc<dyn AuthBackend<U>>>,
     hooks: Arc<dyn Hooks<U>>,
-    hasher: PasswordHasher,
+    cost: u32,
+    hash_permits: Option<usize>,
+    hash_queue: Option<usize>,
     sessions: SessionConfig,
     throttle: ThrottleConfig,
+    mail_throttle: MailThrottleConfig,
     tokens: TokenConfig,
     audit: AuditLog,
     mail: Option<AccountMail>,
+    mail_queue: usize,
     policy: PasswordPolicy,
 }
 
@@ -118,12 +135,16 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
         AuthServiceBuilder {
             backends: HashMap::new(),
             hooks: Arc::new(NoHooks),
-            hasher: PasswordHasher::default(),
+            cost: password::DEFAULT_BCRYPT_COST,
+            hash_permits: None,
+            hash_queue: None,
             sessions: SessionConfig::default(),
             throttle: ThrottleConfig::default(),
+            mail_throttle: MailThrottleConfig::default(),
             tokens: TokenConfig::default(),
             audit: AuditLog::default(),
             mail: None,
+            mail_queue: mail::DEFAULT_MAIL_QUEUE,
             policy: PasswordPolicy::default(),
         }
     }
@@ -132,7 +153,22 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
 impl<U: UserStore> AuthServiceBuilder<U> {
     /// bcrypt cost of the default password backend (default 12).
     pub fn bcrypt_cost(mut self, cost: u32) -> Self {
-        self.hasher = PasswordHasher::new(cost);
+        self.cost = cost;
+        self
+    }
+
+    /// How many password hashes (or verifications) run at once. Default: the number of
+    /// cores ([`std::thread::available_parallelism`]). See [`HashLimits`].
+    pub fn hash_permits(mut self, permits: usize) -> Self {
+        self.hash_permits = Some(permits.max(1));
+        self
+    }
+
+    /// How many hashes may wait for a permit; past that a request needing a hash is
+    /// refused at once (503 `busy` with `Retry-After`). Default: 16 per permit. See
+    /// [`HashLimits`].
+    pub fn hash_queue(mut self, queue: usize) -> Self {
+        self.hash_queue = Some(queue);
         self
     }
 
@@ -157,6 +193,20 @@ impl<U: UserStore> AuthServiceBuilder<U> {
     /// Login throttling limits (default: see [`ThrottleConfig`]).
     pub fn throttle(mut self, config: ThrottleConfig) -> Self {
         self.throttle = config;
+        self
+    }
+
+    /// Limits on account mail per account and per client IP (default: see
+    /// [`MailThrottleConfig`]).
+    pub fn mail_throttle(mut self, config: MailThrottleConfig) -> Self {
+        self.mail_throttle = config;
+        self
+    }
+
+    /// How many account mails may wait to be sent (default 1024). When the queue is full a
+    /// new mail is dropped with a warning in the log; the answer does not change.
+    pub fn mail_queue(mut self, capacity: usize) -> Self {
+        self.mail_queue = capacity.max(1);
         self
     }
 
@@ -187,24 +237,35 @@ impl<U: UserStore> AuthServiceBuilder<U> {
     }
 
     /// The service. The password backend is registered as `default` unless another backend
-    /// took that name.
+    /// took that name; it shares the service's hasher, hence its hashing limits.
     pub fn build(mut self) -> AuthService<U> {
+        let mut limits = HashLimits::with_permits(
+            self.hash_permits
+                .unwrap_or_else(|| HashLimits::default().permits),
+        );
+        if let Some(queue) = self.hash_queue {
+            limits.queue = queue;
+        }
+        let hasher = PasswordHasher::with_limits(self.cost, limits);
         if !self.backends.contains_key(DEFAULT_PLATFORM) {
             self.backends.insert(
                 DEFAULT_PLATFORM.to_owned(),
-                Arc::new(PasswordBackend::new(self.hasher.clone())),
+                Arc::new(PasswordBackend::new(hasher.clone())),
             );
         }
+        let tasks = TaskTracker::new();
         AuthService {
             backends: Arc::new(self.backends),
             hooks: self.hooks,
-            hasher: self.hasher,
+            hasher,
             sessions: self.sessions,
             throttle: self.throttle,
             tokens: self.tokens,
             audit: self.audit,
             mail: self.mail,
-            tasks: TaskTracker::new(),
+            mail_throttle: self.mail_throttle,
+            queue: Arc::new(MailQueue::new(self.mail_queue, tasks.clone())),
+            tasks,
             policy: Arc::new(self.policy),
         }
     }
@@ -229,6 +290,11 @@ impl<U: UserStore> AuthService<U> {
     /// Login throttling limits.
     pub fn throttle_config(&self) -> &ThrottleConfig {
         &self.throttle
+    }
+
+    /// Account-mail limits.
+    pub fn mail_throttle_config(&self) -> &MailThrottleConfig {
+        &self.mail_throttle
     }
 
     /// Token lifetimes.
@@ -290,5 +356,103 @@ impl<U: UserStore> AuthService<U> {
         self.backends
             .get(platform)
             .ok_or_else(|| AuthError::UnknownPlatform(platform.chars().take(64).collect()))
+    }
+
+    /// The login throttle keys of `account` from `client`: the account name and the IP,
+    /// each with its limit.
+    pub(super) fn login_keys(
+        &self,
+        account: &str,
+        client: &ClientInfo,
+    ) -> Vec<(throttle::Key, u32)> {
+        let mut keys = vec![(throttle::Key::account(account), self.throttle.account_limit)];
+        if let Some(ip) = &client.ip {
+            keys.push((throttle::Key::ip(ip), self.throttle.ip_limit));
+        }
+        keys
+    }
+
+    /// Reserves one attempt on `keys` before a password is checked (nothing when
+    /// throttling is off). A locked key makes it [`AuthError::Throttled`], audited as
+    /// `failure` with reason `throttled`.
+    pub(super) async fn reserve_attempt(
+        &self,
+        db: &Database,
+        keys: &[(throttle::Key, u32)],
+        failure: impl FnOnce() -> NewEvent,
+    ) -> Result<Vec<Reserved>, AuthError> {
+        if !self.throttle.enabled {
+            return Ok(Vec::new());
+        }
+        let mut conn = db.conn().await?;
+        match throttle::reserve(&mut conn, keys, &self.throttle).await? {
+            Reservation::Granted(reserved) => Ok(reserved),
+            Reservation::Throttled(retry_after) => {
+                tracing::info!("attempt throttled");
+                self.record(
+                    &mut conn,
+                    failure().detail(json!({
+                        "reason": "throttled",
+                        "retry_after": retry_after.as_secs(),
+                    })),
+                )
+                .await?;
+                Err(AuthError::Throttled { retry_after })
+            }
+        }
+    }
+
+    /// The attempt failed (a wrong password): the reservation stands; audits each lock it
+    /// started.
+    pub(super) async fn attempt_failed(
+        &self,
+        conn: &mut DbConn,
+        reserved: &[Reserved],
+        account: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        for r in reserved {
+            let Some(lock) = r.lockout else { continue };
+            tracing::warn!(
+                scope = r.key.scope.as_str(),
+                seconds = lock.cooldown.as_secs(),
+                level = lock.level,
+                "login lockout"
+            );
+            self.record(
+                conn,
+                client
+                    .event(EventType::Lockout)
+                    .account(account)
+                    .detail(json!({
+                        "scope": r.key.scope.as_str(),
+                        "key": r.key.value,
+                        "seconds": lock.cooldown.as_secs(),
+                        "level": lock.level,
+                    })),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The attempt was not a failure: `success` (the password was right) clears the
+    /// account's counter; otherwise (never checked, inactive account) every key gets its
+    /// attempt back. The IP always gets its attempt back (one valid account must not reset
+    /// the counter of the address an attacker guesses from).
+    pub(super) async fn attempt_settled(
+        &self,
+        conn: &mut DbConn,
+        reserved: &[Reserved],
+        success: bool,
+    ) -> Result<(), AuthError> {
+        for r in reserved {
+            if success && r.key.scope == Scope::Account {
+                throttle::clear(conn, &r.key).await?;
+            } else {
+                throttle::refund(conn, r).await?;
+            }
+        }
+        Ok(())
     }
 }

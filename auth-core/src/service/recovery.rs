@@ -8,7 +8,7 @@ use crate::account_mail::AccountMail;
 use crate::account_token::{self, Purpose};
 use crate::audit::EventType;
 use crate::backend::AuthError;
-use crate::db::{Database, DbConn};
+use crate::db::Database;
 use crate::session;
 use crate::throttle;
 use crate::user::UserStore;
@@ -16,9 +16,13 @@ use crate::user::UserStore;
 impl<U: UserStore> AuthService<U> {
     /// Starts a password reset for `identifier` (an account name, or an e-mail address)
     /// and returns at once, before any lookup: the answer and its timing are the same
-    /// whether or not the account exists. In the background, an active user found by
-    /// account (or else by e-mail) who has an address gets a mail with a single-use reset
-    /// link; nothing happens otherwise.
+    /// whether or not the account exists. In the background (the mail queue), an active
+    /// user found by account (or else by e-mail) who has an address gets a mail with a
+    /// single-use reset link; nothing happens otherwise.
+    ///
+    /// Limited by [`crate::throttle::MailThrottleConfig`]: requests from one IP, and mails
+    /// to one account, per window. Over a limit the mail is just not sent (the answer was
+    /// already the same).
     pub fn forgot_password(
         &self,
         db: &Database,
@@ -48,79 +52,102 @@ impl<U: UserStore> AuthService<U> {
         if identifier.contains('\0') {
             return Ok(());
         }
-        let mut conn = db.conn().await?;
-        let mut user = U::find_by_account(&mut conn, identifier).await?;
-        if user.is_none() && identifier.contains('@') {
-            user = U::find_by_email(&mut conn, identifier).await?;
-        }
-        let Some(user) = user.filter(|u| u.is_active()) else {
-            return Ok(());
-        };
-        let Some(email) = user.email().filter(|e| !e.is_empty()) else {
-            return Ok(());
-        };
         let ttl = self.tokens.reset_ttl;
-        let token = account_token::issue(
-            &mut conn,
-            Purpose::PasswordReset,
-            user.id(),
-            Some(email),
-            ttl,
-        )
-        .await?;
+        // One connection for the lookups and the token; none across the SMTP session.
+        let (user, email, token) = {
+            let mut conn = db.conn().await?;
+            let ip_key: Vec<_> = self.mail_ip_key(client).into_iter().collect();
+            if self.count_mail(&mut conn, &ip_key).await?.is_some() {
+                return Ok(());
+            }
+            let mut user = U::find_by_account(&mut conn, identifier).await?;
+            if user.is_none() && identifier.contains('@') {
+                user = U::find_by_email(&mut conn, identifier).await?;
+            }
+            let Some(user) = user.filter(|u| u.is_active()) else {
+                return Ok(());
+            };
+            let Some(email) = user.email().filter(|e| !e.is_empty()).map(str::to_owned) else {
+                return Ok(());
+            };
+            // Counted against the account found, however it was named.
+            let account_key = [self.mail_account_key(user.account())];
+            if self.count_mail(&mut conn, &account_key).await?.is_some() {
+                return Ok(());
+            }
+            let token = account_token::issue(
+                &mut conn,
+                Purpose::PasswordReset,
+                user.id(),
+                Some(&email),
+                ttl,
+            )
+            .await?;
+            (user, email, token)
+        };
         mail.sender
-            .send(&mail.reset(email, user.account(), &token, ttl))
+            .send(&mail.reset(&email, user.account(), &token, ttl))
             .await
             .map_err(AuthError::Mail)?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::PasswordResetRequested,
-            &user,
-            json!({ "email": email }),
-        )
-        .await?;
+        {
+            let mut conn = db.conn().await?;
+            self.audit_user(
+                &mut conn,
+                client,
+                EventType::PasswordResetRequested,
+                &user,
+                json!({ "email": email }),
+            )
+            .await?;
+        }
         self.hooks.after_forgot_password(&user).await;
         Ok(())
     }
 
     /// Sets a new password with a reset token (single use): every session of the user
-    /// ends, their other reset tokens die, and the account's login lock is cleared.
+    /// ends, their other reset tokens die, and the account's login lock is cleared. No
+    /// connection is held while hashing.
     pub async fn reset_password(
         &self,
-        conn: &mut DbConn,
+        db: &Database,
         token: &str,
         new_password: &str,
         client: &ClientInfo,
     ) -> Result<U, AuthError> {
         // Check the token before spending a hash on the password; use it up only when the
         // password is acceptable, so a refused password does not burn the mail.
-        let peeked = account_token::peek(conn, Purpose::PasswordReset, token).await?;
-        let user = U::find_by_id(conn, peeked.user_id).await?;
-        let Some(mut user) = user else {
-            return Err(account_token::TokenError::Invalid.into());
+        let mut user = {
+            let mut conn = db.conn().await?;
+            let peeked = account_token::peek(&mut conn, Purpose::PasswordReset, token).await?;
+            let user = U::find_by_id(&mut conn, peeked.user_id).await?;
+            let Some(user) = user else {
+                return Err(account_token::TokenError::Invalid.into());
+            };
+            user
         };
         self.check_password(user.account(), new_password)?;
         let hash = self.hasher.hash(new_password).await?;
-        account_token::redeem(conn, Purpose::PasswordReset, token).await?;
+        let mut conn = db.conn().await?;
+        account_token::redeem(&mut conn, Purpose::PasswordReset, token).await?;
         user.set_password_hash(hash);
-        user.update(conn).await?;
-        let ended = session::delete_for_user(conn, user.id(), None).await?;
-        account_token::revoke_for_user(conn, user.id(), Purpose::PasswordReset).await?;
-        throttle::clear(conn, &throttle::Key::account(user.account())).await?;
+        user.update(&mut conn).await?;
+        let ended = session::delete_for_user(&mut conn, user.id(), None).await?;
+        account_token::revoke_for_user(&mut conn, user.id(), Purpose::PasswordReset).await?;
+        throttle::clear(&mut conn, &throttle::Key::account(user.account())).await?;
         tracing::info!(
             user_id = user.id(),
             ended_sessions = ended,
             "password reset"
         );
         self.audit_user(
-            conn,
+            &mut conn,
             client,
             EventType::PasswordReset,
             &user,
             json!({ "ended_sessions": ended }),
         )
         .await?;
+        drop(conn);
         self.hooks.after_reset_password(&user).await;
         Ok(user)
     }

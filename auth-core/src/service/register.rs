@@ -5,69 +5,85 @@ use super::{AuthService, ClientInfo};
 use crate::audit::{EventType, NewEvent};
 use crate::backend::AuthError;
 use crate::backend::RegisterRequest;
-use crate::db::{Database, DbConn};
+use crate::db::Database;
 use crate::user::UserStore;
 
 impl<U: UserStore> AuthService<U> {
     /// Creates a user through the platform's backend, after checking the password with
-    /// [`AuthService::check_password`].
+    /// [`AuthService::check_password`]. The backend hashes with no connection held.
     pub async fn register(
         &self,
-        conn: &mut DbConn,
+        db: &Database,
         platform: Option<&str>,
         req: &RegisterRequest,
     ) -> Result<U, AuthError> {
         let backend = self.backend(platform)?;
         self.check_password(&req.account, &req.password)?;
-        let user = backend.register(conn, req).await?;
+        let user = backend.register(db, req).await?;
         tracing::info!(user_id = user.id(), "user registered");
-        self.record(
-            conn,
-            NewEvent::new(EventType::Registered).user(user.id(), user.account()),
-        )
-        .await?;
+        {
+            let mut conn = db.conn().await?;
+            self.record(
+                &mut conn,
+                NewEvent::new(EventType::Registered).user(user.id(), user.account()),
+            )
+            .await?;
+        }
         self.hooks.after_register(&user).await;
         Ok(user)
     }
 
     /// Registration that reveals nothing about existing accounts: a taken account name or
     /// address is not an error. The new user (when there is one) gets a verification mail;
-    /// the owner of a taken account gets a notice instead. Either way the caller answers
-    /// alike. Errors that do not depend on existing accounts (bad input, password policy)
-    /// are returned as usual.
+    /// the owner of a taken account gets a notice instead (counted against the account-mail
+    /// limits of that account and of the client's IP; over them, no notice). Either way the
+    /// caller answers alike. Errors that do not depend on existing accounts (bad input,
+    /// password policy) are returned as usual.
     pub async fn register_quietly(
         &self,
-        conn: &mut DbConn,
         db: &Database,
         platform: Option<&str>,
         req: &RegisterRequest,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        match self.register(conn, platform, req).await {
+        match self.register(db, platform, req).await {
             Ok(user) => {
                 self.mail_verification_to_new(db, &user, client)?;
                 Ok(())
             }
             Err(AuthError::Storage(crate::Error::Conflict { .. })) => {
                 if let Some(mail) = self.mail.clone() {
-                    let (db, account, email) = (db.clone(), req.account.clone(), req.email.clone());
+                    let (this, db, account, email) = (
+                        self.clone(),
+                        db.clone(),
+                        req.account.clone(),
+                        req.email.clone(),
+                    );
+                    let ip_key = self.mail_ip_key(client);
                     self.background("registration notice", async move {
-                        let mut conn = db.conn().await?;
-                        let mut user = U::find_by_account(&mut conn, &account).await?;
-                        if user.is_none()
-                            && let Some(email) = &email
-                        {
-                            user = U::find_by_email(&mut conn, email).await?;
-                        }
-                        if let Some(user) = user
-                            && let Some(to) = user.email().filter(|e| !e.is_empty())
-                        {
-                            mail.sender
-                                .send(&mail.already_registered(to, user.account()))
-                                .await
-                                .map_err(AuthError::Mail)?;
-                        }
-                        Ok(())
+                        let (account, to) = {
+                            let mut conn = db.conn().await?;
+                            let mut user = U::find_by_account(&mut conn, &account).await?;
+                            if user.is_none()
+                                && let Some(email) = &email
+                            {
+                                user = U::find_by_email(&mut conn, email).await?;
+                            }
+                            let Some(user) = user else { return Ok(()) };
+                            let Some(to) = user.email().filter(|e| !e.is_empty()) else {
+                                return Ok(());
+                            };
+                            let mut keys = vec![this.mail_account_key(user.account())];
+                            keys.extend(ip_key);
+                            if this.count_mail(&mut conn, &keys).await?.is_some() {
+                                return Ok(());
+                            }
+                            (user.account().to_owned(), to.to_owned())
+                        };
+                        mail.sender
+                            .send(&mail.already_registered(&to, &account))
+                            .await
+                            .map_err(AuthError::Mail)
                     });
                 }
                 Ok(())
@@ -77,15 +93,19 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// After a registration: mails the new user a verification link when account mail is
-    /// configured and the user has an unverified address; does nothing otherwise.
+    /// configured and the user has an unverified address; does nothing otherwise. The mail
+    /// counts against the account's mail limit (a new account's first).
     pub fn mail_verification_to_new(
         &self,
         db: &Database,
         user: &U,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
-        if self.mail.is_some() && user.email().is_some() && !user.is_verified() {
-            self.request_verify(db, user, client)?;
+        if let Some(mail) = self.mail.clone()
+            && user.email().is_some_and(|e| !e.is_empty())
+            && !user.is_verified()
+        {
+            self.queue_verify(db, mail, user, client, true);
         }
         Ok(())
     }

@@ -8,13 +8,17 @@ use crate::account_mail::AccountMail;
 use crate::account_token::{self, Purpose};
 use crate::audit::EventType;
 use crate::backend::AuthError;
-use crate::db::{Database, DbConn};
+use crate::db::Database;
 use crate::user::UserStore;
 
 impl<U: UserStore> AuthService<U> {
-    /// Mails `user` a verification link (in the background). Refused when the user has
-    /// no e-mail address; a no-op when it is already verified.
-    pub fn request_verify(
+    /// Mails `user` a verification link (through the mail queue). Refused when the user
+    /// has no e-mail address; a no-op (`false`) when it is already verified.
+    ///
+    /// Counted against the account-mail limits of the account and of the client's IP
+    /// ([`crate::throttle::MailThrottleConfig`]) before the mail is queued: over a limit,
+    /// [`AuthError::Throttled`] (the user is logged in: there is nothing to hide).
+    pub async fn request_verify(
         &self,
         db: &Database,
         user: &U,
@@ -29,11 +33,32 @@ impl<U: UserStore> AuthService<U> {
         if user.is_verified() {
             return Ok(false);
         }
+        let mut keys = vec![self.mail_account_key(user.account())];
+        keys.extend(self.mail_ip_key(client));
+        {
+            let mut conn = db.conn().await?;
+            if let Some(retry_after) = self.count_mail(&mut conn, &keys).await? {
+                return Err(AuthError::Throttled { retry_after });
+            }
+        }
+        self.queue_verify(db, mail, user, client, false);
+        Ok(true)
+    }
+
+    /// Queues the verification mail of `user`; with `count`, the worker first counts it
+    /// against the account's mail limit (and sends nothing over it).
+    pub(super) fn queue_verify(
+        &self,
+        db: &Database,
+        mail: AccountMail,
+        user: &U,
+        client: &ClientInfo,
+        count: bool,
+    ) {
         let (this, db, user_id, client) = (self.clone(), db.clone(), user.id(), client.clone());
         self.background("verification", async move {
-            this.send_verify(&db, &mail, user_id, &client).await
+            this.send_verify(&db, &mail, user_id, &client, count).await
         });
-        Ok(true)
     }
 
     async fn send_verify(
@@ -42,22 +67,39 @@ impl<U: UserStore> AuthService<U> {
         mail: &AccountMail,
         user_id: i64,
         client: &ClientInfo,
+        count: bool,
     ) -> Result<(), AuthError> {
-        let mut conn = db.conn().await?;
-        let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
-            return Ok(());
-        };
-        let Some(email) = user.email().filter(|e| !e.is_empty()) else {
-            return Ok(());
-        };
         let ttl = self.tokens.verify_ttl;
-        let token =
-            account_token::issue(&mut conn, Purpose::VerifyEmail, user.id(), Some(email), ttl)
-                .await?;
+        // One connection for the lookup and the token; none across the SMTP session.
+        let (user, email, token) = {
+            let mut conn = db.conn().await?;
+            let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
+                return Ok(());
+            };
+            let Some(email) = user.email().filter(|e| !e.is_empty()).map(str::to_owned) else {
+                return Ok(());
+            };
+            if count {
+                let key = [self.mail_account_key(user.account())];
+                if self.count_mail(&mut conn, &key).await?.is_some() {
+                    return Ok(());
+                }
+            }
+            let token = account_token::issue(
+                &mut conn,
+                Purpose::VerifyEmail,
+                user.id(),
+                Some(&email),
+                ttl,
+            )
+            .await?;
+            (user, email, token)
+        };
         mail.sender
-            .send(&mail.verify(email, user.account(), &token, ttl))
+            .send(&mail.verify(&email, user.account(), &token, ttl))
             .await
             .map_err(AuthError::Mail)?;
+        let mut conn = db.conn().await?;
         self.audit_user(
             &mut conn,
             client,
@@ -73,30 +115,34 @@ impl<U: UserStore> AuthService<U> {
     /// A token mailed to an address the user has since changed is refused.
     pub async fn verify_email(
         &self,
-        conn: &mut DbConn,
+        db: &Database,
         token: &str,
         client: &ClientInfo,
     ) -> Result<U, AuthError> {
-        let redeemed = account_token::redeem(conn, Purpose::VerifyEmail, token).await?;
-        let Some(mut user) = U::find_by_id(conn, redeemed.user_id).await? else {
-            return Err(account_token::TokenError::Invalid.into());
+        let user = {
+            let mut conn = db.conn().await?;
+            let redeemed = account_token::redeem(&mut conn, Purpose::VerifyEmail, token).await?;
+            let Some(mut user) = U::find_by_id(&mut conn, redeemed.user_id).await? else {
+                return Err(account_token::TokenError::Invalid.into());
+            };
+            if redeemed.email.as_deref() != user.email() {
+                return Err(account_token::TokenError::Invalid.into());
+            }
+            if !user.is_verified() {
+                user.set_verified(true).map_err(AuthError::Invalid)?;
+                user.update(&mut conn).await?;
+            }
+            tracing::info!(user_id = user.id(), "e-mail verified");
+            self.audit_user(
+                &mut conn,
+                client,
+                EventType::Verified,
+                &user,
+                json!({ "email": redeemed.email }),
+            )
+            .await?;
+            user
         };
-        if redeemed.email.as_deref() != user.email() {
-            return Err(account_token::TokenError::Invalid.into());
-        }
-        if !user.is_verified() {
-            user.set_verified(true).map_err(AuthError::Invalid)?;
-            user.update(conn).await?;
-        }
-        tracing::info!(user_id = user.id(), "e-mail verified");
-        self.audit_user(
-            conn,
-            client,
-            EventType::Verified,
-            &user,
-            json!({ "email": redeemed.email }),
-        )
-        .await?;
         self.hooks.after_verify(&user).await;
         Ok(user)
     }

@@ -14,7 +14,8 @@ use crate::layer::Auth;
 use crate::permission_required;
 use crate::response::{self, ApiError};
 
-/// The filters: `user` (a user id), `event` (an event type such as `login.failure`).
+/// The filters: `user` (a user id), `event` (an event type such as `login.failure` or
+/// `password.change_failed`; [`EventType::ALL`] lists them).
 fn event_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
     let user_id = match query.get("user").filter(|u| !u.is_empty()) {
         None => None,

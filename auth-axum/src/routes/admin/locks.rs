@@ -26,7 +26,8 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 }
 
 /// `DELETE admin/locks/{scope}/{key}`: forgets the counter, the lock and the escalation of
-/// an account name (`account`) or a client IP (`ip`).
+/// an account name (`account`) or a client IP (`ip`), or of the account-mail counters
+/// (`mail_account`, `mail_ip`).
 #[permission_required("users.manage")]
 pub(crate) async fn clear<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -35,8 +36,7 @@ pub(crate) async fn clear<U: UserStore + Clone + Serialize>(
     Path((scope, key)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let key = match Scope::parse(&scope) {
-        Some(Scope::Account) => Key::account(&key),
-        Some(Scope::Ip) => Key::ip(&key),
+        Some(scope) => Key::new(scope, &key),
         None => return Err(ApiError::not_found("lock")),
     };
     let mut conn = auth.db().conn().await?;
@@ -50,9 +50,10 @@ pub(crate) async fn clear<U: UserStore + Clone + Serialize>(
             "key": key.value,
             "by": current.user.id(),
         }));
-    let event = match key.scope {
-        Scope::Account => event.account(&key.value),
-        Scope::Ip => event,
+    let event = if key.scope.is_account() {
+        event.account(&key.value)
+    } else {
+        event
     };
     auth.service().record(&mut conn, event).await?;
     Ok(response::ok(serde_json::Value::Null, "lock cleared"))

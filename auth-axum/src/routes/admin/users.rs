@@ -94,7 +94,10 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
         email: body.email,
         extra: body.extra,
     };
-    let user = auth.service().register(&mut conn, None, &req).await?;
+    // No connection held across the hash.
+    drop(conn);
+    let user = auth.service().register(auth.db(), None, &req).await?;
+    let mut conn = auth.db().conn().await?;
     for role in &roles {
         if let Err(e) = manage::assign_role(&mut conn, user.id(), role, None).await {
             // No half-created user: take it away again.
