@@ -83,6 +83,9 @@ event_types! {
     Verified = "email.verified",
     /// A user's e-mail address changed (by the user, or by an administrator: detail `by`).
     EmailChanged = "email.changed",
+    /// A user's own e-mail change was refused: wrong current password (detail `reason`:
+    /// `invalid_credentials` or `throttled`).
+    EmailChangeFailed = "email.change_failed",
     /// A session was revoked by its user or an administrator.
     SessionRevoked = "session.revoked",
     /// A user registered.

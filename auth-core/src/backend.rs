@@ -205,7 +205,7 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
                     Ok(hash) => {
                         user.set_password_hash(hash);
                         let mut conn = db.conn().await?;
-                        user.update(&mut conn).await?;
+                        user.update_fields(&mut conn, &["password"]).await?;
                     }
                     Err(PasswordError::Busy) => {}
                     Err(e) => return Err(e.into()),

@@ -4,6 +4,7 @@
 //! or nothing.
 
 use auth_axum::account_mail::AccountMail;
+use auth_axum::account_token::{self, Purpose};
 use auth_axum::audit::{self, EventFilter, EventType};
 use auth_axum::mail::SmtpMailer;
 use auth_axum::rbac;
@@ -208,28 +209,114 @@ async fn only_changed_columns_are_written(t: TestDb) {
     assert!(!stale.update_fields(&mut conn, &["age"]).await.unwrap());
 }
 
+/// Makes the database refuse every `op` (`DELETE`, `UPDATE`) on the users table with an
+/// error, from a trigger: a real failure in the middle of a multi-step change.
+async fn refuse_on_users(app: &TestApp, op: &str) {
+    let ddl = match app.t.db.backend() {
+        Backend::Sqlite => format!(
+            "CREATE TRIGGER keep_users BEFORE {op} ON users BEGIN SELECT RAISE(ABORT, 'kept'); END;"
+        ),
+        Backend::Postgres => format!(
+            "CREATE FUNCTION keep_users() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'kept'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER keep_users BEFORE {op} ON users \
+             FOR EACH ROW EXECUTE FUNCTION keep_users();"
+        ),
+        Backend::Mysql => format!(
+            "CREATE TRIGGER keep_users BEFORE {op} ON users FOR EACH ROW \
+             SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'kept'"
+        ),
+    };
+    let mut conn = app.t.db.conn().await.unwrap();
+    auth_axum::with_conn!(&mut conn, |c| c.batch_execute(&ddl).await).unwrap();
+}
+
+async fn drop_refusal(app: &TestApp) {
+    let ddl = match app.t.db.backend() {
+        Backend::Postgres => "DROP TRIGGER keep_users ON users",
+        _ => "DROP TRIGGER keep_users",
+    };
+    let mut conn = app.t.db.conn().await.unwrap();
+    auth_axum::with_conn!(&mut conn, |c| c.batch_execute(ddl).await).unwrap();
+}
+
+/// A reset whose password write fails (a trigger refuses the update) changes nothing: the
+/// token is not used up, the sessions live, the lock stays; once the database accepts the
+/// write again, the same token works.
+async fn reset_is_all_or_nothing(t: TestDb) {
+    let app = TestApp::new(t).await;
+    let (id, session) = app.user("dora").await;
+    let token = {
+        let mut conn = app.t.db.conn().await.unwrap();
+        account_token::issue(
+            &mut conn,
+            Purpose::PasswordReset,
+            id,
+            None,
+            std::time::Duration::from_secs(600),
+        )
+        .await
+        .unwrap()
+    };
+    refuse_on_users(&app, "UPDATE").await;
+    let body = json!({"token": token, "new_password": "brand-new-9"});
+    let a = app.post("reset-password", body.clone(), None).await;
+    assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR, "{:?}", a.body);
+    assert_eq!(app.get("me", Some(&session)).await.status, StatusCode::OK);
+    drop_refusal(&app).await;
+    let a = app.post("reset-password", body, None).await;
+    assert_eq!(a.status, StatusCode::OK, "the token survived: {:?}", a.body);
+    assert_eq!(
+        app.get("me", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    app.login("dora", "brand-new-9").await;
+}
+
+/// A wrong current password on an e-mail change counts like a failed login: audited as
+/// `email.change_failed`, and the fifth locks the account (429, logins too).
+async fn email_change_guesses_are_throttled(t: TestDb) {
+    let app = TestApp::new(t).await;
+    let (_, session) = app.user("erin").await;
+    for _ in 0..5 {
+        let a = app
+            .call(
+                Method::PATCH,
+                "/api/contrib/auth/me",
+                Some(json!({"email": "x@example.test", "current_password": "guess"})),
+                Some(&session),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
+    }
+    let a = app
+        .call(
+            Method::PATCH,
+            "/api/contrib/auth/me",
+            Some(json!({"email": "x@example.test", "current_password": "pass-word-1"})),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", a.body);
+    let a = app
+        .post(
+            "login",
+            json!({"account": "erin", "password": "pass-word-1"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", a.body);
+    let failed = events(&app, EventType::EmailChangeFailed).await;
+    assert_eq!(failed.len(), 6, "five wrong, one throttled");
+    assert_eq!(load(&app, 1).await.email, None);
+}
+
 /// A database error in the middle of an admin delete (a trigger refuses to delete the user
 /// row, after the sessions and role links are gone) rolls the whole delete back.
 async fn admin_delete_is_all_or_nothing(t: TestDb) {
     let a = Admin::new(t).await;
     let (victim, victim_session) = a.member("victim", "user").await;
-    let ddl = match a.app.t.db.backend() {
-        Backend::Sqlite => "CREATE TRIGGER keep_users BEFORE DELETE ON users \
-                            BEGIN SELECT RAISE(ABORT, 'kept'); END;"
-            .to_owned(),
-        Backend::Postgres => "CREATE FUNCTION keep_users() RETURNS trigger AS $$ \
-                              BEGIN RAISE EXCEPTION 'kept'; END $$ LANGUAGE plpgsql; \
-                              CREATE TRIGGER keep_users BEFORE DELETE ON users \
-                              FOR EACH ROW EXECUTE FUNCTION keep_users();"
-            .to_owned(),
-        Backend::Mysql => "CREATE TRIGGER keep_users BEFORE DELETE ON users FOR EACH ROW \
-                           SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'kept'"
-            .to_owned(),
-    };
-    {
-        let mut conn = a.app.t.db.conn().await.unwrap();
-        auth_axum::with_conn!(&mut conn, |c| c.batch_execute(&ddl).await).unwrap();
-    }
+    refuse_on_users(&a.app, "DELETE").await;
     let r = a
         .call(Method::DELETE, &format!("/users/{victim}"), None, &a.root)
         .await;
@@ -267,4 +354,6 @@ backend_tests!(
     admin_email_change_is_audited_with_the_admin,
     only_changed_columns_are_written,
     admin_delete_is_all_or_nothing,
+    reset_is_all_or_nothing,
+    email_change_guesses_are_throttled,
 );

@@ -1,6 +1,7 @@
 //! me (GET, PATCH) and change-password.
 
 use auth_core::UserStore;
+use auth_core::audit::EventType;
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -44,7 +45,13 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
             ));
         };
         auth.service()
-            .confirm_password(&user, &password, &client)
+            .confirm_password(
+                auth.db(),
+                &user,
+                &password,
+                &client,
+                EventType::EmailChangeFailed,
+            )
             .await?;
     }
     let fields: Vec<&str> = changes.keys().map(String::as_str).collect();

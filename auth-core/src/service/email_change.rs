@@ -11,21 +11,6 @@ use crate::db::DbConn;
 use crate::user::UserStore;
 
 impl<U: UserStore> AuthService<U> {
-    /// Checks that `password` is `user`'s current password before a sensitive change of
-    /// their own account (a new e-mail address): [`AuthError::InvalidCredentials`] when it
-    /// is not.
-    pub async fn confirm_password(
-        &self,
-        user: &U,
-        password: &str,
-        _client: &ClientInfo,
-    ) -> Result<(), AuthError> {
-        match self.hasher.verify(password, user.password_hash()).await {
-            Ok(true) => Ok(()),
-            _ => Err(AuthError::InvalidCredentials),
-        }
-    }
-
     /// Writes the `fields` of `user` that a change set (see
     /// [`AuthUser::apply_changes`](crate::AuthUser::apply_changes)) and only those, so
     /// concurrent changes to other columns survive. When the e-mail address differs from
@@ -34,7 +19,8 @@ impl<U: UserStore> AuthService<U> {
     /// old address must not outlive it); after it, the change is audited as
     /// `email.changed` (with `by` in `detail` when an administrator made it) and, when
     /// account mail is configured, the old address gets a notice. Checking the user's
-    /// current password first is the caller's job: the `me` route does it.
+    /// current password first ([`AuthService::confirm_password`]) is the caller's job: the
+    /// `me` route does it.
     ///
     /// `false` when the user no longer exists.
     pub async fn save_changes(

@@ -5,20 +5,61 @@ use serde_json::json;
 use super::{AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::AuthError;
-use crate::db::Database;
+use crate::db::{Database, DbConn};
 use crate::password::PasswordError;
 use crate::session;
 use crate::user::UserStore;
 
 impl<U: UserStore> AuthService<U> {
-    /// Changes a password after checking the old one and then the new one
-    /// ([`AuthService::check_password`]), and ends the user's other sessions.
-    ///
-    /// A wrong `old_password` counts like a failed login, against the same keys (the
-    /// account name and the client IP, reserved before the check), and is audited as
-    /// `password.change_failed`; while either key is locked the answer is
-    /// [`AuthError::Throttled`]. A right one clears the account's counter. No connection is
-    /// held while hashing.
+    /// Checks that `password` is `user`'s current password, before a sensitive change of
+    /// their own account (a new password, a new e-mail address), under the login
+    /// throttle: the attempt is reserved on the account name and the client IP before the
+    /// check, and while either is locked the answer is [`AuthError::Throttled`]. A wrong
+    /// password counts like a failed login and is audited as `failed` (reason
+    /// `invalid_credentials`, or `throttled`); a right one clears the account's counter.
+    /// No connection is held while hashing.
+    pub async fn confirm_password(
+        &self,
+        db: &Database,
+        user: &U,
+        password: &str,
+        client: &ClientInfo,
+        failed: EventType,
+    ) -> Result<(), AuthError> {
+        let keys = self.login_keys(user.account(), client);
+        let failure = || client.event(failed).user(user.id(), user.account());
+        let reserved = self.reserve_attempt(db, &keys, failure).await?;
+        let checked = match self.hasher.verify(password, user.password_hash()).await {
+            // An unreadable stored hash cannot match (the time was spent all the same).
+            Err(PasswordError::UnsupportedHash) => Ok(false),
+            other => other,
+        };
+        let mut conn = db.conn().await?;
+        match checked {
+            Ok(true) => {
+                self.attempt_settled(&mut conn, &reserved, true).await?;
+                Ok(())
+            }
+            Ok(false) => {
+                tracing::info!(user_id = user.id(), event = %failed, "current password refused");
+                self.attempt_failed(&mut conn, &reserved, user.account(), client)
+                    .await?;
+                let event = failure().detail(json!({ "reason": "invalid_credentials" }));
+                self.record(&mut conn, event).await?;
+                Err(AuthError::InvalidCredentials)
+            }
+            Err(e) => {
+                // Not checked (busy hasher): the attempt does not count.
+                self.attempt_settled(&mut conn, &reserved, false).await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Changes a password after checking the old one ([`AuthService::confirm_password`],
+    /// audited as `password.change_failed` when wrong) and then the new one
+    /// ([`AuthService::check_password`]). The new hash and the end of the user's other
+    /// sessions are one transaction. No connection is held while hashing.
     pub async fn change_password(
         &self,
         db: &Database,
@@ -28,49 +69,25 @@ impl<U: UserStore> AuthService<U> {
         current_session: Option<i64>,
         client: &ClientInfo,
     ) -> Result<usize, AuthError> {
-        let keys = self.login_keys(user.account(), client);
-        let failure = || {
-            client
-                .event(EventType::PasswordChangeFailed)
-                .user(user.id(), user.account())
-        };
-        let reserved = self.reserve_attempt(db, &keys, failure).await?;
-        let checked = match self.hasher.verify(old_password, user.password_hash()).await {
-            // An unreadable stored hash cannot match (the time was spent all the same).
-            Err(PasswordError::UnsupportedHash) => Ok(false),
-            other => other,
-        };
-        let hash = match checked {
-            Ok(true) => match self.check_password(user.account(), new_password) {
-                Ok(()) => self
-                    .hasher
-                    .hash(new_password)
-                    .await
-                    .map_err(AuthError::from),
-                Err(e) => Err(e),
-            },
-            Ok(false) => {
-                tracing::info!(user_id = user.id(), "password change refused");
-                let mut conn = db.conn().await?;
-                self.attempt_failed(&mut conn, &reserved, user.account(), client)
-                    .await?;
-                let event = failure().detail(json!({ "reason": "invalid_credentials" }));
-                self.record(&mut conn, event).await?;
-                return Err(AuthError::InvalidCredentials);
-            }
-            Err(e) => {
-                // Not checked (busy hasher): the attempt does not count.
-                let mut conn = db.conn().await?;
-                self.attempt_settled(&mut conn, &reserved, false).await?;
-                return Err(e.into());
-            }
-        };
+        self.confirm_password(
+            db,
+            user,
+            old_password,
+            client,
+            EventType::PasswordChangeFailed,
+        )
+        .await?;
+        self.check_password(user.account(), new_password)?;
+        let hash = self.hasher.hash(new_password).await?;
+        user.set_password_hash(hash);
         let mut conn = db.conn().await?;
-        self.attempt_settled(&mut conn, &reserved, true).await?;
-        // The old password was right, whatever happens to the new one.
-        user.set_password_hash(hash?);
-        user.update(&mut conn).await?;
-        let ended = session::delete_for_user(&mut conn, user.id(), current_session).await?;
+        let changed: &U = user;
+        let ended = conn
+            .transaction(async |conn: &mut DbConn| {
+                changed.update_fields(conn, &["password"]).await?;
+                session::delete_for_user(conn, changed.id(), current_session).await
+            })
+            .await?;
         tracing::info!(
             user_id = user.id(),
             ended_sessions = ended,

@@ -8,7 +8,7 @@ use crate::account_mail::AccountMail;
 use crate::account_token::{self, Purpose};
 use crate::audit::EventType;
 use crate::backend::AuthError;
-use crate::db::Database;
+use crate::db::{Database, DbConn};
 use crate::session;
 use crate::throttle;
 use crate::user::UserStore;
@@ -127,13 +127,21 @@ impl<U: UserStore> AuthService<U> {
         };
         self.check_password(user.account(), new_password)?;
         let hash = self.hasher.hash(new_password).await?;
-        let mut conn = db.conn().await?;
-        account_token::redeem(&mut conn, Purpose::PasswordReset, token).await?;
         user.set_password_hash(hash);
-        user.update(&mut conn).await?;
-        let ended = session::delete_for_user(&mut conn, user.id(), None).await?;
-        account_token::revoke_for_user(&mut conn, user.id(), Purpose::PasswordReset).await?;
-        throttle::clear(&mut conn, &throttle::Key::account(user.account())).await?;
+        let mut conn = db.conn().await?;
+        // All or nothing: the token is used up only with the new password stored, the
+        // sessions ended and the lock cleared.
+        let reset: &U = &user;
+        let ended = conn
+            .transaction(async |conn: &mut DbConn| {
+                account_token::redeem(conn, Purpose::PasswordReset, token).await?;
+                reset.update_fields(conn, &["password"]).await?;
+                let ended = session::delete_for_user(conn, reset.id(), None).await?;
+                account_token::revoke_for_user(conn, reset.id(), Purpose::PasswordReset).await?;
+                throttle::clear(conn, &throttle::Key::account(reset.account())).await?;
+                Ok::<_, AuthError>(ended)
+            })
+            .await?;
         tracing::info!(
             user_id = user.id(),
             ended_sessions = ended,

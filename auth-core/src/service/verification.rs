@@ -130,7 +130,7 @@ impl<U: UserStore> AuthService<U> {
             }
             if !user.is_verified() {
                 user.set_verified(true).map_err(AuthError::Invalid)?;
-                user.update(&mut conn).await?;
+                user.update_fields(&mut conn, &["is_verified"]).await?;
             }
             tracing::info!(user_id = user.id(), "e-mail verified");
             self.audit_user(

@@ -98,13 +98,23 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     drop(conn);
     let user = auth.service().register(auth.db(), None, &req).await?;
     let mut conn = auth.db().conn().await?;
-    for role in &roles {
-        if let Err(e) = manage::assign_role(&mut conn, user.id(), role, None).await {
-            // No half-created user: take it away again.
-            let _ = manage::forget_user(&mut conn, user.id()).await;
-            let _ = U::delete(&mut conn, user.id()).await;
-            return Err(unknown_is_invalid(e));
-        }
+    // The roles all at once; if they cannot be given (a role deleted meanwhile, a database
+    // error), the user is taken away again, also all at once: no half-created user.
+    let assigned = conn
+        .transaction(async |conn: &mut auth_core::DbConn| {
+            for role in &roles {
+                manage::assign_role(conn, user.id(), role, None).await?;
+            }
+            Ok::<_, auth_core::Error>(())
+        })
+        .await;
+    if let Err(e) = assigned {
+        conn.transaction(async |conn: &mut auth_core::DbConn| {
+            manage::forget_user(conn, user.id()).await?;
+            U::delete(conn, user.id()).await
+        })
+        .await?;
+        return Err(unknown_is_invalid(e));
     }
     let subject = Some((user.id(), user.account()));
     let change = json!({ "action": "created" });
