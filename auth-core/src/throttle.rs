@@ -377,17 +377,21 @@ pub async fn reserve(
     }
     with_conn!(conn, |c| {
         c.transaction::<_, Error, _>(async |c| {
-            let mut rows: Vec<(usize, Counters)> = Vec::with_capacity(order.len());
+            // A no-op write takes each row lock first (SQLite: the write lock), in a fixed
+            // order; only then are the rows read, so that the reads (MySQL: one snapshot,
+            // taken at the first read) see every attempt committed before the locks.
             for &i in &order {
                 let key = &keys[i].0;
-                let row = t::table.find((key.scope.as_str(), key.value.as_str()));
-                // A no-op write takes the row lock first (SQLite: the write lock), so the
-                // read below sees every committed attempt and the next one waits for this.
-                diesel::update(row)
+                diesel::update(t::table.find((key.scope.as_str(), key.value.as_str())))
                     .set(t::failures.eq(t::failures))
                     .execute(c)
                     .await?;
-                let counters: Counters = row
+            }
+            let mut rows: Vec<(usize, Counters)> = Vec::with_capacity(order.len());
+            for &i in &order {
+                let key = &keys[i].0;
+                let counters: Counters = t::table
+                    .find((key.scope.as_str(), key.value.as_str()))
                     .select((
                         t::failures,
                         t::window_started_at,

@@ -339,6 +339,42 @@ async fn parallel_guesses_never_exceed_the_limit(t: TestDb) {
     );
 }
 
+/// 20 wrong guesses at once from one IP (limit 5), each at another account: the IP's
+/// counter is shared by every attempt, so exactly 5 are checked.
+async fn parallel_guesses_from_one_ip_never_exceed_its_limit(t: TestDb) {
+    let config = ThrottleConfig {
+        ip_limit: 5,
+        ..ThrottleConfig::default()
+    };
+    let app = app_with(t, config, 8).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let router = app.router.clone();
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/api/contrib/auth/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-forwarded-for", "192.0.2.44")
+                .body(Body::from(
+                    json!({"account": format!("sprayed-{i}"), "password": "guess"}).to_string(),
+                ))
+                .unwrap();
+            tokio::spawn(async move { auth_tests::http::send(&router, req).await.status })
+        })
+        .collect();
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::UNAUTHORIZED => refused += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(refused, 5);
+    let audited = reasons(&app, EventType::LoginFailure).await;
+    assert_eq!(audited.get("invalid_credentials"), Some(&5), "{audited:?}");
+}
+
 /// change-password: a wrong old password counts like a failed login; the sixth attempt
 /// (limit 5) is 429 with Retry-After, even with the right old password, and every refusal
 /// is audited as `password.change_failed`. The login of the account is locked too.
@@ -426,6 +462,7 @@ async fn unreadable_hashes_cost_a_verification(t: TestDb) {
 
 backend_tests!(
     parallel_guesses_never_exceed_the_limit,
+    parallel_guesses_from_one_ip_never_exceed_its_limit,
     wrong_old_passwords_lock_change_password,
     unreadable_hashes_cost_a_verification,
 );

@@ -152,3 +152,33 @@ impl<U: UserStore> AuthService<U> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// On a single-threaded runtime the worker cannot run between pushes made without an
+    /// await: with room for one, the first job is queued and the other nine are dropped.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_full_queue_drops_and_the_rest_is_waited_for() {
+        let tasks = TaskTracker::new();
+        let queue = MailQueue::new(1, tasks.clone());
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..10 {
+            let ran = ran.clone();
+            queue.push(
+                "test",
+                Box::pin(async move {
+                    tokio::task::yield_now().await;
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                }),
+            );
+        }
+        tasks.close();
+        tasks.wait().await;
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+}
