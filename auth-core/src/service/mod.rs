@@ -164,7 +164,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
     }
 
     /// How many hashes may wait for a permit; past that a request needing a hash is
-    /// refused at once (503 `busy` with `Retry-After`). Default: 16 per permit. See
+    /// refused at once (503 `busy` with `Retry-After`). Default: 32 per permit. See
     /// [`HashLimits`].
     pub fn hash_queue(mut self, queue: usize) -> Self {
         self.hash_queue = Some(queue);
