@@ -58,10 +58,11 @@ pub const DEFAULT_QUEUE_PER_PERMIT: usize = 32;
 /// How many hashes run at once and how many may wait for a turn.
 ///
 /// The defaults: one permit per core ([`std::thread::available_parallelism`]), and a queue
-/// of [`DEFAULT_QUEUE_PER_PERMIT`] (32) per permit. A queued request waits at most about
+/// of [`DEFAULT_QUEUE_PER_PERMIT`] (32) per permit, so that a burst of a few dozen logins
+/// or registrations is served rather than refused. A queued request waits at most about
 /// `queue / permits` hash times: at cost 12, about 0.3 s each on a current core, so about
-/// 10 s. A longer queue absorbs bigger bursts but lets a request wait longer than most
-/// clients will; a shorter one answers 503 `busy` sooner.
+/// 10 s. Lower the queue when clients should rather get a quick 503 `busy` than wait that
+/// long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashLimits {
     /// Hashes (or verifications) running at once. At least 1.

@@ -2,7 +2,7 @@
 //! the same run: `cargo bench -p auth-tests --bench login_flood`.
 //!
 //! bcrypt runs at the default cost (12) with the default hashing limits (one permit per
-//! core, 16 queued per permit), on a SQLite file database with the default pool (16
+//! core, 32 queued per permit), on a SQLite file database with the default pool (16
 //! connections). The flood is 32 clients each sending wrong-password logins back to back
 //! (throttling off, so every one is verified). Printed before criterion's figures:
 //! - login throughput during the flood (verified logins per second) and how many were
