@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use crate::session_cache::SessionCacheConfig;
+
 /// Settings of the session cookie. The cookie is always `HttpOnly`, `SameSite=Lax` and
 /// `Path=/`.
 #[derive(Debug, Clone)]
@@ -88,6 +90,9 @@ pub struct HttpConfig {
     pub registration: RegistrationMode,
     /// CSRF protection of cookie-authenticated requests (on by default).
     pub csrf: CsrfConfig,
+    /// The resolved-session cache (on by default: a warm authenticated request reads no
+    /// database; other instances' changes are seen within its sync interval).
+    pub session_cache: SessionCacheConfig,
 }
 
 impl Default for HttpConfig {
@@ -99,6 +104,7 @@ impl Default for HttpConfig {
             client_ip: ClientIpSource::default(),
             registration: RegistrationMode::default(),
             csrf: CsrfConfig::default(),
+            session_cache: SessionCacheConfig::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! request reuse it. A request that never asks does no database work.
 
 use std::ops::Deref;
+use std::sync::Arc;
 
 use auth_core::UserStore;
 use auth_core::session::{self, Session};
@@ -14,6 +15,7 @@ use tower_cookies::Cookies;
 
 use crate::layer::Auth;
 use crate::response::ApiError;
+use crate::session_cache::SessionCache;
 
 /// The logged-in user and their session. Rejects with 401 `unauthenticated` when the request
 /// has no valid session. Dereferences to the user.
@@ -64,8 +66,9 @@ pub(crate) fn cookies_of(parts: &Parts) -> Result<Cookies, ApiError> {
 #[derive(Clone, Copy)]
 pub(crate) struct RbacVersion(pub(crate) i64);
 
-/// Loads (once per request) the session named by the cookie, its user and the RBAC
-/// version, in one query; renews the idle expiry when due (a write at most once per touch
+/// Resolves (once per request) the session named by the cookie, its user and the RBAC
+/// version: from the session cache when it holds a good entry ([`crate::SessionCacheConfig`]),
+/// else in one query, renewing the idle expiry when due (a write at most once per touch
 /// interval). Expired sessions and sessions of deleted or deactivated users are deleted and
 /// count as none.
 pub(crate) async fn resolve<U: UserStore + Clone>(
@@ -81,21 +84,95 @@ pub(crate) async fn resolve<U: UserStore + Clone>(
         .map(|c| c.value().to_owned());
     let mut resolved = None;
     if let Some(token) = token.filter(|t| !t.is_empty()) {
-        let mut conn = auth.db().conn().await?;
-        let config = auth.service().session_config();
-        if let Some((user, session, version)) =
-            U::find_by_session(&mut conn, &session::hash_token(&token)).await?
-        {
-            if !user.is_active() {
-                session::delete_by_id(&mut conn, session.id).await?;
-            } else if let Some(session) = session::keep_alive(&mut conn, session, config).await? {
-                parts.extensions.insert(RbacVersion(version));
-                resolved = Some(CurrentUser { user, session });
-            }
-        }
+        resolved = match &auth.inner.sessions {
+            Some(cache) => resolve_cached(&auth, cache, &token, parts).await?,
+            None => resolve_from_db(&auth, &session::hash_token(&token), parts)
+                .await?
+                .map(|(c, _)| c),
+        };
     }
     parts.extensions.insert(Resolved(resolved.clone()));
     Ok(resolved)
+}
+
+/// Reads the session of `token_hash`, its user and the RBAC version from the database (one
+/// query); renews the idle expiry when due. Expired sessions and sessions of deactivated
+/// users are deleted and count as none.
+async fn resolve_from_db<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    token_hash: &str,
+    parts: &mut Parts,
+) -> Result<Option<(CurrentUser<U>, i64)>, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let config = auth.service().session_config();
+    let Some((user, session, version)) = U::find_by_session(&mut conn, token_hash).await? else {
+        return Ok(None);
+    };
+    if !user.is_active() {
+        session::delete_by_id(&mut conn, session.id).await?;
+        return Ok(None);
+    }
+    let Some(session) = session::keep_alive(&mut conn, session, config).await? else {
+        return Ok(None);
+    };
+    parts.extensions.insert(RbacVersion(version));
+    Ok(Some((CurrentUser { user, session }, version)))
+}
+
+/// The resolution from the session cache when it holds a good one (no database work; the
+/// idle-expiry touch, when due, is written in the background), else from the database,
+/// cached for the next request.
+async fn resolve_cached<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    cache: &Arc<SessionCache<U>>,
+    token: &str,
+    parts: &mut Parts,
+) -> Result<Option<CurrentUser<U>>, ApiError> {
+    let hash = session::hash_token(token);
+    if let Some(entry) = cache.get(auth.db(), &hash) {
+        let config = auth.service().session_config();
+        let now = session::now();
+        let mut current = CurrentUser {
+            user: entry.user.clone(),
+            session: entry.session.clone(),
+        };
+        if now - entry.session.last_seen_at >= config.touch_interval {
+            // Mark it touched in the cache first, so that only this request writes.
+            let mut touched = entry.session.clone();
+            let idle = (now + config.idle_timeout).min(touched.absolute_expires_at);
+            touched.last_seen_at = now;
+            touched.idle_expires_at = idle;
+            cache.touched(&hash, &entry, touched.clone());
+            current.session = touched.clone();
+            let (db, config) = (auth.db().clone(), config.clone());
+            tokio::spawn(async move {
+                let mut touched = touched;
+                let write = async {
+                    let mut conn = db.conn().await?;
+                    session::touch(&mut conn, &mut touched, now, &config).await
+                };
+                if let Err(e) = write.await {
+                    tracing::warn!(error = %e, "session cache: background touch failed");
+                }
+            });
+        }
+        parts.extensions.insert(RbacVersion(entry.rbac_version));
+        return Ok(Some(current));
+    }
+    cache.start(auth.db()).await?;
+    let before = auth.db().changes().total();
+    let found = resolve_from_db(auth, &hash, parts).await?;
+    if let Some((current, version)) = &found {
+        cache.insert(
+            auth.db(),
+            before,
+            hash,
+            current.user.clone(),
+            current.session.clone(),
+            *version,
+        );
+    }
+    Ok(found.map(|(current, _)| current))
 }
 
 impl<S, U> FromRequestParts<S> for CurrentUser<U>

@@ -16,6 +16,7 @@ use tower_cookies::{CookieManager, CookieManagerLayer};
 use crate::config::HttpConfig;
 use crate::csrf::{CsrfPolicy, CsrfService};
 use crate::guard::Authorizer;
+use crate::session_cache::SessionCache;
 
 /// Everything the extractors and routes need: the database, the service and the HTTP
 /// settings. Cheap to clone.
@@ -26,6 +27,7 @@ pub struct Auth<U: UserStore> {
 pub(crate) struct AuthInner<U: UserStore> {
     pub(crate) db: Database,
     pub(crate) grants: GrantCache,
+    pub(crate) sessions: Option<Arc<SessionCache<U>>>,
     pub(crate) service: AuthService<U>,
     pub(crate) http: HttpConfig,
     pub(crate) csrf: Arc<CsrfPolicy>,
@@ -65,6 +67,7 @@ impl<U: UserStore> Auth<U> {
             inner: Arc::new(AuthInner {
                 db,
                 grants: GrantCache::default(),
+                sessions: SessionCache::new(&http.session_cache),
                 service,
                 http,
                 csrf,

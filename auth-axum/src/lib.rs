@@ -48,6 +48,7 @@ mod json;
 mod layer;
 pub mod response;
 mod routes;
+mod session_cache;
 
 pub use auth_core::embed_app_migrations;
 pub use auth_core::{
@@ -61,6 +62,7 @@ pub use auth_macros::{login_required, permission_catalog, permission_required, r
 
 pub use config::{
     ClientIpSource, CookieConfig, CsrfConfig, HttpConfig, OriginScheme, RegistrationMode,
+    SessionCacheConfig,
 };
 pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;

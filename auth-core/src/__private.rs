@@ -34,3 +34,5 @@ pub use inventory;
 
 pub use crate::schema::{auth_rbac_version, auth_sessions};
 pub use crate::session::Session;
+
+pub use crate::revocation::user_changed;

@@ -21,6 +21,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::Runtime;
@@ -36,6 +37,7 @@ use diesel_async::{
 };
 
 use crate::error::{Error, Result};
+use crate::revocation::Changes;
 
 /// The async SQLite connection: Diesel's sync connection run on tokio's blocking pool.
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
@@ -166,6 +168,7 @@ pub struct Database {
     backend: Backend,
     driver_url: String,
     pool: PoolKind,
+    changes: Arc<Changes>,
 }
 
 impl fmt::Debug for Database {
@@ -179,10 +182,23 @@ impl fmt::Debug for Database {
 
 /// A pooled connection to one of the three backends. Use [`with_conn!`](crate::with_conn) to run a query.
 ///
+/// It also carries the [`Changes`] of its [`Database`], so that the storage functions that
+/// end sessions or change users (which take a `DbConn`) tell this process's session caches
+/// at once (see [`crate::revocation`]).
+pub struct DbConn {
+    #[doc(hidden)]
+    pub conn: Conn,
+    changes: Arc<Changes>,
+}
+
+/// The connection inside a [`DbConn`], one variant per backend. Name it only through
+/// [`with_conn!`](crate::with_conn).
+///
 /// The variants differ in size (a PostgreSQL connection is largest); a `DbConn` lives on
 /// the stack of one request, so boxing would only add an allocation per checkout.
+#[doc(hidden)]
 #[allow(clippy::large_enum_variant)]
-pub enum DbConn {
+pub enum Conn {
     /// SQLite connection.
     Sqlite(Object<SqliteConn>),
     /// PostgreSQL connection.
@@ -194,11 +210,16 @@ pub enum DbConn {
 impl DbConn {
     /// Which backend this connection talks to.
     pub fn backend(&self) -> Backend {
-        match self {
-            DbConn::Sqlite(_) => Backend::Sqlite,
-            DbConn::Postgres(_) => Backend::Postgres,
-            DbConn::Mysql(_) => Backend::Mysql,
+        match self.conn {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+            Conn::Mysql(_) => Backend::Mysql,
         }
+    }
+
+    /// The change counters of this connection's [`Database`].
+    pub fn changes(&self) -> &Arc<Changes> {
+        &self.changes
     }
 }
 
@@ -262,16 +283,16 @@ impl fmt::Debug for DbConn {
 #[macro_export]
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
-        match $db {
-            $crate::db::DbConn::Sqlite($conn) => {
+        match &mut $db.conn {
+            $crate::db::Conn::Sqlite($conn) => {
                 let $conn = &mut **$conn;
                 $body
             }
-            $crate::db::DbConn::Postgres($conn) => {
+            $crate::db::Conn::Postgres($conn) => {
                 let $conn = &mut **$conn;
                 $body
             }
-            $crate::db::DbConn::Mysql($conn) => {
+            $crate::db::Conn::Mysql($conn) => {
                 let $conn = &mut **$conn;
                 $body
             }
@@ -360,6 +381,7 @@ impl Database {
             backend,
             driver_url,
             pool,
+            changes: Arc::new(Changes::default()),
         })
     }
 
@@ -379,11 +401,20 @@ impl Database {
         fn unavailable<E: std::error::Error + Send + Sync + 'static>(e: E) -> Error {
             Error::Unavailable(Box::new(e))
         }
-        Ok(match &self.pool {
-            PoolKind::Sqlite(p) => DbConn::Sqlite(p.get().await.map_err(unavailable)?),
-            PoolKind::Postgres(p) => DbConn::Postgres(p.get().await.map_err(unavailable)?),
-            PoolKind::Mysql(p) => DbConn::Mysql(p.get().await.map_err(unavailable)?),
+        let conn = match &self.pool {
+            PoolKind::Sqlite(p) => Conn::Sqlite(p.get().await.map_err(unavailable)?),
+            PoolKind::Postgres(p) => Conn::Postgres(p.get().await.map_err(unavailable)?),
+            PoolKind::Mysql(p) => Conn::Mysql(p.get().await.map_err(unavailable)?),
+        };
+        Ok(DbConn {
+            conn,
+            changes: self.changes.clone(),
         })
+    }
+
+    /// The change counters shared by this pool's connections (see [`crate::revocation`]).
+    pub fn changes(&self) -> &Arc<Changes> {
+        &self.changes
     }
 }
 

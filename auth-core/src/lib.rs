@@ -39,6 +39,7 @@ pub mod password;
 pub mod password_policy;
 pub mod rbac;
 pub mod report;
+pub mod revocation;
 pub mod schema;
 pub mod service;
 pub mod session;

@@ -15,7 +15,7 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncMysqlConnection, AsyncPgConnection};
 use diesel_migrations::{EmbeddedMigrations, FileBasedMigrations, MigrationHarness};
 
-use crate::db::{Backend, Database, DbConn};
+use crate::db::{Backend, Database};
 use crate::error::{Error, Result};
 
 static CORE_SQLITE: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
@@ -180,7 +180,7 @@ pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
     let applied = match backend {
         Backend::Sqlite => {
             // The pooled connection, so that an in-memory database is the one migrated.
-            let DbConn::Sqlite(mut conn) = db.conn().await? else {
+            let crate::db::Conn::Sqlite(mut conn) = db.conn().await?.conn else {
                 unreachable!("a SQLite pool hands out SQLite connections")
             };
             conn.spawn_blocking(move |c| {

@@ -170,3 +170,13 @@ diesel::table! {
         detail -> Text,
     }
 }
+
+diesel::table! {
+    /// Append-only log of users whose cached sessions must be dropped (sessions ended, user
+    /// changed), polled by every instance's session cache.
+    auth_revocations (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}

@@ -19,6 +19,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::db::{DbConn, storable_text as cut};
 use crate::error::Result;
+use crate::revocation;
 use crate::schema::auth_sessions as s;
 use crate::with_conn;
 
@@ -210,20 +211,45 @@ pub async fn touch(
     Ok(())
 }
 
-/// Ends the session of a cookie token. `true` if one existed.
+/// Ends the session of a cookie token. `true` if one existed. Session caches hear of it
+/// ([`crate::revocation`]).
 pub async fn delete_by_token(conn: &mut DbConn, token: &str) -> Result<bool> {
     let hash = hash_token(token);
+    let owner: Option<i64> = with_conn!(conn, |c| {
+        s::table
+            .filter(s::token_hash.eq(&hash))
+            .select(s::user_id)
+            .first(c)
+            .await
+            .optional()
+    })?;
+    let Some(user_id) = owner else {
+        return Ok(false);
+    };
     let n = with_conn!(conn, |c| diesel::delete(
         s::table.filter(s::token_hash.eq(&hash))
     )
     .execute(c)
     .await)?;
+    revocation::user_changed(conn, user_id).await?;
     Ok(n > 0)
 }
 
-/// Ends one session by id.
+/// Ends one session by id. Session caches hear of it ([`crate::revocation`]).
 pub async fn delete_by_id(conn: &mut DbConn, id: i64) -> Result<bool> {
+    let owner: Option<i64> = with_conn!(conn, |c| {
+        s::table
+            .find(id)
+            .select(s::user_id)
+            .first(c)
+            .await
+            .optional()
+    })?;
+    let Some(user_id) = owner else {
+        return Ok(false);
+    };
     let n = with_conn!(conn, |c| diesel::delete(s::table.find(id)).execute(c).await)?;
+    revocation::user_changed(conn, user_id).await?;
     Ok(n > 0)
 }
 
@@ -235,13 +261,17 @@ pub async fn revoke_for_user(conn: &mut DbConn, user_id: i64, id: i64) -> Result
             .execute(c)
             .await
     })?;
+    if n > 0 {
+        revocation::user_changed(conn, user_id).await?;
+    }
     Ok(n > 0)
 }
 
 /// Ends every session of a user except `keep` (the current one, if any). Returns how many.
+/// Session caches hear of it ([`crate::revocation`]).
 pub async fn delete_for_user(conn: &mut DbConn, user_id: i64, keep: Option<i64>) -> Result<usize> {
     let keep = keep.unwrap_or(-1);
-    Ok(with_conn!(conn, |c| {
+    let n = with_conn!(conn, |c| {
         diesel::delete(
             s::table
                 .filter(s::user_id.eq(user_id))
@@ -249,7 +279,9 @@ pub async fn delete_for_user(conn: &mut DbConn, user_id: i64, keep: Option<i64>)
         )
         .execute(c)
         .await
-    })?)
+    })?;
+    revocation::user_changed(conn, user_id).await?;
+    Ok(n)
 }
 
 /// A user's live sessions, most recently used first.

@@ -790,6 +790,9 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                             .optional()?
                             .is_some()
                 });
+                if found {
+                    #p::user_changed(#conn, self.#id).await?;
+                }
                 ::core::result::Result::Ok(found)
             }
 
@@ -818,6 +821,9 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                             .optional()?
                             .is_some()
                 });
+                if found {
+                    #p::user_changed(#conn, self.#id).await?;
+                }
                 ::core::result::Result::Ok(found)
             }
 
@@ -829,6 +835,9 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                 let deleted = #p::with_conn!(#conn, |#c| {
                     #p::diesel::delete(#table::table.find(id)).execute(#c).await?
                 });
+                if deleted > 0 {
+                    #p::user_changed(#conn, id).await?;
+                }
                 ::core::result::Result::Ok(deleted > 0)
             }
 

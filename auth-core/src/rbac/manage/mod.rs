@@ -30,8 +30,8 @@ use crate::error::{Error, Result};
 /// serialises RBAC changes (on SQLite, it makes the transaction a writer at once).
 /// `$body` must not `return Ok(..)` early (that would skip the bump); `?` is fine.
 macro_rules! changing {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        $crate::with_conn!($conn, |c| {
+    ($conn:expr, |$c:ident| $body:expr) => {{
+        let result = $crate::with_conn!($conn, |c| {
             c.transaction::<_, $crate::error::Error, _>(async |$c| {
                 use $crate::schema::auth_rbac_version as v;
                 diesel::update(v::table.find(1))
@@ -48,8 +48,14 @@ macro_rules! changing {
                 Ok(out)
             })
             .await
-        })
-    };
+        });
+        // This process's session caches re-read grants at once (other instances see the
+        // version move); a call that changed nothing costs them one re-read.
+        if result.is_ok() {
+            $conn.changes().bump_rbac();
+        }
+        result
+    }};
 }
 
 /// Looks a name up, or fails with `NotFound`.

@@ -1,0 +1,305 @@
+//! The resolved-session cache: a warm authenticated request does no database work.
+//!
+//! Keyed by the SHA-256 of the session token, an entry holds the user, the session and the
+//! RBAC version read with them, and the [`Stamp`] of this process's change counters at
+//! the time of the read. An entry is used only while
+//!
+//! - nothing that concerns its user changed in this process since (logout, revocation,
+//!   password change or reset, deactivation, any user edit, any RBAC change: the storage
+//!   functions bump the counters of their [`auth_core::Database`]), and
+//! - the session has not expired (idle or absolute).
+//!
+//! Other instances sharing the database are heard from by a background task that reads
+//! `auth_revocations` and the RBAC version once per [`SessionCacheConfig::sync_interval`]
+//! (one small query pair per interval per instance, not per request) and evicts what they
+//! name. The sliding-expiry touch of a cached session is written in the background, at
+//! most once per [`auth_core::session::SessionConfig::touch_interval`].
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use auth_core::revocation::{self, Stamp};
+use auth_core::session::Session;
+use auth_core::{Database, UserStore, rbac};
+use moka::sync::Cache;
+use tokio::sync::OnceCell;
+
+/// Settings of the resolved-session cache ([`crate::HttpConfig::session_cache`]).
+#[derive(Debug, Clone)]
+pub struct SessionCacheConfig {
+    /// How long another instance's change may go unseen here: the cache reads the
+    /// revocation log and the RBAC version once per interval. Default 1 s.
+    /// `Duration::ZERO` turns the cache off: every request reads the database.
+    pub sync_interval: Duration,
+    /// Most sessions held (default 100,000); past it, new sessions are served uncached
+    /// until entries expire or are evicted.
+    pub max_entries: u64,
+    /// Most memory held, estimated per entry from the user's serialized size plus the
+    /// session's (default 64 MiB).
+    pub max_bytes: u64,
+    /// How long revocation rows are kept before the cache deletes them (default 10
+    /// minutes). An instance that could not read the log for half of it drops its whole
+    /// cache rather than miss a row.
+    pub retention: Duration,
+}
+
+impl Default for SessionCacheConfig {
+    fn default() -> Self {
+        SessionCacheConfig {
+            sync_interval: Duration::from_secs(1),
+            max_entries: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+            retention: Duration::from_secs(600),
+        }
+    }
+}
+
+impl SessionCacheConfig {
+    /// No cache: every authenticated request reads the session from the database.
+    pub fn disabled() -> Self {
+        SessionCacheConfig {
+            sync_interval: Duration::ZERO,
+            ..SessionCacheConfig::default()
+        }
+    }
+
+    /// Whether the cache is on.
+    pub fn enabled(&self) -> bool {
+        !self.sync_interval.is_zero()
+    }
+}
+
+/// A cached resolution.
+pub(crate) struct Entry<U> {
+    pub(crate) user: U,
+    pub(crate) session: Session,
+    pub(crate) rbac_version: i64,
+    stamp: Stamp,
+}
+
+/// Counters for the hit rate.
+#[derive(Debug, Default)]
+struct Stats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// Where the log reader stands.
+struct SyncState {
+    last_id: AtomicI64,
+    rbac_version: AtomicI64,
+    last_ok: std::sync::Mutex<Instant>,
+}
+
+/// The cache of one [`crate::Auth`].
+pub(crate) struct SessionCache<U> {
+    entries: Cache<String, Arc<Entry<U>>>,
+    config: SessionCacheConfig,
+    stats: Stats,
+    sync: SyncState,
+    started: OnceCell<()>,
+}
+
+impl<U: UserStore> SessionCache<U> {
+    /// A cache for `config`, or `None` when it is off.
+    pub(crate) fn new(config: &SessionCacheConfig) -> Option<Arc<SessionCache<U>>> {
+        if !config.enabled() {
+            return None;
+        }
+        let entries = Cache::builder()
+            .max_capacity(config.max_bytes)
+            .weigher(|_key: &String, entry: &Arc<Entry<U>>| entry_weight(entry))
+            .support_invalidation_closures()
+            .build();
+        Some(Arc::new(SessionCache {
+            entries,
+            config: config.clone(),
+            stats: Stats::default(),
+            sync: SyncState {
+                last_id: AtomicI64::new(0),
+                rbac_version: AtomicI64::new(0),
+                last_ok: std::sync::Mutex::new(Instant::now()),
+            },
+            started: OnceCell::new(),
+        }))
+    }
+
+    /// The cached resolution of `token_hash`, if it is still good.
+    pub(crate) fn get(&self, db: &Database, token_hash: &str) -> Option<Arc<Entry<U>>> {
+        let found = self.entries.get(token_hash).filter(|e| {
+            let now = auth_core::session::now();
+            db.changes().is_current(e.session.user_id, e.stamp)
+                && e.session.idle_expires_at > now
+                && e.session.absolute_expires_at > now
+        });
+        let (counter, outcome) = match &found {
+            Some(_) => (&self.stats.hits, "hit"),
+            None => (&self.stats.misses, "miss"),
+        };
+        let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(10_000) {
+            self.report(outcome);
+        }
+        if found.is_none() {
+            self.entries.invalidate(token_hash);
+        }
+        found
+    }
+
+    /// Logs the hit rate (every 10,000 hits or misses).
+    fn report(&self, outcome: &str) {
+        let hits = self.stats.hits.load(Ordering::Relaxed);
+        let misses = self.stats.misses.load(Ordering::Relaxed);
+        tracing::debug!(
+            target: "auth_axum::session_cache",
+            hits,
+            misses,
+            entries = self.entries.entry_count(),
+            weighted_bytes = self.entries.weighted_size(),
+            hit_rate = hits as f64 / (hits + misses).max(1) as f64,
+            last = outcome,
+            "session cache"
+        );
+    }
+
+    /// Caches a resolution read from the database after [`auth_core::revocation::Changes::total`]
+    /// was `before`; not when anything changed meanwhile (it may predate the change).
+    pub(crate) fn insert(
+        &self,
+        db: &Database,
+        before: u64,
+        token_hash: String,
+        user: U,
+        session: Session,
+        rbac_version: i64,
+    ) {
+        let Some(stamp) = db.changes().stamp_since(session.user_id, before) else {
+            return;
+        };
+        if self.entries.entry_count() >= self.config.max_entries {
+            // Full by count: serve this one uncached rather than grow past the bound.
+            self.entries.run_pending_tasks();
+            if self.entries.entry_count() >= self.config.max_entries {
+                return;
+            }
+        }
+        let entry = Arc::new(Entry {
+            user,
+            session,
+            rbac_version,
+            stamp,
+        });
+        self.entries.insert(token_hash, entry);
+    }
+
+    /// Starts (once) the task that reads the revocation log for this cache: the first
+    /// call reads where the log stands, so that nothing written after it is missed.
+    pub(crate) async fn start(self: &Arc<Self>, db: &Database) -> auth_core::Result<()> {
+        self.started
+            .get_or_try_init(|| async {
+                let mut conn = db.conn().await?;
+                let last = revocation::latest_id(&mut conn).await?;
+                let version = rbac::version(&mut conn).await?;
+                self.sync.last_id.store(last, Ordering::Release);
+                self.sync.rbac_version.store(version, Ordering::Release);
+                let weak = Arc::downgrade(self);
+                tokio::spawn(poll(weak, db.clone(), self.config.sync_interval));
+                Ok::<(), auth_core::Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// One read of the log: evicts the users named since the last read, everything when
+    /// the RBAC version moved or the log was out of reach for too long.
+    async fn sync_once(&self, db: &Database, round: u64) -> auth_core::Result<()> {
+        let mut conn = db.conn().await?;
+        loop {
+            let after = self.sync.last_id.load(Ordering::Acquire);
+            let rows = revocation::since(&mut conn, after, 1000).await?;
+            let Some(&(last, _)) = rows.last() else { break };
+            let users: HashSet<i64> = rows.iter().map(|(_, user)| *user).collect();
+            self.entries
+                .invalidate_entries_if(move |_, e| users.contains(&e.session.user_id))
+                .map_err(|e| auth_core::Error::Config(e.to_string()))?;
+            self.sync.last_id.store(last, Ordering::Release);
+            if rows.len() < 1000 {
+                break;
+            }
+        }
+        let version = rbac::version(&mut conn).await?;
+        if self.sync.rbac_version.swap(version, Ordering::AcqRel) != version {
+            self.entries.invalidate_all();
+        }
+        if let Ok(mut last_ok) = self.sync.last_ok.lock() {
+            *last_ok = Instant::now();
+        }
+        // Now and then, forget rows every instance has had time to read.
+        if round.is_multiple_of(64) {
+            let retention = time::Duration::try_from(self.config.retention)
+                .unwrap_or(time::Duration::MINUTE * 10);
+            revocation::cleanup(&mut conn, auth_core::session::now() - retention, 1000).await?;
+        }
+        Ok(())
+    }
+
+    /// After a failed read: drops everything when the log has been out of reach for half
+    /// the retention (rows may be deleted before this instance reads them).
+    fn fell_behind(&self) {
+        let stale = self
+            .sync
+            .last_ok
+            .lock()
+            .map(|t| t.elapsed() > self.config.retention / 2)
+            .unwrap_or(true);
+        if stale {
+            self.entries.invalidate_all();
+        }
+    }
+}
+
+impl<U: UserStore + Clone> SessionCache<U> {
+    /// Replaces the cached session of `token_hash` (after a touch), keeping the rest.
+    pub(crate) fn touched(&self, token_hash: &str, entry: &Entry<U>, session: Session) {
+        let fresh = Arc::new(Entry {
+            user: entry.user.clone(),
+            session,
+            rbac_version: entry.rbac_version,
+            stamp: entry.stamp,
+        });
+        self.entries.insert(token_hash.to_owned(), fresh);
+    }
+}
+
+/// The background reader: runs while the cache lives.
+async fn poll<U: UserStore>(cache: Weak<SessionCache<U>>, db: Database, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate, and `start` has just read where the log stands.
+    ticker.tick().await;
+    let mut round: u64 = 0;
+    loop {
+        ticker.tick().await;
+        let Some(cache) = cache.upgrade() else { return };
+        round += 1;
+        if let Err(e) = cache.sync_once(&db, round).await {
+            tracing::warn!(error = %e, "session cache: cannot read the revocation log");
+            cache.fell_behind();
+        }
+    }
+}
+
+/// The estimated memory of an entry: the fixed part, the user as serialized, the
+/// session's texts.
+fn entry_weight<U: UserStore>(entry: &Entry<U>) -> u32 {
+    let user = serde_json::to_vec(&entry.user).map_or(256, |v| v.len());
+    let session = entry.session.token_hash.len()
+        + entry.session.platform.len()
+        + entry.session.ip.as_ref().map_or(0, String::len)
+        + entry.session.user_agent.as_ref().map_or(0, String::len)
+        + entry.session.session_info.len();
+    let fixed = std::mem::size_of::<Entry<U>>() + 64 + 64; // + key + map overhead
+    u32::try_from(fixed + user + session).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,9 @@
+-- Append-only log of changes that end cached sessions: a user's sessions ended, the user
+-- changed. Every instance polls it (rows after the last id it saw) to evict its session
+-- cache; rows are deleted after a retention period.
+CREATE TABLE auth_revocations (
+    id BIGINT AUTO_INCREMENT PRIMARY KEY,
+    user_id BIGINT NOT NULL,
+    created_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE INDEX auth_revocations_created ON auth_revocations (created_at);
