@@ -305,7 +305,7 @@ async fn verify_flow(t: TestDb) {
         .call(
             Method::PATCH,
             "/api/contrib/auth/me",
-            Some(json!({"email": "dan@elsewhere.test"})),
+            Some(json!({"email": "dan@elsewhere.test", "current_password": "pass-word-1"})),
             Some(&dan),
         )
         .await;
