@@ -77,10 +77,10 @@ fn memory_per_session(rt: &tokio::runtime::Runtime) {
         let n = 20_000;
         let mut tokens = Vec::with_capacity(n);
         let mut conn = app.t.db.conn().await.unwrap();
-        let user = auth_axum::UserStore::find_by_account(&mut conn, "bench")
+        let user = <User as auth_axum::UserStore>::find_by_account(&mut conn, "bench")
             .await
             .unwrap()
-            .map(|u: User| auth_axum::AuthUser::id(&u))
+            .map(|u| auth_axum::AuthUser::id(&u))
             .unwrap();
         for _ in 0..n {
             let (token, _) = session::create(
