@@ -215,24 +215,18 @@ pub async fn touch(
 /// ([`crate::revocation`]).
 pub async fn delete_by_token(conn: &mut DbConn, token: &str) -> Result<bool> {
     let hash = hash_token(token);
-    let owner: Option<i64> = with_conn!(conn, |c| {
+    let id: Option<i64> = with_conn!(conn, |c| {
         s::table
             .filter(s::token_hash.eq(&hash))
-            .select(s::user_id)
+            .select(s::id)
             .first(c)
             .await
             .optional()
     })?;
-    let Some(user_id) = owner else {
-        return Ok(false);
-    };
-    let n = with_conn!(conn, |c| diesel::delete(
-        s::table.filter(s::token_hash.eq(&hash))
-    )
-    .execute(c)
-    .await)?;
-    revocation::user_changed(conn, user_id).await?;
-    Ok(n > 0)
+    match id {
+        Some(id) => delete_by_id(conn, id).await,
+        None => Ok(false),
+    }
 }
 
 /// Ends one session by id. Session caches hear of it ([`crate::revocation`]).

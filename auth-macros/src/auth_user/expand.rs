@@ -598,6 +598,12 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
         });
     let some_values = quote!((#(#some_values,)*));
     let any_wanted = quote!(false #(|| #wanted)*);
+    let all_fields: Vec<&str> = model
+        .columns
+        .iter()
+        .filter(|col| !col.primary_key)
+        .map(|col| col.name.as_str())
+        .collect();
     let text = quote!(#p::diesel::sql_types::Text);
     let record_login = match model.role(Role::LastLogin) {
         Some(column) => {
@@ -772,28 +778,7 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
             #find_by_email
 
             async fn update(&self, #conn: &mut #p::DbConn) -> #p::Result<bool> {
-                use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
-                use #p::diesel_async::RunQueryDsl as _;
-                let found = #p::with_conn!(#conn, |#c| {
-                    let changed = #p::diesel::update(#table::table.find(self.#id))
-                        .set(#values)
-                        .execute(#c)
-                        .await?;
-                    // MySQL counts only the rows whose values changed: tell "no such row"
-                    // from "nothing to change" by looking the row up.
-                    changed > 0
-                        || #table::table
-                            .find(self.#id)
-                            .select(#table::#id)
-                            .first::<i64>(#c)
-                            .await
-                            .optional()?
-                            .is_some()
-                });
-                if found {
-                    #p::user_changed(#conn, self.#id).await?;
-                }
-                ::core::result::Result::Ok(found)
+                <Self as #p::UserStore>::update_fields(self, #conn, &[#(#all_fields),*]).await
             }
 
             async fn update_fields(
@@ -812,6 +797,8 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                     } else {
                         0
                     };
+                    // MySQL counts only the rows whose values changed: tell "no such row"
+                    // from "nothing to change" by looking the row up.
                     changed > 0
                         || #table::table
                             .find(self.#id)
