@@ -11,14 +11,19 @@
 //! `AUTH_BENCH_SESSIONS` sessions (default 10,000,000), written with `generate_series` in
 //! SQL. Timed, per database: `GET /api/contrib/auth/me` through the whole stack, and
 //! `UserStore::find_by_session` on a pooled connection (the query every authenticated
-//! request runs). After criterion, an interleaved run prints the large / empty ratios.
+//! request runs). After criterion, an interleaved run (`AUTH_BENCH_ROUNDS` rounds, default
+//! 20, of `AUTH_BENCH_PER_ROUND` requests, default 200, on each table) prints the
+//! large / empty ratios. `AUTH_BENCH_CHAR64=1` turns the large table's `token_hash` back
+//! into `CHAR(64)` (the schema before migration 5) to measure the scan the issue reported.
 //! Without `AUTH_TEST_POSTGRES_URL` the bench says so and does nothing.
 
 // criterion_group! generates an undocumented function.
 #![allow(missing_docs)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use auth_axum::migrate::{self, AppMigrations};
 use auth_axum::service::AuthService;
 use auth_axum::session::{SessionConfig, hash_token};
 use auth_axum::{Backend, UserStore};
@@ -30,6 +35,9 @@ use axum::http::{Request, StatusCode};
 use criterion::{Criterion, criterion_group, criterion_main};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 
+/// How many distinct sessions each table is timed over, in turn.
+const ROTATION: usize = 16;
+
 fn env_count(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -37,7 +45,7 @@ fn env_count(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A migrated app with one logged-in user; returns the app and the session token.
+/// A migrated app with one registered (and logged-in) user; returns the app and a token.
 async fn app(t: TestDb) -> (TestApp, String) {
     // No idle-expiry renewal while timing: reads only.
     let sessions = SessionConfig {
@@ -129,47 +137,80 @@ fn bench(c: &mut Criterion) {
     let Some(tables) = rt.block_on(async {
         let empty = TestDb::server(Backend::Postgres).await?;
         let large = TestDb::server(Backend::Postgres).await?;
+        if std::env::var("AUTH_BENCH_CHAR64").as_deref() == Ok("1") {
+            // The schema before migration 5, to measure what the issue reported: the core
+            // tables, then the column back to CHAR(64) before any pooled connection caches
+            // a statement over it.
+            migrate::run(&large.db, &AppMigrations::None).await.unwrap();
+            let mut c = AsyncPgConnection::establish(&large.url).await.unwrap();
+            c.batch_execute("ALTER TABLE auth_sessions ALTER COLUMN token_hash TYPE CHAR(64)")
+                .await
+                .unwrap();
+            eprintln!("session_scale: large table with token_hash CHAR(64)");
+        }
         let empty = app(empty).await;
         let large = app(large).await;
         fill(&large.0.t.url, users, sessions).await;
-        Some([("empty", empty), ("large", large)])
+        // Each table is timed over 16 distinct sessions in turn (the same key every time
+        // would flatter a sequential scan: PostgreSQL starts a scan of a large table where
+        // the last one stopped). Nearly empty: 16 logins of the one user. Large: 16 of the
+        // generated sessions (cookie token `bench-session-<g>`), spread over the heap.
+        let mut empty_tokens = Vec::new();
+        for _ in 0..ROTATION {
+            empty_tokens.push(empty.0.login("bench", "pass-word-1").await);
+        }
+        // Visited 7/16 of the table apart, so that a scan restarting where the previous one
+        // stopped still reads about half the table, as with random sessions.
+        let large_tokens: Vec<String> = (0..ROTATION as u64)
+            .map(|i| i * 7 % ROTATION as u64 + 1)
+            .map(|k| format!("bench-session-{}", sessions * k / ROTATION as u64))
+            .collect();
+        Some([
+            ("empty", empty.0, empty_tokens),
+            ("large", large.0, large_tokens),
+        ])
     }) else {
         eprintln!("session_scale: set AUTH_TEST_POSTGRES_URL to run this benchmark");
         return;
     };
-    let hashes: Vec<String> = tables.iter().map(|(_, (_, t))| hash_token(t)).collect();
+    let hashes: Vec<Vec<String>> = tables
+        .iter()
+        .map(|(_, _, tokens)| tokens.iter().map(|t| hash_token(t)).collect())
+        .collect();
 
     let mut group = c.benchmark_group("session_scale");
-    for ((name, (app, token)), hash) in tables.iter().zip(&hashes) {
+    for ((name, app, tokens), hashes) in tables.iter().zip(&hashes) {
+        let next = AtomicUsize::new(0);
+        let pick = || next.fetch_add(1, Ordering::Relaxed) % ROTATION;
         group.bench_function(format!("get_me/{name}"), |b| {
-            b.to_async(&rt).iter(|| get_me(app, token))
+            b.to_async(&rt).iter(|| get_me(app, &tokens[pick()]))
         });
         group.bench_function(format!("find_by_session/{name}"), |b| {
-            b.to_async(&rt).iter(|| lookup(app, hash))
+            b.to_async(&rt).iter(|| lookup(app, &hashes[pick()]))
         });
     }
     group.finish();
 
     // The ratios, measured interleaved so that both tables see the same machine load.
     rt.block_on(async {
-        let rounds = 20;
-        let per_round = 200;
+        let rounds = env_count("AUTH_BENCH_ROUNDS", 20);
+        let per_round = env_count("AUTH_BENCH_PER_ROUND", 200) as usize;
         let mut totals = [[Duration::ZERO; 2]; 2];
         for _ in 0..rounds {
-            for (i, ((_, (app, token)), hash)) in tables.iter().zip(&hashes).enumerate() {
+            for (i, ((_, app, tokens), hashes)) in tables.iter().zip(&hashes).enumerate() {
                 let started = Instant::now();
-                for _ in 0..per_round {
-                    get_me(app, token).await;
+                for k in 0..per_round {
+                    get_me(app, &tokens[k % ROTATION]).await;
                 }
                 totals[0][i] += started.elapsed();
                 let started = Instant::now();
-                for _ in 0..per_round {
-                    lookup(app, hash).await;
+                for k in 0..per_round {
+                    lookup(app, &hashes[k % ROTATION]).await;
                 }
                 totals[1][i] += started.elapsed();
             }
         }
-        let n = (rounds * per_round) as u32;
+        let n = u32::try_from(rounds * per_round as u64).unwrap();
         for (kind, [empty, large]) in ["GET me", "find_by_session"].iter().zip(totals) {
             let (empty, large) = (empty / n, large / n);
             eprintln!(
