@@ -22,8 +22,10 @@
 //!   dedicated connection with `max_seeks_for_key = 1` (the optimizer then takes an index
 //!   whenever one can serve the query, like `enable_seqscan = off`). No checked table may
 //!   show the access type `ALL` (whole table) or `index` (whole index).
-//! - SQLite is skipped: `CHAR(64)` has TEXT affinity there, so a TEXT bind and the column
-//!   compare through the index; the plans are the same queries' and are not inspected.
+//! - SQLite: the same capture, and `EXPLAIN QUERY PLAN` on a connection of its own: no
+//!   checked table may be `SCAN`ned (whole table or whole index) by a statement with a
+//!   WHERE clause, outside the admin list pages. (`CHAR(64)` has TEXT affinity there, so a
+//!   TEXT bind and the column compare through the index.)
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, Once};
@@ -45,10 +47,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::get;
-use diesel::QueryableByName;
 use diesel::connection::{Instrumentation, InstrumentationEvent, set_default_instrumentation};
 use diesel::sql_types::{BigInt, Nullable, Text};
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl};
+use diesel::{Connection, QueryableByName, SqliteConnection};
+use diesel_async::{AsyncConnection as _, AsyncMysqlConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 
 /// Tables a hot path must reach through an index.
@@ -473,10 +475,11 @@ async fn postgres_hot_paths_use_indexes() {
 // ---------------------------------------------------------------------------------------
 // MariaDB / MySQL: every captured statement explained.
 
-/// Statements run by MySQL connections, with the URL of their connection.
+/// Statements run by MySQL and SQLite connections, with the URL of their connection.
 static CAPTURED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
-/// Records the statements of MySQL connections (the URL comes first, at establishment).
+/// Records the statements of MySQL and SQLite connections (the URL comes first, at
+/// establishment).
 struct Capture {
     url: Option<String>,
 }
@@ -485,7 +488,7 @@ impl Instrumentation for Capture {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
             InstrumentationEvent::StartEstablishConnection { url, .. } => {
-                self.url = url.starts_with("mysql").then(|| url.to_owned());
+                self.url = (!url.starts_with("postgres")).then(|| url.to_owned());
             }
             InstrumentationEvent::StartQuery { query, .. } => {
                 if let Some(url) = &self.url {
@@ -500,10 +503,10 @@ impl Instrumentation for Capture {
     }
 }
 
-/// Takes the captured statements of connections to database `name`.
-fn take_captured(name: &str) -> Vec<String> {
+/// Takes the captured statements of connections whose URL `mine` accepts.
+fn take_captured(mine: impl Fn(&str) -> bool) -> Vec<String> {
     let mut all = CAPTURED.lock().unwrap();
-    let (mine, others): (Vec<_>, Vec<_>) = all.drain(..).partition(|(url, _)| db_name(url) == name);
+    let (mine, others): (Vec<_>, Vec<_>) = all.drain(..).partition(|(url, _)| mine(url));
     *all = others;
     mine.into_iter().map(|(_, q)| q).collect()
 }
@@ -560,8 +563,15 @@ fn literal(item: &str) -> String {
     if let Some(inner) = item.strip_prefix("Some(").and_then(|s| s.strip_suffix(')')) {
         return literal(inner);
     }
-    if item == "None" {
+    if item == "None" || item == "Null" {
         return "NULL".into();
+    }
+    // SQLite's binds print as their variant: `I64(20)`, `String("x")`, `BorrowedString(..)`.
+    if let Some((variant, inner)) = item.split_once('(')
+        && variant.chars().all(|c| c.is_ascii_alphanumeric())
+        && let Some(inner) = inner.strip_suffix(')')
+    {
+        return literal(inner);
     }
     if item == "true" || item == "false" {
         return item.to_uppercase();
@@ -585,7 +595,7 @@ fn inline_binds(sql: &str, binds: &[String]) -> String {
     for ch in sql.chars() {
         match ch {
             '\'' if !in_ident => in_string = !in_string,
-            '`' if !in_string => in_ident = !in_ident,
+            '`' | '"' if !in_string => in_ident = !in_ident,
             '?' if !in_string && !in_ident => {
                 out.push_str(&literal(binds.next().expect("a bind per placeholder")));
                 continue;
@@ -595,6 +605,30 @@ fn inline_binds(sql: &str, binds: &[String]) -> String {
         out.push(ch);
     }
     out
+}
+
+/// Installs [`Capture`] as the default instrumentation of every connection (once).
+fn install_capture() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        set_default_instrumentation(|| Some(Box::new(Capture { url: None }))).unwrap();
+    });
+}
+
+/// Whether a statement is one to explain: a read, update or delete of a checked table
+/// (`quote` is the backend's identifier quote).
+fn to_explain(sql: &str, quote: char) -> bool {
+    let head = sql.trim_start().to_ascii_uppercase();
+    (head.starts_with("SELECT") || head.starts_with("UPDATE") || head.starts_with("DELETE"))
+        && CHECKED
+            .iter()
+            .any(|t| sql.contains(&format!("{quote}{t}{quote}")))
+}
+
+/// The admin list pages (a page of rows in id order, and the total) walk an index by
+/// nature; every other statement must seek.
+fn is_listing(sql: &str) -> bool {
+    sql.contains(" OFFSET ") || sql.trim_start().starts_with("SELECT COUNT(*) FROM")
 }
 
 #[derive(QueryableByName, Debug)]
@@ -611,18 +645,15 @@ struct PlanRow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_hot_paths_use_indexes() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        set_default_instrumentation(|| Some(Box::new(Capture { url: None }))).unwrap();
-    });
+    install_capture();
     let Some(t) = TestDb::server(Backend::Mysql).await else {
         return;
     };
     let name = db_name(&t.url).to_owned();
     let _migrations = setup(&t).await;
-    take_captured(&name);
+    take_captured(|url| db_name(url) == name);
     drive(&t.db).await;
-    let statements = take_captured(&name);
+    let statements = take_captured(|url| db_name(url) == name);
 
     let mut explain = AsyncMysqlConnection::establish(&t.url).await.unwrap();
     diesel::sql_query("SET SESSION max_seeks_for_key = 1")
@@ -634,18 +665,11 @@ async fn mysql_hot_paths_use_indexes() {
     let mut failures = Vec::new();
     for text in &statements {
         let (sql, binds) = split_debug(text);
-        let head = sql.trim_start().to_ascii_uppercase();
-        if !(head.starts_with("SELECT") || head.starts_with("UPDATE") || head.starts_with("DELETE"))
-        {
-            continue;
-        }
-        if !CHECKED.iter().any(|t| sql.contains(&format!("`{t}`"))) {
+        if !to_explain(&sql, '`') {
             continue;
         }
         let query = inline_binds(&sql, &binds);
-        // The admin list pages (a page of rows in id order, and the total) walk an index
-        // by nature; every other statement must seek.
-        let listing = sql.contains(" OFFSET ") || head.starts_with("SELECT COUNT(*) FROM");
+        let listing = is_listing(&sql);
         let rows = diesel::sql_query(format!("EXPLAIN {query}"))
             .load::<PlanRow>(&mut explain)
             .await
@@ -668,6 +692,68 @@ async fn mysql_hot_paths_use_indexes() {
         statements.len()
     );
     eprintln!("mysql access types (table:type count): {seen:?}");
+    assert!(explained > 20, "the flows' statements were captured");
+    assert!(
+        failures.is_empty(),
+        "statements scanning a hot-path table:\n  {}",
+        failures.join("\n  ")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// SQLite: the same capture, `EXPLAIN QUERY PLAN` on a connection of its own.
+
+#[derive(QueryableByName, Debug)]
+struct SqlitePlanRow {
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_hot_paths_use_indexes() {
+    install_capture();
+    let t = TestDb::sqlite().await;
+    let path = t.url.trim_start_matches("sqlite://").to_owned();
+    let _migrations = setup(&t).await;
+    take_captured(|url| url.ends_with(&path));
+    drive(&t.db).await;
+    let statements = take_captured(|url| url.ends_with(&path));
+
+    let mut explain = SqliteConnection::establish(&path).unwrap();
+    let mut explained = 0;
+    let mut failures = Vec::new();
+    for text in &statements {
+        let (sql, binds) = split_debug(text);
+        if !to_explain(&sql, '`') {
+            continue;
+        }
+        let query = inline_binds(&sql, &binds);
+        let rows = diesel::RunQueryDsl::load::<SqlitePlanRow>(
+            diesel::sql_query(format!("EXPLAIN QUERY PLAN {query}")),
+            &mut explain,
+        )
+        .unwrap_or_else(|e| panic!("EXPLAIN QUERY PLAN {query}: {e}"));
+        explained += 1;
+        for row in &rows {
+            // `SCAN t` reads the whole table, `SCAN t USING ... INDEX i` the whole index;
+            // `SEARCH t USING ...` seeks.
+            let Some(scanned) = row.detail.strip_prefix("SCAN ") else {
+                continue;
+            };
+            let table = scanned.split(' ').next().unwrap_or("");
+            // A statement without a WHERE clause asks for every row (the escalation check's
+            // whole role-permission map), and a list page walks the table in id order (the
+            // rowid is the id): neither is an index missing.
+            let whole_read = is_listing(&sql) || !sql.contains(" WHERE ");
+            if CHECKED.contains(&table) && !whole_read {
+                failures.push(format!("{}\n    {query}", row.detail));
+            }
+        }
+    }
+    eprintln!(
+        "sqlite: explained {explained} of {} statements",
+        statements.len()
+    );
     assert!(explained > 20, "the flows' statements were captured");
     assert!(
         failures.is_empty(),
