@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Load benchmark: this framework against axum-login, same four routes, one run.
+#
+#   bench/load.sh                      # both servers on SQLite files
+#   bench/load.sh postgres://postgres@127.0.0.1:5432/test   # ours on PostgreSQL
+#
+# Builds both servers in release (`bench/server`, a workspace member, and `bench/axum-login`,
+# outside the workspace), starts each on a loopback port, runs `wrk --latency` against
+# `/bare`, `/public`, `/protected` and `/perm` with the session cookie, and prints one table:
+# requests/s, p99 latency, server CPU time per request (utime+stime from /proc/<pid>/stat,
+# before and after each run, divided by the request count), the ratios to the server's own
+# `/bare`, and ours against axum-login per route. The axum-login anchor stays on SQLite
+# (tower-sessions-sqlx-store's sqlite store) whatever the first argument.
+#
+# Environment: DURATION (default 10s), THREADS (2), CONNECTIONS (32), WARMUP (1s),
+# CARGO_TARGET_DIR (default: <repo>/target).
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+WARMUP=${WARMUP:-1s}
+PG_URL=${1:-}
+ROUTES=(bare public protected perm)
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+export CARGO_TARGET_DIR=$TARGET
+
+if ! command -v wrk >/dev/null; then
+    apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }
+fi
+
+echo "building both servers (release)..." >&2
+cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" -p bench-server
+cargo build --release --quiet --manifest-path "$ROOT/bench/axum-login/Cargo.toml"
+
+WORK=$(mktemp -d)
+PID=
+cleanup() {
+    if [[ -n $PID ]]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+TICK=$(getconf CLK_TCK)
+# utime + stime of a process, in clock ticks (fields 14 and 15; the names here have no spaces).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# A wrk duration (e.g. 1.23ms, 850.00us, 1.01s) in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
+        printf "%.2f", n }'
+}
+
+declare -A RPS P99 CPU BAD
+NAMES=()
+
+# run NAME BINARY PORT [DATABASE_URL]
+run() {
+    local name=$1 bin=$2 port=$3 url=${4:-}
+    local out=$WORK/$name.out
+    (
+        cd "$WORK"
+        if [[ -n $url ]]; then export DATABASE_URL=$url; fi
+        BENCH_ADDR=127.0.0.1:$port exec "$bin" >"$out" 2>"$WORK/$name.err"
+    ) &
+    PID=$!
+    for _ in $(seq 100); do
+        grep -q '^LISTENING' "$out" 2>/dev/null && break
+        kill -0 "$PID" 2>/dev/null || { cat "$WORK/$name.err" >&2; exit 1; }
+        sleep 0.2
+    done
+    grep -q '^LISTENING' "$out" || { echo "$name did not start" >&2; exit 1; }
+    local cookie
+    cookie=$(sed -n 's/^COOKIE //p' "$out")
+    NAMES+=("$name")
+    for route in "${ROUTES[@]}"; do
+        local target=http://127.0.0.1:$port/$route
+        local status
+        status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$target")
+        [[ $status == 200 ]] || { echo "$name $target answered $status" >&2; exit 1; }
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Cookie: $cookie" "$target" >/dev/null
+        local before after res
+        before=$(cpu_ticks "$PID")
+        res=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$target")
+        after=$(cpu_ticks "$PID")
+        local requests
+        requests=$(awk '/requests in/ {print $1}' <<<"$res")
+        RPS[$name/$route]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$res")
+        P99[$name/$route]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")")
+        CPU[$name/$route]=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" \
+            'BEGIN {printf "%.1f", t / hz / r * 1e6}')
+        BAD[$name/$route]=$(awk '/Non-2xx/ {print $NF}' <<<"$res")
+        echo "$name $route: ${RPS[$name/$route]} req/s" >&2
+    done
+    kill "$PID"
+    wait "$PID" 2>/dev/null || true
+    PID=
+}
+
+OURS=ours-sqlite
+if [[ -n $PG_URL ]]; then OURS=ours-postgres; fi
+run "$OURS" "$TARGET/release/bench-server" 3100 "${PG_URL:-sqlite://bench.db}"
+run axum-login-sqlite "$TARGET/release/bench-axum-login" 3200 sqlite://bench-al.db
+
+echo
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $(nproc) cores"
+echo
+printf '| %-17s | %-10s | %8s | %8s | %12s | %12s | %10s | %30s |\n' \
+    server route 'req/s' 'p99 ms' 'CPU µs/req' 'req/s ÷ bare' 'CPU ÷ bare' 'ours ÷ axum-login (req/s, CPU)'
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------------  ------------ ---------- ---------- \
+    -------------- ------------ ------------ ------------------------
+for name in "${NAMES[@]}"; do
+    for route in "${ROUTES[@]}"; do
+        k=$name/$route
+        vs=
+        if [[ $name == "$OURS" ]]; then
+            a=axum-login-sqlite/$route
+            vs=$(awk -v r="${RPS[$k]}" -v ra="${RPS[$a]}" -v c="${CPU[$k]}" -v ca="${CPU[$a]}" \
+                'BEGIN {printf "%.2f×, %.2f×", r / ra, c / ca}')
+        fi
+        note=
+        if [[ -n ${BAD[$k]} ]]; then note=" (${BAD[$k]} non-2xx)"; fi
+        printf '| %-17s | %-10s | %8s | %8s | %12s | %12s | %10s | %30s |\n' \
+            "$name" "/$route$note" "${RPS[$k]}" "${P99[$k]}" "${CPU[$k]}" \
+            "$(awk -v a="${RPS[$k]}" -v b="${RPS[$name/bare]}" 'BEGIN {printf "%.2f", a / b}')" \
+            "$(awk -v a="${CPU[$k]}" -v b="${CPU[$name/bare]}" 'BEGIN {printf "%.2f", a / b}')" \
+            "$vs"
+    done
+done
