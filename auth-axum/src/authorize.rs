@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use crate::backend::BoxFuture;
-use crate::extract::{CurrentUser, RbacVersion, resolve};
+use crate::extract::{RbacVersion, resolve};
 use crate::guard::Authorize;
 use crate::layer::Auth;
 use crate::response::{ApiError, ErrorCode};
@@ -72,10 +72,11 @@ impl<U: UserStore + Clone> Auth<U> {
     }
 
     async fn check(&self, parts: &mut Parts, spec: &'static AccessSpec) -> Result<(), ApiError> {
-        let Some(CurrentUser { user, .. }) = resolve::<U>(parts).await? else {
+        let Some(current) = resolve::<U>(parts).await? else {
             tracing::debug!(handler = spec.handler, "refused: not logged in");
             return Err(ApiError::unauthenticated());
         };
+        let user = &current.user;
         let version = parts.extensions.get::<RbacVersion>().map(|v| v.0);
         let allowed = match spec.requirement {
             Requirement::Login => true,

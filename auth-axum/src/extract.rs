@@ -40,7 +40,7 @@ pub struct MaybeUser<U>(pub Option<CurrentUser<U>>);
 
 /// The per-request cache of the resolution.
 #[derive(Clone)]
-struct Resolved<U>(Option<CurrentUser<U>>);
+struct Resolved<U>(Option<Arc<CurrentUser<U>>>);
 
 /// The [`Auth`] handle of the request, or a 500 that names the missing layer.
 pub(crate) fn auth_of<U: UserStore>(parts: &Parts) -> Result<Auth<U>, ApiError> {
@@ -73,7 +73,7 @@ pub(crate) struct RbacVersion(pub(crate) i64);
 /// count as none.
 pub(crate) async fn resolve<U: UserStore + Clone>(
     parts: &mut Parts,
-) -> Result<Option<CurrentUser<U>>, ApiError> {
+) -> Result<Option<Arc<CurrentUser<U>>>, ApiError> {
     if let Some(Resolved(cached)) = parts.extensions.get::<Resolved<U>>() {
         return Ok(cached.clone());
     }
@@ -88,7 +88,7 @@ pub(crate) async fn resolve<U: UserStore + Clone>(
             Some(cache) => resolve_cached(&auth, cache, &token, parts).await?,
             None => resolve_from_db(&auth, &session::hash_token(&token), parts)
                 .await?
-                .map(|(c, _)| c),
+                .map(|(c, _)| Arc::new(c)),
         };
     }
     parts.extensions.insert(Resolved(resolved.clone()));
@@ -127,23 +127,19 @@ async fn resolve_cached<U: UserStore + Clone>(
     cache: &Arc<SessionCache<U>>,
     token: &str,
     parts: &mut Parts,
-) -> Result<Option<CurrentUser<U>>, ApiError> {
+) -> Result<Option<Arc<CurrentUser<U>>>, ApiError> {
     let hash = session::hash_token(token);
     if let Some(entry) = cache.get(auth.db(), &hash) {
         let config = auth.service().session_config();
         let now = session::now();
-        let mut current = CurrentUser {
-            user: entry.user.clone(),
-            session: entry.session.clone(),
-        };
-        if now - entry.session.last_seen_at >= config.touch_interval {
+        let mut current = entry.current.clone();
+        if now - current.session.last_seen_at >= config.touch_interval {
             // Mark it touched in the cache first, so that only this request writes.
-            let mut touched = entry.session.clone();
+            let mut touched = current.session.clone();
             let idle = (now + config.idle_timeout).min(touched.absolute_expires_at);
             touched.last_seen_at = now;
             touched.idle_expires_at = idle;
-            cache.touched(&hash, &entry, touched.clone());
-            current.session = touched.clone();
+            current = cache.touched(&hash, &entry, touched.clone());
             let (db, config) = (auth.db().clone(), config.clone());
             tokio::spawn(async move {
                 let mut touched = touched;
@@ -161,18 +157,12 @@ async fn resolve_cached<U: UserStore + Clone>(
     }
     cache.start(auth.db()).await?;
     let before = auth.db().changes().total();
-    let found = resolve_from_db(auth, &hash, parts).await?;
-    if let Some((current, version)) = &found {
-        cache.insert(
-            auth.db(),
-            before,
-            hash,
-            current.user.clone(),
-            current.session.clone(),
-            *version,
-        );
-    }
-    Ok(found.map(|(current, _)| current))
+    let Some((current, version)) = resolve_from_db(auth, &hash, parts).await? else {
+        return Ok(None);
+    };
+    let current = Arc::new(current);
+    cache.insert(auth.db(), before, hash, current.clone(), version);
+    Ok(Some(current))
 }
 
 impl<S, U> FromRequestParts<S> for CurrentUser<U>
@@ -185,6 +175,7 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         resolve::<U>(parts)
             .await?
+            .map(|current| CurrentUser::clone(&current))
             .ok_or_else(ApiError::unauthenticated)
     }
 }
@@ -197,7 +188,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybeUser(resolve::<U>(parts).await?))
+        Ok(MaybeUser(
+            resolve::<U>(parts)
+                .await?
+                .map(|current| CurrentUser::clone(&current)),
+        ))
     }
 }
 

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use auth_core::revocation::{self, Stamp};
 use auth_core::session::Session;
 use auth_core::{Database, UserStore, rbac};
+
+use crate::extract::CurrentUser;
 use moka::sync::Cache;
 use tokio::sync::OnceCell;
 
@@ -71,10 +73,9 @@ impl SessionCacheConfig {
     }
 }
 
-/// A cached resolution.
+/// A cached resolution: shared as it is with the request (no copy of the user on a hit).
 pub(crate) struct Entry<U> {
-    pub(crate) user: U,
-    pub(crate) session: Session,
+    pub(crate) current: Arc<CurrentUser<U>>,
     pub(crate) rbac_version: i64,
     stamp: Stamp,
 }
@@ -130,9 +131,10 @@ impl<U: UserStore> SessionCache<U> {
     pub(crate) fn get(&self, db: &Database, token_hash: &str) -> Option<Arc<Entry<U>>> {
         let found = self.entries.get(token_hash).filter(|e| {
             let now = auth_core::session::now();
-            db.changes().is_current(e.session.user_id, e.stamp)
-                && e.session.idle_expires_at > now
-                && e.session.absolute_expires_at > now
+            let session = &e.current.session;
+            db.changes().is_current(session.user_id, e.stamp)
+                && session.idle_expires_at > now
+                && session.absolute_expires_at > now
         });
         let (counter, outcome) = match &found {
             Some(_) => (&self.stats.hits, "hit"),
@@ -171,11 +173,10 @@ impl<U: UserStore> SessionCache<U> {
         db: &Database,
         before: u64,
         token_hash: String,
-        user: U,
-        session: Session,
+        current: Arc<CurrentUser<U>>,
         rbac_version: i64,
     ) {
-        let Some(stamp) = db.changes().stamp_since(session.user_id, before) else {
+        let Some(stamp) = db.changes().stamp_since(current.session.user_id, before) else {
             return;
         };
         if self.entries.entry_count() >= self.config.max_entries {
@@ -186,8 +187,7 @@ impl<U: UserStore> SessionCache<U> {
             }
         }
         let entry = Arc::new(Entry {
-            user,
-            session,
+            current,
             rbac_version,
             stamp,
         });
@@ -222,7 +222,7 @@ impl<U: UserStore> SessionCache<U> {
             let Some(&(last, _)) = rows.last() else { break };
             let users: HashSet<i64> = rows.iter().map(|(_, user)| *user).collect();
             self.entries
-                .invalidate_entries_if(move |_, e| users.contains(&e.session.user_id))
+                .invalidate_entries_if(move |_, e| users.contains(&e.current.session.user_id))
                 .map_err(|e| auth_core::Error::Config(e.to_string()))?;
             self.sync.last_id.store(last, Ordering::Release);
             if rows.len() < 1000 {
@@ -261,15 +261,25 @@ impl<U: UserStore> SessionCache<U> {
 }
 
 impl<U: UserStore + Clone> SessionCache<U> {
-    /// Replaces the cached session of `token_hash` (after a touch), keeping the rest.
-    pub(crate) fn touched(&self, token_hash: &str, entry: &Entry<U>, session: Session) {
-        let fresh = Arc::new(Entry {
-            user: entry.user.clone(),
+    /// Replaces the cached session of `token_hash` (after a touch), keeping the rest;
+    /// returns the new resolution.
+    pub(crate) fn touched(
+        &self,
+        token_hash: &str,
+        entry: &Entry<U>,
+        session: Session,
+    ) -> Arc<CurrentUser<U>> {
+        let current = Arc::new(CurrentUser {
+            user: entry.current.user.clone(),
             session,
+        });
+        let fresh = Arc::new(Entry {
+            current: current.clone(),
             rbac_version: entry.rbac_version,
             stamp: entry.stamp,
         });
         self.entries.insert(token_hash.to_owned(), fresh);
+        current
     }
 }
 
@@ -294,12 +304,14 @@ async fn poll<U: UserStore>(cache: Weak<SessionCache<U>>, db: Database, every: D
 /// The estimated memory of an entry: the fixed part, the user as serialized, the
 /// session's texts.
 fn entry_weight<U: UserStore>(entry: &Entry<U>) -> u32 {
-    let user = serde_json::to_vec(&entry.user).map_or(256, |v| v.len());
-    let session = entry.session.token_hash.len()
-        + entry.session.platform.len()
-        + entry.session.ip.as_ref().map_or(0, String::len)
-        + entry.session.user_agent.as_ref().map_or(0, String::len)
-        + entry.session.session_info.len();
-    let fixed = std::mem::size_of::<Entry<U>>() + 64 + 64; // + key + map overhead
+    let user = serde_json::to_vec(&entry.current.user).map_or(256, |v| v.len());
+    let s = &entry.current.session;
+    let session = s.token_hash.len()
+        + s.platform.len()
+        + s.ip.as_ref().map_or(0, String::len)
+        + s.user_agent.as_ref().map_or(0, String::len)
+        + s.session_info.len();
+    // The entry, the shared resolution, the key and the map's own overhead.
+    let fixed = std::mem::size_of::<Entry<U>>() + std::mem::size_of::<CurrentUser<U>>() + 128;
     u32::try_from(fixed + user + session).unwrap_or(u32::MAX)
 }
