@@ -12,11 +12,14 @@
 # `/bare`, and ours against axum-login per route. The axum-login anchor stays on SQLite
 # (tower-sessions-sqlx-store's sqlite store) whatever the first argument.
 #
-# Environment: DURATION (default 10s), THREADS (2), CONNECTIONS (32), WARMUP (1s),
+# Each route is measured ROUNDS times, the routes taking turns, and the median is shown.
+#
+# Environment: DURATION (default 5s per run), ROUNDS (3), THREADS (2), CONNECTIONS (32), WARMUP (1s),
 # CARGO_TARGET_DIR (default: <repo>/target).
 set -euo pipefail
 
-DURATION=${DURATION:-10s}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 WARMUP=${WARMUP:-1s}
@@ -54,6 +57,9 @@ to_ms() {
         printf "%.2f", n }'
 }
 
+# The median of its arguments (numbers).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
 declare -A RPS P99 CPU BAD
 NAMES=()
 
@@ -82,18 +88,33 @@ run() {
         status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$target")
         [[ $status == 200 ]] || { echo "$name $target answered $status" >&2; exit 1; }
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Cookie: $cookie" "$target" >/dev/null
-        local before after res
-        before=$(cpu_ticks "$PID")
-        res=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$target")
-        after=$(cpu_ticks "$PID")
-        local requests
-        requests=$(awk '/requests in/ {print $1}' <<<"$res")
-        RPS[$name/$route]=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$res")
-        P99[$name/$route]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")")
-        CPU[$name/$route]=$(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" \
-            'BEGIN {printf "%.1f", t / hz / r * 1e6}')
-        BAD[$name/$route]=$(awk '/Non-2xx/ {print $NF}' <<<"$res")
-        echo "$name $route: ${RPS[$name/$route]} req/s" >&2
+    done
+    # Rounds over the routes in turn, so that a slow moment of the machine lands on every
+    # route alike; each figure is the median of its rounds.
+    local round rps_all p99_all cpu_all
+    declare -A rps_all p99_all cpu_all
+    for round in $(seq "$ROUNDS"); do
+        for route in "${ROUTES[@]}"; do
+            local target=http://127.0.0.1:$port/$route
+            local before after res requests
+            before=$(cpu_ticks "$PID")
+            res=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$target")
+            after=$(cpu_ticks "$PID")
+            requests=$(awk '/requests in/ {print $1}' <<<"$res")
+            rps_all[$route]+=" $(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$res")"
+            p99_all[$route]+=" $(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$res")")"
+            cpu_all[$route]+=" $(awk -v t=$((after - before)) -v r="$requests" -v hz="$TICK" \
+                'BEGIN {printf "%.2f", t / hz / r * 1e6}')"
+            local bad
+            bad=$(awk '/Non-2xx/ {print $NF}' <<<"$res")
+            if [[ -n $bad ]]; then BAD[$name/$route]=$bad; fi
+            echo "$name $route round $round: $(awk '/^Requests\/sec:/ {print $2}' <<<"$res") req/s" >&2
+        done
+    done
+    for route in "${ROUTES[@]}"; do
+        RPS[$name/$route]=$(median ${rps_all[$route]})
+        P99[$name/$route]=$(median ${p99_all[$route]})
+        CPU[$name/$route]=$(median ${cpu_all[$route]})
     done
     kill "$PID"
     wait "$PID" 2>/dev/null || true
@@ -106,7 +127,7 @@ run "$OURS" "$TARGET/release/bench-server" 3100 "${PG_URL:-sqlite://bench.db}"
 run axum-login-sqlite "$TARGET/release/bench-axum-login" 3200 sqlite://bench-al.db
 
 echo
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $(nproc) cores"
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, median of $ROUNDS rounds, $(nproc) cores"
 echo
 printf '| %-17s | %-10s | %8s | %8s | %12s | %12s | %10s | %30s |\n' \
     server route 'req/s' 'p99 ms' 'CPU µs/req' 'req/s ÷ bare' 'CPU ÷ bare' 'ours ÷ axum-login (req/s, CPU)'
@@ -122,7 +143,7 @@ for name in "${NAMES[@]}"; do
                 'BEGIN {printf "%.2f×, %.2f×", r / ra, c / ca}')
         fi
         note=
-        if [[ -n ${BAD[$k]} ]]; then note=" (${BAD[$k]} non-2xx)"; fi
+        if [[ -n ${BAD[$k]:-} ]]; then note=" (${BAD[$k]} non-2xx)"; fi
         printf '| %-17s | %-10s | %8s | %8s | %12s | %12s | %10s | %30s |\n' \
             "$name" "/$route$note" "${RPS[$k]}" "${P99[$k]}" "${CPU[$k]}" \
             "$(awk -v a="${RPS[$k]}" -v b="${RPS[$name/bare]}" 'BEGIN {printf "%.2f", a / b}')" \

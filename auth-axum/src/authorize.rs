@@ -10,9 +10,10 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use crate::backend::BoxFuture;
-use crate::extract::{RbacVersion, resolve};
+use crate::extract::{Lookup, resolve, resolve_now};
 use crate::guard::Authorize;
 use crate::layer::Auth;
+use crate::resolution::Resolution;
 use crate::response::{ApiError, ErrorCode};
 
 fn forbidden() -> ApiError {
@@ -71,13 +72,44 @@ impl<U: UserStore + Clone> Auth<U> {
         self.grants_at(user_id, scope, None).await
     }
 
-    async fn check(&self, parts: &mut Parts, spec: &'static AccessSpec) -> Result<(), ApiError> {
-        let Some(current) = resolve::<U>(parts).await? else {
-            tracing::debug!(handler = spec.handler, "refused: not logged in");
-            return Err(ApiError::unauthenticated());
+    /// The decision without any wait, when the session resolves from the memo or the
+    /// session cache and the grants it needs are already held; else `None`.
+    fn check_now(
+        &self,
+        parts: &mut Parts,
+        spec: &'static AccessSpec,
+    ) -> Option<Result<(), ApiError>> {
+        let found = match resolve_now::<U>(self, parts) {
+            Ok(Lookup::Known(found)) => found,
+            Ok(Lookup::Miss(_)) => return None,
+            Err(e) => return Some(Err(e)),
         };
-        let user = &current.user;
-        let version = parts.extensions.get::<RbacVersion>().map(|v| v.0);
+        let Some(found) = found else {
+            return Some(refuse_anonymous(spec));
+        };
+        let user = &found.current.user;
+        let allowed = match spec.requirement {
+            Requirement::Login => true,
+            _ if user.is_superuser() => true,
+            // A scope comes from the path: the slow path reads it.
+            Requirement::Permission(_) if spec.scope_param.is_some() => return None,
+            Requirement::Permission(rule) => {
+                let grants = found.global_grants()?;
+                rule.eval(&|code| grants.has_permission(code))
+            }
+            Requirement::Role(roles) => {
+                let grants = found.global_grants()?;
+                roles.iter().any(|r| grants.has_role(r))
+            }
+        };
+        Some(decide(spec, user.id(), allowed))
+    }
+
+    async fn check(&self, parts: &mut Parts, spec: &'static AccessSpec) -> Result<(), ApiError> {
+        let Some(found) = resolve::<U>(parts).await? else {
+            return refuse_anonymous(spec);
+        };
+        let user = &found.current.user;
         let allowed = match spec.requirement {
             Requirement::Login => true,
             _ if user.is_superuser() => true,
@@ -86,26 +118,72 @@ impl<U: UserStore + Clone> Auth<U> {
                     Some(param) => Some(scope_from_path(parts, param, spec.handler).await?),
                     None => None,
                 };
-                let grants = self.grants_at(user.id(), scope.as_deref(), version).await?;
+                let grants = self.grants_for(&found, scope.as_deref()).await?;
                 rule.eval(&|code| grants.has_permission(code))
             }
             Requirement::Role(roles) => {
-                let grants = self.grants_at(user.id(), None, version).await?;
+                let grants = self.grants_for(&found, None).await?;
                 roles.iter().any(|r| grants.has_role(r))
             }
         };
-        tracing::debug!(handler = spec.handler, user_id = user.id(), requirement = %spec.requirement, allowed, "access decision");
-        if allowed { Ok(()) } else { Err(forbidden()) }
+        decide(spec, user.id(), allowed)
+    }
+
+    /// The grants of the resolved user in `scope` at the resolution's RBAC version; the
+    /// global ones are kept in the resolution (so in the session cache's entry), so that
+    /// the next guard decides without a lookup.
+    async fn grants_for(
+        &self,
+        found: &Resolution<U>,
+        scope: Option<&str>,
+    ) -> Result<Arc<Grants>, ApiError> {
+        if scope.is_none()
+            && let Some(grants) = found.global_grants()
+        {
+            return Ok(grants.clone());
+        }
+        let user_id = found.current.user.id();
+        let grants = self
+            .grants_at(user_id, scope, Some(found.rbac_version))
+            .await?;
+        if scope.is_none() {
+            found.keep_global_grants(grants.clone());
+        }
+        Ok(grants)
     }
 }
 
+/// 401 for a request without a valid session.
+fn refuse_anonymous(spec: &'static AccessSpec) -> Result<(), ApiError> {
+    tracing::debug!(handler = spec.handler, "refused: not logged in");
+    Err(ApiError::unauthenticated())
+}
+
+/// The decision, logged.
+fn decide(spec: &'static AccessSpec, user_id: i64, allowed: bool) -> Result<(), ApiError> {
+    tracing::debug!(handler = spec.handler, user_id, requirement = %spec.requirement, allowed, "access decision");
+    if allowed { Ok(()) } else { Err(forbidden()) }
+}
+
 impl<U: UserStore + Clone> Authorize for Auth<U> {
+    fn authorize_now(
+        &self,
+        parts: &mut Parts,
+        spec: &'static AccessSpec,
+    ) -> Option<Result<(), ApiError>> {
+        self.check_now(parts, spec)
+    }
+
     fn authorize<'a>(
         &'a self,
         parts: &'a mut Parts,
         spec: &'static AccessSpec,
     ) -> BoxFuture<'a, Result<(), ApiError>> {
         Box::pin(self.check(parts, spec))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 }
 

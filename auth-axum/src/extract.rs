@@ -10,12 +10,15 @@ use std::sync::Arc;
 use auth_core::UserStore;
 use auth_core::session::{self, Session};
 use axum::extract::FromRequestParts;
+use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use tower_cookies::Cookies;
 
+use crate::guard::Authorizer;
 use crate::layer::Auth;
+use crate::resolution::Resolution;
 use crate::response::ApiError;
-use crate::session_cache::SessionCache;
+use crate::session_cache::Digest;
 
 /// The logged-in user and their session. Rejects with 401 `unauthenticated` when the request
 /// has no valid session. Dereferences to the user.
@@ -38,16 +41,24 @@ impl<U> Deref for CurrentUser<U> {
 #[derive(Debug, Clone)]
 pub struct MaybeUser<U>(pub Option<CurrentUser<U>>);
 
-/// The per-request cache of the resolution.
+/// The per-request memo of the resolution (`None`: no valid session).
 #[derive(Clone)]
-struct Resolved<U>(Option<Arc<CurrentUser<U>>>);
+struct Resolved<U>(Option<Arc<Resolution<U>>>);
+
+/// The auth handle of the request, or a 500 that names the missing layer.
+pub(crate) fn authorizer_of(parts: &Parts) -> Result<&Authorizer, ApiError> {
+    parts.extensions.get::<Authorizer>().ok_or_else(|| {
+        ApiError::internal(
+            &"auth extractor used without the auth layer: add `.layer(auth.layer())` (auth_axum::Auth::layer) to the router",
+        )
+    })
+}
 
 /// The [`Auth`] handle of the request, or a 500 that names the missing layer.
 pub(crate) fn auth_of<U: UserStore>(parts: &Parts) -> Result<Auth<U>, ApiError> {
-    parts.extensions.get::<Auth<U>>().cloned().ok_or_else(|| {
+    authorizer_of(parts)?.auth::<U>().cloned().ok_or_else(|| {
         ApiError::internal(&format_args!(
-            "auth extractor used without the auth layer: add `.layer(auth.layer())` (auth_axum::Auth::layer) \
-             to the router, for the same user type {}",
+            "auth extractor for user type {} under an auth layer for another user type",
             std::any::type_name::<U>()
         ))
     })
@@ -62,37 +73,130 @@ pub(crate) fn cookies_of(parts: &Parts) -> Result<Cookies, ApiError> {
     })
 }
 
-/// The RBAC version read with the session, for the guards' grant cache.
-#[derive(Clone, Copy)]
-pub(crate) struct RbacVersion(pub(crate) i64);
+/// The raw digest of the request's session token, if it carries a non-empty one.
+///
+/// Reads the `Cookie` headers directly (the last cookie of the name wins, as in the cookie
+/// jar), so a request whose token needs no decoding never has its whole jar parsed; a
+/// quoted or percent-encoded value is read through the jar.
+fn token_digest(parts: &Parts, name: &str) -> Result<Option<Digest>, ApiError> {
+    let mut found: Option<&str> = None;
+    for header in parts.headers.get_all(COOKIE) {
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
+        // `name=value` pairs separated by `;`, blanks around either trimmed, as the cookie
+        // crate reads them; anything unusual in the value goes through the jar below.
+        for pair in header.split(';') {
+            if let Some((key, value)) = pair.split_once('=')
+                && key.trim() == name
+            {
+                found = Some(value.trim());
+            }
+        }
+    }
+    let digest = match found {
+        None | Some("") => None,
+        // Quoted or percent-encoded: let the jar decode it.
+        Some(raw) if raw.contains(['%', '"']) => cookies_of(parts)?
+            .get(name)
+            .filter(|c| !c.value().is_empty())
+            .map(|c| session::token_digest(c.value())),
+        Some(raw) => Some(session::token_digest(raw)),
+    };
+    Ok(digest)
+}
+
+/// A resolution found without waiting, or the digest to look up in the database.
+pub(crate) enum Lookup<U> {
+    /// Decided: memoized, no token, or a session cache hit.
+    Known(Option<Arc<Resolution<U>>>),
+    /// The session of this token digest must be read from the database.
+    Miss(Digest),
+}
+
+/// The resolution when it can be had without any wait: memoized by an earlier extractor,
+/// no session token, or a good session cache entry (whose idle-expiry touch, when due, is
+/// written in the background). Does no database work.
+pub(crate) fn resolve_now<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    parts: &mut Parts,
+) -> Result<Lookup<U>, ApiError> {
+    if let Some(Resolved(memo)) = parts.extensions.get::<Resolved<U>>() {
+        return Ok(Lookup::Known(memo.clone()));
+    }
+    let Some(digest) = token_digest(parts, &auth.http().cookie.name)? else {
+        return Ok(Lookup::Known(None));
+    };
+    let Some(cache) = &auth.inner.sessions else {
+        return Ok(Lookup::Miss(digest));
+    };
+    let now = session::now();
+    let Some(mut entry) = cache.get(auth.db(), &digest, now) else {
+        return Ok(Lookup::Miss(digest));
+    };
+    let config = auth.service().session_config();
+    if now - entry.current.session.last_seen_at >= config.touch_interval {
+        // Mark it touched in the cache first, so that only this request writes.
+        let mut touched = entry.current.session.clone();
+        touched.last_seen_at = now;
+        touched.idle_expires_at = (now + config.idle_timeout).min(touched.absolute_expires_at);
+        entry = cache.touched(digest, &entry, touched.clone());
+        let (db, config) = (auth.db().clone(), config.clone());
+        tokio::spawn(async move {
+            let mut touched = touched;
+            let write = async {
+                let mut conn = db.conn().await?;
+                session::touch(&mut conn, &mut touched, now, &config).await
+            };
+            if let Err(e) = write.await {
+                tracing::warn!(error = %e, "session cache: background touch failed");
+            }
+        });
+    }
+    parts.extensions.insert(Resolved(Some(entry.clone())));
+    Ok(Lookup::Known(Some(entry)))
+}
 
 /// Resolves (once per request) the session named by the cookie, its user and the RBAC
 /// version: from the session cache when it holds a good entry ([`crate::SessionCacheConfig`]),
-/// else in one query, renewing the idle expiry when due (a write at most once per touch
-/// interval). Expired sessions and sessions of deleted or deactivated users are deleted and
-/// count as none.
+/// else in one query (cached for the next request), renewing the idle expiry when due (a
+/// write at most once per touch interval). Expired sessions and sessions of deleted or
+/// deactivated users are deleted and count as none.
 pub(crate) async fn resolve<U: UserStore + Clone>(
     parts: &mut Parts,
-) -> Result<Option<Arc<CurrentUser<U>>>, ApiError> {
-    if let Some(Resolved(cached)) = parts.extensions.get::<Resolved<U>>() {
-        return Ok(cached.clone());
-    }
+) -> Result<Option<Arc<Resolution<U>>>, ApiError> {
     let auth = auth_of::<U>(parts)?;
-    let cookies = cookies_of(parts)?;
-    let token = cookies
-        .get(&auth.http().cookie.name)
-        .map(|c| c.value().to_owned());
-    let mut resolved = None;
-    if let Some(token) = token.filter(|t| !t.is_empty()) {
-        resolved = match &auth.inner.sessions {
-            Some(cache) => resolve_cached(&auth, cache, &token, parts).await?,
-            None => resolve_from_db(&auth, &session::hash_token(&token), parts)
-                .await?
-                .map(|(c, _)| Arc::new(c)),
-        };
+    match resolve_now(&auth, parts)? {
+        Lookup::Known(found) => Ok(found),
+        // Boxed: the database path's future is large, and the hit path should not carry
+        // (and move) it.
+        Lookup::Miss(digest) => Box::pin(resolve_miss(&auth, digest, parts)).await,
     }
-    parts.extensions.insert(Resolved(resolved.clone()));
-    Ok(resolved)
+}
+
+/// The database half of [`resolve`]: reads the session of `digest`, caches and memoizes it.
+async fn resolve_miss<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    digest: Digest,
+    parts: &mut Parts,
+) -> Result<Option<Arc<Resolution<U>>>, ApiError> {
+    let resolution = match &auth.inner.sessions {
+        Some(cache) => {
+            cache.start(auth.db()).await?;
+            let before = auth.db().changes().total();
+            resolve_from_db(auth, &session::hex_digest(&digest))
+                .await?
+                .map(|(current, version)| cache.insert(auth.db(), before, digest, current, version))
+        }
+        None => resolve_from_db(auth, &session::hex_digest(&digest))
+            .await?
+            .map(|(current, version)| {
+                let stamp = auth.db().changes().stamp(current.session.user_id);
+                Arc::new(Resolution::new(current, version, stamp))
+            }),
+    };
+    parts.extensions.insert(Resolved(resolution.clone()));
+    Ok(resolution)
 }
 
 /// Reads the session of `token_hash`, its user and the RBAC version from the database (one
@@ -101,7 +205,6 @@ pub(crate) async fn resolve<U: UserStore + Clone>(
 async fn resolve_from_db<U: UserStore + Clone>(
     auth: &Auth<U>,
     token_hash: &str,
-    parts: &mut Parts,
 ) -> Result<Option<(CurrentUser<U>, i64)>, ApiError> {
     let mut conn = auth.db().conn().await?;
     let config = auth.service().session_config();
@@ -115,54 +218,7 @@ async fn resolve_from_db<U: UserStore + Clone>(
     let Some(session) = session::keep_alive(&mut conn, session, config).await? else {
         return Ok(None);
     };
-    parts.extensions.insert(RbacVersion(version));
     Ok(Some((CurrentUser { user, session }, version)))
-}
-
-/// The resolution from the session cache when it holds a good one (no database work; the
-/// idle-expiry touch, when due, is written in the background), else from the database,
-/// cached for the next request.
-async fn resolve_cached<U: UserStore + Clone>(
-    auth: &Auth<U>,
-    cache: &Arc<SessionCache<U>>,
-    token: &str,
-    parts: &mut Parts,
-) -> Result<Option<Arc<CurrentUser<U>>>, ApiError> {
-    let hash = session::hash_token(token);
-    if let Some(entry) = cache.get(auth.db(), &hash) {
-        let config = auth.service().session_config();
-        let now = session::now();
-        let mut current = entry.current.clone();
-        if now - current.session.last_seen_at >= config.touch_interval {
-            // Mark it touched in the cache first, so that only this request writes.
-            let mut touched = current.session.clone();
-            let idle = (now + config.idle_timeout).min(touched.absolute_expires_at);
-            touched.last_seen_at = now;
-            touched.idle_expires_at = idle;
-            current = cache.touched(&hash, &entry, touched.clone());
-            let (db, config) = (auth.db().clone(), config.clone());
-            tokio::spawn(async move {
-                let mut touched = touched;
-                let write = async {
-                    let mut conn = db.conn().await?;
-                    session::touch(&mut conn, &mut touched, now, &config).await
-                };
-                if let Err(e) = write.await {
-                    tracing::warn!(error = %e, "session cache: background touch failed");
-                }
-            });
-        }
-        parts.extensions.insert(RbacVersion(entry.rbac_version));
-        return Ok(Some(current));
-    }
-    cache.start(auth.db()).await?;
-    let before = auth.db().changes().total();
-    let Some((current, version)) = resolve_from_db(auth, &hash, parts).await? else {
-        return Ok(None);
-    };
-    let current = Arc::new(current);
-    cache.insert(auth.db(), before, hash, current.clone(), version);
-    Ok(Some(current))
 }
 
 impl<S, U> FromRequestParts<S> for CurrentUser<U>
@@ -175,7 +231,7 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         resolve::<U>(parts)
             .await?
-            .map(|current| CurrentUser::clone(&current))
+            .map(|found| CurrentUser::clone(&found.current))
             .ok_or_else(ApiError::unauthenticated)
     }
 }
@@ -191,7 +247,7 @@ where
         Ok(MaybeUser(
             resolve::<U>(parts)
                 .await?
-                .map(|current| CurrentUser::clone(&current)),
+                .map(|found| CurrentUser::clone(&found.current)),
         ))
     }
 }

@@ -11,14 +11,17 @@
 //! refused). A database error is a logged 500 (503 when the database is unreachable), never
 //! a silent allow or deny.
 
+use std::any::Any;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use auth_core::UserStore;
 use auth_core::access::AccessSpec;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::backend::BoxFuture;
+use crate::layer::Auth;
 use crate::response::ApiError;
 
 /// A handler's requirement, as a type. Implemented by the guard macros on a zero-sized
@@ -40,16 +43,36 @@ impl<R> std::fmt::Debug for Guard<R> {
 /// The type-erased check the auth layer puts on every request (the guard does not know the
 /// application's user type).
 pub(crate) trait Authorize: Send + Sync + 'static {
+    /// The decision when it needs no wait (a warm session and grants), else `None`.
+    fn authorize_now(
+        &self,
+        parts: &mut Parts,
+        spec: &'static AccessSpec,
+    ) -> Option<Result<(), ApiError>>;
+
+    /// The decision, reading the database when needed.
     fn authorize<'a>(
         &'a self,
         parts: &'a mut Parts,
         spec: &'static AccessSpec,
     ) -> BoxFuture<'a, Result<(), ApiError>>;
+
+    /// The auth handle itself, for the extractors that know the user type.
+    fn as_any(&self) -> &dyn Any;
 }
 
-/// Opaque: the type-erased check the auth layer attaches to every request for [`Guard`].
+/// Opaque: the auth handle the auth layer attaches to every request, type-erased so that
+/// [`Guard`] can check without knowing the user type. The extractors find their typed
+/// [`crate::Auth`] through it: one extension per request, not two.
 #[derive(Clone)]
 pub struct Authorizer(pub(crate) Arc<dyn Authorize>);
+
+impl Authorizer {
+    /// The typed handle, when the layer's user type is `U`.
+    pub(crate) fn auth<U: UserStore>(&self) -> Option<&Auth<U>> {
+        self.0.as_any().downcast_ref::<Auth<U>>()
+    }
+}
 
 impl std::fmt::Debug for Authorizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -71,7 +94,10 @@ where
                 R::SPEC.handler
             ))
         })?;
-        authorizer.0.authorize(parts, R::SPEC).await?;
+        match authorizer.0.authorize_now(parts, R::SPEC) {
+            Some(decision) => decision?,
+            None => authorizer.0.authorize(parts, R::SPEC).await?,
+        }
         Ok(Guard(PhantomData))
     }
 }

@@ -118,16 +118,16 @@ impl<U: UserStore> Clone for AuthLayer<U> {
     }
 }
 
-type WithExtensions<S, U> =
-    <Extension<Authorizer> as Layer<<Extension<Auth<U>> as Layer<S>>::Service>>::Service;
+type WithExtension<S> = <Extension<Authorizer> as Layer<S>>::Service;
 
 impl<S, U: UserStore + Clone> Layer<S> for AuthLayer<U> {
-    type Service = CookieManager<CsrfService<WithExtensions<S, U>>>;
+    type Service = CookieManager<CsrfService<WithExtension<S>>>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let with_auth = Extension(self.auth.clone()).layer(inner);
-        let with_authorizer = Extension(Authorizer(Arc::new(self.auth.clone()))).layer(with_auth);
-        let with_csrf = CsrfService::new(with_authorizer, self.auth.inner.csrf.clone());
+        // One extension carries the handle: the guards use it type-erased, the extractors
+        // downcast it to `Auth<U>`.
+        let with_auth = Extension(Authorizer(Arc::new(self.auth.clone()))).layer(inner);
+        let with_csrf = CsrfService::new(with_auth, self.auth.inner.csrf.clone());
         CookieManagerLayer::new().layer(with_csrf)
     }
 }

@@ -46,6 +46,7 @@ mod extract;
 pub mod guard;
 mod json;
 mod layer;
+mod resolution;
 pub mod response;
 mod routes;
 mod session_cache;

@@ -1,8 +1,10 @@
 //! The resolved-session cache: a warm authenticated request does no database work.
 //!
-//! Keyed by the SHA-256 of the session token, an entry holds the user, the session and the
-//! RBAC version read with them, and the [`Stamp`] of this process's change counters at
-//! the time of the read. An entry is used only while
+//! Keyed by the SHA-256 of the session token (raw, so a hit encodes nothing), an entry is
+//! the request's [`Resolution`]: the user, the session and the RBAC version read with them,
+//! the [`auth_core::revocation::Stamp`] of this process's change counters at the time of
+//! the read, and the user's global grants once a guard loaded them. An entry is used only
+//! while
 //!
 //! - nothing that concerns its user changed in this process since (logout, revocation,
 //!   password change or reset, deactivation, any user edit, any RBAC change: the storage
@@ -20,12 +22,15 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use auth_core::revocation::{self, Stamp};
+use auth_core::revocation;
 use auth_core::session::Session;
 use auth_core::{Database, UserStore, rbac};
+use time::PrimitiveDateTime;
 
 use crate::extract::CurrentUser;
-use moka::sync::Cache;
+use crate::resolution::Resolution;
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
 use tokio::sync::OnceCell;
 
 /// Settings of the resolved-session cache ([`crate::HttpConfig::session_cache`]).
@@ -73,11 +78,34 @@ impl SessionCacheConfig {
     }
 }
 
-/// A cached resolution: shared as it is with the request (no copy of the user on a hit).
-pub(crate) struct Entry<U> {
-    pub(crate) current: Arc<CurrentUser<U>>,
-    pub(crate) rbac_version: i64,
-    stamp: Stamp,
+/// The cache's key: the raw SHA-256 of the session token
+/// ([`auth_core::session::token_digest`]).
+pub(crate) type Digest = [u8; 32];
+
+/// A cached resolution with its estimated memory (computed once, at insertion: the cache
+/// weighs entries while evicting).
+struct Cached<U> {
+    resolution: Arc<Resolution<U>>,
+    bytes: u32,
+}
+
+impl<U> Clone for Cached<U> {
+    fn clone(&self) -> Self {
+        Cached {
+            resolution: self.resolution.clone(),
+            bytes: self.bytes,
+        }
+    }
+}
+
+/// Weighs an entry by its estimated memory.
+#[derive(Clone, Copy)]
+struct ByBytes;
+
+impl<U> Weighter<Digest, Cached<U>> for ByBytes {
+    fn weight(&self, _key: &Digest, entry: &Cached<U>) -> u64 {
+        u64::from(entry.bytes)
+    }
 }
 
 /// Counters for the hit rate.
@@ -96,7 +124,7 @@ struct SyncState {
 
 /// The cache of one [`crate::Auth`].
 pub(crate) struct SessionCache<U> {
-    entries: Cache<String, Arc<Entry<U>>>,
+    entries: Cache<Digest, Cached<U>, ByBytes>,
     config: SessionCacheConfig,
     stats: Stats,
     sync: SyncState,
@@ -109,11 +137,13 @@ impl<U: UserStore> SessionCache<U> {
         if !config.enabled() {
             return None;
         }
-        let entries = Cache::builder()
-            .max_capacity(config.max_bytes)
-            .weigher(|_key: &String, entry: &Arc<Entry<U>>| entry_weight(entry))
-            .support_invalidation_closures()
-            .build();
+        // Sized for the expected number of entries (about 1.3 KB each), at most max_entries.
+        let expected = (config.max_bytes / 1024).clamp(16, config.max_entries.max(16));
+        let entries = Cache::with_weighter(
+            usize::try_from(expected).unwrap_or(usize::MAX),
+            config.max_bytes,
+            ByBytes,
+        );
         Some(Arc::new(SessionCache {
             entries,
             config: config.clone(),
@@ -127,10 +157,14 @@ impl<U: UserStore> SessionCache<U> {
         }))
     }
 
-    /// The cached resolution of `token_hash`, if it is still good.
-    pub(crate) fn get(&self, db: &Database, token_hash: &str) -> Option<Arc<Entry<U>>> {
-        let found = self.entries.get(token_hash).filter(|e| {
-            let now = auth_core::session::now();
+    /// The cached resolution of `digest` at `now`, if it is still good.
+    pub(crate) fn get(
+        &self,
+        db: &Database,
+        digest: &Digest,
+        now: PrimitiveDateTime,
+    ) -> Option<Arc<Resolution<U>>> {
+        let found = self.entries.get(digest).map(|c| c.resolution).filter(|e| {
             let session = &e.current.session;
             db.changes().is_current(session.user_id, e.stamp)
                 && session.idle_expires_at > now
@@ -145,7 +179,7 @@ impl<U: UserStore> SessionCache<U> {
             self.report(outcome);
         }
         if found.is_none() {
-            self.entries.invalidate(token_hash);
+            self.entries.remove(digest);
         }
         found
     }
@@ -158,40 +192,37 @@ impl<U: UserStore> SessionCache<U> {
             target: "auth_axum::session_cache",
             hits,
             misses,
-            entries = self.entries.entry_count(),
-            weighted_bytes = self.entries.weighted_size(),
+            entries = self.entries.len(),
+            weighted_bytes = self.entries.weight(),
             hit_rate = hits as f64 / (hits + misses).max(1) as f64,
             last = outcome,
             "session cache"
         );
     }
 
-    /// Caches a resolution read from the database after [`auth_core::revocation::Changes::total`]
-    /// was `before`; not when anything changed meanwhile (it may predate the change).
+    /// The resolution of `current` read from the database after
+    /// [`auth_core::revocation::Changes::total`] was `before`, cached under `digest` unless
+    /// anything changed meanwhile (it may predate the change) or the cache is full.
     pub(crate) fn insert(
         &self,
         db: &Database,
         before: u64,
-        token_hash: String,
-        current: Arc<CurrentUser<U>>,
+        digest: Digest,
+        current: CurrentUser<U>,
         rbac_version: i64,
-    ) {
-        let Some(stamp) = db.changes().stamp_since(current.session.user_id, before) else {
-            return;
+    ) -> Arc<Resolution<U>> {
+        let user_id = current.session.user_id;
+        let Some(stamp) = db.changes().stamp_since(user_id, before) else {
+            let stamp = db.changes().stamp(user_id);
+            return Arc::new(Resolution::new(current, rbac_version, stamp));
         };
-        if self.entries.entry_count() >= self.config.max_entries {
+        let resolution = Arc::new(Resolution::new(current, rbac_version, stamp));
+        if self.entries.len() as u64 >= self.config.max_entries {
             // Full by count: serve this one uncached rather than grow past the bound.
-            self.entries.run_pending_tasks();
-            if self.entries.entry_count() >= self.config.max_entries {
-                return;
-            }
+            return resolution;
         }
-        let entry = Arc::new(Entry {
-            current,
-            rbac_version,
-            stamp,
-        });
-        self.entries.insert(token_hash, entry);
+        self.put(digest, resolution.clone());
+        resolution
     }
 
     /// Starts (once) the task that reads the revocation log for this cache: the first
@@ -222,8 +253,7 @@ impl<U: UserStore> SessionCache<U> {
             let Some(&(last, _)) = rows.last() else { break };
             let users: HashSet<i64> = rows.iter().map(|(_, user)| *user).collect();
             self.entries
-                .invalidate_entries_if(move |_, e| users.contains(&e.current.session.user_id))
-                .map_err(|e| auth_core::Error::Config(e.to_string()))?;
+                .retain(|_, e| !users.contains(&e.resolution.current.session.user_id));
             self.sync.last_id.store(last, Ordering::Release);
             if rows.len() < 1000 {
                 break;
@@ -231,7 +261,7 @@ impl<U: UserStore> SessionCache<U> {
         }
         let version = rbac::version(&mut conn).await?;
         if self.sync.rbac_version.swap(version, Ordering::AcqRel) != version {
-            self.entries.invalidate_all();
+            self.entries.clear();
         }
         if let Ok(mut last_ok) = self.sync.last_ok.lock() {
             *last_ok = Instant::now();
@@ -255,31 +285,29 @@ impl<U: UserStore> SessionCache<U> {
             .map(|t| t.elapsed() > self.config.retention / 2)
             .unwrap_or(true);
         if stale {
-            self.entries.invalidate_all();
+            self.entries.clear();
         }
+    }
+
+    /// Caches `resolution` under `digest`, weighed.
+    fn put(&self, digest: Digest, resolution: Arc<Resolution<U>>) {
+        let bytes = entry_weight(&resolution);
+        self.entries.insert(digest, Cached { resolution, bytes });
     }
 }
 
 impl<U: UserStore + Clone> SessionCache<U> {
-    /// Replaces the cached session of `token_hash` (after a touch), keeping the rest;
+    /// Replaces the cached session of `digest` (after a touch), keeping the rest;
     /// returns the new resolution.
     pub(crate) fn touched(
         &self,
-        token_hash: &str,
-        entry: &Entry<U>,
+        digest: Digest,
+        entry: &Resolution<U>,
         session: Session,
-    ) -> Arc<CurrentUser<U>> {
-        let current = Arc::new(CurrentUser {
-            user: entry.current.user.clone(),
-            session,
-        });
-        let fresh = Arc::new(Entry {
-            current: current.clone(),
-            rbac_version: entry.rbac_version,
-            stamp: entry.stamp,
-        });
-        self.entries.insert(token_hash.to_owned(), fresh);
-        current
+    ) -> Arc<Resolution<U>> {
+        let fresh = Arc::new(entry.with_session(session));
+        self.put(digest, fresh.clone());
+        fresh
     }
 }
 
@@ -303,7 +331,7 @@ async fn poll<U: UserStore>(cache: Weak<SessionCache<U>>, db: Database, every: D
 
 /// The estimated memory of an entry: the fixed part, the user as serialized, the
 /// session's texts.
-fn entry_weight<U: UserStore>(entry: &Entry<U>) -> u32 {
+fn entry_weight<U: UserStore>(entry: &Resolution<U>) -> u32 {
     let user = serde_json::to_vec(&entry.current.user).map_or(256, |v| v.len());
     let s = &entry.current.session;
     let session = s.token_hash.len()
@@ -312,6 +340,6 @@ fn entry_weight<U: UserStore>(entry: &Entry<U>) -> u32 {
         + s.user_agent.as_ref().map_or(0, String::len)
         + s.session_info.len();
     // The entry, the shared resolution, the key and the map's own overhead.
-    let fixed = std::mem::size_of::<Entry<U>>() + std::mem::size_of::<CurrentUser<U>>() + 128;
+    let fixed = std::mem::size_of::<Resolution<U>>() + std::mem::size_of::<CurrentUser<U>>() + 128;
     u32::try_from(fixed + user + session).unwrap_or(u32::MAX)
 }

@@ -112,7 +112,20 @@ pub fn new_token() -> String {
 
 /// SHA-256 of a token, hex: the only form stored.
 pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex_digest(&token_digest(token))
+}
+
+/// SHA-256 of a token, raw: what [`hash_token`] encodes (the session cache's key).
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A [`token_digest`] as [`hash_token`] writes it (lowercase hex).
+pub fn hex_digest(digest: &[u8; 32]) -> String {
+    let mut out = [0u8; 64];
+    // 64 bytes of output for 32 of input: the length always fits.
+    hex::encode_to_slice(digest, &mut out).expect("64 hex digits for 32 bytes");
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Creates a session and returns the cookie token with the stored row.

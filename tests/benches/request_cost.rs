@@ -10,6 +10,9 @@
 //! - `permission_after_rbac_change`: the same after an RBAC change each time (session and
 //!   grants re-read); subtract `rbac_change_only` (the change by itself).
 //!
+//! `request_cost/roles/permission_warm/{1,10,100,1000}` repeats the warm check for a user
+//! holding that many roles: the cached check does not grow with them.
+//!
 //! It also prints the memory one cached session takes: the process's resident size before
 //! and after 20,000 sessions are resolved once each (so cached), divided by 20,000.
 
@@ -58,7 +61,29 @@ async fn app_with(cache: SessionCacheConfig) -> (TestApp, Router, String) {
         .route("/public", get(|| async { "ok" }))
         .route("/current", get(current))
         .route("/guarded", get(guarded))
-        .layer(app.auth.layer());
+        .layer(app.auth.layer())
+        // As `axum::serve` does: turn the handlers into services once, not per request.
+        .with_state(());
+    (app, router, token)
+}
+
+/// The app with one user holding `roles` roles, each granting its own permission, the
+/// last one granting `article.create` too (so the check has the whole set to look in).
+async fn app_with_roles(roles: usize) -> (TestApp, Router, String) {
+    let (app, _, _) = app_with(SessionCacheConfig::default()).await;
+    let (id, token) = app.user("many").await;
+    for i in 0..roles {
+        let own = format!("app.perm{i}");
+        let mut grants = vec![own.as_str()];
+        if i + 1 == roles {
+            grants.push("article.create");
+        }
+        app.give_role(id, &format!("Role{i}"), &grants).await;
+    }
+    let router: Router = Router::new()
+        .route("/guarded", get(guarded))
+        .layer(app.auth.layer())
+        .with_state(());
     (app, router, token)
 }
 
@@ -167,6 +192,19 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
+    // The warm check against the number of roles the user holds: flat, since the grants
+    // are held by the session's cache entry (one set lookup).
+    let mut group = c.benchmark_group("request_cost/roles");
+    for roles in [1, 10, 100, 1000] {
+        let (_app, router, token) = rt.block_on(app_with_roles(roles));
+        group.bench_function(format!("permission_warm/{roles}"), |b| {
+            b.to_async(&rt).iter(|| async {
+                let answer = send(&router, request("/guarded", &token)).await;
+                assert_eq!(answer.status, StatusCode::OK);
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -340,7 +340,55 @@ async fn hooks_run_after_each_step(t: TestDb) {
     );
 }
 
+/// `GET me` with `cookie` as the raw `Cookie` header.
+async fn me_with_cookie(app: &TestApp, cookie: &str) -> StatusCode {
+    let req = axum::http::Request::get("/api/contrib/auth/me")
+        .header("cookie", cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    app.send(req).await.status
+}
+
+/// The session cookie is read as the cookie jar reads it, whether the fast path (a plain
+/// value read straight from the header) or the jar (a quoted or percent-encoded one) finds
+/// it; each case twice, the second from the session cache.
+async fn the_session_cookie_is_read_as_the_jar_reads_it(t: TestDb) {
+    let app = TestApp::new(t).await;
+    app.register("petra", "pass-word-1").await;
+    let token = app.login("petra", "pass-word-1").await;
+    let encoded: String = token.bytes().map(|b| format!("%{b:02X}")).collect();
+    let cases = [
+        (format!("auth_session={token}"), StatusCode::OK),
+        (format!("a=1; auth_session={token}; b=2"), StatusCode::OK),
+        (format!(" auth_session = {token} ;x=y"), StatusCode::OK),
+        (format!("auth_session={encoded}"), StatusCode::OK),
+        // The last cookie of the name wins, as in the jar.
+        (
+            format!("auth_session=forged; auth_session={token}"),
+            StatusCode::OK,
+        ),
+        (
+            format!("auth_session={token}; auth_session=forged"),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (format!("xauth_session={token}"), StatusCode::UNAUTHORIZED),
+        (format!("auth_session={token}x"), StatusCode::UNAUTHORIZED),
+        ("auth_session=".to_owned(), StatusCode::UNAUTHORIZED),
+        ("auth_session=%".to_owned(), StatusCode::UNAUTHORIZED),
+    ];
+    for (cookie, want) in cases {
+        for round in 0..2 {
+            assert_eq!(
+                me_with_cookie(&app, &cookie).await,
+                want,
+                "{cookie} (round {round})"
+            );
+        }
+    }
+}
+
 backend_tests!(
+    the_session_cookie_is_read_as_the_jar_reads_it,
     idle_and_absolute_expiry_end_sessions,
     use_slides_the_idle_expiry_but_not_past_the_absolute,
     cleanup_deletes_expired_sessions_in_batches,

@@ -10,8 +10,6 @@
 //! stdout, then `LISTENING <addr>` once it accepts connections on `BENCH_ADDR` (default
 //! `127.0.0.1:3100`).
 
-use std::net::SocketAddr;
-
 use auth_axum::migrate::{self, AppMigrations};
 use auth_axum::rbac::manage;
 use auth_axum::service::{AuthService, DEFAULT_PLATFORM};
@@ -135,10 +133,7 @@ async fn main() -> Result<(), BoxError> {
     writeln!(out, "LISTENING {}", listener.local_addr()?)?;
     out.flush()?;
     drop(out);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await?;
+    // Served as the axum-login anchor is (no connect info: the benchmark logs in directly).
+    axum::serve(listener, app).await?;
     Ok(())
 }
