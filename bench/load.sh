@@ -12,7 +12,9 @@
 # `/bare`, and ours against axum-login per route. The axum-login anchor stays on SQLite
 # (tower-sessions-sqlx-store's sqlite store) whatever the first argument.
 #
-# Each route is measured ROUNDS times, the routes taking turns, and the median is shown.
+# Each route is measured ROUNDS times, the routes taking turns, and the median is shown;
+# the ratios to /bare are taken per round (each against the /bare run seconds before it),
+# then their median, so that a slow stretch of the machine does not skew them.
 #
 # Environment: DURATION (default 5s per run), ROUNDS (3), THREADS (2), CONNECTIONS (32), WARMUP (1s),
 # CARGO_TARGET_DIR (default: <repo>/target).
@@ -60,7 +62,7 @@ to_ms() {
 # The median of its arguments (numbers).
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-declare -A RPS P99 CPU BAD
+declare -A RPS P99 CPU BAD VS_BARE CPU_VS_BARE
 NAMES=()
 
 # run NAME BINARY PORT [DATABASE_URL]
@@ -115,6 +117,22 @@ run() {
         RPS[$name/$route]=$(median ${rps_all[$route]})
         P99[$name/$route]=$(median ${p99_all[$route]})
         CPU[$name/$route]=$(median ${cpu_all[$route]})
+        # Against /bare of the same round (measured seconds apart), then the median.
+        local -a mine bare
+        read -ra mine <<<"${rps_all[$route]}"
+        read -ra bare <<<"${rps_all[bare]}"
+        local ratios=() i
+        for i in "${!mine[@]}"; do
+            ratios+=("$(awk -v a="${mine[$i]}" -v b="${bare[$i]}" 'BEGIN {printf "%.4f", a / b}')")
+        done
+        VS_BARE[$name/$route]=$(median "${ratios[@]}")
+        read -ra mine <<<"${cpu_all[$route]}"
+        read -ra bare <<<"${cpu_all[bare]}"
+        ratios=()
+        for i in "${!mine[@]}"; do
+            ratios+=("$(awk -v a="${mine[$i]}" -v b="${bare[$i]}" 'BEGIN {printf "%.4f", a / b}')")
+        done
+        CPU_VS_BARE[$name/$route]=$(median "${ratios[@]}")
     done
     kill "$PID"
     wait "$PID" 2>/dev/null || true
@@ -146,8 +164,8 @@ for name in "${NAMES[@]}"; do
         if [[ -n ${BAD[$k]:-} ]]; then note=" (${BAD[$k]} non-2xx)"; fi
         printf '| %-17s | %-10s | %8s | %8s | %12s | %12s | %10s | %30s |\n' \
             "$name" "/$route$note" "${RPS[$k]}" "${P99[$k]}" "${CPU[$k]}" \
-            "$(awk -v a="${RPS[$k]}" -v b="${RPS[$name/bare]}" 'BEGIN {printf "%.2f", a / b}')" \
-            "$(awk -v a="${CPU[$k]}" -v b="${CPU[$name/bare]}" 'BEGIN {printf "%.2f", a / b}')" \
+            "$(printf '%.2f' "${VS_BARE[$k]}")" \
+            "$(printf '%.2f' "${CPU_VS_BARE[$k]}")" \
             "$vs"
     done
 done

@@ -72,12 +72,17 @@ fn app(auth: &Auth<User>) -> Router {
     Router::new().route("/bare", get(hello)).merge(layered)
 }
 
+/// The benchmark model's migrations, committed beside this file (a stable version, so a
+/// server database keeps working from run to run). `bench-server makemigrations` writes
+/// them after a change to [`User`].
+fn migrations_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")
+}
+
 /// Migrates, creates the user and its role (idempotent) and opens a session; returns the
 /// session token.
 async fn prepare(db: &Database) -> Result<String, BoxError> {
-    let dir = tempfile::tempdir()?;
-    auth_axum::makemigrations::makemigrations(&User::TABLE, dir.path(), None)?;
-    migrate::run(db, &AppMigrations::Directory(dir.path().into())).await?;
+    migrate::run(db, &AppMigrations::Directory(migrations_dir())).await?;
     let mut conn = db.conn().await?;
     let user = match User::find_by_account(&mut conn, "bench").await? {
         Some(user) => user,
@@ -114,6 +119,10 @@ async fn prepare(db: &Database) -> Result<String, BoxError> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    if std::env::args().nth(1).as_deref() == Some("makemigrations") {
+        auth_axum::makemigrations::makemigrations(&User::TABLE, &migrations_dir(), None)?;
+        return Ok(());
+    }
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://bench.db".into());
     let addr = std::env::var("BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
     let db = Database::connect(&url)?;
