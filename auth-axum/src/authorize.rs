@@ -90,7 +90,7 @@ impl<U: UserStore + Clone> Auth<U> {
         let user = &found.current.user;
         let allowed = match spec.requirement {
             Requirement::Login => true,
-            _ if user.is_superuser() => true,
+            _ if bypasses(&found) => true,
             // A scope comes from the path: the slow path reads it.
             Requirement::Permission(_) if spec.scope_param.is_some() => return None,
             Requirement::Permission(rule) => {
@@ -112,7 +112,7 @@ impl<U: UserStore + Clone> Auth<U> {
         let user = &found.current.user;
         let allowed = match spec.requirement {
             Requirement::Login => true,
-            _ if user.is_superuser() => true,
+            _ if bypasses(&found) => true,
             Requirement::Permission(rule) => {
                 let scope = match spec.scope_param {
                     Some(param) => Some(scope_from_path(parts, param, spec.handler).await?),
@@ -129,9 +129,10 @@ impl<U: UserStore + Clone> Auth<U> {
         decide(spec, user.id(), allowed)
     }
 
-    /// The grants of the resolved user in `scope` at the resolution's RBAC version; the
-    /// global ones are kept in the resolution (so in the session cache's entry), so that
-    /// the next guard decides without a lookup.
+    /// The grants of the resolved user in `scope` at the resolution's RBAC version, limited
+    /// to the credential's permission list when it has one; the global ones are kept in the
+    /// resolution (so in the session cache's entry), so that the next guard decides without
+    /// a lookup.
     async fn grants_for(
         &self,
         found: &Resolution<U>,
@@ -142,10 +143,13 @@ impl<U: UserStore + Clone> Auth<U> {
         {
             return Ok(grants.clone());
         }
-        let user_id = found.current.user.id();
-        let grants = self
-            .grants_at(user_id, scope, Some(found.rbac_version))
+        let user = &found.current.user;
+        let mut grants = self
+            .grants_at(user.id(), scope, Some(found.rbac_version))
             .await?;
+        if let Some(limit) = found.current.credential.permission_limit() {
+            grants = Arc::new(limited(&grants, limit, user.is_superuser()));
+        }
         if scope.is_none() {
             found.keep_global_grants(grants.clone());
         }
@@ -153,7 +157,26 @@ impl<U: UserStore + Clone> Auth<U> {
     }
 }
 
-/// 401 for a request without a valid session.
+/// Whether the superuser bypass applies: a superuser's unlimited credential. A limited one
+/// (an API key with a permission list) holds exactly its listed permissions.
+fn bypasses<U: UserStore>(found: &Resolution<U>) -> bool {
+    found.current.user.is_superuser() && found.current.credential.permission_limit().is_none()
+}
+
+/// `grants` limited to the permission codes `limit`: the listed permissions held (a
+/// superuser holds them all), and no roles.
+fn limited(grants: &Grants, limit: &[String], superuser: bool) -> Grants {
+    Grants {
+        roles: Default::default(),
+        permissions: limit
+            .iter()
+            .filter(|code| superuser || grants.has_permission(code))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// 401 for a request without a valid credential.
 fn refuse_anonymous(spec: &'static AccessSpec) -> Result<(), ApiError> {
     tracing::debug!(handler = spec.handler, "refused: not logged in");
     Err(ApiError::unauthenticated())

@@ -1,18 +1,25 @@
-//! Extractors: [`CurrentUser`] (401 without a valid session) and [`MaybeUser`].
+//! Extractors: [`CurrentUser`] (401 without a valid credential) and [`MaybeUser`].
 //!
-//! The first extractor that needs the user reads the session cookie, loads the session and
-//! the user, and caches the result in the request's extensions; later extractors in the same
-//! request reuse it. A request that never asks does no database work.
+//! The first extractor that needs the user reads the credential (an `Authorization: Bearer`
+//! or `X-API-Key` API key, else the session cookie), loads it and the user, and caches the
+//! result in the request's extensions; later extractors in the same request reuse it. A
+//! request that never asks does no database work.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use auth_core::UserStore;
+use auth_core::api_key;
+use auth_core::audit::{EventType, NewEvent};
 use auth_core::session::{self, Session};
+use auth_core::{UserStore, rbac};
 use axum::extract::FromRequestParts;
-use axum::http::header::COOKIE;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use tower_cookies::Cookies;
+
+use crate::credential::{Credential, Kind};
+use crate::response::ErrorCode;
 
 use crate::guard::Authorizer;
 use crate::layer::Auth;
@@ -20,14 +27,35 @@ use crate::resolution::Resolution;
 use crate::response::ApiError;
 use crate::session_cache::Digest;
 
-/// The logged-in user and their session. Rejects with 401 `unauthenticated` when the request
-/// has no valid session. Dereferences to the user.
+/// The authenticated user and the credential the request came with (a session or an API
+/// key). Rejects with 401 `unauthenticated` when the request has no valid credential.
+/// Dereferences to the user.
 #[derive(Debug, Clone)]
 pub struct CurrentUser<U> {
     /// The user.
     pub user: U,
-    /// The session this request came with.
-    pub session: Session,
+    /// How the request authenticated.
+    pub credential: Credential,
+}
+
+impl<U> CurrentUser<U> {
+    /// The session, for a cookie-authenticated request (`None` for an API key).
+    pub fn session(&self) -> Option<&Session> {
+        self.credential.session()
+    }
+
+    /// The session, or 403 `session_required`: what manages credentials (logout, password
+    /// and e-mail changes, sessions, API keys) needs a logged-in session, so that a
+    /// (possibly limited) API key cannot widen or replace itself.
+    pub fn require_session(&self) -> Result<&Session, ApiError> {
+        self.session().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::SessionRequired,
+                "this needs a logged-in session, not an API key",
+            )
+        })
+    }
 }
 
 impl<U> Deref for CurrentUser<U> {
@@ -73,12 +101,60 @@ pub(crate) fn cookies_of(parts: &Parts) -> Result<Cookies, ApiError> {
     })
 }
 
+/// A credential the request presents: its kind and the SHA-256 of its text.
+#[derive(Clone, Copy)]
+pub(crate) struct Presented {
+    kind: Kind,
+    digest: Digest,
+}
+
+/// What the request presents: `Err(())` for a bearer token that cannot be valid (not an API
+/// key), `Ok(None)` for nothing at all.
+///
+/// An `Authorization: Bearer` token comes first, then `X-API-Key`, then the session cookie:
+/// a request presenting a bearer credential is judged by it alone, never by a cookie the
+/// browser attached.
+fn presented(parts: &Parts, cookie: &str) -> Result<Option<Presented>, ()> {
+    if let Some(token) = bearer_token(&parts.headers) {
+        return match api_key::is_api_key(token) {
+            true => Ok(Some(Presented {
+                kind: Kind::ApiKey,
+                digest: session::token_digest(token),
+            })),
+            false => Err(()),
+        };
+    }
+    Ok(cookie_digest(parts, cookie).map(|digest| Presented {
+        kind: Kind::Cookie,
+        digest,
+    }))
+}
+
+/// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive), or of
+/// `X-API-Key: <token>`. Other `Authorization` schemes are the application's business.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let from_authorization = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    from_authorization
+        .or_else(|| {
+            headers
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+        })
+        .filter(|t| !t.is_empty())
+}
+
 /// The raw digest of the request's session token, if it carries a non-empty one.
 ///
 /// Reads the `Cookie` headers directly (the last cookie of the name wins, as in the cookie
 /// jar), so a request whose token needs no decoding never has its whole jar parsed; a
 /// quoted or percent-encoded value is read through the jar.
-fn token_digest(parts: &Parts, name: &str) -> Result<Option<Digest>, ApiError> {
+fn cookie_digest(parts: &Parts, name: &str) -> Option<Digest> {
     let mut found: Option<&str> = None;
     for header in parts.headers.get_all(COOKIE) {
         let Ok(header) = header.to_str() else {
@@ -94,29 +170,30 @@ fn token_digest(parts: &Parts, name: &str) -> Result<Option<Digest>, ApiError> {
             }
         }
     }
-    let digest = match found {
+    match found {
         None | Some("") => None,
         // Quoted or percent-encoded: let the jar decode it.
-        Some(raw) if raw.contains(['%', '"']) => cookies_of(parts)?
+        Some(raw) if raw.contains(['%', '"']) => parts
+            .extensions
+            .get::<Cookies>()?
             .get(name)
             .filter(|c| !c.value().is_empty())
             .map(|c| session::token_digest(c.value())),
         Some(raw) => Some(session::token_digest(raw)),
-    };
-    Ok(digest)
+    }
 }
 
-/// A resolution found without waiting, or the digest to look up in the database.
+/// A resolution found without waiting, or the credential to look up in the database.
 pub(crate) enum Lookup<U> {
-    /// Decided: memoized, no token, or a session cache hit.
+    /// Decided: memoized, no credential, or a session cache hit.
     Known(Option<Arc<Resolution<U>>>),
-    /// The session of this token digest must be read from the database.
-    Miss(Digest),
+    /// The credential must be read from the database.
+    Miss(Presented),
 }
 
 /// The resolution when it can be had without any wait: memoized by an earlier extractor,
-/// no session token, or a good session cache entry (whose idle-expiry touch, when due, is
-/// written in the background). Does no database work.
+/// no credential, or a good session cache entry (whose idle-expiry touch or API-key use,
+/// when due, is written in the background). Does no database work.
 pub(crate) fn resolve_now<U: UserStore + Clone>(
     auth: &Auth<U>,
     parts: &mut Parts,
@@ -124,32 +201,37 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
     if let Some(Resolved(memo)) = parts.extensions.get::<Resolved<U>>() {
         return Ok(Lookup::Known(memo.clone()));
     }
-    let Some(digest) = token_digest(parts, &auth.http().cookie.name)? else {
-        return Ok(Lookup::Known(None));
+    let presented = match presented(parts, &auth.http().cookie.name) {
+        Ok(Some(presented)) => presented,
+        Ok(None) => return Ok(Lookup::Known(None)),
+        Err(()) => {
+            tracing::debug!("refused: a bearer token that is not an API key");
+            return Ok(Lookup::Known(None));
+        }
     };
     let Some(cache) = &auth.inner.sessions else {
-        return Ok(Lookup::Miss(digest));
+        return Ok(Lookup::Miss(presented));
     };
     let now = session::now();
-    let Some(mut entry) = cache.get(auth.db(), &digest, now) else {
-        return Ok(Lookup::Miss(digest));
+    let Some(mut entry) = cache.get(auth.db(), &presented.digest, presented.kind, now) else {
+        return Ok(Lookup::Miss(presented));
     };
-    let config = auth.service().session_config();
-    if now - entry.current.session.last_seen_at >= config.touch_interval {
-        // Mark it touched in the cache first, so that only this request writes.
-        let mut touched = entry.current.session.clone();
-        touched.last_seen_at = now;
-        touched.idle_expires_at = (now + config.idle_timeout).min(touched.absolute_expires_at);
-        entry = cache.touched(digest, &entry, touched.clone());
-        let (db, config) = (auth.db().clone(), config.clone());
+    if let Some(due) = due_write(auth, &entry.current.credential, now) {
+        // Mark it written in the cache first, so that only this request writes.
+        entry = cache.replaced(presented.digest, &entry, due.clone());
+        let (db, config) = (auth.db().clone(), auth.service().session_config().clone());
         tokio::spawn(async move {
-            let mut touched = touched;
             let write = async {
                 let mut conn = db.conn().await?;
-                session::touch(&mut conn, &mut touched, now, &config).await
+                match due {
+                    Credential::Session(mut touched) => {
+                        session::touch(&mut conn, &mut touched, now, &config).await
+                    }
+                    Credential::ApiKey(key) => api_key::record_use(&mut conn, key.id, now).await,
+                }
             };
             if let Err(e) = write.await {
-                tracing::warn!(error = %e, "session cache: background touch failed");
+                tracing::warn!(error = %e, "session cache: background write failed");
             }
         });
     }
@@ -157,11 +239,38 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
     Ok(Lookup::Known(Some(entry)))
 }
 
-/// Resolves (once per request) the session named by the cookie, its user and the RBAC
+/// The credential as it will be once its due write is done: a session whose idle expiry
+/// is due for renewal, an API key whose `last_used_at` is; `None` when nothing is due.
+fn due_write<U: UserStore>(
+    auth: &Auth<U>,
+    credential: &Credential,
+    now: time::PrimitiveDateTime,
+) -> Option<Credential> {
+    match credential {
+        Credential::Session(s) => {
+            let config = auth.service().session_config();
+            (now - s.last_seen_at >= config.touch_interval).then(|| {
+                let mut touched = s.clone();
+                touched.last_seen_at = now;
+                touched.idle_expires_at =
+                    (now + config.idle_timeout).min(touched.absolute_expires_at);
+                Credential::Session(touched)
+            })
+        }
+        Credential::ApiKey(k) => k.use_due(now).then(|| {
+            let mut used = k.clone();
+            used.last_used_at = Some(now);
+            Credential::ApiKey(used)
+        }),
+    }
+}
+
+/// Resolves (once per request) the credential the request presents, its user and the RBAC
 /// version: from the session cache when it holds a good entry ([`crate::SessionCacheConfig`]),
-/// else in one query (cached for the next request), renewing the idle expiry when due (a
-/// write at most once per touch interval). Expired sessions and sessions of deleted or
-/// deactivated users are deleted and count as none.
+/// else from the database (cached for the next request), renewing a session's idle expiry
+/// or recording a key's use when due (a write at most once per interval). Expired sessions
+/// and sessions of deleted or deactivated users are deleted and count as none; so do
+/// expired or unknown keys and keys of such users (audited as `bearer.rejected`).
 pub(crate) async fn resolve<U: UserStore + Clone>(
     parts: &mut Parts,
 ) -> Result<Option<Arc<Resolution<U>>>, ApiError> {
@@ -170,30 +279,35 @@ pub(crate) async fn resolve<U: UserStore + Clone>(
         Lookup::Known(found) => Ok(found),
         // Boxed: the database path's future is large, and the hit path should not carry
         // (and move) it.
-        Lookup::Miss(digest) => Box::pin(resolve_miss(&auth, digest, parts)).await,
+        Lookup::Miss(presented) => Box::pin(resolve_miss(&auth, presented, parts)).await,
     }
 }
 
-/// The database half of [`resolve`]: reads the session of `digest`, caches and memoizes it.
+/// The database half of [`resolve`]: reads the credential, caches and memoizes it.
 async fn resolve_miss<U: UserStore + Clone>(
     auth: &Auth<U>,
-    digest: Digest,
+    presented: Presented,
     parts: &mut Parts,
 ) -> Result<Option<Arc<Resolution<U>>>, ApiError> {
+    let hash = session::hex_digest(&presented.digest);
+    let read = async {
+        match presented.kind {
+            Kind::Cookie => resolve_session(auth, &hash).await,
+            Kind::ApiKey => resolve_key(auth, &hash, parts).await,
+        }
+    };
     let resolution = match &auth.inner.sessions {
         Some(cache) => {
             cache.start(auth.db()).await?;
             let before = auth.db().changes().total();
-            resolve_from_db(auth, &session::hex_digest(&digest))
-                .await?
-                .map(|(current, version)| cache.insert(auth.db(), before, digest, current, version))
+            read.await?.map(|(current, version)| {
+                cache.insert(auth.db(), before, presented.digest, current, version)
+            })
         }
-        None => resolve_from_db(auth, &session::hex_digest(&digest))
-            .await?
-            .map(|(current, version)| {
-                let stamp = auth.db().changes().stamp(current.session.user_id);
-                Arc::new(Resolution::new(current, version, stamp))
-            }),
+        None => read.await?.map(|(current, version)| {
+            let stamp = auth.db().changes().stamp(current.credential.user_id());
+            Arc::new(Resolution::new(current, version, stamp))
+        }),
     };
     parts.extensions.insert(Resolved(resolution.clone()));
     Ok(resolution)
@@ -202,7 +316,7 @@ async fn resolve_miss<U: UserStore + Clone>(
 /// Reads the session of `token_hash`, its user and the RBAC version from the database (one
 /// query); renews the idle expiry when due. Expired sessions and sessions of deactivated
 /// users are deleted and count as none.
-async fn resolve_from_db<U: UserStore + Clone>(
+async fn resolve_session<U: UserStore + Clone>(
     auth: &Auth<U>,
     token_hash: &str,
 ) -> Result<Option<(CurrentUser<U>, i64)>, ApiError> {
@@ -218,7 +332,74 @@ async fn resolve_from_db<U: UserStore + Clone>(
     let Some(session) = session::keep_alive(&mut conn, session, config).await? else {
         return Ok(None);
     };
-    Ok(Some((CurrentUser { user, session }, version)))
+    let credential = Credential::Session(session);
+    Ok(Some((CurrentUser { user, credential }, version)))
+}
+
+/// Reads the API key of `key_hash`, its owner and the RBAC version; records the use when
+/// due. An unknown or expired key, or one whose owner is gone or deactivated, counts as
+/// none and is audited (`bearer.rejected`).
+async fn resolve_key<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    key_hash: &str,
+    parts: &Parts,
+) -> Result<Option<(CurrentUser<U>, i64)>, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let now = session::now();
+    let found = api_key::find_by_hash(&mut conn, key_hash).await?;
+    let (mut key, refusal) = match found {
+        None => {
+            reject_bearer(auth, &mut conn, parts, None, "unknown").await?;
+            return Ok(None);
+        }
+        Some(key) if !key.is_live(now) => (key, "expired"),
+        Some(key) => (key, ""),
+    };
+    let owner = U::find_by_id(&mut conn, key.user_id).await?;
+    let refusal = match &owner {
+        _ if !refusal.is_empty() => refusal,
+        None => "unknown",
+        Some(user) if !user.is_active() => "inactive",
+        Some(_) => "",
+    };
+    let Some(user) = owner.filter(|_| refusal.is_empty()) else {
+        reject_bearer(auth, &mut conn, parts, Some(&key), refusal).await?;
+        return Ok(None);
+    };
+    let version = rbac::version(&mut conn).await?;
+    if key.use_due(now) {
+        api_key::record_use(&mut conn, key.id, now).await?;
+        key.last_used_at = Some(now);
+    }
+    let credential = Credential::ApiKey(key);
+    Ok(Some((CurrentUser { user, credential }, version)))
+}
+
+/// Audits a refused bearer credential.
+async fn reject_bearer<U: UserStore>(
+    auth: &Auth<U>,
+    conn: &mut auth_core::DbConn,
+    parts: &Parts,
+    key: Option<&api_key::ApiKey>,
+    reason: &str,
+) -> Result<(), ApiError> {
+    tracing::debug!(reason, "refused: bearer credential");
+    let ip = client_ip(parts, &auth.http().client_ip);
+    let user_agent = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let mut event = NewEvent::new(EventType::BearerRejected)
+        .client(ip.as_deref(), user_agent)
+        .detail(serde_json::json!({
+            "reason": reason,
+            "prefix": key.map(|k| k.prefix.as_str()),
+        }));
+    if let Some(key) = key {
+        event.user_id = Some(key.user_id);
+    }
+    auth.service().record(conn, event).await?;
+    Ok(())
 }
 
 impl<S, U> FromRequestParts<S> for CurrentUser<U>

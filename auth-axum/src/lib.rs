@@ -41,6 +41,7 @@ extern crate self as auth_axum;
 
 mod authorize;
 pub mod config;
+mod credential;
 mod csrf;
 mod extract;
 pub mod guard;
@@ -65,6 +66,7 @@ pub use config::{
     ClientIpSource, CookieConfig, CsrfConfig, HttpConfig, OriginScheme, RegistrationMode,
     SessionCacheConfig,
 };
+pub use credential::Credential;
 pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;
 pub use layer::{Auth, AuthLayer};

@@ -9,8 +9,8 @@ use std::sync::{Arc, OnceLock};
 
 use auth_core::rbac::Grants;
 use auth_core::revocation::Stamp;
-use auth_core::session::Session;
 
+use crate::credential::Credential;
 use crate::extract::CurrentUser;
 
 /// A resolved session; see the module docs.
@@ -22,8 +22,9 @@ pub(crate) struct Resolution<U> {
     pub(crate) rbac_version: i64,
     /// This process's change counters for the user when the session was read.
     pub(crate) stamp: Stamp,
-    /// The user's global grants at `rbac_version`, filled by the first guard that needs
-    /// them. Valid as long as the resolution is: any RBAC change evicts it.
+    /// The user's global grants at `rbac_version` (limited to the credential's permission
+    /// list, if it has one), filled by the first guard that needs them. Valid as long as the
+    /// resolution is: any RBAC change evicts it.
     grants: OnceLock<Arc<Grants>>,
 }
 
@@ -51,9 +52,9 @@ impl<U> Resolution<U> {
 }
 
 impl<U: Clone> Resolution<U> {
-    /// The same resolution with `session` in place of its session (after an idle-expiry
-    /// touch), keeping the grants.
-    pub(crate) fn with_session(&self, session: Session) -> Self {
+    /// The same resolution with `credential` in place of its own (after an idle-expiry
+    /// touch or a recorded key use), keeping the grants.
+    pub(crate) fn with_credential(&self, credential: Credential) -> Self {
         let grants = OnceLock::new();
         if let Some(held) = self.grants.get() {
             let _ = grants.set(held.clone());
@@ -61,7 +62,7 @@ impl<U: Clone> Resolution<U> {
         Resolution {
             current: Arc::new(CurrentUser {
                 user: self.current.user.clone(),
-                session,
+                credential,
             }),
             rbac_version: self.rbac_version,
             stamp: self.stamp,

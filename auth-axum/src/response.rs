@@ -53,6 +53,9 @@ pub enum ErrorCode {
     Forbidden,
     /// 403: the account is deactivated.
     InactiveAccount,
+    /// 403: the action manages credentials and needs a logged-in session; an API key is
+    /// not enough.
+    SessionRequired,
     /// 403: a cookie-authenticated unsafe request from another origin without a valid CSRF
     /// token (see [`crate::CsrfConfig`]).
     Csrf,

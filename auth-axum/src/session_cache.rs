@@ -23,10 +23,10 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use auth_core::revocation;
-use auth_core::session::Session;
 use auth_core::{Database, UserStore, rbac};
 use time::PrimitiveDateTime;
 
+use crate::credential::{Credential, Kind};
 use crate::extract::CurrentUser;
 use crate::resolution::Resolution;
 use quick_cache::Weighter;
@@ -157,18 +157,20 @@ impl<U: UserStore> SessionCache<U> {
         }))
     }
 
-    /// The cached resolution of `digest` at `now`, if it is still good.
+    /// The cached resolution of `digest`, presented as `kind`, at `now`, if it is still
+    /// good.
     pub(crate) fn get(
         &self,
         db: &Database,
         digest: &Digest,
+        kind: Kind,
         now: PrimitiveDateTime,
     ) -> Option<Arc<Resolution<U>>> {
         let found = self.entries.get(digest).map(|c| c.resolution).filter(|e| {
-            let session = &e.current.session;
-            db.changes().is_current(session.user_id, e.stamp)
-                && session.idle_expires_at > now
-                && session.absolute_expires_at > now
+            let credential = &e.current.credential;
+            credential.kind() == kind
+                && db.changes().is_current(credential.user_id(), e.stamp)
+                && credential.is_live(now)
         });
         let (counter, outcome) = match &found {
             Some(_) => (&self.stats.hits, "hit"),
@@ -211,7 +213,7 @@ impl<U: UserStore> SessionCache<U> {
         current: CurrentUser<U>,
         rbac_version: i64,
     ) -> Arc<Resolution<U>> {
-        let user_id = current.session.user_id;
+        let user_id = current.credential.user_id();
         let Some(stamp) = db.changes().stamp_since(user_id, before) else {
             let stamp = db.changes().stamp(user_id);
             return Arc::new(Resolution::new(current, rbac_version, stamp));
@@ -253,7 +255,7 @@ impl<U: UserStore> SessionCache<U> {
             let Some(&(last, _)) = rows.last() else { break };
             let users: HashSet<i64> = rows.iter().map(|(_, user)| *user).collect();
             self.entries
-                .retain(|_, e| !users.contains(&e.resolution.current.session.user_id));
+                .retain(|_, e| !users.contains(&e.resolution.current.credential.user_id()));
             self.sync.last_id.store(last, Ordering::Release);
             if rows.len() < 1000 {
                 break;
@@ -297,15 +299,15 @@ impl<U: UserStore> SessionCache<U> {
 }
 
 impl<U: UserStore + Clone> SessionCache<U> {
-    /// Replaces the cached session of `digest` (after a touch), keeping the rest;
-    /// returns the new resolution.
-    pub(crate) fn touched(
+    /// Replaces the cached credential of `digest` (after a touch or a recorded use),
+    /// keeping the rest; returns the new resolution.
+    pub(crate) fn replaced(
         &self,
         digest: Digest,
         entry: &Resolution<U>,
-        session: Session,
+        credential: Credential,
     ) -> Arc<Resolution<U>> {
-        let fresh = Arc::new(entry.with_session(session));
+        let fresh = Arc::new(entry.with_credential(credential));
         self.put(digest, fresh.clone());
         fresh
     }
@@ -333,13 +335,23 @@ async fn poll<U: UserStore>(cache: Weak<SessionCache<U>>, db: Database, every: D
 /// session's texts.
 fn entry_weight<U: UserStore>(entry: &Resolution<U>) -> u32 {
     let user = serde_json::to_vec(&entry.current.user).map_or(256, |v| v.len());
-    let s = &entry.current.session;
-    let session = s.token_hash.len()
-        + s.platform.len()
-        + s.ip.as_ref().map_or(0, String::len)
-        + s.user_agent.as_ref().map_or(0, String::len)
-        + s.session_info.len();
+    let credential = match &entry.current.credential {
+        Credential::Session(s) => {
+            s.token_hash.len()
+                + s.platform.len()
+                + s.ip.as_ref().map_or(0, String::len)
+                + s.user_agent.as_ref().map_or(0, String::len)
+                + s.session_info.len()
+        }
+        Credential::ApiKey(k) => {
+            k.name.len()
+                + k.prefix.len()
+                + k.permissions
+                    .as_ref()
+                    .map_or(0, |p| p.iter().map(|c| c.len() + 24).sum())
+        }
+    };
     // The entry, the shared resolution, the key and the map's own overhead.
     let fixed = std::mem::size_of::<Resolution<U>>() + std::mem::size_of::<CurrentUser<U>>() + 128;
-    u32::try_from(fixed + user + session).unwrap_or(u32::MAX)
+    u32::try_from(fixed + user + credential).unwrap_or(u32::MAX)
 }

@@ -106,6 +106,13 @@ event_types! {
     PermissionChanged = "permission.changed",
     /// A group, its members or its roles changed.
     GroupChanged = "group.changed",
+    /// A user created an API key (detail: `key_id`, `name`, `prefix`, `permissions`).
+    ApiKeyCreated = "api_key.created",
+    /// An API key was revoked (detail: `key_id`).
+    ApiKeyRevoked = "api_key.revoked",
+    /// A bearer credential was refused (detail `reason`: `unknown`, `expired`,
+    /// `inactive`; `prefix` of an API key). Accepted bearer requests are not logged.
+    BearerRejected = "bearer.rejected",
 }
 
 impl std::fmt::Display for EventType {

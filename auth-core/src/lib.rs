@@ -24,6 +24,7 @@
 pub mod access;
 pub mod account_mail;
 pub mod account_token;
+pub mod api_key;
 pub mod audit;
 pub mod backend;
 pub mod cli;

@@ -172,8 +172,9 @@ pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Client(client): Client,
 ) -> Result<Response, ApiError> {
+    let session = current.require_session()?;
     auth.service()
-        .logout(auth.db(), &current.user, &current.session, &client)
+        .logout(auth.db(), &current.user, session, &client)
         .await?;
     clear_cookies(&auth, &cookies);
     Ok(response::ok(Value::Null, "logged out"))

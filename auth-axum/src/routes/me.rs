@@ -27,6 +27,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(mut changes): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
+    current.require_session()?;
     let current_password = match changes.remove("current_password") {
         None => None,
         Some(Value::String(p)) => Some(p),
@@ -88,7 +89,8 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
     JsonBody(body): JsonBody<ChangePasswordBody>,
 ) -> Result<Response, ApiError> {
     validate::password("new_password", &body.new_password)?;
-    let CurrentUser { mut user, session } = current;
+    let session_id = current.require_session()?.id;
+    let mut user = current.user;
     let ended = auth
         .service()
         .change_password(
@@ -96,7 +98,7 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
             &mut user,
             &body.old_password,
             &body.new_password,
-            Some(session.id),
+            Some(session_id),
             &client,
         )
         .await?;

@@ -16,6 +16,14 @@
 //! | GET | `verify?token=` | | 200 `{valid: true}` while the token is usable |
 //! | GET | `sessions` | | 200, the user's live sessions (`current` marks this one) |
 //! | DELETE | `sessions/{id}` | | 200; 404 when it is not one of the user's |
+//! | POST | `api-keys` | `{name, permissions?: [codes], expires_in_days?: 1..=3650}` | 201 `{id, name, key, prefix, permissions, expires_at, created_at, last_used_at}`: `key` is shown only here; 403 for a permission the user does not hold |
+//! | GET | `api-keys` | | 200, the user's keys (never the key itself) |
+//! | DELETE | `api-keys/{id}` | | 200; 404 when it is not one of the user's |
+//!
+//! An API key authenticates with `Authorization: Bearer <key>` or `X-API-Key: <key>`, for
+//! every extractor and guard; its permissions are the user's, intersected with the key's
+//! list when it has one. `logout`, `PATCH me`, `change-password`, `sessions` and
+//! `api-keys` need a session: with a key they answer 403 `session_required`.
 //!
 //!
 //! The admin endpoints live under `admin/` (see [`admin`]).
@@ -32,6 +40,7 @@
 
 mod account;
 pub(crate) mod admin;
+mod api_keys;
 mod me;
 mod recovery;
 mod sessions;
@@ -68,6 +77,11 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
             )
             .route("/sessions", get(sessions::list::<U>))
             .route("/sessions/{id}", delete(sessions::revoke::<U>))
+            .route(
+                "/api-keys",
+                get(api_keys::list::<U>).post(api_keys::create::<U>),
+            )
+            .route("/api-keys/{id}", delete(api_keys::revoke::<U>))
             .nest("/admin", admin::router::<U>())
             .layer(DefaultBodyLimit::max(self.http().body_limit))
             .layer(SetResponseHeaderLayer::overriding(

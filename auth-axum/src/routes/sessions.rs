@@ -22,12 +22,13 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
 ) -> Result<Response, ApiError> {
+    let this = current.require_session()?.id;
     let mut conn = auth.db().conn().await?;
     let sessions: Vec<SessionView> = session::list_for_user(&mut conn, current.user.id())
         .await?
         .into_iter()
         .map(|s| SessionView {
-            current: s.id == current.session.id,
+            current: s.id == this,
             session: s,
         })
         .collect();
@@ -40,6 +41,7 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    current.require_session()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("session"))?;
     let mut conn = auth.db().conn().await?;
     if !session::revoke_for_user(&mut conn, current.user.id(), id).await? {

@@ -287,6 +287,7 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     let deleted = conn
         .transaction(async |conn: &mut auth_core::DbConn| {
             session::delete_for_user(conn, user.id(), None).await?;
+            auth_core::api_key::delete_for_user(conn, user.id()).await?;
             manage::forget_user(conn, user.id()).await?;
             user_status::clear(conn, user.id()).await?;
             for purpose in [Purpose::PasswordReset, Purpose::VerifyEmail] {

@@ -1,0 +1,156 @@
+//! A user's API keys: create (the key is shown once), list, revoke. A logged-in session is
+//! needed for each: an API key cannot make, see or end keys (so a limited key cannot mint
+//! an unlimited one).
+
+use auth_core::UserStore;
+use auth_core::api_key::{self, NewApiKey};
+use auth_core::audit::{EventType, NewEvent};
+use auth_core::rbac::manage;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::extract::{Client, CurrentUser};
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::response::{self, ApiError, ErrorCode};
+
+/// The longest name.
+const MAX_NAME: usize = 100;
+/// The most permissions a key may list.
+const MAX_PERMISSIONS: usize = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateBody {
+    name: String,
+    permissions: Option<Vec<String>>,
+    expires_in_days: Option<i64>,
+}
+
+/// The creation answer: the stored record and, this once, the key.
+#[derive(Serialize)]
+struct Created {
+    key: String,
+    #[serde(flatten)]
+    record: api_key::ApiKey,
+}
+
+pub(crate) async fn create<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> Result<Response, ApiError> {
+    current.require_session()?;
+    let user = &current.user;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(ApiError::invalid(format!(
+            "name: 1 to {MAX_NAME} characters"
+        )));
+    }
+    let expires_at = match body.expires_in_days {
+        None => None,
+        Some(days @ 1..=3650) => Some(auth_core::session::now() + time::Duration::days(days)),
+        Some(_) => return Err(ApiError::invalid("expires_in_days: 1 to 3650")),
+    };
+    let mut permissions = body.permissions;
+    if let Some(codes) = &mut permissions {
+        codes.sort();
+        codes.dedup();
+        if codes.len() > MAX_PERMISSIONS {
+            return Err(ApiError::invalid(format!(
+                "permissions: at most {MAX_PERMISSIONS}"
+            )));
+        }
+        check_held(&auth, user, codes).await?;
+    }
+    let mut conn = auth.db().conn().await?;
+    let (key, record) = api_key::create(
+        &mut conn,
+        NewApiKey {
+            user_id: user.id(),
+            name,
+            permissions: permissions.as_deref(),
+            expires_at,
+        },
+    )
+    .await?;
+    let event = NewEvent::new(EventType::ApiKeyCreated)
+        .user(user.id(), user.account())
+        .client(client.ip.as_deref(), client.user_agent.as_deref())
+        .detail(json!({
+            "key_id": record.id,
+            "name": record.name,
+            "prefix": record.prefix,
+            "permissions": record.permissions,
+        }));
+    auth.service().record(&mut conn, event).await?;
+    Ok(response::with_status(
+        StatusCode::CREATED,
+        Created { key, record },
+        "api key created",
+    ))
+}
+
+/// 403 unless `user` holds every code in `codes` (a superuser holds every permission that
+/// exists; an unknown code is held by nobody).
+async fn check_held<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    user: &U,
+    codes: &[String],
+) -> Result<(), ApiError> {
+    let missing: Vec<&String> = if user.is_superuser() {
+        let mut conn = auth.db().conn().await?;
+        let known: std::collections::BTreeSet<String> = manage::list_permissions(&mut conn)
+            .await?
+            .into_iter()
+            .map(|p| p.code)
+            .collect();
+        codes.iter().filter(|c| !known.contains(*c)).collect()
+    } else {
+        let grants = auth.grants_of(user.id(), None).await?;
+        codes.iter().filter(|c| !grants.has_permission(c)).collect()
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::Forbidden,
+        format!("permissions: you do not hold {missing:?}"),
+    ))
+}
+
+pub(crate) async fn list<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+) -> Result<Response, ApiError> {
+    current.require_session()?;
+    let mut conn = auth.db().conn().await?;
+    let keys = api_key::list_for_user(&mut conn, current.user.id()).await?;
+    Ok(response::ok(keys, "api keys"))
+}
+
+pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Client(client): Client,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    current.require_session()?;
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found("api key"))?;
+    let mut conn = auth.db().conn().await?;
+    if !api_key::revoke_for_user(&mut conn, current.user.id(), id).await? {
+        return Err(ApiError::not_found("api key"));
+    }
+    let event = NewEvent::new(EventType::ApiKeyRevoked)
+        .user(current.user.id(), current.user.account())
+        .client(client.ip.as_deref(), client.user_agent.as_deref())
+        .detail(json!({ "key_id": id }));
+    auth.service().record(&mut conn, event).await?;
+    Ok(response::ok(Value::Null, "api key revoked"))
+}
