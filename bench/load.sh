@@ -6,7 +6,8 @@
 #
 # Builds both servers in release (`bench/server`, a workspace member, and `bench/axum-login`,
 # outside the workspace), starts each on a loopback port, runs `wrk --latency` against
-# `/bare`, `/public`, `/protected` and `/perm` with the session cookie, and prints one table:
+# `/bare`, `/public`, `/protected` and `/perm` with the session cookie (and, for ours,
+# `perm_key`: `/perm` with an API key as `Authorization: Bearer`), and prints one table:
 # requests/s, p99 latency, server CPU time per request (utime+stime from /proc/<pid>/stat,
 # before and after each run, divided by the request count), the ratios to the server's own
 # `/bare`, and ours against axum-login per route. The axum-login anchor stays on SQLite
@@ -62,7 +63,7 @@ to_ms() {
 # The median of its arguments (numbers).
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
-declare -A RPS P99 CPU BAD VS_BARE CPU_VS_BARE
+declare -A RPS P99 CPU BAD VS_BARE CPU_VS_BARE SERVER_ROUTES
 NAMES=()
 
 # run NAME BINARY PORT [DATABASE_URL]
@@ -81,26 +82,35 @@ run() {
         sleep 0.2
     done
     grep -q '^LISTENING' "$out" || { echo "$name did not start" >&2; exit 1; }
-    local cookie
+    local cookie apikey
     cookie=$(sed -n 's/^COOKIE //p' "$out")
+    apikey=$(sed -n 's/^APIKEY //p' "$out")
+    # A server that prints an API key gets one more route: /perm with the key as a bearer.
+    local -a routes=("${ROUTES[@]}")
+    if [[ -n $apikey ]]; then routes+=(perm_key); fi
+    SERVER_ROUTES[$name]="${routes[*]}"
+    path_of() { if [[ $1 == perm_key ]]; then echo perm; else echo "$1"; fi; }
+    header_of() {
+        if [[ $1 == perm_key ]]; then echo "Authorization: Bearer $apikey"; else echo "Cookie: $cookie"; fi
+    }
     NAMES+=("$name")
-    for route in "${ROUTES[@]}"; do
-        local target=http://127.0.0.1:$port/$route
+    for route in "${routes[@]}"; do
+        local target=http://127.0.0.1:$port/$(path_of "$route")
         local status
-        status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$target")
+        status=$(curl -s -o /dev/null -w '%{http_code}' -H "$(header_of "$route")" "$target")
         [[ $status == 200 ]] || { echo "$name $target answered $status" >&2; exit 1; }
-        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "Cookie: $cookie" "$target" >/dev/null
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -H "$(header_of "$route")" "$target" >/dev/null
     done
     # Rounds over the routes in turn, so that a slow moment of the machine lands on every
     # route alike; each figure is the median of its rounds.
     local round rps_all p99_all cpu_all
     declare -A rps_all p99_all cpu_all
     for round in $(seq "$ROUNDS"); do
-        for route in "${ROUTES[@]}"; do
-            local target=http://127.0.0.1:$port/$route
+        for route in "${routes[@]}"; do
+            local target=http://127.0.0.1:$port/$(path_of "$route")
             local before after res requests
             before=$(cpu_ticks "$PID")
-            res=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "Cookie: $cookie" "$target")
+            res=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$(header_of "$route")" "$target")
             after=$(cpu_ticks "$PID")
             requests=$(awk '/requests in/ {print $1}' <<<"$res")
             rps_all[$route]+=" $(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$res")"
@@ -113,7 +123,7 @@ run() {
             echo "$name $route round $round: $(awk '/^Requests\/sec:/ {print $2}' <<<"$res") req/s" >&2
         done
     done
-    for route in "${ROUTES[@]}"; do
+    for route in "${routes[@]}"; do
         RPS[$name/$route]=$(median ${rps_all[$route]})
         P99[$name/$route]=$(median ${p99_all[$route]})
         CPU[$name/$route]=$(median ${cpu_all[$route]})
@@ -152,11 +162,12 @@ printf '| %-17s | %-10s | %8s | %8s | %12s | %12s | %10s | %30s |\n' \
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -------------------  ------------ ---------- ---------- \
     -------------- ------------ ------------ ------------------------
 for name in "${NAMES[@]}"; do
-    for route in "${ROUTES[@]}"; do
+    read -ra routes <<<"${SERVER_ROUTES[$name]}"
+    for route in "${routes[@]}"; do
         k=$name/$route
         vs=
         if [[ $name == "$OURS" ]]; then
-            a=axum-login-sqlite/$route
+            a=axum-login-sqlite/${route%_key}
             vs=$(awk -v r="${RPS[$k]}" -v ra="${RPS[$a]}" -v c="${CPU[$k]}" -v ca="${CPU[$a]}" \
                 'BEGIN {printf "%.2f×, %.2f×", r / ra, c / ca}')
         fi

@@ -8,7 +8,9 @@
 use auth_axum::audit::{self, EventFilter, EventType};
 use auth_axum::rbac::manage;
 use auth_axum::schema::auth_api_keys;
-use auth_axum::{CurrentUser, MaybeUser, UserStore, permission_required, role_required, session, with_conn};
+use auth_axum::{
+    CurrentUser, MaybeUser, UserStore, permission_required, role_required, session, with_conn,
+};
 use auth_tests::http::{Answer, HOST, ORIGIN, TestApp, send};
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
@@ -194,7 +196,12 @@ async fn a_key_authenticates_every_guard(t: TestDb) {
                 path
             };
             let a = k.bearer(path, &key).await;
-            assert_eq!(a.status, StatusCode::OK, "{path} round {round}: {:?}", a.body);
+            assert_eq!(
+                a.status,
+                StatusCode::OK,
+                "{path} round {round}: {:?}",
+                a.body
+            );
         }
         let a = k
             .with(Method::GET, "/private", &[("x-api-key", key.as_str())])
@@ -220,12 +227,18 @@ async fn a_limited_key_holds_the_intersection(t: TestDb) {
     let k = Keys::new(t).await;
     let (id, token) = k.editor("cid").await;
     let (_, key) = k
-        .key(&token, json!({"name": "reader", "permissions": ["article.read"]}))
+        .key(
+            &token,
+            json!({"name": "reader", "permissions": ["article.read"]}),
+        )
         .await;
     assert_eq!(k.bearer("/read", &key).await.status, StatusCode::OK);
     assert_eq!(k.bearer("/write", &key).await.status, StatusCode::FORBIDDEN);
     // A limited key carries no roles.
-    assert_eq!(k.bearer("/editors", &key).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        k.bearer("/editors", &key).await.status,
+        StatusCode::FORBIDDEN
+    );
     // The owner's permissions are read now, not at creation: revoking one is seen on the
     // very next request.
     let mut conn = k.app.t.db.conn().await.unwrap();
@@ -240,7 +253,10 @@ async fn a_limited_key_holds_the_intersection(t: TestDb) {
 
     // Asking for more than the owner holds: 403, no key.
     let before = k.keys_in_db().await.len();
-    for permissions in [json!(["article.delete"]), json!(["article.read", "no.such"])] {
+    for permissions in [
+        json!(["article.delete"]),
+        json!(["article.read", "no.such"]),
+    ] {
         let a = k
             .create(&token, json!({"name": "more", "permissions": permissions}))
             .await;
@@ -253,10 +269,19 @@ async fn a_limited_key_holds_the_intersection(t: TestDb) {
     user.is_superuser = true;
     user.update(&mut conn).await.unwrap();
     let (_, limited) = k
-        .key(&token, json!({"name": "su", "permissions": ["article.delete"]}))
+        .key(
+            &token,
+            json!({"name": "su", "permissions": ["article.delete"]}),
+        )
         .await;
-    assert_eq!(k.bearer("/write", &limited).await.status, StatusCode::FORBIDDEN);
-    assert_eq!(k.bearer("/editors", &limited).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        k.bearer("/write", &limited).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        k.bearer("/editors", &limited).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(k.bearer("/private", &limited).await.status, StatusCode::OK);
     let (_, unlimited) = k.key(&token, json!({"name": "su-all"})).await;
     assert_eq!(k.bearer("/write", &unlimited).await.status, StatusCode::OK);
@@ -315,7 +340,10 @@ async fn dead_keys_get_one_401(t: TestDb) {
         .map(|e| e.detail["reason"].as_str().unwrap_or_default().to_owned())
         .collect();
     for reason in ["unknown", "expired", "inactive"] {
-        assert!(reasons.iter().any(|r| r == reason), "{reason} in {reasons:?}");
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} in {reasons:?}"
+        );
     }
     assert_eq!(k.events(EventType::ApiKeyRevoked).await.len(), 1);
 }
@@ -324,7 +352,10 @@ async fn keys_cannot_manage_credentials(t: TestDb) {
     let k = Keys::new(t).await;
     let (_, token) = k.editor("eve").await;
     let (key_id, key) = k
-        .key(&token, json!({"name": "limited", "permissions": ["article.read"]}))
+        .key(
+            &token,
+            json!({"name": "limited", "permissions": ["article.read"]}),
+        )
         .await;
     let auth = format!("Bearer {key}");
     let own_key = format!("api-keys/{key_id}");
@@ -351,7 +382,12 @@ async fn keys_cannot_manage_credentials(t: TestDb) {
                 &[("authorization", &auth)],
             )
             .await;
-        assert_eq!(a.status, StatusCode::FORBIDDEN, "{method} {path}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {:?}",
+            a.body
+        );
         assert_eq!(a.code(), "session_required", "{method} {path}");
     }
     assert_eq!(k.keys_in_db().await.len(), 1, "no key was made or lost");
@@ -372,7 +408,12 @@ async fn keys_cannot_manage_credentials(t: TestDb) {
     assert_eq!(k.bearer("/read", &key).await.status, StatusCode::OK);
     let a = k
         .app
-        .call(Method::DELETE, "/api/contrib/auth/api-keys/nope", None, Some(&other))
+        .call(
+            Method::DELETE,
+            "/api/contrib/auth/api-keys/nope",
+            None,
+            Some(&other),
+        )
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
@@ -385,11 +426,19 @@ async fn bearer_requests_skip_csrf_and_never_fall_back_to_the_cookie(t: TestDb) 
     let auth = format!("Bearer {key}");
     // No Origin, no CSRF token: a bearer POST passes, a cookie POST does not.
     let a = k
-        .with(Method::POST, "/write", &[("host", HOST), ("authorization", &auth)])
+        .with(
+            Method::POST,
+            "/write",
+            &[("host", HOST), ("authorization", &auth)],
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let a = k
-        .with(Method::POST, "/write", &[("host", HOST), ("cookie", &cookie)])
+        .with(
+            Method::POST,
+            "/write",
+            &[("host", HOST), ("cookie", &cookie)],
+        )
         .await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(a.code(), "csrf");
@@ -445,7 +494,11 @@ async fn the_last_use_is_written_at_most_once_a_minute(t: TestDb) {
     for _ in 0..3 {
         assert_eq!(k.bearer("/read", &key).await.status, StatusCode::OK);
     }
-    assert_eq!(last_used().await, Some(first), "not rewritten within the minute");
+    assert_eq!(
+        last_used().await,
+        Some(first),
+        "not rewritten within the minute"
+    );
     let listed = k.app.get("api-keys", Some(&token)).await;
     assert!(listed.body["data"][0]["last_used_at"].is_string());
 }

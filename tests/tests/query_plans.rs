@@ -58,6 +58,7 @@ const CHECKED: &[&str] = &[
     "users",
     "auth_sessions",
     "auth_tokens",
+    "auth_api_keys",
     "auth_events",
     "auth_throttle",
     "auth_user_status",
@@ -71,6 +72,7 @@ const CHECKED: &[&str] = &[
 const LOOKUP_INDEXES: &[&str] = &[
     "auth_sessions_token_hash_key",
     "auth_tokens_token_hash_key",
+    "auth_api_keys_key_hash",
     "users_account_key",
     "users_email_key",
 ];
@@ -331,6 +333,36 @@ async fn drive(db: &Database) {
     )
     .await;
     c.get_outside("/articles", &session).await;
+
+    // API keys: created, used (the lookup by hash and the owner), listed, revoked.
+    let key = c
+        .expect(
+            Method::POST,
+            "api-keys",
+            Some(json!({"name": "plans"})),
+            &session,
+            created,
+        )
+        .await;
+    let key_id = key.body["data"]["id"].as_i64().unwrap();
+    let key = key.body["data"]["key"].as_str().unwrap().to_owned();
+    for path in ["/members", "/articles"] {
+        let req = Request::get(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let a = send(&c.router, req).await;
+        assert_eq!(a.status, StatusCode::OK, "bearer GET {path}: {:?}", a.body);
+    }
+    c.expect(Method::GET, "api-keys", None, &session, ok).await;
+    c.expect(
+        Method::DELETE,
+        &format!("api-keys/{key_id}"),
+        None,
+        &session,
+        ok,
+    )
+    .await;
 
     // Logout ends the session.
     c.expect(Method::POST, "logout", None, &bob, ok).await;

@@ -6,7 +6,8 @@
 //!
 //! At start it migrates the database (`DATABASE_URL`, default a SQLite file `bench.db` in
 //! the working directory), creates the user `bench` holding a role that grants
-//! `article.read`, opens a session for it and prints `COOKIE auth_session=<token>` on
+//! `article.read`, opens a session for it and creates an API key, and prints `COOKIE
+//! auth_session=<token>` and `APIKEY <key>` on
 //! stdout, then `LISTENING <addr>` once it accepts connections on `BENCH_ADDR` (default
 //! `127.0.0.1:3100`).
 
@@ -79,9 +80,9 @@ fn migrations_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")
 }
 
-/// Migrates, creates the user and its role (idempotent) and opens a session; returns the
-/// session token.
-async fn prepare(db: &Database) -> Result<String, BoxError> {
+/// Migrates, creates the user and its role (idempotent), opens a session and creates an
+/// API key; returns the session token and the key.
+async fn prepare(db: &Database) -> Result<(String, String), BoxError> {
     migrate::run(db, &AppMigrations::Directory(migrations_dir())).await?;
     let mut conn = db.conn().await?;
     let user = match User::find_by_account(&mut conn, "bench").await? {
@@ -114,7 +115,17 @@ async fn prepare(db: &Database) -> Result<String, BoxError> {
         &SessionConfig::default(),
     )
     .await?;
-    Ok(token)
+    let (key, _) = auth_axum::api_key::create(
+        &mut conn,
+        auth_axum::api_key::NewApiKey {
+            user_id: user.id(),
+            name: "bench",
+            permissions: None,
+            expires_at: None,
+        },
+    )
+    .await?;
+    Ok((token, key))
 }
 
 #[tokio::main]
@@ -126,7 +137,7 @@ async fn main() -> Result<(), BoxError> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://bench.db".into());
     let addr = std::env::var("BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
     let db = Database::connect(&url)?;
-    let token = prepare(&db).await?;
+    let (token, key) = prepare(&db).await?;
     let auth = Auth::with_http(
         db,
         AuthService::<User>::builder().build(),
@@ -139,6 +150,7 @@ async fn main() -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "COOKIE auth_session={token}")?;
+    writeln!(out, "APIKEY {key}")?;
     writeln!(out, "LISTENING {}", listener.local_addr()?)?;
     out.flush()?;
     drop(out);
