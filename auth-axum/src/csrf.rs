@@ -292,12 +292,7 @@ impl<S> CsrfService<S> {
     }
 
     fn verdict<B>(&self, req: &Request<B>) -> Result<(), Refusal> {
-        // A bearer credential is judged alone (the cookie is not consulted), and a
-        // cross-site page cannot set the header: nothing to forge.
-        if !self.policy.enabled
-            || is_safe(req.method())
-            || crate::extract::bearer_token(req.headers()).is_some()
-        {
+        if !self.policy.enabled || is_safe(req.method()) {
             return Ok(());
         }
         let jar = req.extensions().get::<Cookies>();

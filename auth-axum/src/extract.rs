@@ -132,7 +132,7 @@ fn presented(parts: &Parts, cookie: &str) -> Result<Option<Presented>, ()> {
 
 /// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive), or of
 /// `X-API-Key: <token>`. Other `Authorization` schemes are the application's business.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let from_authorization = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -40,11 +40,12 @@ pub struct SessionCacheConfig {
     /// revocation log and the RBAC version once per interval. Default 1 s.
     /// `Duration::ZERO` turns the cache off: every request reads the database.
     pub sync_interval: Duration,
-    /// Most sessions held (default 100,000); past it, new sessions are served uncached
-    /// until entries expire or are evicted.
+    /// Most entries (sessions and API keys) held (default 100,000): every entry weighs at
+    /// least `max_bytes / max_entries`, so the cache evicts (the coldest first) rather than
+    /// grow past either bound.
     pub max_entries: u64,
     /// Most memory held, estimated per entry from the user's serialized size plus the
-    /// session's (default 64 MiB).
+    /// credential's (default 64 MiB).
     pub max_bytes: u64,
     /// How long revocation rows are kept before the cache deletes them (default 10
     /// minutes). An instance that could not read the log for half of it drops its whole
@@ -219,10 +220,6 @@ impl<U: UserStore> SessionCache<U> {
             return Arc::new(Resolution::new(current, rbac_version, stamp));
         };
         let resolution = Arc::new(Resolution::new(current, rbac_version, stamp));
-        if self.entries.len() as u64 >= self.config.max_entries {
-            // Full by count: serve this one uncached rather than grow past the bound.
-            return resolution;
-        }
         self.put(digest, resolution.clone());
         resolution
     }
@@ -291,9 +288,13 @@ impl<U: UserStore> SessionCache<U> {
         }
     }
 
-    /// Caches `resolution` under `digest`, weighed.
+    /// Caches `resolution` under `digest`, weighed by its estimated memory but never less
+    /// than `max_bytes / max_entries`: the cache's one weight bound then holds both limits,
+    /// and its eviction (cold entries first, dead ones among them) makes room.
     fn put(&self, digest: Digest, resolution: Arc<Resolution<U>>) {
-        let bytes = entry_weight(&resolution);
+        let floor = self.config.max_bytes / self.config.max_entries.max(1);
+        let floor = u32::try_from(floor).unwrap_or(u32::MAX);
+        let bytes = entry_weight(&resolution).max(floor);
         self.entries.insert(digest, Cached { resolution, bytes });
     }
 }
