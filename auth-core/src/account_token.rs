@@ -90,6 +90,12 @@ pub struct Redeemed {
 
 /// Issues a token of `purpose` for `user_id` (mailed to `email`), replacing the user's
 /// earlier tokens of that purpose. Returns the token to mail; only its hash is stored.
+///
+/// Two issues for one user at once must not overlap: on MySQL/MariaDB their deletes of the
+/// earlier tokens share a gap lock on the token index that both inserts then wait for (a
+/// deadlock: one fails), and elsewhere both new tokens would stay valid. Run it inside a
+/// transaction that first locks the user's row ([`crate::UserStore::lock`]), as the
+/// service's token mails do.
 pub async fn issue(
     conn: &mut DbConn,
     purpose: Purpose,

@@ -145,9 +145,11 @@ impl<U: UserStore> AuthService<U> {
     /// Mails `user` a new single-use token (a background job's work once the user is
     /// found): nothing is sent when the user has no e-mail address or, when `what.count`
     /// says so, when the mail is over the account's mail limit. The token replaces the
-    /// user's earlier ones of its purpose. `conn`, the connection of the lookups, is
-    /// released before the SMTP session; the request is audited after it. `true` when the
-    /// mail was sent.
+    /// user's earlier ones of its purpose, in a transaction that first locks the user's row
+    /// ([`UserStore::lock`]), so that jobs for one user issue one after the other (two
+    /// issues at once deadlock on MySQL/MariaDB, losing a mail); nothing is sent when the
+    /// user is gone by then. `conn`, the connection of the lookups, is released before
+    /// the SMTP session; the request is audited after it. `true` when the mail was sent.
     pub(super) async fn mail_token(
         &self,
         db: &Database,
@@ -171,8 +173,19 @@ impl<U: UserStore> AuthService<U> {
             }
         }
         let (id, ttl) = (user.id(), self.tokens.ttl(purpose));
-        let token = account_token::issue(&mut conn, purpose, id, Some(email), ttl).await?;
+        let token = conn
+            .transaction(async |conn: &mut DbConn| {
+                if !U::lock(conn, id).await? {
+                    return Ok::<_, AuthError>(None);
+                }
+                let token = account_token::issue(conn, purpose, id, Some(email), ttl).await?;
+                Ok(Some(token))
+            })
+            .await?;
         drop(conn);
+        let Some(token) = token else {
+            return Ok(false);
+        };
         let (message, event) = match purpose {
             Purpose::PasswordReset => (
                 mail.reset(email, user.account(), &token, ttl),

@@ -108,6 +108,9 @@ impl<U: UserStore> AuthService<U> {
         let reset: &U = &user;
         let ended = conn
             .transaction(async |conn: &mut DbConn| {
+                // The user's row first, as every transaction writing its tokens does (see
+                // `UserStore::lock`): a reset mail issued meanwhile waits for this one.
+                U::lock(conn, reset.id()).await?;
                 account_token::redeem(conn, Purpose::PasswordReset, token).await?;
                 reset.update_fields(conn, &["password"]).await?;
                 let ended = session::delete_for_user(conn, reset.id(), None).await?;
