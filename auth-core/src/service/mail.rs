@@ -146,9 +146,9 @@ impl<U: UserStore> AuthService<U> {
     /// found): nothing is sent when the user has no e-mail address or, when `what.count`
     /// says so, when the mail is over the account's mail limit. The token replaces the
     /// user's earlier ones of its purpose, in a transaction that first locks the user's row
-    /// ([`UserStore::lock`]), so that jobs for one user issue one after the other (two
-    /// issues at once deadlock on MySQL/MariaDB, losing a mail); nothing is sent when the
-    /// user is gone by then. `conn`, the connection of the lookups, is released before
+    /// ([`UserStore::lock`]), so that jobs for one user issue one after the other, each
+    /// token replacing the one before (on MySQL/MariaDB, overlapping issues deadlocked and
+    /// a mail was lost); nothing is sent when the user is gone by then. `conn`, the connection of the lookups, is released before
     /// the SMTP session; the request is audited after it. `true` when the mail was sent.
     pub(super) async fn mail_token(
         &self,
