@@ -316,6 +316,8 @@ async fn verify_flow(t: TestDb) {
         app.get("me", Some(&dan)).await.body["data"]["is_verified"],
         false
     );
+    // The audit row of a mail is written after its delivery: wait for the jobs.
+    app.auth.service().wait_background().await;
     assert!(count(&app, EventType::VerifyRequested).await >= 4);
 }
 
