@@ -7,7 +7,7 @@ pub use serde;
 pub use time;
 pub use uuid;
 
-pub use crate::db::{Backend, DbConn};
+pub use crate::db::{Backend, Conn, DbConn};
 pub use crate::error::{Error, Result};
 pub use crate::model::{ColumnDef, ColumnType, DefaultValue, TableDef};
 pub use crate::sql_types::PortableUuid;

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use time::PrimitiveDateTime;
 
-use crate::db::DbConn;
+use crate::db::{Backend, DbConn};
 use crate::error::{Error, Result};
 use crate::schema::auth_tokens as t;
 use crate::session::{hash_token, new_token, now};
@@ -90,6 +90,11 @@ pub struct Redeemed {
 
 /// Issues a token of `purpose` for `user_id` (mailed to `email`), replacing the user's
 /// earlier tokens of that purpose. Returns the token to mail; only its hash is stored.
+///
+/// Two issues for one user must not overlap (both could read no earlier token, and both
+/// new tokens would stay valid): run it inside a transaction that first locks the user's
+/// row ([`crate::UserStore::lock`]), as the service's token mails do. Issues for different
+/// users do not wait for each other.
 pub async fn issue(
     conn: &mut DbConn,
     purpose: Purpose,
@@ -100,15 +105,28 @@ pub async fn issue(
     let token = new_token();
     let hash = hash_token(&token);
     let now = now();
+    // MySQL/MariaDB: the earlier tokens are read, then deleted by primary key. A DELETE
+    // searching (user_id, purpose) would also lock the index gap it searched, the gap other
+    // users' new tokens go into, and two such issues at once (for two users, each under its
+    // own row lock) would deadlock on their inserts. SQLite must write first (a read would
+    // start a snapshot it cannot upgrade once another writer has committed); PostgreSQL
+    // takes no gap locks.
+    let by_key = conn.backend() == Backend::Mysql;
     with_conn!(conn, |c| {
         c.transaction::<_, Error, _>(async |c| {
-            diesel::delete(
-                t::table
-                    .filter(t::user_id.eq(user_id))
-                    .filter(t::purpose.eq(purpose.as_str())),
-            )
-            .execute(c)
-            .await?;
+            let mine = t::table
+                .filter(t::user_id.eq(user_id))
+                .filter(t::purpose.eq(purpose.as_str()));
+            if by_key {
+                let earlier: Vec<i64> = mine.select(t::id).load(c).await?;
+                if !earlier.is_empty() {
+                    diesel::delete(t::table.filter(t::id.eq_any(&earlier)))
+                        .execute(c)
+                        .await?;
+                }
+            } else {
+                diesel::delete(mine).execute(c).await?;
+            }
             diesel::insert_into(t::table)
                 .values((
                     t::token_hash.eq(&hash),

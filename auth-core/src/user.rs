@@ -175,6 +175,18 @@ pub trait UserStore: AuthUser {
     ) -> impl Future<Output = Result<()>> + Send;
     /// Deletes the user with this id. `false` when no row had it.
     fn delete(conn: &mut DbConn, id: i64) -> impl Future<Output = Result<bool>> + Send;
+    /// Locks the row of the user with this id until the end of the current transaction
+    /// (`SELECT ... FOR UPDATE` on PostgreSQL and MySQL/MariaDB; on SQLite, where one
+    /// writer locks the whole database, a no-op write that takes that lock at once: an
+    /// `UPDATE` of the id to itself, which fires the table's update triggers). `false`
+    /// when no row has this id.
+    ///
+    /// A transaction that writes rows belonging to one user (its account tokens, see
+    /// [`crate::account_token::issue`]) takes this lock first, so that such transactions
+    /// on the same user run one after the other, in one lock order, instead of
+    /// overlapping or deadlocking on the rows they share. Outside a transaction it holds
+    /// nothing.
+    fn lock(conn: &mut DbConn, id: i64) -> impl Future<Output = Result<bool>> + Send;
     /// The users matching `filter`, ordered by id, skipping `offset` and returning at most
     /// `limit`.
     fn list(

@@ -123,8 +123,9 @@ use proc_macro::TokenStream;
 ///   id, then reads the row back by account, so no `RETURNING` is needed), `find_by_id`,
 ///   `find_by_account`, `update` (every column but the id; `true` whenever the row exists,
 ///   even when nothing changed), `record_login` (sets the `last_login` column of one row;
-///   does nothing when the model has no `last_login` role) and `delete`, each compiled for
-///   SQLite, PostgreSQL and MySQL.
+///   does nothing when the model has no `last_login` role), `delete` and `lock` (the row
+///   locked until the end of the transaction: `SELECT ... FOR UPDATE`, on SQLite a no-op
+///   write), each compiled for SQLite, PostgreSQL and MySQL.
 /// - `impl Debug for User`: every field, the password hash shown as `<redacted>`.
 /// - `impl Serialize for User`: every field but the password hash, named like the fields,
 ///   in the JSON format below.

@@ -10,14 +10,17 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use serde_json::json;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::task::TaskTracker;
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use super::{AuthService, ClientInfo};
 use crate::account_mail::AccountMail;
+use crate::account_token::{self, Purpose};
+use crate::audit::EventType;
 use crate::backend::{AuthError, BoxFuture};
-use crate::db::DbConn;
+use crate::db::{Database, DbConn};
 use crate::throttle::{self, Key, Reservation, Scope};
 use crate::user::UserStore;
 
@@ -94,6 +97,15 @@ async fn worker(mut rx: mpsc::Receiver<Job>, tasks: TaskTracker) {
     }
 }
 
+/// The kind of token mail [`AuthService::mail_token`] sends: through which sender, for
+/// what (the purpose picks the message, the token's lifetime and the audit event), and
+/// whether it is first counted against the account's mail limit.
+pub(super) struct TokenMail<'a> {
+    pub(super) mail: &'a AccountMail,
+    pub(super) purpose: Purpose,
+    pub(super) count: bool,
+}
+
 impl<U: UserStore> AuthService<U> {
     /// Waits until every account mail queued so far has been sent (or has failed): call it
     /// at shutdown so that no mail is lost, or in tests.
@@ -128,6 +140,67 @@ impl<U: UserStore> AuthService<U> {
     pub(super) fn mail_ip_key(&self, client: &ClientInfo) -> Option<(Key, u32)> {
         let ip = client.ip.as_deref()?;
         Some((Key::new(Scope::MailIp, ip), self.mail_throttle.ip_limit))
+    }
+
+    /// Mails `user` a new single-use token (a background job's work once the user is
+    /// found): nothing is sent when the user has no e-mail address or, when `what.count`
+    /// says so, when the mail is over the account's mail limit. The token replaces the
+    /// user's earlier ones of its purpose, in a transaction that first locks the user's row
+    /// ([`UserStore::lock`]), so that jobs for one user issue one after the other, each
+    /// token replacing the one before (on MySQL/MariaDB, overlapping issues deadlocked and
+    /// a mail was lost); nothing is sent when the user is gone by then. `conn`, the connection of the lookups, is released before
+    /// the SMTP session; the request is audited after it. `true` when the mail was sent.
+    pub(super) async fn mail_token(
+        &self,
+        db: &Database,
+        mut conn: DbConn,
+        user: &U,
+        client: &ClientInfo,
+        what: TokenMail<'_>,
+    ) -> Result<bool, AuthError> {
+        let TokenMail {
+            mail,
+            purpose,
+            count,
+        } = what;
+        let Some(email) = user.email().filter(|e| !e.is_empty()) else {
+            return Ok(false);
+        };
+        if count {
+            let key = [self.mail_account_key(user.account())];
+            if self.count_mail(&mut conn, &key).await?.is_some() {
+                return Ok(false);
+            }
+        }
+        let (id, ttl) = (user.id(), self.tokens.ttl(purpose));
+        let token = conn
+            .transaction(async |conn: &mut DbConn| {
+                if !U::lock(conn, id).await? {
+                    return Ok::<_, AuthError>(None);
+                }
+                let token = account_token::issue(conn, purpose, id, Some(email), ttl).await?;
+                Ok(Some(token))
+            })
+            .await?;
+        drop(conn);
+        let Some(token) = token else {
+            return Ok(false);
+        };
+        let (message, event) = match purpose {
+            Purpose::PasswordReset => (
+                mail.reset(email, user.account(), &token, ttl),
+                EventType::PasswordResetRequested,
+            ),
+            Purpose::VerifyEmail => (
+                mail.verify(email, user.account(), &token, ttl),
+                EventType::VerifyRequested,
+            ),
+        };
+        mail.sender.send(&message).await.map_err(AuthError::Mail)?;
+        let mut conn = db.conn().await?;
+        self.audit_user(&mut conn, client, event, user, json!({ "email": email }))
+            .await?;
+        Ok(true)
     }
 
     /// Counts one account mail against `keys`; `Some(retry_after)` when a limit is reached

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::mail::TokenMail;
 use super::{AuthService, ClientInfo};
 use crate::account_mail::AccountMail;
 use crate::account_token::{self, Purpose};
@@ -52,55 +53,28 @@ impl<U: UserStore> AuthService<U> {
         if identifier.contains('\0') {
             return Ok(());
         }
-        let ttl = self.tokens.reset_ttl;
         // One connection for the lookups and the token; none across the SMTP session.
-        let (user, email, token) = {
-            let mut conn = db.conn().await?;
-            let ip_key: Vec<_> = self.mail_ip_key(client).into_iter().collect();
-            if self.count_mail(&mut conn, &ip_key).await?.is_some() {
-                return Ok(());
-            }
-            let mut user = U::find_by_account(&mut conn, identifier).await?;
-            if user.is_none() && identifier.contains('@') {
-                user = U::find_by_email(&mut conn, identifier).await?;
-            }
-            let Some(user) = user.filter(|u| u.is_active()) else {
-                return Ok(());
-            };
-            let Some(email) = user.email().filter(|e| !e.is_empty()).map(str::to_owned) else {
-                return Ok(());
-            };
-            // Counted against the account found, however it was named.
-            let account_key = [self.mail_account_key(user.account())];
-            if self.count_mail(&mut conn, &account_key).await?.is_some() {
-                return Ok(());
-            }
-            let token = account_token::issue(
-                &mut conn,
-                Purpose::PasswordReset,
-                user.id(),
-                Some(&email),
-                ttl,
-            )
-            .await?;
-            (user, email, token)
-        };
-        mail.sender
-            .send(&mail.reset(&email, user.account(), &token, ttl))
-            .await
-            .map_err(AuthError::Mail)?;
-        {
-            let mut conn = db.conn().await?;
-            self.audit_user(
-                &mut conn,
-                client,
-                EventType::PasswordResetRequested,
-                &user,
-                json!({ "email": email }),
-            )
-            .await?;
+        let mut conn = db.conn().await?;
+        let ip_key: Vec<_> = self.mail_ip_key(client).into_iter().collect();
+        if self.count_mail(&mut conn, &ip_key).await?.is_some() {
+            return Ok(());
         }
-        self.hooks.after_forgot_password(&user).await;
+        let mut user = U::find_by_account(&mut conn, identifier).await?;
+        if user.is_none() && identifier.contains('@') {
+            user = U::find_by_email(&mut conn, identifier).await?;
+        }
+        let Some(user) = user.filter(|u| u.is_active()) else {
+            return Ok(());
+        };
+        // Counted against the account found, however it was named.
+        let what = TokenMail {
+            mail,
+            purpose: Purpose::PasswordReset,
+            count: true,
+        };
+        if self.mail_token(db, conn, &user, client, what).await? {
+            self.hooks.after_forgot_password(&user).await;
+        }
         Ok(())
     }
 
@@ -134,6 +108,9 @@ impl<U: UserStore> AuthService<U> {
         let reset: &U = &user;
         let ended = conn
             .transaction(async |conn: &mut DbConn| {
+                // The user's row first, as every transaction writing its tokens does (see
+                // `UserStore::lock`): a reset mail issued meanwhile waits for this one.
+                U::lock(conn, reset.id()).await?;
                 account_token::redeem(conn, Purpose::PasswordReset, token).await?;
                 reset.update_fields(conn, &["password"]).await?;
                 let ended = session::delete_for_user(conn, reset.id(), None).await?;

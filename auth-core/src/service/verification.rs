@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::mail::TokenMail;
 use super::{AuthService, ClientInfo};
 use crate::account_mail::AccountMail;
 use crate::account_token::{self, Purpose};
@@ -69,45 +70,17 @@ impl<U: UserStore> AuthService<U> {
         client: &ClientInfo,
         count: bool,
     ) -> Result<(), AuthError> {
-        let ttl = self.tokens.verify_ttl;
         // One connection for the lookup and the token; none across the SMTP session.
-        let (user, email, token) = {
-            let mut conn = db.conn().await?;
-            let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
-                return Ok(());
-            };
-            let Some(email) = user.email().filter(|e| !e.is_empty()).map(str::to_owned) else {
-                return Ok(());
-            };
-            if count {
-                let key = [self.mail_account_key(user.account())];
-                if self.count_mail(&mut conn, &key).await?.is_some() {
-                    return Ok(());
-                }
-            }
-            let token = account_token::issue(
-                &mut conn,
-                Purpose::VerifyEmail,
-                user.id(),
-                Some(&email),
-                ttl,
-            )
-            .await?;
-            (user, email, token)
-        };
-        mail.sender
-            .send(&mail.verify(&email, user.account(), &token, ttl))
-            .await
-            .map_err(AuthError::Mail)?;
         let mut conn = db.conn().await?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::VerifyRequested,
-            &user,
-            json!({ "email": email }),
-        )
-        .await?;
+        let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
+            return Ok(());
+        };
+        let what = TokenMail {
+            mail,
+            purpose: Purpose::VerifyEmail,
+            count,
+        };
+        self.mail_token(db, conn, &user, client, what).await?;
         Ok(())
     }
 

@@ -816,6 +816,39 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
 
             #record_login
 
+            async fn lock(#conn: &mut #p::DbConn, id: i64) -> #p::Result<bool> {
+                use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
+                use #p::diesel_async::RunQueryDsl as _;
+                let found = match &mut #conn.conn {
+                    // A write first: a read would start a snapshot that SQLite cannot
+                    // upgrade to a write once another writer has committed.
+                    #p::Conn::Sqlite(#c) => {
+                        #p::diesel::update(#table::table.find(id))
+                            .set(#table::#id.eq(#table::#id))
+                            .execute(&mut **#c)
+                            .await?
+                            > 0
+                    }
+                    #p::Conn::Postgres(#c) => #table::table
+                        .find(id)
+                        .select(#table::#id)
+                        .for_update()
+                        .first::<i64>(&mut **#c)
+                        .await
+                        .optional()?
+                        .is_some(),
+                    #p::Conn::Mysql(#c) => #table::table
+                        .find(id)
+                        .select(#table::#id)
+                        .for_update()
+                        .first::<i64>(&mut **#c)
+                        .await
+                        .optional()?
+                        .is_some(),
+                };
+                ::core::result::Result::Ok(found)
+            }
+
             async fn delete(#conn: &mut #p::DbConn, id: i64) -> #p::Result<bool> {
                 use #p::diesel::QueryDsl as _;
                 use #p::diesel_async::RunQueryDsl as _;

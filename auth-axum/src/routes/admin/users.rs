@@ -286,6 +286,9 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     // All or nothing: no user without links, no links without a user.
     let deleted = conn
         .transaction(async |conn: &mut auth_core::DbConn| {
+            // The user's row first, as every transaction writing its tokens does (see
+            // `UserStore::lock`): a token mail issued meanwhile waits for this one.
+            U::lock(conn, user.id()).await?;
             session::delete_for_user(conn, user.id(), None).await?;
             auth_core::api_key::delete_for_user(conn, user.id()).await?;
             manage::forget_user(conn, user.id()).await?;
