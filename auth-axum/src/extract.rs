@@ -346,25 +346,24 @@ async fn resolve_key<U: UserStore + Clone>(
 ) -> Result<Option<(CurrentUser<U>, i64)>, ApiError> {
     let mut conn = auth.db().conn().await?;
     let now = session::now();
-    let found = api_key::find_by_hash(&mut conn, key_hash).await?;
-    let (mut key, refusal) = match found {
-        None => {
-            reject_bearer(auth, &mut conn, parts, None, "unknown").await?;
+    let Some(mut key) = api_key::find_by_hash(&mut conn, key_hash).await? else {
+        reject_bearer(auth, &mut conn, parts, None, "unknown").await?;
+        return Ok(None);
+    };
+    // The owner is read only for a live key.
+    let owner = match key.is_live(now) {
+        true => U::find_by_id(&mut conn, key.user_id)
+            .await?
+            .ok_or("unknown"),
+        false => Err("expired"),
+    };
+    let user = match owner {
+        Ok(user) if user.is_active() => user,
+        Ok(_) | Err(_) => {
+            let reason = owner.err().unwrap_or("inactive");
+            reject_bearer(auth, &mut conn, parts, Some(&key), reason).await?;
             return Ok(None);
         }
-        Some(key) if !key.is_live(now) => (key, "expired"),
-        Some(key) => (key, ""),
-    };
-    let owner = U::find_by_id(&mut conn, key.user_id).await?;
-    let refusal = match &owner {
-        _ if !refusal.is_empty() => refusal,
-        None => "unknown",
-        Some(user) if !user.is_active() => "inactive",
-        Some(_) => "",
-    };
-    let Some(user) = owner.filter(|_| refusal.is_empty()) else {
-        reject_bearer(auth, &mut conn, parts, Some(&key), refusal).await?;
-        return Ok(None);
     };
     let version = rbac::version(&mut conn).await?;
     if key.use_due(now) {

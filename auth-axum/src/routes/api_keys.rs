@@ -4,7 +4,7 @@
 
 use auth_core::UserStore;
 use auth_core::api_key::{self, NewApiKey};
-use auth_core::audit::{EventType, NewEvent};
+use auth_core::audit::EventType;
 use auth_core::rbac::manage;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -79,16 +79,15 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
         },
     )
     .await?;
-    let event = NewEvent::new(EventType::ApiKeyCreated)
-        .user(user.id(), user.account())
-        .client(client.ip.as_deref(), client.user_agent.as_deref())
-        .detail(json!({
-            "key_id": record.id,
-            "name": record.name,
-            "prefix": record.prefix,
-            "permissions": record.permissions,
-        }));
-    auth.service().record(&mut conn, event).await?;
+    let detail = json!({
+        "key_id": record.id,
+        "name": record.name,
+        "prefix": record.prefix,
+        "permissions": record.permissions,
+    });
+    auth.service()
+        .audit_user(&mut conn, &client, EventType::ApiKeyCreated, user, detail)
+        .await?;
     Ok(response::with_status(
         StatusCode::CREATED,
         Created { key, record },
@@ -147,10 +146,15 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     if !api_key::revoke_for_user(&mut conn, current.user.id(), id).await? {
         return Err(ApiError::not_found("api key"));
     }
-    let event = NewEvent::new(EventType::ApiKeyRevoked)
-        .user(current.user.id(), current.user.account())
-        .client(client.ip.as_deref(), client.user_agent.as_deref())
-        .detail(json!({ "key_id": id }));
-    auth.service().record(&mut conn, event).await?;
+    let detail = json!({ "key_id": id });
+    auth.service()
+        .audit_user(
+            &mut conn,
+            &client,
+            EventType::ApiKeyRevoked,
+            &current.user,
+            detail,
+        )
+        .await?;
     Ok(response::ok(Value::Null, "api key revoked"))
 }

@@ -1,6 +1,6 @@
 //! A user's own sessions: list and revoke.
 
-use auth_core::audit::{EventType, NewEvent};
+use auth_core::audit::EventType;
 use auth_core::{UserStore, session};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -47,10 +47,15 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     if !session::revoke_for_user(&mut conn, current.user.id(), id).await? {
         return Err(ApiError::not_found("session"));
     }
-    let event = NewEvent::new(EventType::SessionRevoked)
-        .user(current.user.id(), current.user.account())
-        .client(client.ip.as_deref(), client.user_agent.as_deref())
-        .detail(serde_json::json!({ "session_id": id, "by": "user" }));
-    auth.service().record(&mut conn, event).await?;
+    let detail = serde_json::json!({ "session_id": id, "by": "user" });
+    auth.service()
+        .audit_user(
+            &mut conn,
+            &client,
+            EventType::SessionRevoked,
+            &current.user,
+            detail,
+        )
+        .await?;
     Ok(response::ok(Value::Null, "session revoked"))
 }

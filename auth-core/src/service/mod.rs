@@ -313,9 +313,9 @@ impl<U: UserStore> AuthService<U> {
         Ok(())
     }
 
-    /// Records `event` about `user` from `client`, with `detail` (the one shape most flows
-    /// audit).
-    pub(super) async fn audit_user(
+    /// Records `event` about `user` from `client`, with `detail` (the one shape most flows,
+    /// and the routes acting on the caller's own account, audit).
+    pub async fn audit_user(
         &self,
         conn: &mut DbConn,
         client: &ClientInfo,
