@@ -1,6 +1,7 @@
-//! How a request authenticated: a cookie session or a bearer API key.
+//! How a request authenticated: a cookie session, a bearer API key or a JWT access token.
 
 use auth_core::api_key::ApiKey;
+use auth_core::jwt::AccessToken;
 use auth_core::session::Session;
 use time::PrimitiveDateTime;
 
@@ -12,21 +13,27 @@ pub enum Credential {
     Session(Session),
     /// An API key, from `Authorization: Bearer` or `X-API-Key`.
     ApiKey(ApiKey),
+    /// A JWT access token, from `Authorization: Bearer`, with the session of its login.
+    Jwt(AccessToken),
 }
 
 /// Where a presented credential came from: a digest found under one kind never stands
-/// for the other.
+/// for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Cookie,
     ApiKey,
+    Jwt,
 }
 
 impl Credential {
-    /// The session, for a cookie-authenticated request.
+    /// The session: the cookie's, or the one a JWT's login opened (its refresh family).
+    /// `None` for an API key. Both are full logins: they may manage the user's credentials
+    /// ([`crate::CurrentUser::require_session`]), and ending the session ends them.
     pub fn session(&self) -> Option<&Session> {
         match self {
             Credential::Session(s) => Some(s),
+            Credential::Jwt(t) => Some(&t.session),
             Credential::ApiKey(_) => None,
         }
     }
@@ -35,7 +42,15 @@ impl Credential {
     pub fn api_key(&self) -> Option<&ApiKey> {
         match self {
             Credential::ApiKey(k) => Some(k),
-            Credential::Session(_) => None,
+            Credential::Session(_) | Credential::Jwt(_) => None,
+        }
+    }
+
+    /// The access token, for a request authenticated by a JWT.
+    pub fn access_token(&self) -> Option<&AccessToken> {
+        match self {
+            Credential::Jwt(t) => Some(t),
+            Credential::Session(_) | Credential::ApiKey(_) => None,
         }
     }
 
@@ -44,6 +59,7 @@ impl Credential {
         match self {
             Credential::Session(s) => s.user_id,
             Credential::ApiKey(k) => k.user_id,
+            Credential::Jwt(t) => t.session.user_id,
         }
     }
 
@@ -53,15 +69,16 @@ impl Credential {
     pub fn permission_limit(&self) -> Option<&[String]> {
         match self {
             Credential::ApiKey(k) => k.permissions.as_deref(),
-            Credential::Session(_) => None,
+            Credential::Session(_) | Credential::Jwt(_) => None,
         }
     }
 
     /// Whether it still works at `now`.
     pub(crate) fn is_live(&self, now: PrimitiveDateTime) -> bool {
         match self {
-            Credential::Session(s) => s.idle_expires_at > now && s.absolute_expires_at > now,
+            Credential::Session(s) => s.is_live(now),
             Credential::ApiKey(k) => k.is_live(now),
+            Credential::Jwt(t) => t.is_live(now),
         }
     }
 
@@ -70,6 +87,7 @@ impl Credential {
         match self {
             Credential::Session(_) => Kind::Cookie,
             Credential::ApiKey(_) => Kind::ApiKey,
+            Credential::Jwt(_) => Kind::Jwt,
         }
     }
 }

@@ -1,17 +1,17 @@
 //! Extractors: [`CurrentUser`] (401 without a valid credential) and [`MaybeUser`].
 //!
 //! The first extractor that needs the user reads the credential (an `Authorization: Bearer`
-//! or `X-API-Key` API key, else the session cookie), loads it and the user, and caches the
-//! result in the request's extensions; later extractors in the same request reuse it. A
-//! request that never asks does no database work.
+//! API key or JWT access token, or an `X-API-Key` API key, else the session cookie), loads
+//! it and the user, and caches the result in the request's extensions; later extractors in
+//! the same request reuse it. A request that never asks does no database work.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use auth_core::api_key;
 use auth_core::audit::{EventType, NewEvent};
 use auth_core::session::{self, Session};
 use auth_core::{UserStore, rbac};
+use auth_core::{api_key, jwt};
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
@@ -108,21 +108,26 @@ pub(crate) struct Presented {
     digest: Digest,
 }
 
-/// What the request presents: `Err(())` for a bearer token that cannot be valid (not an API
-/// key), `Ok(None)` for nothing at all.
+/// What the request presents: `Err(())` for a bearer token that cannot be valid (neither
+/// an API key nor, when token logins are on, a JWT in `Authorization`), `Ok(None)` for
+/// nothing at all.
 ///
 /// An `Authorization: Bearer` token comes first, then `X-API-Key`, then the session cookie:
 /// a request presenting a bearer credential is judged by it alone, never by a cookie the
 /// browser attached.
-fn presented(parts: &Parts, cookie: &str) -> Result<Option<Presented>, ()> {
-    if let Some(token) = bearer_token(&parts.headers) {
-        return match api_key::is_api_key(token) {
-            true => Ok(Some(Presented {
-                kind: Kind::ApiKey,
-                digest: session::token_digest(token),
-            })),
-            false => Err(()),
+fn presented(parts: &Parts, cookie: &str, jwt: bool) -> Result<Option<Presented>, ()> {
+    if let Some((token, source)) = bearer_token(&parts.headers) {
+        let kind = if api_key::is_api_key(token) {
+            Kind::ApiKey
+        } else if jwt && source == Source::Authorization && looks_like_jwt(token) {
+            Kind::Jwt
+        } else {
+            return Err(());
         };
+        return Ok(Some(Presented {
+            kind,
+            digest: session::token_digest(token),
+        }));
     }
     Ok(cookie_digest(parts, cookie).map(|digest| Presented {
         kind: Kind::Cookie,
@@ -130,23 +135,40 @@ fn presented(parts: &Parts, cookie: &str) -> Result<Option<Presented>, ()> {
     }))
 }
 
+/// The header a bearer token came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Authorization,
+    ApiKeyHeader,
+}
+
 /// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive), or of
-/// `X-API-Key: <token>`. Other `Authorization` schemes are the application's business.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+/// `X-API-Key: <token>`, with where it came from. Other `Authorization` schemes are the
+/// application's business.
+fn bearer_token(headers: &HeaderMap) -> Option<(&str, Source)> {
     let from_authorization = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
+        .map(|(_, token)| (token.trim(), Source::Authorization));
     from_authorization
         .or_else(|| {
             headers
                 .get("x-api-key")
                 .and_then(|v| v.to_str().ok())
-                .map(str::trim)
+                .map(|token| (token.trim(), Source::ApiKeyHeader))
         })
-        .filter(|t| !t.is_empty())
+        .filter(|(t, _)| !t.is_empty())
+}
+
+/// Whether `token` has the shape of a compact JWS: three base64url parts.
+fn looks_like_jwt(token: &str) -> bool {
+    token.len() <= jwt::MAX_TOKEN_LEN
+        && token.split('.').count() == 3
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// The raw digest of the request's session token, if it carries a non-empty one.
@@ -201,11 +223,12 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
     if let Some(Resolved(memo)) = parts.extensions.get::<Resolved<U>>() {
         return Ok(Lookup::Known(memo.clone()));
     }
-    let presented = match presented(parts, &auth.http().cookie.name) {
+    let jwt = auth.service().jwt().is_some();
+    let presented = match presented(parts, &auth.http().cookie.name, jwt) {
         Ok(Some(presented)) => presented,
         Ok(None) => return Ok(Lookup::Known(None)),
         Err(()) => {
-            tracing::debug!("refused: a bearer token that is not an API key");
+            tracing::debug!("refused: a bearer token that is neither an API key nor a JWT");
             return Ok(Lookup::Known(None));
         }
     };
@@ -228,6 +251,8 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
                         session::touch(&mut conn, &mut touched, now, &config).await
                     }
                     Credential::ApiKey(key) => api_key::record_use(&mut conn, key.id, now).await,
+                    // Access tokens write nothing on use (their refresh renews the session).
+                    Credential::Jwt(_) => Ok(()),
                 }
             };
             if let Err(e) = write.await {
@@ -262,6 +287,7 @@ fn due_write<U: UserStore>(
             used.last_used_at = Some(now);
             Credential::ApiKey(used)
         }),
+        Credential::Jwt(_) => None,
     }
 }
 
@@ -294,6 +320,7 @@ async fn resolve_miss<U: UserStore + Clone>(
         match presented.kind {
             Kind::Cookie => resolve_session(auth, &hash).await,
             Kind::ApiKey => resolve_key(auth, &hash, parts).await,
+            Kind::Jwt => resolve_jwt(auth, parts).await,
         }
     };
     let resolution = match &auth.inner.sessions {
@@ -347,7 +374,7 @@ async fn resolve_key<U: UserStore + Clone>(
     let mut conn = auth.db().conn().await?;
     let now = session::now();
     let Some(mut key) = api_key::find_by_hash(&mut conn, key_hash).await? else {
-        reject_bearer(auth, &mut conn, parts, None, "unknown").await?;
+        reject_bearer(auth, &mut conn, parts, None, key_detail(None, "unknown")).await?;
         return Ok(None);
     };
     // The owner is read only for a live key.
@@ -361,7 +388,8 @@ async fn resolve_key<U: UserStore + Clone>(
         Ok(user) if user.is_active() => user,
         Ok(_) | Err(_) => {
             let reason = owner.err().unwrap_or("inactive");
-            reject_bearer(auth, &mut conn, parts, Some(&key), reason).await?;
+            let detail = key_detail(Some(&key), reason);
+            reject_bearer(auth, &mut conn, parts, Some(key.user_id), detail).await?;
             return Ok(None);
         }
     };
@@ -374,15 +402,71 @@ async fn resolve_key<U: UserStore + Clone>(
     Ok(Some((CurrentUser { user, credential }, version)))
 }
 
+/// Verifies the request's JWT access token and reads its session, its user and the RBAC
+/// version. A token that does not verify (expired, tampered, unknown `kid`, another
+/// algorithm), whose session has ended, or whose user is gone or deactivated counts as
+/// none and is audited (`bearer.rejected`). The signature is checked before any
+/// connection is taken.
+async fn resolve_jwt<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    parts: &Parts,
+) -> Result<Option<(CurrentUser<U>, i64)>, ApiError> {
+    let (Some(verifier), Some((token, _))) = (auth.service().jwt(), bearer_token(&parts.headers))
+    else {
+        return Ok(None);
+    };
+    let verified = verifier.verify(token, jwt::unix_now());
+    let mut conn = auth.db().conn().await?;
+    let claims = match verified {
+        Ok(claims) => claims,
+        Err(refusal) => {
+            let detail = jwt_detail(refusal.as_str());
+            reject_bearer(auth, &mut conn, parts, None, detail).await?;
+            return Ok(None);
+        }
+    };
+    let now = session::now();
+    let user_id = claims.user_id();
+    let session = session::find_by_id(&mut conn, claims.sid)
+        .await?
+        .filter(|s| Some(s.user_id) == user_id && s.is_live(now));
+    let Some(session) = session else {
+        reject_bearer(auth, &mut conn, parts, user_id, jwt_detail("ended")).await?;
+        return Ok(None);
+    };
+    let user = U::find_by_id(&mut conn, session.user_id).await?;
+    let Some(user) = user.filter(|u| u.is_active()) else {
+        reject_bearer(auth, &mut conn, parts, user_id, jwt_detail("inactive")).await?;
+        return Ok(None);
+    };
+    let version = rbac::version(&mut conn).await?;
+    let credential = Credential::Jwt(jwt::AccessToken::new(&claims, session));
+    Ok(Some((CurrentUser { user, credential }, version)))
+}
+
+/// The audit detail of a refused API key.
+fn key_detail(key: Option<&api_key::ApiKey>, reason: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "api_key",
+        "reason": reason,
+        "prefix": key.map(|k| k.prefix.as_str()),
+    })
+}
+
+/// The audit detail of a refused access token.
+fn jwt_detail(reason: &str) -> serde_json::Value {
+    serde_json::json!({ "kind": "jwt", "reason": reason })
+}
+
 /// Audits a refused bearer credential.
 async fn reject_bearer<U: UserStore>(
     auth: &Auth<U>,
     conn: &mut auth_core::DbConn,
     parts: &Parts,
-    key: Option<&api_key::ApiKey>,
-    reason: &str,
+    user_id: Option<i64>,
+    detail: serde_json::Value,
 ) -> Result<(), ApiError> {
-    tracing::debug!(reason, "refused: bearer credential");
+    tracing::debug!(%detail, "refused: bearer credential");
     let ip = client_ip(parts, &auth.http().client_ip);
     let user_agent = parts
         .headers
@@ -390,13 +474,8 @@ async fn reject_bearer<U: UserStore>(
         .and_then(|v| v.to_str().ok());
     let mut event = NewEvent::new(EventType::BearerRejected)
         .client(ip.as_deref(), user_agent)
-        .detail(serde_json::json!({
-            "reason": reason,
-            "prefix": key.map(|k| k.prefix.as_str()),
-        }));
-    if let Some(key) = key {
-        event.user_id = Some(key.user_id);
-    }
+        .detail(detail);
+    event.user_id = user_id;
     auth.service().record(conn, event).await?;
     Ok(())
 }

@@ -56,8 +56,9 @@ pub use auth_core::embed_app_migrations;
 pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
     Error, NewUser, Result, TableDef, UserFilter, UserStore, access, account_mail, account_token,
-    api_key, audit, backend, cli, db, ddl, mail, makemigrations, migrate, model, password,
-    password_policy, rbac, report, schema, service, session, sql_types, throttle, with_conn,
+    api_key, audit, backend, cli, db, ddl, jwt, mail, makemigrations, migrate, model, password,
+    password_policy, rbac, refresh_token, report, schema, service, session, sql_types, throttle,
+    with_conn,
 };
 pub use auth_macros::AuthUser;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};

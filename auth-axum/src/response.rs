@@ -79,7 +79,9 @@ pub enum ErrorCode {
     /// account or from this client, or too many account mails (`request-verify`); the
     /// `Retry-After` header (and `retry_after` in the body) says how many seconds to wait.
     TooManyAttempts,
-    /// 400: the reset or verification token is unknown, used, or replaced by a newer one.
+    /// 400: the reset or verification token is unknown, used, or replaced by a newer one;
+    /// 401: the refresh token is unknown, expired, already used (its family is then ended)
+    /// or its login has ended.
     InvalidToken,
     /// 400: the reset or verification token has expired.
     TokenExpired,
@@ -316,6 +318,16 @@ impl From<auth_core::backend::AuthError> for ApiError {
             }
             A::Password(other) => ApiError::internal(&other),
             A::WeakPassword(violation) => ApiError::weak_password(&violation),
+            A::TokensNotConfigured => ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                ErrorCode::NotConfigured,
+                "token login is not configured on this server",
+            ),
+            A::RefreshRejected => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidToken,
+                "the refresh token is invalid, expired or was already used",
+            ),
             A::Storage(e) => e.into(),
             other => ApiError::internal(&other),
         }

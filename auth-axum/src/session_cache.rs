@@ -332,18 +332,22 @@ async fn poll<U: UserStore>(cache: Weak<SessionCache<U>>, db: Database, every: D
     }
 }
 
+/// The texts of a session.
+fn session_bytes(s: &auth_core::session::Session) -> usize {
+    s.token_hash.len()
+        + s.platform.len()
+        + s.ip.as_ref().map_or(0, String::len)
+        + s.user_agent.as_ref().map_or(0, String::len)
+        + s.session_info.len()
+}
+
 /// The estimated memory of an entry: the fixed part, the user as serialized, the
 /// session's texts.
 fn entry_weight<U: UserStore>(entry: &Resolution<U>) -> u32 {
     let user = serde_json::to_vec(&entry.current.user).map_or(256, |v| v.len());
     let credential = match &entry.current.credential {
-        Credential::Session(s) => {
-            s.token_hash.len()
-                + s.platform.len()
-                + s.ip.as_ref().map_or(0, String::len)
-                + s.user_agent.as_ref().map_or(0, String::len)
-                + s.session_info.len()
-        }
+        Credential::Session(s) => session_bytes(s),
+        Credential::Jwt(t) => session_bytes(&t.session) + t.jti.len() + 64,
         Credential::ApiKey(k) => {
             k.name.len()
                 + k.prefix.len()

@@ -110,9 +110,17 @@ event_types! {
     ApiKeyCreated = "api_key.created",
     /// An API key was revoked (detail: `key_id`).
     ApiKeyRevoked = "api_key.revoked",
-    /// A bearer credential was refused (detail `reason`: `unknown`, `expired`,
-    /// `inactive`; `prefix` of an API key). Accepted bearer requests are not logged.
+    /// A bearer credential was refused (detail `kind`: `api_key`, `jwt` or `refresh`;
+    /// `reason`: `unknown`, `expired`, `inactive`, `invalid`, `ended`; `prefix` of an API
+    /// key). Accepted bearer requests are not logged.
     BearerRejected = "bearer.rejected",
+    /// A refresh token was rotated (detail: `session_id`, the family).
+    TokenRefreshed = "token.refreshed",
+    /// A refresh token family was ended by `POST token/revoke` (detail: `session_id`).
+    TokenRevoked = "token.revoked",
+    /// A refresh token was presented after its use: its family was ended (detail:
+    /// `session_id`).
+    TokenReused = "token.reused",
 }
 
 impl std::fmt::Display for EventType {

@@ -66,6 +66,14 @@ pub enum AuthError {
     /// The new password breaks the password policy; [`PolicyViolation::rule`] names the rule.
     #[error("{0}")]
     WeakPassword(#[from] PolicyViolation),
+    /// Token logins (JWT) are not configured on this server
+    /// ([`crate::service::AuthServiceBuilder::jwt`]).
+    #[error("token login is not configured on this server")]
+    TokensNotConfigured,
+    /// A refresh token was refused: unknown, expired, already used (its family is then
+    /// ended), or its session or user is gone or deactivated.
+    #[error("the refresh token is invalid, expired or was already used")]
+    RefreshRejected,
     /// Storage failure (including [`crate::Error::Conflict`] for a taken account).
     #[error(transparent)]
     Storage(#[from] crate::Error),

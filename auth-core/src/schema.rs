@@ -195,3 +195,16 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    /// Refresh tokens of JWT logins; a family is the session the login opened. Only the
+    /// SHA-256 of a token is stored.
+    auth_refresh_tokens (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}

@@ -185,6 +185,25 @@ pub async fn load(
     }
 }
 
+/// Session `id`, live or not.
+pub async fn find_by_id(conn: &mut DbConn, id: i64) -> Result<Option<Session>> {
+    Ok(with_conn!(conn, |c| {
+        s::table
+            .find(id)
+            .select(Session::as_select())
+            .first(c)
+            .await
+            .optional()
+    })?)
+}
+
+impl Session {
+    /// Whether it is live at `now` (neither idle nor absolute expiry passed).
+    pub fn is_live(&self, now: PrimitiveDateTime) -> bool {
+        self.idle_expires_at > now && self.absolute_expires_at > now
+    }
+}
+
 /// A session just looked up, if it is still live: an expired one is deleted and reported
 /// as absent; a live one has its idle expiry renewed when due (at most one `UPDATE` per
 /// [`SessionConfig::touch_interval`]).

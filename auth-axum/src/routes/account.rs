@@ -1,6 +1,7 @@
 //! register, login, logout.
 
 use auth_core::backend::{LoginRequest, RegisterRequest};
+use auth_core::service::JWT_PLATFORM;
 use auth_core::{UserStore, rbac, session};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -124,10 +125,11 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
     // Shape checks only: an account that could never exist simply fails to log in.
-    if body.account.len() > 4 * validate::MAX_ACCOUNT_CHARS {
-        return Err(ApiError::invalid("account: too long"));
-    }
+    super::tokens::check_login_account(&body.account)?;
     validate::platform(body.platform.as_deref())?;
+    if body.platform.as_deref() == Some(JWT_PLATFORM) && auth.service().jwt().is_some() {
+        return login_for_tokens(&auth, &client, body).await;
+    }
     // A new token every login: the session presented before (if any) ends.
     if let Some(old) = cookies.get(&auth.http().cookie.name) {
         let mut conn = auth.db().conn().await?;
@@ -149,19 +151,55 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
     if let Some(csrf_token) = &csrf_token {
         cookies.add(csrf_cookie(&auth, csrf_token.clone()));
     }
-    let mut data = serde_json::to_value(&user).map_err(|e| ApiError::internal(&e))?;
+    let mut data = login_answer(&mut conn, &user).await?;
+    if let (Value::Object(map), Some(csrf_token)) = (&mut data, csrf_token) {
+        map.insert("csrf_token".into(), csrf_token.into());
+    }
+    Ok(response::ok(data, "logged in"))
+}
+
+/// What a login answers: the user with the names of their roles and groups.
+async fn login_answer<U: UserStore + Serialize>(
+    conn: &mut auth_core::DbConn,
+    user: &U,
+) -> Result<Value, ApiError> {
+    let mut data = serde_json::to_value(user).map_err(|e| ApiError::internal(&e))?;
     if let Value::Object(map) = &mut data {
-        if let Some(csrf_token) = csrf_token {
-            map.insert("csrf_token".into(), csrf_token.into());
-        }
         map.insert(
             "roles".into(),
-            rbac::role_names(&mut conn, user.id()).await?.into(),
+            rbac::role_names(conn, user.id()).await?.into(),
         );
         map.insert(
             "groups".into(),
-            rbac::group_names(&mut conn, user.id()).await?.into(),
+            rbac::group_names(conn, user.id()).await?.into(),
         );
+    }
+    Ok(data)
+}
+
+/// `POST login` with `platform: "jwt"` (seed 000's switch): the token login of
+/// `POST token`, answered with the user as `login` answers it plus the token fields (and
+/// `token`, seed 000's name for the access token). No cookie is set.
+async fn login_for_tokens<U: UserStore + Clone + Serialize>(
+    auth: &Auth<U>,
+    client: &auth_core::service::ClientInfo,
+    body: LoginBody,
+) -> Result<Response, ApiError> {
+    let req = LoginRequest {
+        account: body.account,
+        password: body.password,
+        extra: body.extra,
+    };
+    let (user, pair) = auth
+        .service()
+        .login_for_tokens(auth.db(), &req, client)
+        .await?;
+    let mut conn = auth.db().conn().await?;
+    let mut data = login_answer(&mut conn, &user).await?;
+    let tokens = serde_json::to_value(&pair).map_err(|e| ApiError::internal(&e))?;
+    if let (Value::Object(map), Value::Object(tokens)) = (&mut data, tokens) {
+        map.insert("token".into(), pair.access_token.clone().into());
+        map.extend(tokens);
     }
     Ok(response::ok(data, "logged in"))
 }

@@ -19,6 +19,18 @@
 //! | POST | `api-keys` | `{name, permissions?: [codes], expires_in_days?: 1..=3650}` | 201 `{id, name, key, prefix, permissions, expires_at, created_at, last_used_at}`: `key` is shown only here; 403 for a permission the user does not hold |
 //! | GET | `api-keys` | | 200, the user's keys (never the key itself) |
 //! | DELETE | `api-keys/{id}` | | 200; 404 when it is not one of the user's |
+//! | POST | `token` | `{account, password}` | 200 `{access_token, refresh_token, token_type: "Bearer", expires_in}`; throttled and audited like `login` |
+//! | POST | `token/refresh` | `{refresh_token}` | 200, the next pair; 401 `invalid_token` when unknown, expired, used (the family then ends) or its login ended |
+//! | POST | `token/revoke` | `{refresh_token}` | 200 (also for an unknown token); the family and its access tokens end |
+//! | GET | `.well-known/jwks.json` | | 200, the public keys as a bare JWKS `{"keys": [...]}` |
+//!
+//! The token routes need a JWT configuration
+//! ([`auth_core::service::AuthServiceBuilder::jwt`]); without one they answer 501
+//! `not_configured`. With one, `POST login` with `platform: "jwt"` answers the user (as
+//! `login` does) together with the token fields (and `token`, seed 000's name for the
+//! access token) and sets no cookie. An access token authenticates with
+//! `Authorization: Bearer <token>`; a JWT login is a session (listed under `sessions`,
+//! ended by `logout` with its token, by a password change elsewhere, by deactivation).
 //!
 //! An API key authenticates with `Authorization: Bearer <key>` or `X-API-Key: <key>`, for
 //! every extractor and guard; its permissions are the user's, intersected with the key's
@@ -44,6 +56,7 @@ mod api_keys;
 mod me;
 mod recovery;
 mod sessions;
+mod tokens;
 mod validate;
 
 use auth_core::UserStore;
@@ -82,6 +95,10 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
                 get(api_keys::list::<U>).post(api_keys::create::<U>),
             )
             .route("/api-keys/{id}", delete(api_keys::revoke::<U>))
+            .route("/token", post(tokens::token::<U>))
+            .route("/token/refresh", post(tokens::refresh::<U>))
+            .route("/token/revoke", post(tokens::revoke::<U>))
+            .route("/.well-known/jwks.json", get(tokens::jwks::<U>))
             .nest("/admin", admin::router::<U>())
             .layer(DefaultBodyLimit::max(self.http().body_limit))
             .layer(SetResponseHeaderLayer::overriding(

@@ -32,6 +32,20 @@ impl<U: UserStore> AuthService<U> {
         client: &ClientInfo,
     ) -> Result<(U, String, Session), AuthError> {
         let name = platform.unwrap_or(DEFAULT_PLATFORM);
+        self.login_as(db, platform, name, req, client).await
+    }
+
+    /// [`AuthService::login`] through the backend of `platform`, recording `label` as the
+    /// session's platform (and in the audit log): `jwt` for a token login.
+    pub(super) async fn login_as(
+        &self,
+        db: &Database,
+        platform: Option<&str>,
+        label: &str,
+        req: &LoginRequest,
+        client: &ClientInfo,
+    ) -> Result<(U, String, Session), AuthError> {
+        let name = label;
         let backend = self.backend(platform)?;
         let keys = self.login_keys(&req.account, client);
         let reserved = self

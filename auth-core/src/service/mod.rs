@@ -17,9 +17,11 @@ mod mail;
 mod password_change;
 mod recovery;
 mod register;
+mod tokens;
 mod verification;
 
 pub use hooks::{Hooks, NoHooks};
+pub use tokens::{JWT_PLATFORM, TokenPair};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,6 +34,7 @@ use crate::account_token::TokenConfig;
 use crate::audit::{AuditLog, EventType, NewEvent};
 use crate::backend::{AuthBackend, AuthError, PasswordBackend};
 use crate::db::{Database, DbConn};
+use crate::jwt::{Jwt, JwtConfig};
 use crate::password::{self, HashLimits, PasswordHasher};
 use crate::password_policy::PasswordPolicy;
 use crate::session::SessionConfig;
@@ -72,6 +75,7 @@ pub struct AuthService<U: UserStore> {
     queue: Arc<MailQueue>,
     tasks: TaskTracker,
     policy: Arc<PasswordPolicy>,
+    jwt: Option<Arc<Jwt>>,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -89,6 +93,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             queue: self.queue.clone(),
             tasks: self.tasks.clone(),
             policy: self.policy.clone(),
+            jwt: self.jwt.clone(),
         }
     }
 }
@@ -108,6 +113,7 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("mail_throttle", &self.mail_throttle)
             .field("mail_queue", &self.queue.capacity())
             .field("password_policy", &self.policy)
+            .field("jwt", &self.jwt.as_ref().map(|j| j.config()))
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +134,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     mail: Option<AccountMail>,
     mail_queue: usize,
     policy: PasswordPolicy,
+    jwt: Option<JwtConfig>,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -146,6 +153,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             mail: None,
             mail_queue: mail::DEFAULT_MAIL_QUEUE,
             policy: PasswordPolicy::default(),
+            jwt: None,
         }
     }
 }
@@ -236,6 +244,14 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Token logins: `POST token`, `token/refresh`, `token/revoke` and `POST login` with
+    /// `platform: "jwt"` answer a JWT access token and a refresh token signed and verified
+    /// with `config`'s keys (see [`crate::jwt`]). Off by default.
+    pub fn jwt(mut self, config: JwtConfig) -> Self {
+        self.jwt = Some(config);
+        self
+    }
+
     /// The service. The password backend is registered as `default` unless another backend
     /// took that name; it shares the service's hasher, hence its hashing limits.
     pub fn build(mut self) -> AuthService<U> {
@@ -267,6 +283,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             queue: Arc::new(MailQueue::new(self.mail_queue, tasks.clone())),
             tasks,
             policy: Arc::new(self.policy),
+            jwt: self.jwt.map(|config| Arc::new(Jwt::new(config))),
         }
     }
 }

@@ -1,0 +1,98 @@
+//! Token logins (SPEC C9.2): `POST token`, `token/refresh`, `token/revoke`, and the public
+//! keys at `.well-known/jwks.json`. Each answers 501 `not_configured` unless the service
+//! has a JWT configuration ([`auth_core::service::AuthServiceBuilder::jwt`]).
+
+use auth_core::UserStore;
+use auth_core::backend::{AuthError, LoginRequest};
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::validate;
+use crate::extract::Client;
+use crate::json::JsonBody;
+use crate::layer::Auth;
+use crate::response::{self, ApiError};
+
+/// `POST token` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenBody {
+    account: String,
+    password: String,
+    #[serde(default)]
+    extra: Map<String, Value>,
+}
+
+/// `POST token/refresh` and `POST token/revoke` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshBody {
+    refresh_token: String,
+}
+
+/// Shape checks of a login's account name: one that could never exist simply fails.
+pub(crate) fn check_login_account(account: &str) -> Result<(), ApiError> {
+    if account.len() > 4 * validate::MAX_ACCOUNT_CHARS {
+        return Err(ApiError::invalid("account: too long"));
+    }
+    Ok(())
+}
+
+/// `POST token`: a token login, throttled and audited like `POST login`.
+pub(crate) async fn token<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<TokenBody>,
+) -> Result<Response, ApiError> {
+    check_login_account(&body.account)?;
+    let req = LoginRequest {
+        account: body.account,
+        password: body.password,
+        extra: body.extra,
+    };
+    let (_user, pair) = auth
+        .service()
+        .login_for_tokens(auth.db(), &req, &client)
+        .await?;
+    Ok(response::ok(pair, "logged in"))
+}
+
+/// `POST token/refresh`: the next pair of the family; 401 `invalid_token` otherwise.
+pub(crate) async fn refresh<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<Response, ApiError> {
+    let (_user, pair) = auth
+        .service()
+        .refresh_tokens(auth.db(), &body.refresh_token, &client)
+        .await?;
+    Ok(response::ok(pair, "refreshed"))
+}
+
+/// `POST token/revoke`: ends the family; the same answer for an unknown token (RFC 7009).
+pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<RefreshBody>,
+) -> Result<Response, ApiError> {
+    auth.service()
+        .revoke_refresh(auth.db(), &body.refresh_token, &client)
+        .await?;
+    Ok(response::ok(Value::Null, "revoked"))
+}
+
+/// `GET .well-known/jwks.json`: the public verification keys, as a bare JWKS document
+/// (what JWT libraries fetch), not in the envelope.
+pub(crate) async fn jwks<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+) -> Result<Response, ApiError> {
+    let jwt = auth
+        .service()
+        .jwt()
+        .ok_or(ApiError::from(AuthError::TokensNotConfigured))?;
+    Ok(Json(jwt.jwks().clone()).into_response())
+}
