@@ -94,30 +94,34 @@ pub async fn find(conn: &mut DbConn, token: &str) -> Result<Option<RefreshToken>
 /// Presents `token` for a refresh at `at`: marks a fresh one used, exactly once even under
 /// concurrent refreshes (the loser sees [`Redeemed::Reused`]). Run it in the transaction
 /// that issues the next token.
+///
+/// The mark comes first and the read after it: the write lock taken by the first statement
+/// serializes racing refreshes on every backend (SQLite cannot upgrade a read transaction
+/// to a write one under contention, and MariaDB's snapshot would be fixed by an earlier
+/// read), and the read then sees what the winner wrote.
 pub async fn redeem(conn: &mut DbConn, token: &str, at: PrimitiveDateTime) -> Result<Redeemed> {
+    if token.len() > MAX_TOKEN_LEN || !token.starts_with(TOKEN_PREFIX) {
+        return Ok(Redeemed::Unknown);
+    }
+    let hash = hash_token(token);
+    let marked = with_conn!(conn, |c| {
+        diesel::update(
+            r::table
+                .filter(r::token_hash.eq(&hash))
+                .filter(r::used_at.is_null())
+                .filter(r::expires_at.gt(at)),
+        )
+        .set(r::used_at.eq(Some(at)))
+        .execute(c)
+        .await
+    })?;
     let Some(found) = find(conn, token).await? else {
         return Ok(Redeemed::Unknown);
     };
-    if found.used_at.is_some() {
-        return Ok(Redeemed::Reused(found));
-    }
-    if found.expires_at <= at {
-        return Ok(Redeemed::Expired(found));
-    }
-    let id = found.id;
-    // Conditional: of two refreshes racing with one token, only one marks it.
-    let marked = with_conn!(conn, |c| {
-        diesel::update(r::table.filter(r::id.eq(id)).filter(r::used_at.is_null()))
-            .set(r::used_at.eq(Some(at)))
-            .execute(c)
-            .await
-    })?;
-    Ok(match marked {
-        1 => Redeemed::Fresh(RefreshToken {
-            used_at: Some(at),
-            ..found
-        }),
-        _ => Redeemed::Reused(found),
+    Ok(match (marked, found.used_at) {
+        (1, _) => Redeemed::Fresh(found),
+        (_, Some(_)) => Redeemed::Reused(found),
+        (_, None) => Redeemed::Expired(found),
     })
 }
 
