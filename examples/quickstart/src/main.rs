@@ -11,6 +11,7 @@ use std::path::Path;
 
 use auth_axum::cli::AuthCommand;
 use auth_axum::rbac::manage;
+use auth_axum::jwt::{JwtConfig, JwtKey};
 use auth_axum::service::AuthService;
 use auth_axum::{Auth, AuthUser, CookieConfig, Database, HttpConfig, NewUser, UserStore};
 use clap::Parser;
@@ -65,7 +66,7 @@ async fn main() -> Result<(), BoxError> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://quickstart.db".into());
     let db = Database::connect(&url)?;
     let migrations = migrations();
-    let service = AuthService::<User>::builder().build();
+    let service = AuthService::<User>::builder().jwt(jwt_config()?).build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Auth(cmd) => {
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
@@ -141,4 +142,20 @@ async fn serve(
     )
     .await?;
     Ok(())
+}
+
+/// Token logins: signed with the Ed25519 key in the PEM file `AUTH_JWT_ED25519_PEM_FILE`
+/// (`openssl genpkey -algorithm ed25519 -out jwt.pem`), else with a key made at start-up
+/// (tokens then end with the process).
+fn jwt_config() -> Result<JwtConfig, BoxError> {
+    match std::env::var("AUTH_JWT_ED25519_PEM_FILE") {
+        Ok(path) => {
+            let pem = std::fs::read_to_string(&path)?;
+            Ok(JwtConfig::new(JwtKey::ed25519_pem("k1", &pem)?)?)
+        }
+        Err(_) => {
+            tracing::warn!("AUTH_JWT_ED25519_PEM_FILE is not set: JWTs are signed with a key that ends with this process");
+            Ok(JwtConfig::ephemeral())
+        }
+    }
 }
