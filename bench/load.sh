@@ -7,7 +7,8 @@
 # Builds both servers in release (`bench/server`, a workspace member, and `bench/axum-login`,
 # outside the workspace), starts each on a loopback port, runs `wrk --latency` against
 # `/bare`, `/public`, `/protected` and `/perm` with the session cookie (and, for ours,
-# `perm_key`: `/perm` with an API key as `Authorization: Bearer`), and prints one table:
+# `perm_key` and `perm_jwt`: `/perm` with an API key, then a JWT access token, as
+# `Authorization: Bearer`), and prints one table:
 # requests/s, p99 latency, server CPU time per request (utime+stime from /proc/<pid>/stat,
 # before and after each run, divided by the request count), the ratios to the server's own
 # `/bare`, and ours against axum-login per route. The axum-login anchor stays on SQLite
@@ -82,16 +83,22 @@ run() {
         sleep 0.2
     done
     grep -q '^LISTENING' "$out" || { echo "$name did not start" >&2; exit 1; }
-    local cookie apikey
+    local cookie apikey jwt
     cookie=$(sed -n 's/^COOKIE //p' "$out")
     apikey=$(sed -n 's/^APIKEY //p' "$out")
-    # A server that prints an API key gets one more route: /perm with the key as a bearer.
+    jwt=$(sed -n 's/^JWT //p' "$out")
+    # A server that prints an API key (a JWT) gets one more route: /perm with it as a bearer.
     local -a routes=("${ROUTES[@]}")
     if [[ -n $apikey ]]; then routes+=(perm_key); fi
+    if [[ -n $jwt ]]; then routes+=(perm_jwt); fi
     SERVER_ROUTES[$name]="${routes[*]}"
-    path_of() { if [[ $1 == perm_key ]]; then echo perm; else echo "$1"; fi; }
+    path_of() { if [[ $1 == perm_key || $1 == perm_jwt ]]; then echo perm; else echo "$1"; fi; }
     header_of() {
-        if [[ $1 == perm_key ]]; then echo "Authorization: Bearer $apikey"; else echo "Cookie: $cookie"; fi
+        case $1 in
+            perm_key) echo "Authorization: Bearer $apikey" ;;
+            perm_jwt) echo "Authorization: Bearer $jwt" ;;
+            *) echo "Cookie: $cookie" ;;
+        esac
     }
     NAMES+=("$name")
     for route in "${routes[@]}"; do
@@ -167,7 +174,7 @@ for name in "${NAMES[@]}"; do
         k=$name/$route
         vs=
         if [[ $name == "$OURS" ]]; then
-            a=axum-login-sqlite/${route%_key}
+            a=axum-login-sqlite/${route%_*}
             vs=$(awk -v r="${RPS[$k]}" -v ra="${RPS[$a]}" -v c="${CPU[$k]}" -v ca="${CPU[$a]}" \
                 'BEGIN {printf "%.2f×, %.2f×", r / ra, c / ca}')
         fi

@@ -11,6 +11,7 @@
 //! stdout, then `LISTENING <addr>` once it accepts connections on `BENCH_ADDR` (default
 //! `127.0.0.1:3100`).
 
+use auth_axum::jwt::{Jwt, JwtConfig};
 use auth_axum::migrate::{self, AppMigrations};
 use auth_axum::rbac::manage;
 use auth_axum::service::{AuthService, DEFAULT_PLATFORM};
@@ -80,9 +81,16 @@ fn migrations_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations")
 }
 
-/// Migrates, creates the user and its role (idempotent), opens a session and creates an
-/// API key; returns the session token and the key.
-async fn prepare(db: &Database) -> Result<(String, String), BoxError> {
+/// What the load generator presents: a session cookie, an API key, and a JWT access token.
+struct Credentials {
+    cookie: String,
+    api_key: String,
+    jwt: String,
+}
+
+/// Migrates, creates the user and its role (idempotent), opens a session, creates an API
+/// key and signs an access token with `jwt` for that session.
+async fn prepare(db: &Database, jwt: &Jwt) -> Result<Credentials, BoxError> {
     migrate::run(db, &AppMigrations::Directory(migrations_dir())).await?;
     let mut conn = db.conn().await?;
     let user = match User::find_by_account(&mut conn, "bench").await? {
@@ -103,7 +111,7 @@ async fn prepare(db: &Database) -> Result<(String, String), BoxError> {
     manage::get_or_create_role(&mut conn, "Reader", None).await?;
     manage::grant_permission(&mut conn, "Reader", "article.read").await?;
     manage::assign_role(&mut conn, user.id(), "Reader", None).await?;
-    let (token, _) = session::create(
+    let (token, session) = session::create(
         &mut conn,
         NewSession {
             user_id: user.id(),
@@ -125,7 +133,12 @@ async fn prepare(db: &Database) -> Result<(String, String), BoxError> {
         },
     )
     .await?;
-    Ok((token, key))
+    let (access, _) = jwt.issue(user.id(), session.id, auth_axum::jwt::unix_now())?;
+    Ok(Credentials {
+        cookie: token,
+        api_key: key,
+        jwt: access,
+    })
 }
 
 #[tokio::main]
@@ -137,10 +150,14 @@ async fn main() -> Result<(), BoxError> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://bench.db".into());
     let addr = std::env::var("BENCH_ADDR").unwrap_or_else(|_| "127.0.0.1:3100".into());
     let db = Database::connect(&url)?;
-    let (token, key) = prepare(&db).await?;
+    // Access tokens that outlive any run of the benchmark.
+    let mut jwt = JwtConfig::ephemeral();
+    jwt.access_ttl = std::time::Duration::from_secs(24 * 3600);
+    let service = AuthService::<User>::builder().jwt(jwt).build();
+    let creds = prepare(&db, service.jwt().ok_or("no JWT signer")?).await?;
     let auth = Auth::with_http(
         db,
-        AuthService::<User>::builder().build(),
+        service,
         HttpConfig {
             cookie: CookieConfig::insecure_dev(),
             ..HttpConfig::default()
@@ -149,8 +166,9 @@ async fn main() -> Result<(), BoxError> {
     let app = app(&auth);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "COOKIE auth_session={token}")?;
-    writeln!(out, "APIKEY {key}")?;
+    writeln!(out, "COOKIE auth_session={}", creds.cookie)?;
+    writeln!(out, "APIKEY {}", creds.api_key)?;
+    writeln!(out, "JWT {}", creds.jwt)?;
     writeln!(out, "LISTENING {}", listener.local_addr()?)?;
     out.flush()?;
     drop(out);

@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use auth_axum::cli::AuthCommand;
-use auth_axum::rbac::manage;
 use auth_axum::jwt::{JwtConfig, JwtKey};
+use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
 use auth_axum::{Auth, AuthUser, CookieConfig, Database, HttpConfig, NewUser, UserStore};
 use clap::Parser;
@@ -154,7 +154,9 @@ fn jwt_config() -> Result<JwtConfig, BoxError> {
             Ok(JwtConfig::new(JwtKey::ed25519_pem("k1", &pem)?)?)
         }
         Err(_) => {
-            tracing::warn!("AUTH_JWT_ED25519_PEM_FILE is not set: JWTs are signed with a key that ends with this process");
+            tracing::warn!(
+                "AUTH_JWT_ED25519_PEM_FILE is not set: JWTs are signed with a key that ends with this process"
+            );
             Ok(JwtConfig::ephemeral())
         }
     }
