@@ -17,6 +17,9 @@
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
 //! - [`throttle`], [`account_token`], [`audit`]: account security: login throttling,
 //!   single-use reset and verification tokens, and the audit log.
+//! - [`session`], [`api_key`], [`jwt`] and [`refresh_token`]: the credentials: cookie
+//!   sessions, API keys, JWT access tokens (signing keys, rotation, the JWKS) and the
+//!   rotating refresh tokens of a JWT login.
 //! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
 //! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.

@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use auth_axum::account_mail::AccountMail;
 use auth_axum::account_token::{self, Purpose};
+use auth_axum::jwt::JwtConfig;
 use auth_axum::mail::SmtpMailer;
 use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
@@ -59,6 +60,7 @@ const CHECKED: &[&str] = &[
     "auth_sessions",
     "auth_tokens",
     "auth_api_keys",
+    "auth_refresh_tokens",
     "auth_events",
     "auth_throttle",
     "auth_user_status",
@@ -73,6 +75,7 @@ const LOOKUP_INDEXES: &[&str] = &[
     "auth_sessions_token_hash_key",
     "auth_tokens_token_hash_key",
     "auth_api_keys_key_hash",
+    "auth_refresh_tokens_token_hash",
     "users_account_key",
     "users_email_key",
 ];
@@ -156,6 +159,7 @@ async fn drive(db: &Database) {
             "http://localhost/api/contrib/auth",
             "Test App",
         ))
+        .jwt(JwtConfig::ephemeral())
         .build();
     let auth = Auth::with_http(db.clone(), service, TestApp::http_config());
     let router = auth_tests::http::router(&auth)
@@ -361,6 +365,37 @@ async fn drive(db: &Database) {
         ok,
     )
     .await;
+
+    // JWT: a token login, bearer requests (the session by id, the owner), a refresh, a
+    // reuse (the family ends), a revocation.
+    let body = json!({"account": "alice", "password": "pass-word-3"});
+    let pair = c.expect(Method::POST, "token", Some(body), "", ok).await;
+    let access = pair.body["data"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh = pair.body["data"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in ["/members", "/articles"] {
+        let req = Request::get(path)
+            .header("authorization", format!("Bearer {access}"))
+            .body(Body::empty())
+            .unwrap();
+        let a = send(&c.router, req).await;
+        assert_eq!(a.status, StatusCode::OK, "JWT GET {path}: {:?}", a.body);
+    }
+    let body = json!({"refresh_token": refresh});
+    let next = c
+        .expect(Method::POST, "token/refresh", Some(body.clone()), "", ok)
+        .await;
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    c.expect(Method::POST, "token/refresh", Some(body), "", unauthorized)
+        .await;
+    let body = json!({"refresh_token": next.body["data"]["refresh_token"]});
+    c.expect(Method::POST, "token/revoke", Some(body), "", ok)
+        .await;
 
     // Logout ends the session.
     c.expect(Method::POST, "logout", None, &bob, ok).await;
