@@ -3,7 +3,6 @@
 use crate::response::ApiError;
 
 pub use auth_core::user::MAX_ACCOUNT_CHARS;
-pub use auth_core::user::MAX_EMAIL_CHARS;
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
