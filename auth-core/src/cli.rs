@@ -226,11 +226,9 @@ impl PasswordSource {
                 Err(std::env::VarError::NotUnicode(_)) => {
                     return Err(CliError::Invalid(format!("{PASSWORD_ENV} is not UTF-8")));
                 }
-                Err(std::env::VarError::NotPresent) => {
-                    tokio::task::spawn_blocking(prompt_twice)
-                        .await
-                        .map_err(|e| CliError::Io(std::io::Error::other(e)))??
-                }
+                Err(std::env::VarError::NotPresent) => tokio::task::spawn_blocking(prompt_twice)
+                    .await
+                    .map_err(|e| CliError::Io(std::io::Error::other(e)))??,
             },
         };
         if password.is_empty() {
@@ -272,7 +270,8 @@ pub async fn createsuperuser<U: UserStore>(
     email: Option<&str>,
     password: &PasswordSource,
 ) -> Result<U, CliError> {
-    crate::check_account_name(account).map_err(|why| CliError::Invalid(format!("account: {why}")))?;
+    crate::check_account_name(account)
+        .map_err(|why| CliError::Invalid(format!("account: {why}")))?;
     if let Some(email) = email {
         crate::check_email(email).map_err(|why| CliError::Invalid(format!("email: {why}")))?;
     }

@@ -555,17 +555,11 @@ pub async fn cleanup(conn: &mut DbConn, before: PrimitiveDateTime, batch: i64) -
     let now = now();
     Ok(with_conn!(conn, |c| {
         let stale = || {
-            t::table.filter(t::updated_at.lt(before)).filter(
-                t::locked_until
-                    .is_null()
-                    .or(t::locked_until.le(now)),
-            )
+            t::table
+                .filter(t::updated_at.lt(before))
+                .filter(t::locked_until.is_null().or(t::locked_until.le(now)))
         };
-        let keys: Vec<String> = stale()
-            .select(t::throttle_key)
-            .limit(batch)
-            .load(c)
-            .await?;
+        let keys: Vec<String> = stale().select(t::throttle_key).limit(batch).load(c).await?;
         if keys.is_empty() {
             Ok(0)
         } else {

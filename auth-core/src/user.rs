@@ -49,10 +49,7 @@ pub fn check_email(email: &str) -> std::result::Result<(), String> {
         Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
         None => false,
     };
-    if !plausible
-        || email.chars().any(char::is_whitespace)
-        || email.chars().any(char::is_control)
-    {
+    if !plausible || email.chars().any(char::is_whitespace) || email.chars().any(char::is_control) {
         return Err("not a valid e-mail address".into());
     }
     if email.chars().count() > MAX_EMAIL_CHARS {

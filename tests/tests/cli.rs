@@ -108,7 +108,10 @@ async fn createsuperuser_creates_an_active_superuser(t: TestDb) {
     assert!(user.password.starts_with("$2"), "stored as a bcrypt hash");
     // The password works, and a superuser passes the admin guards.
     let token = app.login("root", "correct horse").await;
-    assert_eq!(app.get("admin/users", Some(&token)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("admin/users", Some(&token)).await.status,
+        StatusCode::OK
+    );
     // Audited with the actor `cli`; no secret in the row.
     let created = events(&app, EventType::UserChanged).await;
     assert_eq!(created.len(), 1, "{created:?}");
@@ -157,7 +160,10 @@ async fn createsuperuser_refuses_weak_passwords_and_taken_names(t: TestDb) {
         let err = cli::createsuperuser(db, service, account, email, &given("correct horse"))
             .await
             .unwrap_err();
-        assert!(matches!(err, CliError::Invalid(_)), "{account:?} {email:?}: {err:?}");
+        assert!(
+            matches!(err, CliError::Invalid(_)),
+            "{account:?} {email:?}: {err:?}"
+        );
     }
     assert_eq!(user_count(&app).await, 0, "no refused user is stored");
     assert!(events(&app, EventType::UserChanged).await.is_empty());
@@ -288,10 +294,7 @@ async fn changepassword_ends_sessions_and_follows_the_policy(t: TestDb) {
     let changed = events(&app, EventType::PasswordChanged).await;
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0].user_id, Some(id));
-    assert_eq!(
-        changed[0].detail,
-        json!({"ended_sessions": 2, "by": "cli"})
-    );
+    assert_eq!(changed[0].detail, json!({"ended_sessions": 2, "by": "cli"}));
 
     let err = cli::changepassword(
         &app.t.db,
@@ -325,7 +328,10 @@ async fn assign_and_revoke_role(t: TestDb) {
     let err = run(&app, &["assign-role", "bob", "Superboss"], None)
         .await
         .unwrap_err();
-    assert!(matches!(err, CliError::Storage(Error::NotFound(_))), "{err:?}");
+    assert!(
+        matches!(err, CliError::Storage(Error::NotFound(_))),
+        "{err:?}"
+    );
     assert_eq!(err.to_string(), "role \"Superboss\" not found");
     let err = run(&app, &["assign-role", "nobody", "Editor"], None)
         .await
@@ -502,7 +508,13 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
     // Everything live is still there and still works.
     assert_eq!(app.get("me", Some(&live)).await.status, StatusCode::OK);
     let mut conn = app.t.db.conn().await.unwrap();
-    assert_eq!(session::list_for_user(&mut conn, carol).await.unwrap().len(), 1);
+    assert_eq!(
+        session::list_for_user(&mut conn, carol)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let remaining: i64 = with_conn!(&mut conn, |c| {
         auth_sessions::table.count().get_result(c).await
     })

@@ -53,11 +53,18 @@ async fn main() -> Result<(), BoxError> {
     let service = AuthService::<User>::builder().build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Auth(cmd) => {
-            if !matches!(cmd, AuthCommand::Makemigrations { .. } | AuthCommand::Migrate) {
+            if !matches!(
+                cmd,
+                AuthCommand::Makemigrations { .. } | AuthCommand::Migrate
+            ) {
                 prepare(&db, &migrations).await?;
             }
             let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-            cmd.run(&db, &service, &migrations, &dir).await?;
+            if let Err(e) = cmd.run(&db, &service, &migrations, &dir).await {
+                // The message is for the operator: `error: account "admin" is taken`.
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
         }
         Command::Serve => serve(db, migrations, service).await?,
     }
