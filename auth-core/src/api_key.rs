@@ -205,6 +205,28 @@ pub async fn delete_for_user(conn: &mut DbConn, user_id: i64) -> Result<usize> {
     Ok(deleted)
 }
 
+/// Deletes at most `batch` expired keys; returns how many (call until it returns less than
+/// `batch`). An expired key authenticates nobody already, and a cache entry past its
+/// key's expiry is never used, so no cache needs telling.
+pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
+    let now = now();
+    Ok(with_conn!(conn, |c| {
+        let ids: Vec<i64> = k::table
+            .filter(k::expires_at.le(now))
+            .select(k::id)
+            .limit(batch)
+            .load(c)
+            .await?;
+        if ids.is_empty() {
+            Ok(0)
+        } else {
+            diesel::delete(k::table.filter(k::id.eq_any(&ids)))
+                .execute(c)
+                .await
+        }
+    })?)
+}
+
 /// Records a use of key `id` at `now`.
 pub async fn record_use(conn: &mut DbConn, id: i64, at: PrimitiveDateTime) -> Result<()> {
     with_conn!(conn, |c| {

@@ -67,7 +67,8 @@ event_types! {
     Unlock = "lockout.cleared",
     /// A logout.
     Logout = "logout",
-    /// A user changed their password.
+    /// A password changed: the user changed their own, or an operator set it (detail `by`:
+    /// `"cli"`).
     PasswordChanged = "password.changed",
     /// A password change was refused: the old password was wrong (detail `reason`:
     /// `invalid_credentials`), or the account or IP was locked (`throttled`). A wrong old
@@ -90,7 +91,8 @@ event_types! {
     SessionRevoked = "session.revoked",
     /// A user registered.
     Registered = "user.registered",
-    /// An administrator created, changed, suspended, reactivated or deleted a user.
+    /// An administrator (detail `by`) created, changed, suspended, reactivated or deleted a
+    /// user.
     UserChanged = "user.changed",
     /// Roles assigned to a user.
     RoleAssigned = "role.assigned",
@@ -132,6 +134,34 @@ impl std::fmt::Display for EventType {
 impl Serialize for EventType {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
+    }
+}
+
+/// Who made a change on someone's behalf, recorded as `by` in the event's detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum By {
+    /// An administrator, through the admin endpoints: `{"id": .., "account": ..}`.
+    Admin {
+        /// The administrator's user id.
+        id: i64,
+        /// The administrator's account name.
+        account: String,
+    },
+    /// The user the event concerns, on their own account: `"user"`.
+    User,
+    /// An operator at the command line ([`crate::cli`]): `"cli"`.
+    Cli,
+}
+
+impl By {
+    /// The value stored as `by`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            By::Admin { id, account } => serde_json::json!({ "id": id, "account": account }),
+            By::User => Value::from("user"),
+            By::Cli => Value::from("cli"),
+        }
     }
 }
 
@@ -188,6 +218,20 @@ impl NewEvent {
     /// Sets the detail object.
     pub fn detail(mut self, detail: Value) -> NewEvent {
         self.detail = detail;
+        self
+    }
+
+    /// Adds `by` (who acted) to the detail; set the rest of the detail first. A detail
+    /// that is neither an object nor null is kept under `detail`.
+    pub fn by(mut self, by: &By) -> NewEvent {
+        match std::mem::take(&mut self.detail) {
+            Value::Object(map) => self.detail = Value::Object(map),
+            Value::Null => self.detail = Value::Object(Default::default()),
+            other => self.detail = serde_json::json!({ "detail": other }),
+        }
+        if let Value::Object(map) = &mut self.detail {
+            map.insert("by".into(), by.to_json());
+        }
         self
     }
 }

@@ -61,4 +61,6 @@ pub mod __private;
 pub use db::{Backend, Database, DatabaseConfig, DbConn};
 pub use error::{Error, Result};
 pub use model::{ColumnDef, ColumnType, DefaultValue, TableDef};
-pub use user::{AuthUser, NewUser, UserFilter, UserStore, check_account_name, is_lookup_key};
+pub use user::{
+    AuthUser, NewUser, UserFilter, UserStore, check_account_name, check_email, is_lookup_key,
+};

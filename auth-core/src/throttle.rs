@@ -530,6 +530,47 @@ pub async fn clear(conn: &mut DbConn, key: &Key) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// How long a key's row must have gone without an attempt before [`cleanup`] may delete
+/// it without changing any answer: by then its window has passed, its escalation is
+/// forgotten and any lock it had has ended, under the login limits and the mail limits
+/// alike (the longest of their windows, `forget_after` and `max_cooldown`).
+pub fn retention(login: &ThrottleConfig, mail: &MailThrottleConfig) -> Duration {
+    // Mail counters lock for one window, and forget after one ([`MailThrottleConfig::counters`]).
+    [
+        login.window,
+        login.forget_after,
+        login.max_cooldown,
+        mail.window,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or_default()
+}
+
+/// Deletes at most about `batch` rows of keys with no attempt since `before` and no lock in
+/// force (take `before` as now minus [`retention`]); returns how many. Call until it
+/// returns 0. A key attempted meanwhile is kept: the conditions are checked again by the
+/// delete itself.
+pub async fn cleanup(conn: &mut DbConn, before: PrimitiveDateTime, batch: i64) -> Result<usize> {
+    let now = now();
+    Ok(with_conn!(conn, |c| {
+        let stale = || {
+            t::table
+                .filter(t::updated_at.lt(before))
+                .filter(t::locked_until.is_null().or(t::locked_until.le(now)))
+        };
+        let keys: Vec<String> = stale().select(t::throttle_key).limit(batch).load(c).await?;
+        if keys.is_empty() {
+            Ok(0)
+        } else {
+            // By key value (the scopes of one value go together; each must be stale too).
+            diesel::delete(stale().filter(t::throttle_key.eq_any(&keys)))
+                .execute(c)
+                .await
+        }
+    })?)
+}
+
 /// The keys locked now, longest lock first, at most `limit`.
 pub async fn locked(conn: &mut DbConn, limit: i64) -> Result<Vec<Lock>> {
     let now = now();

@@ -37,6 +37,27 @@ pub fn check_account_name(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Longest e-mail address accepted (the RFC 5321 path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Why `email` cannot be an e-mail address: it must look like `local@domain` (one `@`,
+/// neither side empty), have no whitespace or control characters and at most
+/// [`MAX_EMAIL_CHARS`] characters. The one rule for every flow that stores an address
+/// (register, admin create and edit, `me`, the CLI).
+pub fn check_email(email: &str) -> std::result::Result<(), String> {
+    let plausible = match email.split_once('@') {
+        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
+        None => false,
+    };
+    if !plausible || email.chars().any(char::is_whitespace) || email.chars().any(char::is_control) {
+        return Err("not a valid e-mail address".into());
+    }
+    if email.chars().count() > MAX_EMAIL_CHARS {
+        return Err(format!("at most {MAX_EMAIL_CHARS} characters"));
+    }
+    Ok(())
+}
+
 /// Whether `value` could be a stored account name or e-mail address: not empty, no control
 /// characters, no surrounding whitespace. The generated `find_by_account` and
 /// `find_by_email` answer "not found" for anything else without asking the database, so

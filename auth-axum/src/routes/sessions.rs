@@ -1,6 +1,6 @@
 //! A user's own sessions: list and revoke.
 
-use auth_core::audit::EventType;
+use auth_core::audit::{By, EventType};
 use auth_core::{UserStore, session};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -47,7 +47,7 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     if !session::revoke_for_user(&mut conn, current.user.id(), id).await? {
         return Err(ApiError::not_found("session"));
     }
-    let detail = serde_json::json!({ "session_id": id, "by": "user" });
+    let detail = serde_json::json!({ "session_id": id, "by": By::User.to_json() });
     auth.service()
         .audit_user(
             &mut conn,

@@ -3,8 +3,6 @@
 use crate::response::ApiError;
 
 pub use auth_core::user::MAX_ACCOUNT_CHARS;
-/// Longest e-mail address accepted (RFC 5321 path limit).
-pub const MAX_EMAIL_CHARS: usize = 254;
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
@@ -16,21 +14,9 @@ pub fn account(account: &str) -> Result<(), ApiError> {
         .map_err(|why| ApiError::invalid(format!("account: {why}")))
 }
 
-/// A plausible address: `local@domain`, at most 254 characters, no spaces or controls.
+/// [`auth_core::check_email`]: the one e-mail rule, as a 422.
 pub fn email(email: &str) -> Result<(), ApiError> {
-    let plausible = match email.split_once('@') {
-        Some((local, domain)) => !local.is_empty() && !domain.is_empty() && !domain.contains('@'),
-        None => false,
-    };
-    if !plausible || email.chars().any(char::is_whitespace) || has_control(email) {
-        return Err(ApiError::invalid("email: not a valid e-mail address"));
-    }
-    if email.chars().count() > MAX_EMAIL_CHARS {
-        return Err(ApiError::invalid(format!(
-            "email: at most {MAX_EMAIL_CHARS} characters"
-        )));
-    }
-    Ok(())
+    auth_core::check_email(email).map_err(|why| ApiError::invalid(format!("email: {why}")))
 }
 
 /// Not empty. (Length limits and NUL are the hasher's, reported the same way.)

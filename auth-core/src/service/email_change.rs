@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{AuthService, ClientInfo};
 use crate::account_token::{self, Purpose};
-use crate::audit::EventType;
+use crate::audit::{By, EventType};
 use crate::backend::AuthError;
 use crate::db::DbConn;
 use crate::user::UserStore;
@@ -30,7 +30,7 @@ impl<U: UserStore> AuthService<U> {
         fields: &[&str],
         before_email: Option<&str>,
         client: &ClientInfo,
-        by: Option<serde_json::Value>,
+        by: Option<&By>,
     ) -> Result<bool, AuthError> {
         let email_changed = user.email() != before_email;
         let mut fields: Vec<&str> = fields.to_vec();
@@ -57,12 +57,14 @@ impl<U: UserStore> AuthService<U> {
         if !found || !email_changed {
             return Ok(found);
         }
-        let mut detail = json!({ "old": before_email, "new": user.email() });
-        if let (Some(by), serde_json::Value::Object(map)) = (by, &mut detail) {
-            map.insert("by".into(), by);
+        let mut event = client
+            .event(EventType::EmailChanged)
+            .user(user.id(), user.account())
+            .detail(json!({ "old": before_email, "new": user.email() }));
+        if let Some(by) = by {
+            event = event.by(by);
         }
-        self.audit_user(conn, client, EventType::EmailChanged, user, detail)
-            .await?;
+        self.record(conn, event).await?;
         tracing::info!(user_id = user.id(), "e-mail address changed");
         if let (Some(mail), Some(old)) = (self.mail.clone(), before_email.filter(|e| !e.is_empty()))
         {

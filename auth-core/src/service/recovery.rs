@@ -112,11 +112,7 @@ impl<U: UserStore> AuthService<U> {
                 // `UserStore::lock`): a reset mail issued meanwhile waits for this one.
                 U::lock(conn, reset.id()).await?;
                 account_token::redeem(conn, Purpose::PasswordReset, token).await?;
-                reset.update_fields(conn, &["password"]).await?;
-                let ended = session::delete_for_user(conn, reset.id(), None).await?;
-                account_token::revoke_for_user(conn, reset.id(), Purpose::PasswordReset).await?;
-                throttle::clear(conn, &throttle::Key::account(reset.account())).await?;
-                Ok::<_, AuthError>(ended)
+                replace_password(conn, reset).await
             })
             .await?;
         tracing::info!(
@@ -136,4 +132,19 @@ impl<U: UserStore> AuthService<U> {
         self.hooks.after_reset_password(&user).await;
         Ok(user)
     }
+}
+
+/// Stores `user`'s new password hash and ends what the old password opened, as a reset
+/// does: every session of the user, their outstanding reset links, and the account's login
+/// lock. Run it in a transaction that has taken [`UserStore::lock`] first. Returns how many
+/// sessions ended.
+pub(super) async fn replace_password<U: UserStore>(
+    conn: &mut DbConn,
+    user: &U,
+) -> Result<usize, AuthError> {
+    user.update_fields(conn, &["password"]).await?;
+    let ended = session::delete_for_user(conn, user.id(), None).await?;
+    account_token::revoke_for_user(conn, user.id(), Purpose::PasswordReset).await?;
+    throttle::clear(conn, &throttle::Key::account(user.account())).await?;
+    Ok(ended)
 }

@@ -1,12 +1,14 @@
 //! Registration: open (a taken account is a conflict) or quiet (nothing revealed), and the
 //! verification mail that follows.
 
+use serde_json::json;
+
 use super::{AuthService, ClientInfo};
-use crate::audit::{EventType, NewEvent};
+use crate::audit::{By, EventType, NewEvent};
 use crate::backend::AuthError;
 use crate::backend::RegisterRequest;
-use crate::db::Database;
-use crate::user::UserStore;
+use crate::db::{Database, DbConn};
+use crate::user::{NewUser, UserStore};
 
 impl<U: UserStore> AuthService<U> {
     /// Creates a user through the platform's backend, after checking the password with
@@ -108,5 +110,58 @@ impl<U: UserStore> AuthService<U> {
             self.queue_verify(db, mail, user, client, true);
         }
         Ok(())
+    }
+
+    /// Creates an active superuser, for an operator (the command line's `createsuperuser`,
+    /// [`crate::cli`]; `by` says who): the account name and address must pass
+    /// [`crate::check_account_name`] and [`crate::check_email`], and the password
+    /// [`AuthService::check_password`], as for a registration; it is hashed with no
+    /// connection held, then the user is inserted with both flags set, in one
+    /// transaction. Audited as `user.changed` (`action` `created`, `superuser` true, `by`);
+    /// the `after_register` hook runs. A taken account name or address is
+    /// [`crate::Error::Conflict`]; a model without an `is_superuser` field is
+    /// [`AuthError::Invalid`].
+    pub async fn create_superuser(
+        &self,
+        db: &Database,
+        account: &str,
+        email: Option<&str>,
+        password: &str,
+        by: &By,
+    ) -> Result<U, AuthError> {
+        crate::check_account_name(account)
+            .map_err(|why| AuthError::Invalid(format!("account: {why}")))?;
+        if let Some(email) = email {
+            crate::check_email(email).map_err(|why| AuthError::Invalid(format!("email: {why}")))?;
+        }
+        self.check_password(account, password)?;
+        let hash = self.hasher.hash(password).await?;
+        let extra = serde_json::Map::new();
+        let mut user = U::new_user(NewUser {
+            account: account.to_owned(),
+            password_hash: hash,
+            email: email.map(str::to_owned),
+            extra: &extra,
+        })
+        .map_err(AuthError::Invalid)?;
+        user.set_superuser(true).map_err(AuthError::Invalid)?;
+        // A model without an `is_active` field has only active users.
+        if let Err(why) = user.set_active(true) {
+            tracing::debug!(why, "createsuperuser: no is_active field");
+        }
+        let mut conn = db.conn().await?;
+        let new: &U = &user;
+        let user = conn
+            .transaction(async |conn: &mut DbConn| new.insert(conn).await)
+            .await?;
+        tracing::info!(user_id = user.id(), "superuser created");
+        let event = NewEvent::new(EventType::UserChanged)
+            .user(user.id(), user.account())
+            .detail(json!({ "action": "created", "superuser": true }))
+            .by(by);
+        self.record(&mut conn, event).await?;
+        drop(conn);
+        self.hooks.after_register(&user).await;
+        Ok(user)
     }
 }

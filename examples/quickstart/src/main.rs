@@ -2,18 +2,21 @@
 //! overrides) with a SQLite file `quickstart.db` in the working directory (`DATABASE_URL`
 //! overrides), migrating at start.
 //!
-//! Subcommands: `serve` (the default), `migrate`, `makemigrations`, `access-report`,
-//! `assign-role --account A --role R`,
-//! `createsuperuser --account A --email E` (password from `AUTH_PASSWORD` or a prompt).
+//! Subcommands: `serve` (the default), then the library's verbs
+//! ([`auth_axum::cli::AuthCommand`]): `migrate`, `makemigrations`, `access-report`,
+//! `createsuperuser --account A --email E` (password from `AUTH_PASSWORD` or a prompt),
+//! `changepassword A`, `assign-role A R`, `revoke-role A R` (or `--account A --role R`),
+//! `cleanup`, `list-users`. Every verb but `makemigrations` and `migrate` runs after the
+//! start-up preparation (migrations, built-in and example roles), so they work on a fresh
+//! database too.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use auth_axum::cli::AuthCommand;
 use auth_axum::jwt::{JwtConfig, JwtKey};
-use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
-use auth_axum::{Auth, AuthUser, CookieConfig, Database, HttpConfig, NewUser, UserStore};
+use auth_axum::{Auth, CookieConfig, Database, HttpConfig};
 use clap::Parser;
 
 use quickstart::model::User;
@@ -30,24 +33,6 @@ struct Cli {
 enum Command {
     /// Migrate, then serve HTTP (the default).
     Serve,
-    /// Create a superuser (password from AUTH_PASSWORD, or asked for).
-    Createsuperuser {
-        /// Account name.
-        #[arg(long)]
-        account: String,
-        /// E-mail address.
-        #[arg(long)]
-        email: Option<String>,
-    },
-    /// Give a user one of the seeded roles (Reader, Editor, Administrator).
-    AssignRole {
-        /// Account name.
-        #[arg(long)]
-        account: String,
-        /// Role name.
-        #[arg(long)]
-        role: String,
-    },
     #[command(flatten)]
     Auth(AuthCommand),
 }
@@ -69,41 +54,18 @@ async fn main() -> Result<(), BoxError> {
     let service = AuthService::<User>::builder().jwt(jwt_config()?).build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Auth(cmd) => {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-            cmd.run::<User>(&db, &migrations, &dir).await?;
-        }
-        Command::AssignRole { account, role } => {
-            prepare(&db, &migrations).await?;
-            let mut conn = db.conn().await?;
-            let user = User::find_by_account(&mut conn, &account)
-                .await?
-                .ok_or_else(|| format!("no account {account:?}"))?;
-            manage::assign_role(&mut conn, user.id(), &role, None).await?;
-            println!("{account} now holds {role}.");
-        }
-        Command::Createsuperuser { account, email } => {
-            auth_axum::migrate::run(&db, &migrations).await?;
-            let password = match std::env::var("AUTH_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => rpassword::prompt_password("Password: ")?,
-            };
-            if password.is_empty() {
-                return Err("the password must not be empty".into());
+            if !matches!(
+                cmd,
+                AuthCommand::Makemigrations { .. } | AuthCommand::Migrate
+            ) {
+                prepare(&db, &migrations).await?;
             }
-            // The same password policy as register and change-password.
-            service.check_password(&account, &password)?;
-            let hash = service.hasher().hash(&password).await?;
-            let extra = serde_json::Map::new();
-            let mut user = User::new_user(NewUser {
-                account,
-                password_hash: hash,
-                email,
-                extra: &extra,
-            })?;
-            user.is_superuser = true;
-            let mut conn = db.conn().await?;
-            let user = user.insert(&mut conn).await?;
-            println!("Superuser {} created (id {}).", user.account(), user.id());
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+            if let Err(e) = cmd.run(&db, &service, &migrations, &dir).await {
+                // The message is for the operator: `error: account "admin" is taken`.
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
         }
         Command::Serve => serve(db, migrations, service).await?,
     }

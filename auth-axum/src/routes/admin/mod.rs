@@ -50,7 +50,7 @@ mod permissions;
 mod roles;
 mod users;
 
-use auth_core::audit::{EventType, NewEvent};
+use auth_core::audit::{By, EventType, NewEvent};
 use auth_core::rbac::manage;
 use auth_core::rbac::manage::{Assigner, Authority};
 use auth_core::{DbConn, UserStore};
@@ -149,8 +149,11 @@ impl Actor {
     }
 
     /// Who acted, as the audit log's `by`.
-    pub(crate) fn by(&self) -> serde_json::Value {
-        serde_json::json!({ "id": self.assigner.user_id, "account": self.account })
+    pub(crate) fn by(&self) -> By {
+        By::Admin {
+            id: self.assigner.user_id,
+            account: self.account.clone(),
+        }
     }
 
     /// What the actor may do under the grant rules, read now.
@@ -179,14 +182,12 @@ impl Actor {
         conn: &mut DbConn,
         event: EventType,
         subject: Option<(i64, &str)>,
-        mut detail: serde_json::Value,
+        detail: serde_json::Value,
     ) -> Result<(), ApiError> {
-        if let serde_json::Value::Object(map) = &mut detail {
-            map.insert("by".into(), self.by());
-        }
         let mut e = NewEvent::new(event)
             .client(self.client.ip.as_deref(), self.client.user_agent.as_deref())
-            .detail(detail);
+            .detail(detail)
+            .by(&self.by());
         if let Some((id, account)) = subject {
             e = e.user(id, account);
         }

@@ -232,7 +232,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
             &fields,
             before_email.as_deref(),
             actor.client(),
-            Some(actor.by()),
+            Some(&actor.by()),
         )
         .await?;
     if !saved {

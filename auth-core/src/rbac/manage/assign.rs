@@ -42,13 +42,14 @@ impl ScopedRole {
     }
 }
 
-/// Assigns `role` to the user, globally (`None`) or in `scope` (idempotent).
+/// Assigns `role` to the user, globally (`None`) or in `scope` (idempotent). `false` when
+/// the user held it already.
 pub async fn assign_role(
     conn: &mut DbConn,
     user_id: i64,
     role: &str,
     scope: Option<&str>,
-) -> Result<()> {
+) -> Result<bool> {
     let scope = scope_key(scope);
     changing!(conn, |c| {
         let role_id = id_of!(c, auth_roles, name, role, "role");
@@ -65,7 +66,7 @@ pub async fn assign_role(
                 auth_user_roles::created_at.eq(now()),
             )),
         );
-        ((), assigned)
+        (assigned, assigned)
     })
 }
 
@@ -124,7 +125,7 @@ pub async fn assign_role_as(
     user_id: i64,
     role: &str,
     scope: Option<&str>,
-) -> Result<()> {
+) -> Result<bool> {
     check_assignment(conn, assigner, user_id, role).await?;
     assign_role(conn, user_id, role, scope).await
 }
