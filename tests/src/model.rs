@@ -1,7 +1,7 @@
 //! User models the tests derive: `v1::User` and `v2::User`, the same table one field apart,
 //! for the `makemigrations` ALTER path.
 
-/// The main test model: every role plus six custom fields.
+/// The main test model: every role plus seven custom fields.
 pub mod v1 {
     use auth_axum::AuthUser;
     use time::PrimitiveDateTime;
@@ -32,6 +32,9 @@ pub mod v1 {
         /// Custom: first name, at most 64 characters.
         #[auth(max_length = 64)]
         pub first_name: String,
+        /// Custom: last name, at most 64 characters (seed 000's example sends it).
+        #[auth(max_length = 64)]
+        pub last_name: String,
         /// Custom: optional nickname.
         pub nickname: Option<String>,
         /// Custom: age.
@@ -76,6 +79,9 @@ pub mod v2 {
         /// Custom: first name, at most 64 characters.
         #[auth(max_length = 64)]
         pub first_name: String,
+        /// Custom: last name, at most 64 characters (seed 000's example sends it).
+        #[auth(max_length = 64)]
+        pub last_name: String,
         /// Custom: optional nickname.
         pub nickname: Option<String>,
         /// Custom: age.

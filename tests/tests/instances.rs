@@ -151,7 +151,7 @@ async fn deactivation_and_edits_reach_b(t: TestDb) {
     let start = Instant::now();
     loop {
         let me = get(&b, "/api/contrib/auth/me", &token).await;
-        if me.body["data"]["nickname"] == "cc" {
+        if me.body["data"]["extra"]["nickname"] == "cc" {
             break;
         }
         assert!(start.elapsed() < DEADLINE, "the edit never reached B");

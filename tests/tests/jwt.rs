@@ -269,7 +269,8 @@ async fn login_with_platform_jwt_answers_the_user_and_tokens(t: TestDb) {
     );
     let data = &a.body["data"];
     assert_eq!(data["account"], "bob");
-    assert_eq!(data["roles"], json!(["Reader"]));
+    assert_eq!(data["roles"][0]["name"], "Reader");
+    assert!(data["roles"][0]["id"].is_i64());
     assert!(data["groups"].is_array());
     assert!(data.get("password").is_none(), "no hash in the answer");
     assert_eq!(data["token"], data["access_token"], "seed 000's name");

@@ -19,6 +19,7 @@ fn alice() -> v1::User {
         last_login: None,
         date_joined: datetime!(2026-11-23 10:00:00.123456),
         first_name: "Alice".into(),
+        last_name: "Liddell".into(),
         nickname: Some("al".into()),
         age: 33,
         newsletter: true,

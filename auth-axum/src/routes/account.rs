@@ -2,7 +2,7 @@
 
 use auth_core::backend::{LoginRequest, RegisterRequest};
 use auth_core::service::JWT_PLATFORM;
-use auth_core::{UserStore, rbac, session};
+use auth_core::{UserStore, session};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_cookies::cookie::{Cookie, SameSite};
 
-use super::validate;
+use super::{validate, wire};
 use crate::config::RegistrationMode;
 use crate::csrf;
 use crate::extract::{Client, CurrentUser, Jar};
@@ -18,9 +18,9 @@ use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::response::{self, ApiError};
 
-/// `POST register` body.
+/// `POST register` body: custom fields (and `email`) may come in `extra` or at the top
+/// level (seed 000 sends them in `extra`).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RegisterBody {
     account: String,
     password: String,
@@ -30,6 +30,8 @@ pub(crate) struct RegisterBody {
     platform: Option<String>,
     #[serde(default)]
     extra: Map<String, Value>,
+    #[serde(flatten)]
+    top_level: Map<String, Value>,
 }
 
 /// `POST login` body.
@@ -52,15 +54,18 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
     validate::account(&body.account)?;
     validate::password("password", &body.password)?;
     validate::platform(body.platform.as_deref())?;
-    if let Some(email) = &body.email {
+    let mut extra = wire::merge_extra(body.extra, body.top_level)?;
+    let email = wire::take_email(body.email, &mut extra)?;
+    wire::only_custom_fields::<U>(&extra)?;
+    if let Some(email) = &email {
         validate::email(email)?;
     }
     // No connection here: the service checks one out per step, never across the hash.
     let req = RegisterRequest {
         account: body.account,
         password: body.password,
-        email: body.email,
-        extra: body.extra,
+        email,
+        extra,
     };
     let platform = body.platform.as_deref();
     if auth.http().registration == RegistrationMode::Private {
@@ -78,7 +83,7 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
         .mail_verification_to_new(auth.db(), &user, &client)?;
     Ok(response::with_status(
         StatusCode::CREATED,
-        &user,
+        wire::user(&user)?,
         "registered",
     ))
 }
@@ -151,30 +156,11 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
     if let Some(csrf_token) = &csrf_token {
         cookies.add(csrf_cookie(&auth, csrf_token.clone()));
     }
-    let mut data = login_answer(&mut conn, &user).await?;
+    let mut data = wire::user_with_memberships(&mut conn, &user).await?;
     if let (Value::Object(map), Some(csrf_token)) = (&mut data, csrf_token) {
         map.insert("csrf_token".into(), csrf_token.into());
     }
     Ok(response::ok(data, "logged in"))
-}
-
-/// What a login answers: the user with the names of their roles and groups.
-async fn login_answer<U: UserStore + Serialize>(
-    conn: &mut auth_core::DbConn,
-    user: &U,
-) -> Result<Value, ApiError> {
-    let mut data = serde_json::to_value(user).map_err(|e| ApiError::internal(&e))?;
-    if let Value::Object(map) = &mut data {
-        map.insert(
-            "roles".into(),
-            rbac::role_names(conn, user.id()).await?.into(),
-        );
-        map.insert(
-            "groups".into(),
-            rbac::group_names(conn, user.id()).await?.into(),
-        );
-    }
-    Ok(data)
 }
 
 /// `POST login` with `platform: "jwt"` (seed 000's switch): the token login of
@@ -195,7 +181,7 @@ async fn login_for_tokens<U: UserStore + Clone + Serialize>(
         .login_for_tokens(auth.db(), &req, client)
         .await?;
     let mut conn = auth.db().conn().await?;
-    let mut data = login_answer(&mut conn, &user).await?;
+    let mut data = wire::user_with_memberships(&mut conn, &user).await?;
     let tokens = serde_json::to_value(&pair).map_err(|e| ApiError::internal(&e))?;
     if let (Value::Object(map), Value::Object(tokens)) = (&mut data, tokens) {
         map.insert("token".into(), pair.access_token.clone().into());

@@ -7,20 +7,28 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::validate;
+use super::{validate, wire};
 use crate::extract::{Client, CurrentUser};
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::response::{self, ApiError};
 
-pub(crate) async fn get<U: UserStore + Clone + Serialize>(current: CurrentUser<U>) -> Response {
-    response::ok(&current.user, "current user")
+/// GET me: the user, with custom fields under `extra` and the global roles and groups
+/// ([`wire`]).
+pub(crate) async fn get<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let data = wire::user_with_memberships(&mut conn, &current.user).await?;
+    Ok(response::ok(data, "current user"))
 }
 
-/// PATCH me: `email` and the model's custom fields; identity, password and flags are
-/// refused (they have their own routes). Only the fields sent are written. A new e-mail
-/// address needs `current_password` too (422 without it, 401 `invalid_credentials` when
-/// wrong); see [`auth_core::service::AuthService::save_changes`] for what follows.
+/// PATCH me: `email` and the model's custom fields, at the top level or under `extra`
+/// (as `me` answers them); identity, password and flags are refused (they have their own
+/// routes). Only the fields sent are written. A new e-mail address needs
+/// `current_password` too (422 without it, 401 `invalid_credentials` when wrong); see
+/// [`auth_core::service::AuthService::save_changes`] for what follows.
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -28,6 +36,12 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     JsonBody(mut changes): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     current.require_session()?;
+    let changes = match changes.remove("extra") {
+        None => changes,
+        Some(Value::Object(extra)) => wire::merge_extra(extra, changes)?,
+        Some(_) => return Err(ApiError::invalid("extra: expected an object")),
+    };
+    let mut changes = changes;
     let current_password = match changes.remove("current_password") {
         None => None,
         Some(Value::String(p)) => Some(p),
@@ -72,7 +86,8 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
         return Err(ApiError::unauthenticated());
     }
     let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
-    Ok(response::ok(&user, "updated"))
+    let data = wire::user_with_memberships(&mut conn, &user).await?;
+    Ok(response::ok(data, "updated"))
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,11 +2,11 @@
 //!
 //! | method | path | body | answer |
 //! |---|---|---|---|
-//! | POST | `register` | `{account, password, email?, platform?, extra?}` | 201, the user (409 when taken); with [`crate::RegistrationMode::Private`], 202 and no data either way |
-//! | POST | `login` | `{account, password, platform?}` | 200, the user with roles and groups (and `csrf_token` when CSRF protection is on); sets the session cookie and the CSRF cookie |
+//! | POST | `register` | `{account, password, email?, platform?, extra?: {email?, <custom field>: value}}` (custom fields also at the top level) | 201, the user (409 when taken); with [`crate::RegistrationMode::Private`], 202 and no data either way |
+//! | POST | `login` | `{account, password, platform?, extra?}` | 200, the user with roles and groups (and `csrf_token` when CSRF protection is on); sets the session cookie and the CSRF cookie |
 //! | POST | `logout` | | 200; the session is deleted server-side, the cookies cleared |
-//! | GET | `me` | | 200, the user |
-//! | PATCH | `me` | `{email?, <custom field>: value, ...}` | 200, the updated user |
+//! | GET | `me` | | 200, the user with roles and groups |
+//! | PATCH | `me` | `{email?, <custom field>: value, ...}` (custom fields also under `extra`) | 200, the updated user with roles and groups |
 //! | POST | `change-password` | `{old_password, new_password}` | 200; the user's other sessions end |
 //! | POST | `forgot-password` | `{account}` or `{email}` | 202 whether or not the account exists; the reset mail goes out in the background; 501 `not_configured` without account mail |
 //! | POST | `request-verify` | | 202; a verification mail goes out (200 when already verified) |
@@ -31,6 +31,11 @@
 //! access token) and sets no cookie. An access token authenticates with
 //! `Authorization: Bearer <token>`; a JWT login is a session (listed under `sessions`,
 //! ended by `logout` with its token, by a password change elsewhere, by deactivation).
+//!
+//! A user is answered in seed 000's wire format: the core fields (`id`, `account`, `email`,
+//! the flags and times) at the top level, the model's custom fields under `extra`, never
+//! the password hash; `login` and `me` add `roles` and `groups` as `[{id, name}]` (the
+//! global ones, direct or through a group).
 //!
 //! An API key authenticates with `Authorization: Bearer <key>` or `X-API-Key: <key>`, for
 //! every extractor and guard; its permissions are the user's, intersected with the key's
@@ -58,6 +63,7 @@ mod recovery;
 mod sessions;
 mod tokens;
 mod validate;
+mod wire;
 
 use auth_core::UserStore;
 use axum::Router;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::account::clear_cookies;
-use super::validate;
+use super::{validate, wire};
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
@@ -136,7 +136,7 @@ pub(crate) async fn verify<U: UserStore + Clone + Serialize>(
         .service()
         .verify_email(auth.db(), &body.token, &client)
         .await?;
-    Ok(response::ok(user, "e-mail address verified"))
+    Ok(response::ok(wire::user(&user)?, "e-mail address verified"))
 }
 
 fn query_token(query: &HashMap<String, String>) -> Result<&str, ApiError> {

@@ -20,4 +20,4 @@ pub mod manage;
 pub mod query;
 
 pub use cache::GrantCache;
-pub use query::{Grants, grants, group_names, role_names, role_table, version};
+pub use query::{Grants, Named, grants, group_names, role_table, user_groups, user_roles, version};

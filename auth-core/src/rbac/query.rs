@@ -129,16 +129,26 @@ pub(crate) fn with_ancestors(
     held
 }
 
-/// Names of the roles assigned to the user globally, directly or through a group, sorted
-/// and without duplicates (what the login answer lists; ancestors are not listed).
-pub async fn role_names(conn: &mut DbConn, user_id: i64) -> Result<Vec<String>> {
-    let (mut direct, via_groups): (Vec<String>, Vec<String>) = with_conn!(conn, |c| {
+/// A role or group as the login and `me` answers list it: `{id, name}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, diesel::Queryable)]
+pub struct Named {
+    /// Row id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+}
+
+/// The roles assigned to the user globally, directly or through a group, sorted by name
+/// and without duplicates (what the login and `me` answers list; ancestors are not
+/// listed).
+pub async fn user_roles(conn: &mut DbConn, user_id: i64) -> Result<Vec<Named>> {
+    let (mut direct, via_groups): (Vec<Named>, Vec<Named>) = with_conn!(conn, |c| {
         let direct = auth_user_roles::table
             .inner_join(auth_roles::table)
             .filter(auth_user_roles::user_id.eq(user_id))
             .filter(auth_user_roles::scope.eq(""))
-            .select(auth_roles::name)
-            .load::<String>(c)
+            .select((auth_roles::id, auth_roles::name))
+            .load::<Named>(c)
             .await?;
         let via_groups = auth_user_groups::table
             .inner_join(
@@ -148,15 +158,28 @@ pub async fn role_names(conn: &mut DbConn, user_id: i64) -> Result<Vec<String>> 
             .inner_join(auth_roles::table.on(auth_roles::id.eq(auth_group_roles::role_id)))
             .filter(auth_user_groups::user_id.eq(user_id))
             .filter(auth_group_roles::scope.eq(""))
-            .select(auth_roles::name)
-            .load::<String>(c)
+            .select((auth_roles::id, auth_roles::name))
+            .load::<Named>(c)
             .await?;
         Ok::<_, diesel::result::Error>((direct, via_groups))
     })?;
     direct.extend(via_groups);
-    direct.sort();
+    direct.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     direct.dedup();
     Ok(direct)
+}
+
+/// The groups the user belongs to, sorted by name.
+pub async fn user_groups(conn: &mut DbConn, user_id: i64) -> Result<Vec<Named>> {
+    Ok(with_conn!(conn, |c| {
+        auth_user_groups::table
+            .inner_join(auth_groups::table)
+            .filter(auth_user_groups::user_id.eq(user_id))
+            .select((auth_groups::id, auth_groups::name))
+            .order(auth_groups::name)
+            .load::<Named>(c)
+            .await
+    })?)
 }
 
 /// Names of the groups the user belongs to, sorted.

@@ -217,6 +217,7 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
 
     let new_user = new_user_fn(model);
     let apply_changes = apply_changes_fn(model);
+    let custom_fields: Vec<&str> = custom_columns(model).map(|col| col.name.as_str()).collect();
 
     quote! {
         #[automatically_derived]
@@ -225,6 +226,8 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
                 name: #table_name,
                 columns: &[#(#columns),*],
             };
+
+            const CUSTOM_FIELDS: &'static [&'static str] = &[#(#custom_fields),*];
 
             fn id(&self) -> i64 {
                 self.#id

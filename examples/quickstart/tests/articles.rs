@@ -90,7 +90,7 @@ async fn the_articles_api_follows_the_seeded_roles() {
     let (status, body, token) =
         call(&app, "POST", "/api/contrib/auth/login", None, Some(&login)).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["data"]["first_name"], "Alice");
+    assert_eq!(body["data"]["extra"]["first_name"], "Alice");
     let token = token.unwrap();
     let article = r#"{"title": "Hello", "body": "First post"}"#;
 
