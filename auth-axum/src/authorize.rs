@@ -6,23 +6,15 @@ use auth_core::UserStore;
 use auth_core::access::{AccessSpec, Requirement};
 use auth_core::rbac::{self, Grants};
 use axum::extract::{FromRequestParts, RawPathParams};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 
 use crate::backend::BoxFuture;
 use crate::extract::{Lookup, resolve, resolve_now};
 use crate::guard::Authorize;
 use crate::layer::Auth;
+use crate::rejection::{AuthRejection, LoginRequired, PermissionDenied};
 use crate::resolution::Resolution;
-use crate::response::{ApiError, ErrorCode};
-
-fn forbidden() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        ErrorCode::Forbidden,
-        "you do not have permission to do this",
-    )
-}
+use crate::response::ApiError;
 
 /// The value of the path parameter `name`, which the guard's `scope` names.
 async fn scope_from_path(parts: &mut Parts, name: &str, handler: &str) -> Result<String, ApiError> {
@@ -78,7 +70,7 @@ impl<U: UserStore + Clone> Auth<U> {
         &self,
         parts: &mut Parts,
         spec: &'static AccessSpec,
-    ) -> Option<Result<(), ApiError>> {
+    ) -> Option<Result<(), AuthRejection>> {
         let found = match resolve_now::<U>(self, parts) {
             Ok(Lookup::Known(found)) => found,
             Ok(Lookup::Miss(_)) => return None,
@@ -105,7 +97,11 @@ impl<U: UserStore + Clone> Auth<U> {
         Some(decide(spec, user.id(), allowed))
     }
 
-    async fn check(&self, parts: &mut Parts, spec: &'static AccessSpec) -> Result<(), ApiError> {
+    async fn check(
+        &self,
+        parts: &mut Parts,
+        spec: &'static AccessSpec,
+    ) -> Result<(), AuthRejection> {
         let Some(found) = resolve::<U>(parts).await? else {
             return refuse_anonymous(spec);
         };
@@ -177,15 +173,19 @@ fn limited(grants: &Grants, limit: &[String], superuser: bool) -> Grants {
 }
 
 /// 401 for a request without a valid credential.
-fn refuse_anonymous(spec: &'static AccessSpec) -> Result<(), ApiError> {
+fn refuse_anonymous(spec: &'static AccessSpec) -> Result<(), AuthRejection> {
     tracing::debug!(handler = spec.handler, "refused: not logged in");
-    Err(ApiError::unauthenticated())
+    Err(LoginRequired.into())
 }
 
 /// The decision, logged.
-fn decide(spec: &'static AccessSpec, user_id: i64, allowed: bool) -> Result<(), ApiError> {
+fn decide(spec: &'static AccessSpec, user_id: i64, allowed: bool) -> Result<(), AuthRejection> {
     tracing::debug!(handler = spec.handler, user_id, requirement = %spec.requirement, allowed, "access decision");
-    if allowed { Ok(()) } else { Err(forbidden()) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(PermissionDenied.into())
+    }
 }
 
 impl<U: UserStore + Clone> Authorize for Auth<U> {
@@ -193,7 +193,7 @@ impl<U: UserStore + Clone> Authorize for Auth<U> {
         &self,
         parts: &mut Parts,
         spec: &'static AccessSpec,
-    ) -> Option<Result<(), ApiError>> {
+    ) -> Option<Result<(), AuthRejection>> {
         self.check_now(parts, spec)
     }
 
@@ -201,7 +201,7 @@ impl<U: UserStore + Clone> Authorize for Auth<U> {
         &'a self,
         parts: &'a mut Parts,
         spec: &'static AccessSpec,
-    ) -> BoxFuture<'a, Result<(), ApiError>> {
+    ) -> BoxFuture<'a, Result<(), AuthRejection>> {
         Box::pin(self.check(parts, spec))
     }
 

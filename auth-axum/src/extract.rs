@@ -13,13 +13,13 @@ use auth_core::session::{self, Session};
 use auth_core::{UserStore, rbac};
 use auth_core::{api_key, jwt};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use tower_cookies::Cookies;
 
 use crate::credential::{Credential, Kind};
-use crate::response::ErrorCode;
+use crate::rejection::{AuthRejection, LoginRequired, MissingAuthLayer, SessionRequired};
 
 use crate::guard::Authorizer;
 use crate::layer::Auth;
@@ -27,8 +27,9 @@ use crate::resolution::Resolution;
 use crate::response::ApiError;
 use crate::session_cache::Digest;
 
-/// The authenticated user and the credential the request came with (a session or an API
-/// key). Rejects with 401 `unauthenticated` when the request has no valid credential.
+/// The authenticated user and the credential the request came with (a session, an API key
+/// or a JWT access token). Rejects with [`LoginRequired`] (401 `unauthenticated`) when the
+/// request has no valid credential ([`AuthRejection`] lists the other rejections).
 /// Dereferences to the user.
 #[derive(Debug, Clone)]
 pub struct CurrentUser<U> {
@@ -44,17 +45,12 @@ impl<U> CurrentUser<U> {
         self.credential.session()
     }
 
-    /// The session, or 403 `session_required`: what manages credentials (logout, password
-    /// and e-mail changes, sessions, API keys) needs a logged-in session, so that a
-    /// (possibly limited) API key cannot widen or replace itself.
-    pub fn require_session(&self) -> Result<&Session, ApiError> {
-        self.session().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::SessionRequired,
-                "this needs a logged-in session, not an API key",
-            )
-        })
+    /// The session, or 403 `session_required` ([`SessionRequired`]): what manages
+    /// credentials (logout, password and e-mail changes, sessions, API keys) needs a login
+    /// (a cookie session or a JWT login's session), so that a (possibly limited) API key
+    /// cannot widen or replace itself.
+    pub fn require_session(&self) -> Result<&Session, SessionRequired> {
+        self.session().ok_or(SessionRequired)
     }
 }
 
@@ -74,18 +70,18 @@ pub struct MaybeUser<U>(pub Option<CurrentUser<U>>);
 struct Resolved<U>(Option<Arc<Resolution<U>>>);
 
 /// The auth handle of the request, or a 500 that names the missing layer.
-pub(crate) fn authorizer_of(parts: &Parts) -> Result<&Authorizer, ApiError> {
+pub(crate) fn authorizer_of(parts: &Parts) -> Result<&Authorizer, MissingAuthLayer> {
     parts.extensions.get::<Authorizer>().ok_or_else(|| {
-        ApiError::internal(
-            &"auth extractor used without the auth layer: add `.layer(auth.layer())` (auth_axum::Auth::layer) to the router",
+        MissingAuthLayer::new(
+            "auth extractor used without the auth layer: add `.layer(auth.layer())` (auth_axum::Auth::layer) to the router",
         )
     })
 }
 
 /// The [`Auth`] handle of the request, or a 500 that names the missing layer.
-pub(crate) fn auth_of<U: UserStore>(parts: &Parts) -> Result<Auth<U>, ApiError> {
+pub(crate) fn auth_of<U: UserStore>(parts: &Parts) -> Result<Auth<U>, MissingAuthLayer> {
     authorizer_of(parts)?.auth::<U>().cloned().ok_or_else(|| {
-        ApiError::internal(&format_args!(
+        MissingAuthLayer::new(format!(
             "auth extractor for user type {} under an auth layer for another user type",
             std::any::type_name::<U>()
         ))
@@ -219,7 +215,7 @@ pub(crate) enum Lookup<U> {
 pub(crate) fn resolve_now<U: UserStore + Clone>(
     auth: &Auth<U>,
     parts: &mut Parts,
-) -> Result<Lookup<U>, ApiError> {
+) -> Result<Lookup<U>, AuthRejection> {
     if let Some(Resolved(memo)) = parts.extensions.get::<Resolved<U>>() {
         return Ok(Lookup::Known(memo.clone()));
     }
@@ -299,13 +295,13 @@ fn due_write<U: UserStore>(
 /// expired or unknown keys and keys of such users (audited as `bearer.rejected`).
 pub(crate) async fn resolve<U: UserStore + Clone>(
     parts: &mut Parts,
-) -> Result<Option<Arc<Resolution<U>>>, ApiError> {
+) -> Result<Option<Arc<Resolution<U>>>, AuthRejection> {
     let auth = auth_of::<U>(parts)?;
     match resolve_now(&auth, parts)? {
         Lookup::Known(found) => Ok(found),
         // Boxed: the database path's future is large, and the hit path should not carry
         // (and move) it.
-        Lookup::Miss(presented) => Box::pin(resolve_miss(&auth, presented, parts)).await,
+        Lookup::Miss(presented) => Ok(Box::pin(resolve_miss(&auth, presented, parts)).await?),
     }
 }
 
@@ -485,13 +481,13 @@ where
     S: Send + Sync,
     U: UserStore + Clone,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         resolve::<U>(parts)
             .await?
             .map(|found| CurrentUser::clone(&found.current))
-            .ok_or_else(ApiError::unauthenticated)
+            .ok_or(LoginRequired.into())
     }
 }
 
@@ -500,7 +496,7 @@ where
     S: Send + Sync,
     U: UserStore + Clone,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(MaybeUser(

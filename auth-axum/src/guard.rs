@@ -6,7 +6,9 @@
 //! the guard joins the first argument in a tuple, so the number of arguments (and axum's
 //! limit of 16) is unchanged, and tuple elements are extracted in order.
 //!
-//! Anonymous: 401 `unauthenticated`. Logged in but lacking: 403 `forbidden`. Superusers
+//! Anonymous: 401 `unauthenticated` ([`crate::LoginRequired`]). Logged in but lacking: 403
+//! `forbidden` ([`crate::PermissionDenied`]); the guard's rejection is an
+//! [`crate::AuthRejection`]. Superusers
 //! pass every permission and role check; inactive users never pass (their session is
 //! refused). A database error is a logged 500 (503 when the database is unreachable), never
 //! a silent allow or deny.
@@ -22,7 +24,7 @@ use axum::http::request::Parts;
 
 use crate::backend::BoxFuture;
 use crate::layer::Auth;
-use crate::response::ApiError;
+use crate::rejection::{AuthRejection, MissingAuthLayer};
 
 /// A handler's requirement, as a type. Implemented by the guard macros on a zero-sized
 /// type per guarded handler.
@@ -48,14 +50,14 @@ pub(crate) trait Authorize: Send + Sync + 'static {
         &self,
         parts: &mut Parts,
         spec: &'static AccessSpec,
-    ) -> Option<Result<(), ApiError>>;
+    ) -> Option<Result<(), AuthRejection>>;
 
     /// The decision, reading the database when needed.
     fn authorize<'a>(
         &'a self,
         parts: &'a mut Parts,
         spec: &'static AccessSpec,
-    ) -> BoxFuture<'a, Result<(), ApiError>>;
+    ) -> BoxFuture<'a, Result<(), AuthRejection>>;
 
     /// The auth handle itself, for the extractors that know the user type.
     fn as_any(&self) -> &dyn Any;
@@ -85,11 +87,11 @@ where
     S: Send + Sync,
     R: GuardSpec,
 {
-    type Rejection = ApiError;
+    type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let authorizer = parts.extensions.get::<Authorizer>().cloned().ok_or_else(|| {
-            ApiError::internal(&format_args!(
+            MissingAuthLayer::new(format!(
                 "guarded handler {} without the auth layer: add `.layer(auth.layer())` (auth_axum::Auth::layer)",
                 R::SPEC.handler
             ))

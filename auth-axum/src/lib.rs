@@ -47,6 +47,7 @@ mod extract;
 pub mod guard;
 mod json;
 mod layer;
+pub mod rejection;
 mod resolution;
 pub mod response;
 mod routes;
@@ -71,6 +72,9 @@ pub use credential::Credential;
 pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;
 pub use layer::{Auth, AuthLayer};
+pub use rejection::{
+    AuthRejection, LoginRequired, MissingAuthLayer, PermissionDenied, SessionRequired,
+};
 pub use response::{ApiError, ErrorCode};
 
 #[doc(hidden)]

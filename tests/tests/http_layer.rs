@@ -2,7 +2,10 @@
 //! diagnostic, the secure cookie default (session and CSRF cookies).
 
 use auth_axum::service::AuthService;
-use auth_axum::{Auth, CurrentUser, Database, DatabaseConfig};
+use auth_axum::{
+    Auth, AuthRejection, CurrentUser, Database, DatabaseConfig, LoginRequired, MissingAuthLayer,
+    PermissionDenied, SessionRequired,
+};
 use auth_tests::http::{TEST_COST, send};
 use auth_tests::model::v1::User;
 use axum::Router;
@@ -63,6 +66,93 @@ async fn a_missing_layer_is_a_500_that_names_it() {
     assert_eq!(answer.code(), "internal");
     // The message for the developer is in the log (see ApiError::internal); the client sees
     // only the stable code.
+}
+
+/// What a handler sees when it takes the extractor's result: the typed rejection, by kind,
+/// each answering with its own status and code (as axum-core's rejections do).
+#[tokio::test]
+async fn rejections_are_typed() {
+    async fn who(user: Result<CurrentUser<User>, AuthRejection>) -> String {
+        match user {
+            Ok(u) => u.account.clone(),
+            Err(AuthRejection::LoginRequired(r)) => format!("login required: {}", r.status()),
+            Err(AuthRejection::MissingAuthLayer(_)) => "wired wrong".into(),
+            Err(AuthRejection::Failed(e)) => format!("failed: {}", e.status),
+            Err(other) => format!("other: {other}"),
+        }
+    }
+    let t = auth_tests::TestDb::sqlite().await;
+    let _dir = auth_tests::http::migrate_user_table(&t).await;
+    let auth = Auth::new(
+        t.db.clone(),
+        AuthService::<User>::builder()
+            .bcrypt_cost(TEST_COST)
+            .build(),
+    );
+    let layered: Router = Router::new().route("/who", get(who)).layer(auth.layer());
+    let bare: Router = Router::new().route("/who", get(who));
+    let down = Auth::new(
+        unreachable_db(),
+        AuthService::<User>::builder()
+            .bcrypt_cost(TEST_COST)
+            .build(),
+    );
+    let unreachable: Router = Router::new().route("/who", get(who)).layer(down.layer());
+    let text = |router: Router, cookie: Option<&'static str>| async move {
+        let req = get_req("/who", cookie);
+        let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    assert_eq!(
+        text(layered, None).await,
+        "login required: 401 Unauthorized"
+    );
+    assert_eq!(text(bare, None).await, "wired wrong");
+    assert_eq!(
+        text(unreachable, Some("auth_session=abc")).await,
+        "failed: 503 Service Unavailable"
+    );
+
+    // Each answers in the envelope with its stable code.
+    for (rejection, status, code) in [
+        (
+            AuthRejection::from(LoginRequired::default()),
+            401,
+            "unauthenticated",
+        ),
+        (
+            AuthRejection::from(PermissionDenied::default()),
+            403,
+            "forbidden",
+        ),
+        (
+            AuthRejection::from(SessionRequired::default()),
+            403,
+            "session_required",
+        ),
+        (
+            AuthRejection::from(MissingAuthLayer::new("no layer")),
+            500,
+            "internal",
+        ),
+    ] {
+        assert_eq!(rejection.status().as_u16(), status);
+        let res = axum::response::IntoResponse::into_response(rejection);
+        assert_eq!(res.status().as_u16(), status);
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["code"], code);
+        assert_eq!(body["success"], false);
+        assert!(
+            !body.to_string().contains("no layer"),
+            "the detail is logged only"
+        );
+    }
 }
 
 #[tokio::test]
