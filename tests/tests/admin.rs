@@ -418,7 +418,12 @@ async fn replace_roles_and_groups(t: TestDb) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
     assert_eq!(
-        rbac::role_names(&mut conn, id).await.unwrap(),
+        rbac::user_roles(&mut conn, id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect::<Vec<_>>(),
         ["admin"],
         "unchanged"
     );
