@@ -221,7 +221,7 @@ fn url_origin(s: &str) -> Option<String> {
 
 /// `s` if it is an origin and nothing more (no credentials, path, query or fragment),
 /// normalised.
-fn exact_origin(s: &str) -> Option<String> {
+pub(crate) fn exact_origin(s: &str) -> Option<String> {
     let url = Url::parse(s).ok()?;
     if !url.username().is_empty()
         || url.password().is_some()

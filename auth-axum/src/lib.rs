@@ -43,6 +43,7 @@ mod authorize;
 pub mod config;
 mod credential;
 mod csrf;
+pub mod env_config;
 mod extract;
 pub mod guard;
 mod json;
@@ -69,6 +70,7 @@ pub use config::{
     SessionCacheConfig,
 };
 pub use credential::Credential;
+pub use env_config::{AuthConfig, EnvConfigError};
 pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;
 pub use layer::{Auth, AuthLayer};

@@ -14,9 +14,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use auth_axum::cli::AuthCommand;
-use auth_axum::jwt::{JwtConfig, JwtKey};
+use auth_axum::jwt::JwtConfig;
 use auth_axum::service::AuthService;
-use auth_axum::{Auth, CookieConfig, Database, HttpConfig};
+use auth_axum::{Auth, AuthConfig, CookieConfig, Database};
 use clap::Parser;
 
 use quickstart::model::User;
@@ -51,7 +51,8 @@ async fn main() -> Result<(), BoxError> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://quickstart.db".into());
     let db = Database::connect(&url)?;
     let migrations = migrations();
-    let service = AuthService::<User>::builder().jwt(jwt_config()?).build();
+    let config = config()?;
+    let service = config.service_builder::<User>().build();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Auth(cmd) => {
             if !matches!(
@@ -67,7 +68,7 @@ async fn main() -> Result<(), BoxError> {
                 std::process::exit(1);
             }
         }
-        Command::Serve => serve(db, migrations, service).await?,
+        Command::Serve => serve(db, migrations, service, config).await?,
     }
     Ok(())
 }
@@ -76,24 +77,10 @@ async fn serve(
     db: Database,
     migrations: auth_axum::migrate::AppMigrations,
     service: AuthService<User>,
+    config: AuthConfig,
 ) -> Result<(), BoxError> {
     prepare(&db, &migrations).await?;
-    // Plain HTTP on localhost: the Secure cookie attribute is off unless AUTH_COOKIE_SECURE=1.
-    // In production, serve over HTTPS and keep the default (Secure on).
-    let secure = std::env::var("AUTH_COOKIE_SECURE").is_ok_and(|v| v == "1" || v == "true");
-    let cookie = if secure {
-        CookieConfig::default()
-    } else {
-        CookieConfig::insecure_dev()
-    };
-    let auth = Auth::with_http(
-        db,
-        service,
-        HttpConfig {
-            cookie,
-            ..HttpConfig::default()
-        },
-    );
+    let auth = Auth::with_http(db, service, config.http);
     let app = app(&auth);
     let addr = std::env::var("AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
@@ -106,20 +93,22 @@ async fn serve(
     Ok(())
 }
 
-/// Token logins: signed with the Ed25519 key in the PEM file `AUTH_JWT_ED25519_PEM_FILE`
-/// (`openssl genpkey -algorithm ed25519 -out jwt.pem`), else with a key made at start-up
-/// (tokens then end with the process).
-fn jwt_config() -> Result<JwtConfig, BoxError> {
-    match std::env::var("AUTH_JWT_ED25519_PEM_FILE") {
-        Ok(path) => {
-            let pem = std::fs::read_to_string(&path)?;
-            Ok(JwtConfig::new(JwtKey::ed25519_pem("k1", &pem)?)?)
-        }
-        Err(_) => {
-            tracing::warn!(
-                "AUTH_JWT_ED25519_PEM_FILE is not set: JWTs are signed with a key that ends with this process"
-            );
-            Ok(JwtConfig::ephemeral())
-        }
+/// The settings: the `AUTH_*` variables ([`AuthConfig::from_env`], listed in the README)
+/// over the quickstart's defaults, which differ from the library's in two places:
+/// - the session cookie is not `Secure` (plain HTTP on localhost) unless
+///   `AUTH_COOKIE_SECURE=true`; in production, serve over HTTPS and keep it on;
+/// - token logins are on: signed with the Ed25519 key in `AUTH_JWT_ED25519_PEM_FILE`
+///   (`openssl genpkey -algorithm ed25519 -out jwt.pem`), else with a key made at start-up
+///   (tokens then end with the process).
+fn config() -> Result<AuthConfig, BoxError> {
+    let mut defaults = AuthConfig::default();
+    defaults.http.cookie = CookieConfig::insecure_dev();
+    let mut config = defaults.merge_env()?;
+    if config.jwt.is_none() {
+        tracing::warn!(
+            "AUTH_JWT_ED25519_PEM_FILE is not set: JWTs are signed with a key that ends with this process"
+        );
+        config.jwt = Some(JwtConfig::ephemeral());
     }
+    Ok(config)
 }

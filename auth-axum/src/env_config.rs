@@ -1,0 +1,409 @@
+//! Configuration from the environment: [`AuthConfig::from_env`] reads the `AUTH_*`
+//! variables (the table in [`AuthConfig::VARIABLES`] and in the README) over the defaults,
+//! with the checks the builders make. A bad value is a start-up error that names the
+//! variable ([`EnvConfigError`]); an unset variable keeps its default.
+//!
+//! ```ignore
+//! let config = AuthConfig::from_env()?;
+//! let service = config.service_builder::<User>().hooks(MyHooks).build();
+//! let auth = Auth::with_http(db, service, config.http.clone());
+//! ```
+
+use std::time::Duration;
+
+use auth_core::UserStore;
+use auth_core::account_mail::AccountMail;
+use auth_core::jwt::{JwtConfig, JwtKey};
+use auth_core::mail::{MailError, SmtpMailer};
+use auth_core::service::AuthServiceBuilder;
+use auth_core::session::SessionConfig;
+use auth_core::throttle::ThrottleConfig;
+
+use crate::config::{ClientIpSource, CookieConfig, HttpConfig, RegistrationMode};
+
+/// A variable that could not be used: its name and what is wrong (never its value, which
+/// may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct EnvConfigError {
+    /// The variable, e.g. `AUTH_BCRYPT_COST`.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Everything the `AUTH_*` variables configure: the service's settings (hashing, sessions,
+/// throttling, account mail, JWT) and the HTTP settings. Build the service with
+/// [`AuthConfig::service_builder`] (then add backends or hooks) and pass
+/// [`AuthConfig::http`] to [`crate::Auth::with_http`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// bcrypt cost (`AUTH_BCRYPT_COST`).
+    pub bcrypt_cost: u32,
+    /// Session lifetimes (`AUTH_SESSION_*`).
+    pub sessions: SessionConfig,
+    /// Login throttling (`AUTH_THROTTLE_*`).
+    pub throttle: ThrottleConfig,
+    /// Account mail (`AUTH_MAIL_*`), when `AUTH_MAIL_URL` is set.
+    pub mail: Option<AccountMail>,
+    /// Token logins (`AUTH_JWT_*`), when `AUTH_JWT_ED25519_PEM_FILE` is set.
+    pub jwt: Option<JwtConfig>,
+    /// Cookie, CSRF, registration mode, client IP (`AUTH_COOKIE_*`, `AUTH_CSRF_*`,
+    /// `AUTH_REGISTRATION`, `AUTH_CLIENT_IP_*`).
+    pub http: HttpConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            bcrypt_cost: auth_core::password::DEFAULT_BCRYPT_COST,
+            sessions: SessionConfig::default(),
+            throttle: ThrottleConfig::default(),
+            mail: None,
+            jwt: None,
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+/// Every variable read, with its default (what the README lists).
+const VARIABLES: &[(&str, &str)] = &[
+    ("AUTH_BCRYPT_COST", "12 (4 to 31)"),
+    ("AUTH_SESSION_IDLE_TIMEOUT", "14days"),
+    ("AUTH_SESSION_ABSOLUTE_TIMEOUT", "30days"),
+    ("AUTH_SESSION_TOUCH_INTERVAL", "60s"),
+    ("AUTH_COOKIE_NAME", "auth_session"),
+    ("AUTH_COOKIE_DOMAIN", "unset (the exact host)"),
+    ("AUTH_COOKIE_SECURE", "true"),
+    ("AUTH_CSRF_ENABLED", "true"),
+    (
+        "AUTH_CSRF_ALLOWED_ORIGINS",
+        "none (comma-separated origins)",
+    ),
+    ("AUTH_THROTTLE_ENABLED", "true"),
+    ("AUTH_THROTTLE_ACCOUNT_LIMIT", "5"),
+    ("AUTH_THROTTLE_IP_LIMIT", "50"),
+    ("AUTH_THROTTLE_WINDOW", "15m"),
+    ("AUTH_THROTTLE_BASE_COOLDOWN", "5m"),
+    ("AUTH_THROTTLE_MAX_COOLDOWN", "1h"),
+    ("AUTH_REGISTRATION", "open (or private)"),
+    ("AUTH_CLIENT_IP_HEADER", "unset (the TCP peer)"),
+    ("AUTH_CLIENT_IP_TRUSTED_HOPS", "1"),
+    ("AUTH_MAIL_URL", "unset (no account mail)"),
+    ("AUTH_MAIL_FROM", "required with AUTH_MAIL_URL"),
+    ("AUTH_MAIL_LINK_BASE", "required with AUTH_MAIL_URL"),
+    ("AUTH_MAIL_APP_NAME", "axum-auth"),
+    ("AUTH_JWT_ED25519_PEM_FILE", "unset (no token logins)"),
+    ("AUTH_JWT_KID", "k1"),
+    ("AUTH_JWT_ACCESS_TTL", "15m"),
+    ("AUTH_JWT_ISSUER", "axum-auth"),
+];
+
+/// The values read, by name.
+struct Vars(std::collections::HashMap<String, String>);
+
+impl Vars {
+    fn get(&self, name: &'static str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, EnvConfigError> {
+        self.get(name)
+            .map(|raw| {
+                parse(raw.trim()).map_err(|message| EnvConfigError {
+                    variable: name,
+                    message,
+                })
+            })
+            .transpose()
+    }
+
+    fn set<T>(
+        &self,
+        name: &'static str,
+        target: &mut T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<(), EnvConfigError> {
+        if let Some(value) = self.parse(name, parse)? {
+            *target = value;
+        }
+        Ok(())
+    }
+
+    fn required(&self, name: &'static str, because: &str) -> Result<&str, EnvConfigError> {
+        self.get(name).ok_or_else(|| EnvConfigError {
+            variable: name,
+            message: format!("required with {because}"),
+        })
+    }
+}
+
+fn boolean(raw: &str) -> Result<bool, String> {
+    match raw.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+fn duration(raw: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(raw)
+        .map_err(|e| format!("expected a duration such as 90s, 15m or 14days: {e}"))?;
+    if d.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(d)
+}
+
+fn count(raw: &str) -> Result<u32, String> {
+    match raw.parse::<u32>() {
+        Ok(0) | Err(_) => Err("expected a whole number of at least 1".into()),
+        Ok(n) => Ok(n),
+    }
+}
+
+fn non_empty(raw: &str) -> Result<String, String> {
+    match raw.is_empty() {
+        true => Err("must not be empty".into()),
+        false => Ok(raw.to_owned()),
+    }
+}
+
+/// A cookie name: an RFC 6265 token.
+fn cookie_name(raw: &str) -> Result<String, String> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if raw.is_empty() || !raw.bytes().all(token) {
+        return Err("expected a cookie name (letters, digits and !#$%&'*+-.^_`|~)".into());
+    }
+    Ok(raw.to_owned())
+}
+
+impl AuthConfig {
+    /// The variables read and their defaults.
+    pub const VARIABLES: &'static [(&'static str, &'static str)] = VARIABLES;
+
+    /// The defaults with the `AUTH_*` variables of the process environment applied.
+    pub fn from_env() -> Result<Self, EnvConfigError> {
+        AuthConfig::default().merge_env()
+    }
+
+    /// `self` with the `AUTH_*` variables of the process environment applied (start from
+    /// other defaults, e.g. a non-`Secure` cookie for local development). A variable whose
+    /// value is not UTF-8 is an error.
+    pub fn merge_env(self) -> Result<Self, EnvConfigError> {
+        let mut vars = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            let Some(&(known, _)) = VARIABLES.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            let value = value.into_string().map_err(|_| EnvConfigError {
+                variable: known,
+                message: "not valid UTF-8".into(),
+            })?;
+            vars.push((known.to_owned(), value));
+        }
+        self.merge_vars(vars)
+    }
+
+    /// `self` with `vars` (name, value) applied as if they were the environment; names
+    /// that are not in [`AuthConfig::VARIABLES`] are ignored.
+    pub fn merge_vars<I, K, V>(mut self, vars: I) -> Result<Self, EnvConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars = Vars(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        vars.set("AUTH_BCRYPT_COST", &mut self.bcrypt_cost, |raw| {
+            match raw.parse::<u32>() {
+                Ok(cost @ 4..=31) => Ok(cost),
+                _ => Err("expected a bcrypt cost from 4 to 31".into()),
+            }
+        })?;
+        let s = &mut self.sessions;
+        vars.set("AUTH_SESSION_IDLE_TIMEOUT", &mut s.idle_timeout, duration)?;
+        vars.set(
+            "AUTH_SESSION_ABSOLUTE_TIMEOUT",
+            &mut s.absolute_timeout,
+            duration,
+        )?;
+        vars.set(
+            "AUTH_SESSION_TOUCH_INTERVAL",
+            &mut s.touch_interval,
+            duration,
+        )?;
+        if s.idle_timeout > s.absolute_timeout {
+            return Err(EnvConfigError {
+                variable: "AUTH_SESSION_IDLE_TIMEOUT",
+                message: "longer than AUTH_SESSION_ABSOLUTE_TIMEOUT".into(),
+            });
+        }
+        let t = &mut self.throttle;
+        vars.set("AUTH_THROTTLE_ENABLED", &mut t.enabled, boolean)?;
+        vars.set("AUTH_THROTTLE_ACCOUNT_LIMIT", &mut t.account_limit, count)?;
+        vars.set("AUTH_THROTTLE_IP_LIMIT", &mut t.ip_limit, count)?;
+        vars.set("AUTH_THROTTLE_WINDOW", &mut t.window, duration)?;
+        vars.set(
+            "AUTH_THROTTLE_BASE_COOLDOWN",
+            &mut t.base_cooldown,
+            duration,
+        )?;
+        vars.set("AUTH_THROTTLE_MAX_COOLDOWN", &mut t.max_cooldown, duration)?;
+        if t.base_cooldown > t.max_cooldown {
+            return Err(EnvConfigError {
+                variable: "AUTH_THROTTLE_BASE_COOLDOWN",
+                message: "longer than AUTH_THROTTLE_MAX_COOLDOWN".into(),
+            });
+        }
+        self.merge_http(&vars)?;
+        self.merge_mail(&vars)?;
+        self.merge_jwt(&vars)?;
+        Ok(self)
+    }
+
+    fn merge_http(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        let http = &mut self.http;
+        let cookie: &mut CookieConfig = &mut http.cookie;
+        vars.set("AUTH_COOKIE_NAME", &mut cookie.name, cookie_name)?;
+        if let Some(domain) = vars.parse("AUTH_COOKIE_DOMAIN", |raw| {
+            match !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_graphic() && b != b';') {
+                true => Ok(raw.to_owned()),
+                false => Err("expected a domain name".into()),
+            }
+        })? {
+            cookie.domain = Some(domain);
+        }
+        vars.set("AUTH_COOKIE_SECURE", &mut cookie.secure, boolean)?;
+        vars.set("AUTH_CSRF_ENABLED", &mut http.csrf.enabled, boolean)?;
+        vars.set(
+            "AUTH_CSRF_ALLOWED_ORIGINS",
+            &mut http.csrf.allowed_origins,
+            |raw| {
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(|o| {
+                        crate::csrf::exact_origin(o)
+                            .ok_or_else(|| format!("{o:?} is not an origin (scheme://host[:port])"))
+                    })
+                    .collect()
+            },
+        )?;
+        vars.set("AUTH_REGISTRATION", &mut http.registration, |raw| match raw
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "open" => Ok(RegistrationMode::Open),
+            "private" => Ok(RegistrationMode::Private),
+            _ => Err("expected open or private".into()),
+        })?;
+        let header = vars.parse("AUTH_CLIENT_IP_HEADER", |raw| {
+            axum::http::HeaderName::try_from(raw).map_err(|_| "expected a header name".into())
+        })?;
+        let hops = vars.parse("AUTH_CLIENT_IP_TRUSTED_HOPS", |raw| {
+            count(raw).map(|n| n as usize)
+        })?;
+        match (header, hops) {
+            (Some(name), hops) => {
+                http.client_ip = ClientIpSource::Header {
+                    name,
+                    trusted_hops: hops.unwrap_or(1),
+                }
+            }
+            (None, Some(_)) => {
+                return Err(EnvConfigError {
+                    variable: "AUTH_CLIENT_IP_TRUSTED_HOPS",
+                    message: "needs AUTH_CLIENT_IP_HEADER".into(),
+                });
+            }
+            (None, None) => {}
+        }
+        Ok(())
+    }
+
+    fn merge_mail(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        let Some(url) = vars.get("AUTH_MAIL_URL") else {
+            return Ok(());
+        };
+        let from = vars.required("AUTH_MAIL_FROM", "AUTH_MAIL_URL")?;
+        let base = vars.required("AUTH_MAIL_LINK_BASE", "AUTH_MAIL_URL")?;
+        if crate::csrf::exact_origin(base).is_none() && url::Url::parse(base).is_err() {
+            return Err(EnvConfigError {
+                variable: "AUTH_MAIL_LINK_BASE",
+                message: "expected the public URL of the auth router".into(),
+            });
+        }
+        let app = vars
+            .parse("AUTH_MAIL_APP_NAME", non_empty)?
+            .unwrap_or_else(|| "axum-auth".into());
+        let mailer = SmtpMailer::from_url(url.trim(), from.trim()).map_err(|e| match e {
+            // lettre's message names neither the URL nor its password.
+            MailError::InvalidUrl(why) => EnvConfigError {
+                variable: "AUTH_MAIL_URL",
+                message: format!("invalid SMTP URL: {why}"),
+            },
+            other => EnvConfigError {
+                variable: "AUTH_MAIL_FROM",
+                message: other.to_string(),
+            },
+        })?;
+        self.mail = Some(AccountMail::new(mailer, base.trim(), &app));
+        Ok(())
+    }
+
+    fn merge_jwt(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        let kid = vars
+            .parse("AUTH_JWT_KID", non_empty)?
+            .unwrap_or_else(|| "k1".into());
+        if let Some(path) = vars.get("AUTH_JWT_ED25519_PEM_FILE") {
+            let error = |message: String| EnvConfigError {
+                variable: "AUTH_JWT_ED25519_PEM_FILE",
+                message,
+            };
+            let pem = std::fs::read_to_string(path.trim())
+                .map_err(|e| error(format!("cannot read {path:?}: {e}")))?;
+            let key = JwtKey::ed25519_pem(kid, &pem).map_err(|e| error(e.to_string()))?;
+            self.jwt = Some(JwtConfig::new(key).map_err(|e| error(e.to_string()))?);
+        }
+        let Some(jwt) = &mut self.jwt else {
+            for name in ["AUTH_JWT_ACCESS_TTL", "AUTH_JWT_ISSUER"] {
+                if vars.get(name).is_some() {
+                    return Err(EnvConfigError {
+                        variable: name,
+                        message: "needs AUTH_JWT_ED25519_PEM_FILE (or a JWT configuration)".into(),
+                    });
+                }
+            }
+            return Ok(());
+        };
+        vars.set("AUTH_JWT_ACCESS_TTL", &mut jwt.access_ttl, duration)?;
+        vars.set("AUTH_JWT_ISSUER", &mut jwt.issuer, non_empty)?;
+        Ok(())
+    }
+
+    /// A service builder with these settings (hashing cost, sessions, throttling, account
+    /// mail, JWT); add backends, hooks or a password policy, then build.
+    pub fn service_builder<U: UserStore>(&self) -> AuthServiceBuilder<U> {
+        let mut builder = auth_core::service::AuthService::<U>::builder()
+            .bcrypt_cost(self.bcrypt_cost)
+            .sessions(self.sessions.clone())
+            .throttle(self.throttle.clone());
+        if let Some(mail) = &self.mail {
+            builder = builder.mail(mail.clone());
+        }
+        if let Some(jwt) = &self.jwt {
+            builder = builder.jwt(jwt.clone());
+        }
+        builder
+    }
+}

@@ -1,0 +1,230 @@
+//! `AuthConfig::from_env` (issue 13 item 4): every `AUTH_*` variable is applied, a bad value
+//! is a start-up error naming the variable (and never echoing a secret), the README lists
+//! every variable, and a configuration read this way drives the router (on every backend).
+
+use std::time::Duration;
+
+use auth_axum::{AuthConfig, EnvConfigError, RegistrationMode, UserStore};
+use auth_tests::http::TestApp;
+use auth_tests::model::v1::User;
+use auth_tests::{TestDb, backend_tests};
+use axum::http::StatusCode;
+use serde_json::json;
+
+const ED25519_PEM: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/jwt_ed25519_test_only.pem"
+);
+
+fn merged(vars: &[(&str, &str)]) -> Result<AuthConfig, EnvConfigError> {
+    AuthConfig::default().merge_vars(vars.iter().map(|&(k, v)| (k, v)))
+}
+
+#[test]
+fn without_variables_the_defaults_stand() {
+    let config = merged(&[]).unwrap();
+    let defaults = AuthConfig::default();
+    assert_eq!(config.bcrypt_cost, 12);
+    assert_eq!(config.sessions.idle_timeout, defaults.sessions.idle_timeout);
+    assert_eq!(config.throttle.account_limit, 5);
+    assert_eq!(config.http.cookie.name, "auth_session");
+    assert!(config.http.cookie.secure, "Secure by default");
+    assert!(config.http.csrf.enabled);
+    assert!(config.mail.is_none() && config.jwt.is_none());
+    assert_eq!(config.http.registration, RegistrationMode::Open);
+}
+
+#[test]
+fn every_variable_is_applied() {
+    let config = merged(&[
+        ("AUTH_BCRYPT_COST", "10"),
+        ("AUTH_SESSION_IDLE_TIMEOUT", "2h"),
+        ("AUTH_SESSION_ABSOLUTE_TIMEOUT", "7days"),
+        ("AUTH_SESSION_TOUCH_INTERVAL", "30s"),
+        ("AUTH_COOKIE_NAME", "sid"),
+        ("AUTH_COOKIE_DOMAIN", "example.com"),
+        ("AUTH_COOKIE_SECURE", "false"),
+        ("AUTH_CSRF_ENABLED", "off"),
+        (
+            "AUTH_CSRF_ALLOWED_ORIGINS",
+            "https://app.example.com, https://admin.example.com:443",
+        ),
+        ("AUTH_THROTTLE_ENABLED", "yes"),
+        ("AUTH_THROTTLE_ACCOUNT_LIMIT", "3"),
+        ("AUTH_THROTTLE_IP_LIMIT", "30"),
+        ("AUTH_THROTTLE_WINDOW", "10m"),
+        ("AUTH_THROTTLE_BASE_COOLDOWN", "1m"),
+        ("AUTH_THROTTLE_MAX_COOLDOWN", "2h"),
+        ("AUTH_REGISTRATION", "private"),
+        ("AUTH_CLIENT_IP_HEADER", "x-forwarded-for"),
+        ("AUTH_CLIENT_IP_TRUSTED_HOPS", "2"),
+        ("AUTH_MAIL_URL", "smtp://127.0.0.1:2525"),
+        ("AUTH_MAIL_FROM", "Accounts <accounts@example.com>"),
+        (
+            "AUTH_MAIL_LINK_BASE",
+            "https://api.example.com/api/contrib/auth",
+        ),
+        ("AUTH_MAIL_APP_NAME", "Example"),
+        ("AUTH_JWT_ED25519_PEM_FILE", ED25519_PEM),
+        ("AUTH_JWT_KID", "2026-11"),
+        ("AUTH_JWT_ACCESS_TTL", "5m"),
+        ("AUTH_JWT_ISSUER", "example"),
+        ("UNRELATED", "ignored"),
+    ])
+    .unwrap();
+    assert_eq!(config.bcrypt_cost, 10);
+    assert_eq!(config.sessions.idle_timeout, Duration::from_secs(7200));
+    assert_eq!(
+        config.sessions.absolute_timeout,
+        Duration::from_secs(7 * 86_400)
+    );
+    assert_eq!(config.sessions.touch_interval, Duration::from_secs(30));
+    assert_eq!(config.http.cookie.name, "sid");
+    assert_eq!(config.http.cookie.domain.as_deref(), Some("example.com"));
+    assert!(!config.http.cookie.secure);
+    assert!(!config.http.csrf.enabled);
+    assert_eq!(
+        config.http.csrf.allowed_origins,
+        ["https://app.example.com", "https://admin.example.com"]
+    );
+    let t = &config.throttle;
+    assert!(t.enabled);
+    assert_eq!((t.account_limit, t.ip_limit), (3, 30));
+    assert_eq!(t.window, Duration::from_secs(600));
+    assert_eq!(t.base_cooldown, Duration::from_secs(60));
+    assert_eq!(t.max_cooldown, Duration::from_secs(7200));
+    assert_eq!(config.http.registration, RegistrationMode::Private);
+    match &config.http.client_ip {
+        auth_axum::ClientIpSource::Header { name, trusted_hops } => {
+            assert_eq!((name.as_str(), *trusted_hops), ("x-forwarded-for", 2));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mail = config.mail.as_ref().unwrap();
+    assert_eq!(
+        mail.reset_link,
+        "https://api.example.com/api/contrib/auth/reset-password?token={token}"
+    );
+    assert_eq!(mail.app_name, "Example");
+    let jwt = config.jwt.as_ref().unwrap();
+    assert_eq!(jwt.signing_key().kid(), "2026-11");
+    assert_eq!(jwt.access_ttl, Duration::from_secs(300));
+    assert_eq!(jwt.issuer, "example");
+}
+
+#[test]
+fn a_bad_value_names_its_variable() {
+    for (name, value) in [
+        ("AUTH_BCRYPT_COST", "3"),
+        ("AUTH_BCRYPT_COST", "32"),
+        ("AUTH_BCRYPT_COST", "twelve"),
+        ("AUTH_SESSION_IDLE_TIMEOUT", "0s"),
+        ("AUTH_SESSION_IDLE_TIMEOUT", "forever"),
+        ("AUTH_SESSION_IDLE_TIMEOUT", "60days"),
+        ("AUTH_COOKIE_NAME", "my session"),
+        ("AUTH_COOKIE_NAME", ""),
+        ("AUTH_COOKIE_DOMAIN", "a;b"),
+        ("AUTH_COOKIE_SECURE", "maybe"),
+        (
+            "AUTH_CSRF_ALLOWED_ORIGINS",
+            "https://ok.example, app.example.com",
+        ),
+        ("AUTH_CSRF_ALLOWED_ORIGINS", "https://example.com/path"),
+        ("AUTH_THROTTLE_ACCOUNT_LIMIT", "0"),
+        ("AUTH_THROTTLE_IP_LIMIT", "-1"),
+        ("AUTH_THROTTLE_BASE_COOLDOWN", "3h"),
+        ("AUTH_REGISTRATION", "closed"),
+        ("AUTH_CLIENT_IP_HEADER", "bad header"),
+        ("AUTH_CLIENT_IP_TRUSTED_HOPS", "2"),
+        ("AUTH_JWT_ED25519_PEM_FILE", "/nonexistent/jwt.pem"),
+        ("AUTH_JWT_ACCESS_TTL", "5m"),
+        ("AUTH_MAIL_FROM", "needs-the-url@example.com"),
+    ] {
+        let e = match merged(&[(name, value)]) {
+            Ok(_) if name == "AUTH_MAIL_FROM" => continue, // ignored without AUTH_MAIL_URL
+            Ok(_) => panic!("{name}={value:?} was accepted"),
+            Err(e) => e,
+        };
+        assert_eq!(e.variable, name, "{name}={value:?}: {e}");
+        assert!(e.to_string().starts_with(name), "{e}");
+    }
+    // Mail settings come together; a secret in a bad URL is never echoed.
+    let e = merged(&[("AUTH_MAIL_URL", "smtp://127.0.0.1")]).unwrap_err();
+    assert_eq!(e.variable, "AUTH_MAIL_FROM");
+    let e = merged(&[
+        ("AUTH_MAIL_URL", "gopher://user:hunter2@mail.example.com"),
+        ("AUTH_MAIL_FROM", "a@example.com"),
+        ("AUTH_MAIL_LINK_BASE", "https://api.example.com/auth"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.variable, "AUTH_MAIL_URL");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    let e = merged(&[
+        ("AUTH_MAIL_URL", "smtp://127.0.0.1"),
+        ("AUTH_MAIL_FROM", "not an address"),
+        ("AUTH_MAIL_LINK_BASE", "https://api.example.com/auth"),
+    ])
+    .unwrap_err();
+    assert_eq!(e.variable, "AUTH_MAIL_FROM");
+}
+
+#[test]
+fn the_readme_lists_every_variable() {
+    let readme = include_str!("../../README.md");
+    for (name, default) in AuthConfig::VARIABLES {
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README.md does not list {name} (default {default})"
+        );
+    }
+}
+
+/// A configuration read from variables drives the router: the cookie name, the
+/// registration mode and the throttle limit.
+async fn the_router_follows_the_variables(t: TestDb) {
+    let config = merged(&[
+        ("AUTH_BCRYPT_COST", "4"),
+        ("AUTH_COOKIE_NAME", "sid"),
+        ("AUTH_COOKIE_SECURE", "false"),
+        ("AUTH_REGISTRATION", "private"),
+        ("AUTH_THROTTLE_ACCOUNT_LIMIT", "2"),
+    ])
+    .unwrap();
+    let service = config.service_builder::<User>().build();
+    let app = TestApp::with_config(t, service, config.http.clone()).await;
+    let body = json!({"account": "env", "password": "pass-word-1"});
+    let reg = app.post("register", body.clone(), None).await;
+    assert_eq!(
+        reg.status,
+        StatusCode::ACCEPTED,
+        "private registration: {:?}",
+        reg.body
+    );
+    let login = app.post("login", body.clone(), None).await;
+    assert_eq!(login.status, StatusCode::OK, "{:?}", login.body);
+    assert!(
+        login.set_cookies.iter().any(|c| c.starts_with("sid=")),
+        "{:?}",
+        login.set_cookies
+    );
+    let wrong = json!({"account": "env", "password": "wrong-password"});
+    for _ in 0..2 {
+        assert_eq!(
+            app.post("login", wrong.clone(), None).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let locked = app.post("login", body, None).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    let mut conn = app.t.db.conn().await.unwrap();
+    let user = User::find_by_account(&mut conn, "env")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        user.password.starts_with("$2b$04$"),
+        "cost 4 from AUTH_BCRYPT_COST"
+    );
+}
+
+backend_tests!(the_router_follows_the_variables);
