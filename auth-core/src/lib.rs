@@ -11,8 +11,9 @@
 //!   each query be written once and compiled for all three backends.
 //! - [`schema`]: Diesel `table!` definitions of the built-in auth tables.
 //! - [`migrate`]: the embedded per-backend migrations and the call that runs them.
-//! - [`model`] and [`ddl`]: a backend-neutral description of a table and its SQL for each
-//!   backend.
+//! - [`TableDef`] and [`ColumnDef`]: the backend-neutral description of the user table the
+//!   derive produces (its SQL for each backend is internal, as are the portable SQL types
+//!   and the field codecs the generated code uses, under `__private`).
 //! - [`makemigrations`]: writes `up.sql` / `down.sql` for the user table from the derive.
 //! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
 //! - [`throttle`], [`account_token`], [`audit`]: account security: login throttling,
@@ -22,7 +23,6 @@
 //!   rotating refresh tokens of a JWT login.
 //! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
-//! - [`sql_types`]: portable SQL types (UUID) that map to the native type of each backend.
 
 pub mod access;
 pub mod account_mail;
@@ -32,14 +32,14 @@ pub mod audit;
 pub mod backend;
 pub mod cli;
 pub mod db;
-pub mod ddl;
+mod ddl;
 pub mod error;
-pub mod field;
+mod field;
 pub mod jwt;
 pub mod mail;
 pub mod makemigrations;
 pub mod migrate;
-pub mod model;
+mod model;
 pub mod password;
 pub mod password_policy;
 pub mod rbac;
@@ -49,9 +49,9 @@ pub mod revocation;
 pub mod schema;
 pub mod service;
 pub mod session;
-pub mod sql_types;
+mod sql_types;
 pub mod throttle;
-pub mod timefmt;
+mod timefmt;
 pub mod user;
 pub mod user_status;
 

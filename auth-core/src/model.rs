@@ -1,11 +1,11 @@
 //! A backend-neutral description of a table, produced at compile time by
-//! `#[derive(AuthUser)]` and turned into SQL by [`crate::ddl`].
+//! `#[derive(AuthUser)]` and turned into SQL by `crate::ddl`.
 
 use serde::{Deserialize, Serialize};
 
 /// The portable column types a user model can use.
 ///
-/// Each maps to a native type of every backend (see [`crate::ddl`]).
+/// Each maps to a native type of every backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {

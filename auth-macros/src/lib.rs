@@ -98,7 +98,7 @@ use proc_macro::TokenStream;
 /// | `bool` | `Bool` | `Bool` |
 /// | `String` | `Text` | `Text` |
 /// | `time::PrimitiveDateTime` | `Timestamp` (UTC) | `Timestamp` |
-/// | `uuid::Uuid` | `Uuid` | `auth_axum::sql_types::PortableUuid` |
+/// | `uuid::Uuid` | `Uuid` | a portable UUID type (native `uuid` on PostgreSQL, text elsewhere) |
 /// | `Option<T>`, `T` one of the above | nullable column | `Nullable<..>` |
 ///
 /// Anything else (`u32`, `Vec<u8>`, `OffsetDateTime`, `Option<Option<T>>`, ...) is an error.
