@@ -59,8 +59,7 @@ pub use auth_core::{
     AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
     Error, NewUser, Result, TableDef, UserFilter, UserStore, access, account_mail, account_token,
     api_key, audit, backend, cli, db, jwt, mail, makemigrations, migrate, password,
-    password_policy, rbac, refresh_token, report, schema, service, session, throttle,
-    with_conn,
+    password_policy, rbac, refresh_token, report, schema, service, session, throttle, with_conn,
 };
 pub use auth_macros::AuthUser;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};

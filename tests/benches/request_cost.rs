@@ -7,6 +7,9 @@
 //! - `public`: no auth extractor (the baseline; the layer only attaches a handle);
 //! - `current_user`: `CurrentUser<User>`;
 //! - `permission_warm`: `#[permission_required]` with the grants cached;
+//! - `permission_warm_api_key`, `permission_warm_jwt`: the same with an API key, then a JWT
+//!   access token, as `Authorization: Bearer` (a warm bearer request should cost what a
+//!   warm cookie request does);
 //! - `permission_after_rbac_change`: the same after an RBAC change each time (session and
 //!   grants re-read); subtract `rbac_change_only` (the change by itself).
 //!
@@ -19,10 +22,11 @@
 // criterion_group! generates an undocumented function.
 #![allow(missing_docs)]
 
+use auth_axum::jwt::JwtConfig;
 use auth_axum::rbac::manage;
 use auth_axum::service::AuthService;
-use auth_axum::session;
 use auth_axum::{CurrentUser, HttpConfig, SessionCacheConfig, permission_required};
+use auth_axum::{api_key, session};
 use auth_tests::http::{TEST_COST, TestApp, send};
 use auth_tests::model::v1::User;
 use axum::Router;
@@ -47,13 +51,47 @@ fn request(path: &str, token: &str) -> Request<Body> {
         .unwrap()
 }
 
+fn bearer(path: &str, token: &str) -> Request<Body> {
+    Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// The bearer credentials of `id` (holding the session of `token`): an API key and a JWT
+/// access token of that session.
+async fn bearers(app: &TestApp, id: i64) -> (String, String) {
+    let mut conn = app.t.db.conn().await.unwrap();
+    let (key, _) = api_key::create(
+        &mut conn,
+        api_key::NewApiKey {
+            user_id: id,
+            name: "bench",
+            permissions: None,
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    let sid = session::list_for_user(&mut conn, id).await.unwrap()[0].id;
+    let jwt = app.auth.service().jwt().unwrap();
+    let (access, _) = jwt.issue(id, sid, auth_axum::jwt::unix_now()).unwrap();
+    (key, access)
+}
+
 /// The app with the session cache set by `cache`, one user holding `article.create`.
 async fn app_with(cache: SessionCacheConfig) -> (TestApp, Router, String) {
     let http = HttpConfig {
         session_cache: cache,
         ..TestApp::http_config()
     };
-    let service = AuthService::builder().bcrypt_cost(TEST_COST).build();
+    let mut jwt = JwtConfig::ephemeral();
+    // Longer than any run of the benchmark.
+    jwt.access_ttl = std::time::Duration::from_secs(24 * 3600);
+    let service = AuthService::builder()
+        .bcrypt_cost(TEST_COST)
+        .jwt(jwt)
+        .build();
     let app = TestApp::with_config(auth_tests::TestDb::sqlite().await, service, http).await;
     let (id, token) = app.user("bench").await;
     app.give_role(id, "Writer", &["article.create"]).await;
@@ -157,6 +195,15 @@ fn bench(c: &mut Criterion) {
         ("uncached", SessionCacheConfig::disabled()),
     ] {
         let (app, router, token) = rt.block_on(app_with(cache));
+        let id = rt.block_on(async {
+            let mut conn = app.t.db.conn().await.unwrap();
+            let user = <User as auth_axum::UserStore>::find_by_account(&mut conn, "bench")
+                .await
+                .unwrap()
+                .unwrap();
+            auth_axum::AuthUser::id(&user)
+        });
+        let (key, access) = rt.block_on(bearers(&app, id));
         let mut group = c.benchmark_group(format!("request_cost/{label}"));
         for (name, path) in [
             ("public", "/public"),
@@ -166,6 +213,17 @@ fn bench(c: &mut Criterion) {
             group.bench_function(name, |b| {
                 b.to_async(&rt).iter(|| async {
                     let answer = send(&router, request(path, &token)).await;
+                    assert_eq!(answer.status, StatusCode::OK);
+                })
+            });
+        }
+        for (name, credential) in [
+            ("permission_warm_api_key", &key),
+            ("permission_warm_jwt", &access),
+        ] {
+            group.bench_function(name, |b| {
+                b.to_async(&rt).iter(|| async {
+                    let answer = send(&router, bearer("/guarded", credential)).await;
                     assert_eq!(answer.status, StatusCode::OK);
                 })
             });
