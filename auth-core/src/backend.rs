@@ -17,67 +17,15 @@ use serde_json::{Map, Value};
 
 use crate::db::Database;
 use crate::password::{PasswordError, PasswordHasher};
-use crate::password_policy::PolicyViolation;
 use crate::session::Session;
 use crate::user::{NewUser, UserStore};
 
 /// A boxed future, so that backends can be stored as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Why authentication or registration failed. `Display` is safe to show to clients.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthError {
-    /// Unknown account or wrong password (deliberately indistinguishable).
-    #[error("invalid account or password")]
-    InvalidCredentials,
-    /// The account exists and the password is right, but it is deactivated.
-    #[error("this account is inactive")]
-    Inactive,
-    /// No backend is registered under this platform name.
-    #[error("unknown platform {0:?}")]
-    UnknownPlatform(String),
-    /// The backend does not support this operation (e.g. registering through LDAP).
-    #[error("the {0:?} platform does not support this operation")]
-    Unsupported(String),
-    /// A field is missing or invalid; the message names it.
-    #[error("{0}")]
-    Invalid(String),
-    /// The password cannot be used (too long, NUL byte).
-    #[error("{0}")]
-    Password(#[from] PasswordError),
-    /// Too many failed logins (or wrong old passwords) for this account name or from this
-    /// client, or too many account mails: try again after `retry_after`.
-    #[error("too many failed logins; try again later")]
-    Throttled {
-        /// How long until the lock ends.
-        retry_after: std::time::Duration,
-    },
-    /// Sending account mail (reset, verification) needs an [`crate::account_mail::AccountMail`]
-    /// configuration the service does not have.
-    #[error("account mail is not configured on this server")]
-    MailNotConfigured,
-    /// An account mail could not be sent (logged by the background task that sent it).
-    #[error(transparent)]
-    Mail(crate::mail::MailError),
-    /// A password-reset or verification token was refused.
-    #[error(transparent)]
-    Token(#[from] crate::account_token::TokenError),
-    /// The new password breaks the password policy; [`PolicyViolation::rule`] names the rule.
-    #[error("{0}")]
-    WeakPassword(#[from] PolicyViolation),
-    /// Token logins (JWT) are not configured on this server
-    /// ([`crate::service::AuthServiceBuilder::jwt`]).
-    #[error("token login is not configured on this server")]
-    TokensNotConfigured,
-    /// A refresh token was refused: unknown, expired, already used (its family is then
-    /// ended), or its session or user is gone or deactivated.
-    #[error("the refresh token is invalid, expired or was already used")]
-    RefreshRejected,
-    /// Storage failure (including [`crate::Error::Conflict`] for a taken account).
-    #[error(transparent)]
-    Storage(#[from] crate::Error),
-}
+/// Why authentication or registration failed (defined in [`crate::error`], beside the
+/// storage error, and named here too, where the backends return it).
+pub use crate::error::AuthError;
 
 /// Login input.
 #[derive(Debug, Clone, Default)]

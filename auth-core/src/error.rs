@@ -1,7 +1,11 @@
-//! The one error type of `auth-core`.
+//! The errors of `auth-core`: [`Error`] (storage, configuration) and [`AuthError`] (why an
+//! authentication flow refused, with [`Error`] as one of its causes).
 //!
 //! `Display` never contains secrets, SQL text or connection strings: messages are safe to
 //! show to a client. The underlying cause (for logs) is kept in `source()`.
+
+use crate::password::PasswordError;
+use crate::password_policy::PolicyViolation;
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -65,4 +69,59 @@ impl From<diesel::ConnectionError> for Error {
     fn from(e: diesel::ConnectionError) -> Self {
         Error::Unavailable(Box::new(e))
     }
+}
+
+/// Why authentication or registration failed. `Display` is safe to show to clients.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Unknown account or wrong password (deliberately indistinguishable).
+    #[error("invalid account or password")]
+    InvalidCredentials,
+    /// The account exists and the password is right, but it is deactivated.
+    #[error("this account is inactive")]
+    Inactive,
+    /// No backend is registered under this platform name.
+    #[error("unknown platform {0:?}")]
+    UnknownPlatform(String),
+    /// The backend does not support this operation (e.g. registering through LDAP).
+    #[error("the {0:?} platform does not support this operation")]
+    Unsupported(String),
+    /// A field is missing or invalid; the message names it.
+    #[error("{0}")]
+    Invalid(String),
+    /// The password cannot be used (too long, NUL byte).
+    #[error("{0}")]
+    Password(#[from] PasswordError),
+    /// Too many failed logins (or wrong old passwords) for this account name or from this
+    /// client, or too many account mails: try again after `retry_after`.
+    #[error("too many failed logins; try again later")]
+    Throttled {
+        /// How long until the lock ends.
+        retry_after: std::time::Duration,
+    },
+    /// Sending account mail (reset, verification) needs an [`crate::account_mail::AccountMail`]
+    /// configuration the service does not have.
+    #[error("account mail is not configured on this server")]
+    MailNotConfigured,
+    /// An account mail could not be sent (logged by the background task that sent it).
+    #[error(transparent)]
+    Mail(crate::mail::MailError),
+    /// A password-reset or verification token was refused.
+    #[error(transparent)]
+    Token(#[from] crate::account_token::TokenError),
+    /// The new password breaks the password policy; [`PolicyViolation::rule`] names the rule.
+    #[error("{0}")]
+    WeakPassword(#[from] PolicyViolation),
+    /// Token logins (JWT) are not configured on this server
+    /// ([`crate::service::AuthServiceBuilder::jwt`]).
+    #[error("token login is not configured on this server")]
+    TokensNotConfigured,
+    /// A refresh token was refused: unknown, expired, already used (its family is then
+    /// ended), or its session or user is gone or deactivated.
+    #[error("the refresh token is invalid, expired or was already used")]
+    RefreshRejected,
+    /// Storage failure (including [`Error::Conflict`] for a taken account).
+    #[error(transparent)]
+    Storage(#[from] Error),
 }

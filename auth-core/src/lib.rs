@@ -59,7 +59,7 @@ pub mod user_status;
 pub mod __private;
 
 pub use db::{Backend, Database, DatabaseConfig, DbConn};
-pub use error::{Error, Result};
+pub use error::{AuthError, Error, Result};
 pub use model::{ColumnDef, ColumnType, DefaultValue, TableDef};
 pub use user::{
     AuthUser, NewUser, UserFilter, UserStore, check_account_name, check_email, is_lookup_key,
