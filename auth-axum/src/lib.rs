@@ -56,9 +56,9 @@ mod session_cache;
 
 pub use auth_core::embed_app_migrations;
 pub use auth_core::{
-    AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn, DefaultValue,
-    Error, NewUser, Result, TableDef, UserFilter, UserStore, access, account_mail, account_token,
-    api_key, audit, backend, cli, db, jwt, mail, makemigrations, migrate, password,
+    AuthError, AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn,
+    DefaultValue, Error, NewUser, Result, TableDef, UserFilter, UserStore, access, account_mail,
+    account_token, api_key, audit, backend, cli, db, jwt, mail, makemigrations, migrate, password,
     password_policy, rbac, refresh_token, report, schema, service, session, throttle, with_conn,
 };
 pub use auth_macros::AuthUser;
