@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use time::PrimitiveDateTime;
 
+use crate::db::delete_batch;
 use crate::db::{Backend, DbConn};
 use crate::error::{Error, Result};
 use crate::schema::auth_tokens as t;
@@ -219,15 +220,5 @@ pub async fn revoke_for_user(conn: &mut DbConn, user_id: i64, purpose: Purpose) 
 /// Deletes up to `batch` expired tokens; returns how many.
 pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
     let now = now();
-    Ok(with_conn!(conn, |c| {
-        let ids: Vec<i64> = t::table
-            .filter(t::expires_at.le(now))
-            .select(t::id)
-            .limit(batch)
-            .load(c)
-            .await?;
-        diesel::delete(t::table.filter(t::id.eq_any(ids)))
-            .execute(c)
-            .await
-    })?)
+    delete_batch!(conn, t, t::expires_at.le(now), batch)
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use time::PrimitiveDateTime;
 
 use crate::db::DbConn;
+use crate::db::delete_batch;
 use crate::error::{Error, Result};
 use crate::revocation;
 use crate::schema::auth_api_keys as k;
@@ -210,21 +211,7 @@ pub async fn delete_for_user(conn: &mut DbConn, user_id: i64) -> Result<usize> {
 /// key's expiry is never used, so no cache needs telling.
 pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
     let now = now();
-    Ok(with_conn!(conn, |c| {
-        let ids: Vec<i64> = k::table
-            .filter(k::expires_at.le(now))
-            .select(k::id)
-            .limit(batch)
-            .load(c)
-            .await?;
-        if ids.is_empty() {
-            Ok(0)
-        } else {
-            diesel::delete(k::table.filter(k::id.eq_any(&ids)))
-                .execute(c)
-                .await
-        }
-    })?)
+    delete_batch!(conn, k, k::expires_at.le(now), batch)
 }
 
 /// Records a use of key `id` at `now`.

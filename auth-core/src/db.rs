@@ -300,6 +300,34 @@ macro_rules! with_conn {
     };
 }
 
+/// Deletes at most `$batch` rows of the table module `$t` matching `$filter`, oldest id
+/// first, and evaluates to the `Result<usize>` of how many: the ids first, then one
+/// `DELETE` by id (short statements and short locks, the same SQL on every backend, MySQL
+/// included, which refuses `LIMIT` in a subquery of a `DELETE`). Call it until it deletes
+/// fewer than `$batch`.
+macro_rules! delete_batch {
+    ($conn:expr, $t:ident, $filter:expr, $batch:expr) => {
+        $crate::with_conn!($conn, |c| {
+            let ids: Vec<i64> = $t::table
+                .filter($filter)
+                .order($t::id.asc())
+                .select($t::id)
+                .limit($batch)
+                .load(c)
+                .await?;
+            if ids.is_empty() {
+                Ok(0)
+            } else {
+                diesel::delete($t::table.filter($t::id.eq_any(&ids)))
+                    .execute(c)
+                    .await
+            }
+        })
+        .map_err($crate::Error::from)
+    };
+}
+pub(crate) use delete_batch;
+
 fn build_pool<C>(
     manager: AsyncDieselConnectionManager<C>,
     size: usize,

@@ -14,6 +14,7 @@ use diesel_async::RunQueryDsl;
 use time::PrimitiveDateTime;
 
 use crate::db::DbConn;
+use crate::db::delete_batch;
 use crate::error::Result;
 use crate::schema::auth_refresh_tokens as r;
 use crate::session::{self, hash_token, new_token, now};
@@ -140,19 +141,5 @@ pub async fn end_family(conn: &mut DbConn, session_id: i64) -> Result<()> {
 /// than `batch`.
 pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
     let now = now();
-    Ok(with_conn!(conn, |c| {
-        let ids: Vec<i64> = r::table
-            .filter(r::expires_at.le(now))
-            .select(r::id)
-            .limit(batch)
-            .load(c)
-            .await?;
-        if ids.is_empty() {
-            Ok(0)
-        } else {
-            diesel::delete(r::table.filter(r::id.eq_any(&ids)))
-                .execute(c)
-                .await
-        }
-    })?)
+    delete_batch!(conn, r, r::expires_at.le(now), batch)
 }

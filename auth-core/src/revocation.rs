@@ -24,6 +24,7 @@ use diesel_async::RunQueryDsl;
 use time::PrimitiveDateTime;
 
 use crate::db::DbConn;
+use crate::db::delete_batch;
 use crate::error::Result;
 use crate::schema::auth_revocations as r;
 use crate::with_conn;
@@ -153,22 +154,7 @@ pub async fn latest_id(conn: &mut DbConn) -> Result<i64> {
 
 /// Deletes rows made before `before`, at most `batch`; returns how many.
 pub async fn cleanup(conn: &mut DbConn, before: PrimitiveDateTime, batch: i64) -> Result<usize> {
-    Ok(with_conn!(conn, |c| {
-        let ids: Vec<i64> = r::table
-            .filter(r::created_at.lt(before))
-            .order(r::id.asc())
-            .limit(batch)
-            .select(r::id)
-            .load(c)
-            .await?;
-        if ids.is_empty() {
-            Ok(0)
-        } else {
-            diesel::delete(r::table.filter(r::id.eq_any(&ids)))
-                .execute(c)
-                .await
-        }
-    })?)
+    delete_batch!(conn, r, r::created_at.lt(before), batch)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, PrimitiveDateTime};
 
+use crate::db::delete_batch;
 use crate::db::{DbConn, storable_text as cut};
 use crate::error::Result;
 use crate::revocation;
@@ -329,25 +330,14 @@ pub async fn list_for_user(conn: &mut DbConn, user_id: i64) -> Result<Vec<Sessio
 /// Bounded so that cleanup never holds long locks.
 pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
     let now = now();
-    Ok(with_conn!(conn, |c| {
-        let ids: Vec<i64> = s::table
-            .filter(
-                s::idle_expires_at
-                    .le(now)
-                    .or(s::absolute_expires_at.le(now)),
-            )
-            .select(s::id)
-            .limit(batch)
-            .load(c)
-            .await?;
-        if ids.is_empty() {
-            Ok(0)
-        } else {
-            diesel::delete(s::table.filter(s::id.eq_any(&ids)))
-                .execute(c)
-                .await
-        }
-    })?)
+    delete_batch!(
+        conn,
+        s,
+        s::idle_expires_at
+            .le(now)
+            .or(s::absolute_expires_at.le(now)),
+        batch
+    )
 }
 
 #[cfg(test)]
