@@ -47,7 +47,7 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<(U, String, Session), AuthError> {
         let name = label;
         let backend = self.backend(platform)?;
-        let keys = self.login_keys(&req.account, client);
+        let keys = self.login_keys(&self.throttle_account(db, &req.account).await?, client);
         let reserved = self
             .reserve_attempt(db, &keys, || {
                 client.event(EventType::LoginFailure).account(&req.account)
