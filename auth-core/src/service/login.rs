@@ -16,8 +16,10 @@ impl<U: UserStore> AuthService<U> {
     /// Authenticates and opens a new session (a new token every time: no fixation).
     /// Returns the user, the cookie token and the stored session.
     ///
-    /// Throttled first: the attempt is counted against the account name and the client IP
-    /// before the password is checked ([`crate::throttle::reserve`]), so parallel guesses never
+    /// Throttled first: the attempt is counted against the account name (with login by
+    /// e-mail on, the account an address names: see
+    /// [`crate::service::AuthServiceBuilder::login_by_email`]) and the client IP before
+    /// the password is checked ([`crate::throttle::reserve`]), so parallel guesses never
     /// get more than the limit checked; while either is locked the answer is
     /// [`AuthError::Throttled`] without checking the password. A refused password keeps
     /// its count (the same work whether or not the account exists); a success clears the
