@@ -1,6 +1,7 @@
 //! Login throttling (SPEC C8.1) and no enumeration through login (C8.2), over HTTP on every
 //! backend: the 429 threshold and Retry-After, per account and per IP, the counter reset on
-//! success, lock expiry and the growing cool-down, admins listing and clearing locks.
+//! success, lock expiry and the growing cool-down, admins listing and clearing locks; login
+//! by e-mail (opt-in), whose addresses share their account's counter and enumerate nothing.
 
 use std::time::{Duration, Instant};
 
