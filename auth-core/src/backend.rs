@@ -104,12 +104,26 @@ pub trait AuthBackend<U: UserStore>: Send + Sync + 'static {
 #[derive(Debug, Clone, Default)]
 pub struct PasswordBackend {
     hasher: PasswordHasher,
+    by_email: bool,
 }
 
 impl PasswordBackend {
-    /// A backend hashing with `hasher`.
+    /// A backend hashing with `hasher`, finding users by account name only.
     pub fn new(hasher: PasswordHasher) -> Self {
-        PasswordBackend { hasher }
+        PasswordBackend {
+            hasher,
+            by_email: false,
+        }
+    }
+
+    /// With `on`, a login's `account` may also be the user's e-mail address: the user is
+    /// found by [`crate::user::find_by_account_or_email`] (the account name first, then,
+    /// for a text holding `@`, the address). An address that names nobody costs the same
+    /// dummy verification as an unknown account. The service sets it from
+    /// [`crate::service::AuthServiceBuilder::login_by_email`] on the backend it registers.
+    pub fn with_login_by_email(mut self, on: bool) -> Self {
+        self.by_email = on;
+        self
     }
 
     /// The hasher (for password changes).
@@ -132,7 +146,11 @@ impl<U: UserStore> AuthBackend<U> for PasswordBackend {
             } else {
                 // The connection goes back to the pool before the verification.
                 let mut conn = db.conn().await?;
-                U::find_by_account(&mut conn, &req.account).await?
+                if self.by_email {
+                    crate::user::find_by_account_or_email::<U>(&mut conn, &req.account).await?
+                } else {
+                    U::find_by_account(&mut conn, &req.account).await?
+                }
             };
             let Some(mut user) = found else {
                 self.hasher.verify_unknown(&req.password).await?;

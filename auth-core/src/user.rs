@@ -67,6 +67,22 @@ pub fn is_lookup_key(value: &str) -> bool {
     !value.is_empty() && !value.chars().any(char::is_control) && value.trim() == value
 }
 
+/// The user `identifier` names: the one with that account name, or else, when the text
+/// holds an `@`, the one with that e-mail address (exact match, as stored: addresses are
+/// kept as typed). The account name wins when both match, so what a name means never
+/// depends on someone else's address. Forgot-password and login by e-mail
+/// ([`crate::service::AuthServiceBuilder::login_by_email`]) read identifiers this way.
+pub async fn find_by_account_or_email<U: UserStore>(
+    conn: &mut DbConn,
+    identifier: &str,
+) -> Result<Option<U>> {
+    let user = U::find_by_account(conn, identifier).await?;
+    if user.is_some() || !identifier.contains('@') {
+        return Ok(user);
+    }
+    U::find_by_email(conn, identifier).await
+}
+
 /// An application's user model. Implement it with `#[derive(AuthUser)]`.
 ///
 /// Roles a field can play (by `#[auth(...)]` attribute or by its conventional name):
@@ -92,6 +108,11 @@ pub trait AuthUser: serde::Serialize + Send + Sync + Sized + 'static {
     fn password_hash(&self) -> &str;
     /// Replaces the stored password hash (in memory; save with [`UserStore::update`]).
     fn set_password_hash(&mut self, hash: String);
+    /// Renames the user (in memory; save with [`UserStore::update_fields`] and `"account"`,
+    /// which answers [`crate::Error::Conflict`] when the name is taken). The error names
+    /// the field: text over the column's `max_length` or holding NUL. The account-name rule
+    /// of every flow ([`check_account_name`]) is the caller's check, as for registration.
+    fn set_account(&mut self, account: String) -> Result<(), String>;
     /// The e-mail address, if the model has one and it is set.
     fn email(&self) -> Option<&str>;
     /// Superusers pass every permission check. `false` when the model has no such field.

@@ -118,7 +118,8 @@ use proc_macro::TokenStream;
 ///   may not be named like its table.
 /// - `impl AuthUser for User`: `TABLE` (the columns in field order with their types,
 ///   nullability, uniqueness, lengths and defaults), the accessors, with the fallbacks of
-///   the table above for absent roles, and `new_user` and `apply_changes` (below).
+///   the table above for absent roles, `set_account` (a rename, checked against the
+///   account column's `max_length` and NUL), and `new_user` and `apply_changes` (below).
 /// - `impl UserStore for User`: `insert` (in a transaction: inserts every column but the
 ///   id, then reads the row back by account, so no `RETURNING` is needed), `find_by_id`,
 ///   `find_by_account`, `update` (every column but the id; `true` whenever the row exists,

@@ -1,8 +1,10 @@
 //! The admin endpoints over HTTP on every backend: the 401/403/200/404/409/422 matrix,
 //! pagination and filters, suspension ending sessions, grant rules, replacing sets.
 
+use auth_axum::account_token::{self, Purpose};
+use auth_axum::audit::{self, AuditEvent, EventFilter, EventType};
 use auth_axum::rbac::{self, manage};
-use auth_axum::{UserStore, session};
+use auth_axum::{AuthUser, UserStore, session};
 use auth_tests::admin::Admin;
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
@@ -26,6 +28,9 @@ fn endpoints() -> Vec<(Method, &'static str, &'static str)> {
         (Method::DELETE, "/users/999999", "users.manage"),
         (Method::PUT, "/users/999999/roles", "users.manage"),
         (Method::PUT, "/users/999999/groups", "users.manage"),
+        (Method::POST, "/users/999999/password", "users.manage"),
+        (Method::GET, "/users/999999/sessions", "users.read"),
+        (Method::DELETE, "/users/999999/sessions/1", "users.manage"),
         (Method::GET, "/roles", "roles.read"),
         (Method::POST, "/roles", "roles.manage"),
         (Method::GET, "/roles/999999", "roles.read"),
@@ -244,7 +249,8 @@ async fn show_change_suspend_delete(t: TestDb) {
     assert_eq!(r.body["data"]["age"], 33);
     for bad in [
         json!({"is_superuser": true}),
-        json!({"account": "x"}),
+        json!({"account": " x"}),
+        json!({"account": 7}),
         json!({"is_active": "no"}),
         json!({"suspend_reason": ""}),
         json!({"suspend_reason": "x", "is_active": true}),
@@ -834,6 +840,340 @@ async fn permissions_and_overview(t: TestDb) {
     assert_eq!(d["groups"][0]["name"], "team");
     assert_eq!(d["groups"][0]["roles"][0]["role"], "user");
 }
+
+/// The audited `event`s, newest first.
+async fn events(a: &Admin, event: EventType) -> Vec<AuditEvent> {
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    let filter = EventFilter {
+        event: Some(event),
+        ..EventFilter::default()
+    };
+    audit::list(&mut conn, &filter, 0, 100).await.unwrap()
+}
+
+/// The account name of user `id`, read from the database.
+async fn account_of(a: &Admin, id: i64) -> String {
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    let user = User::find_by_id(&mut conn, id).await.unwrap().unwrap();
+    user.account
+}
+
+/// `POST login`'s status for `account` and `password`.
+async fn login_status(a: &Admin, account: &str, password: &str) -> StatusCode {
+    a.app
+        .post(
+            "login",
+            json!({"account": account, "password": password}),
+            None,
+        )
+        .await
+        .status
+}
+
+/// Rename through `PATCH admin/users/{id}` `{account}`: the registration rule (422), 409
+/// for a taken name with nothing written (the e-mail sent beside it neither), sessions
+/// survive, the new name logs in and the old one does not, audited with old and new.
+async fn rename_user(t: TestDb) {
+    let a = Admin::new(t).await;
+    let (id, token) = a.member("carol", "user").await;
+    a.create_user("dave").await;
+    let path = format!("/users/{id}");
+    for bad in [
+        json!({"account": ""}),
+        json!({"account": "carol "}),
+        json!({"account": "a\u{7}b"}),
+        json!({"account": "x".repeat(151)}),
+        json!({"account": null}),
+    ] {
+        let r = a
+            .call(Method::PATCH, &path, Some(bad.clone()), &a.root)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {:?}",
+            r.body
+        );
+        assert_eq!(r.code(), "invalid_input", "{bad}");
+    }
+    let r = a
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"account": "dave", "email": "carol@example.com"})),
+            &a.root,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.code(), "conflict");
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    let carol = User::find_by_id(&mut conn, id).await.unwrap().unwrap();
+    assert_eq!((carol.account.as_str(), carol.email()), ("carol", None));
+    assert!(
+        events(&a, EventType::UserChanged)
+            .await
+            .iter()
+            .all(|e| e.user_id != Some(id))
+    );
+
+    let r = a
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"account": "caroline"})),
+            &a.root,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["data"]["account"], "caroline");
+    assert_eq!(account_of(&a, id).await, "caroline");
+    // Nothing else ends: the session answers, as the renamed user.
+    let me = a.app.get("me", Some(&token)).await;
+    assert_eq!(me.status, StatusCode::OK, "{:?}", me.body);
+    assert_eq!(me.body["data"]["account"], "caroline");
+    assert_eq!(
+        login_status(&a, "caroline", "pass-word-1").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login_status(&a, "carol", "pass-word-1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let changed = events(&a, EventType::UserChanged).await;
+    let e = changed.iter().find(|e| e.user_id == Some(id)).unwrap();
+    assert_eq!(e.account.as_deref(), Some("caroline"));
+    assert_eq!(
+        e.detail["account"],
+        json!({"old": "carol", "new": "caroline"})
+    );
+    assert_eq!(e.detail["fields"], json!(["account"]));
+    assert_eq!(e.detail["by"], json!({"id": a.root_id, "account": "root"}));
+    // The freed name can be taken again.
+    a.create_user("carol").await;
+}
+
+/// `POST admin/users/{id}/password`: the policy first (nothing changes on a refusal), then
+/// the new password, every session of the user ended, their reset link dead, audited.
+async fn set_user_password(t: TestDb) {
+    let a = Admin::new(t).await;
+    let (id, first) = a.member("erin", "user").await;
+    let second = a.app.login("erin", "pass-word-1").await;
+    let (_, other) = a.member("frank", "user").await;
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    let reset = account_token::issue(
+        &mut conn,
+        Purpose::PasswordReset,
+        id,
+        None,
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    let path = format!("/users/{id}/password");
+    for (body, code) in [
+        (json!({"password": "short"}), "weak_password"),
+        (json!({"password": "password123"}), "weak_password"),
+        (json!({"password": "erin-erin-99"}), "weak_password"),
+        (json!({"password": ""}), "invalid_input"),
+        (json!({"password": "x\u{0}yzzy-long"}), "invalid_input"),
+        (
+            json!({"password": "fine-pass-word-9", "is_superuser": true}),
+            "invalid_input",
+        ),
+        (json!({}), "invalid_input"),
+    ] {
+        let r = a
+            .call(Method::POST, &path, Some(body.clone()), &a.root)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:?}",
+            r.body
+        );
+        assert_eq!(r.code(), code, "{body}: {:?}", r.body);
+    }
+    let r = a
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"password": "short"})),
+            &a.root,
+        )
+        .await;
+    assert_eq!(r.body["rule"], "min_length");
+    // Nothing changed: both sessions answer, the old password logs in, the link works.
+    for token in [&first, &second] {
+        assert_eq!(a.app.get("me", Some(token)).await.status, StatusCode::OK);
+    }
+    assert_eq!(
+        login_status(&a, "erin", "pass-word-1").await,
+        StatusCode::OK
+    );
+    assert!(
+        account_token::peek(&mut conn, Purpose::PasswordReset, &reset)
+            .await
+            .is_ok()
+    );
+    assert!(events(&a, EventType::PasswordChanged).await.is_empty());
+    let r = a
+        .call(
+            Method::POST,
+            "/users/999999/password",
+            Some(json!({"password": "new-pass-word-2"})),
+            &a.root,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let sessions = session::list_for_user(&mut conn, id).await.unwrap().len();
+    assert_eq!(sessions, 3);
+    let r = a
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"password": "new-pass-word-2"})),
+            &a.root,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["data"]["ended_sessions"], 3);
+    for token in [&first, &second] {
+        assert_eq!(
+            a.app.get("me", Some(token)).await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert!(
+        session::list_for_user(&mut conn, id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        account_token::peek(&mut conn, Purpose::PasswordReset, &reset)
+            .await
+            .is_err()
+    );
+    // Another user's session is untouched.
+    assert_eq!(a.app.get("me", Some(&other)).await.status, StatusCode::OK);
+    assert_eq!(
+        login_status(&a, "erin", "pass-word-1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login_status(&a, "erin", "new-pass-word-2").await,
+        StatusCode::OK
+    );
+    let changed = events(&a, EventType::PasswordChanged).await;
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].user_id, Some(id));
+    assert_eq!(changed[0].detail["ended_sessions"], 3);
+    assert_eq!(
+        changed[0].detail["by"],
+        json!({"id": a.root_id, "account": "root"})
+    );
+    let text = changed[0].detail.to_string();
+    assert!(
+        !text.contains("new-pass-word-2") && !text.contains("$2"),
+        "{text}"
+    );
+}
+
+/// `GET admin/users/{id}/sessions` lists the user's sessions without any token or hash;
+/// `DELETE admin/users/{id}/sessions/{sid}` ends one (the others stay), 404 for a session
+/// that is not that user's (which then still answers), audited with `by`.
+async fn list_and_revoke_user_sessions(t: TestDb) {
+    let a = Admin::new(t).await;
+    let (id, first) = a.member("gina", "user").await;
+    let second = a.app.login("gina", "pass-word-1").await;
+    let (hugo, hugo_token) = a.member("hugo", "user").await;
+    let list = a.get(&format!("/users/{id}/sessions"), &a.root).await;
+    assert_eq!(list.status, StatusCode::OK, "{:?}", list.body);
+    let items = list.body["data"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let text = list.body.to_string();
+    for token in [&first, &second] {
+        assert!(!text.contains(token.as_str()));
+        assert!(!text.contains(&session::hash_token(token)));
+    }
+    for item in items {
+        assert_eq!(item["user_id"], id);
+        assert!(item.get("token_hash").is_none() && item.get("session_info").is_none());
+    }
+    assert_eq!(
+        a.get("/users/999999/sessions", &a.root).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    let hash = session::hash_token(&first);
+    let sid = session::list_for_user(&mut conn, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.token_hash == hash)
+        .unwrap()
+        .id;
+    let hugo_sid = session::list_for_user(&mut conn, hugo).await.unwrap()[0].id;
+    // Hugo's session through Gina's path, a non-numeric id, an unknown one: 404.
+    for wrong in [hugo_sid.to_string(), "abc".into(), "999999".into()] {
+        let r = a
+            .call(
+                Method::DELETE,
+                &format!("/users/{id}/sessions/{wrong}"),
+                None,
+                &a.root,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{wrong}: {:?}", r.body);
+    }
+    assert_eq!(
+        a.app.get("me", Some(&hugo_token)).await.status,
+        StatusCode::OK
+    );
+    assert!(events(&a, EventType::SessionRevoked).await.is_empty());
+
+    let r = a
+        .call(
+            Method::DELETE,
+            &format!("/users/{id}/sessions/{sid}"),
+            None,
+            &a.root,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        a.app.get("me", Some(&first)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(a.app.get("me", Some(&second)).await.status, StatusCode::OK);
+    let r = a
+        .call(
+            Method::DELETE,
+            &format!("/users/{id}/sessions/{sid}"),
+            None,
+            &a.root,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let list = a.get(&format!("/users/{id}/sessions"), &a.root).await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    let revoked = events(&a, EventType::SessionRevoked).await;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].user_id, Some(id));
+    assert_eq!(revoked[0].detail["session_id"], sid);
+    assert_eq!(
+        revoked[0].detail["by"],
+        json!({"id": a.root_id, "account": "root"})
+    );
+}
+
+backend_tests!(
+    rename_user,
+    set_user_password,
+    list_and_revoke_user_sessions,
+);
 
 backend_tests!(
     every_endpoint_is_guarded,

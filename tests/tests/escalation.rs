@@ -392,7 +392,147 @@ async fn superadmin_limits(t: TestDb) {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
 
+/// The id of the session `token` opened.
+async fn session_id(a: &Admin, token: &str) -> i64 {
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    let hash = auth_axum::session::hash_token(token);
+    let (_, session, _) = User::find_by_session(&mut conn, &hash)
+        .await
+        .unwrap()
+        .expect("a live session");
+    session.id
+}
+
+/// The account-level writes of issue 13 (rename, set the password, revoke a session) on a
+/// user above the actor: a user-manager without coverage (the built-in admin) against a
+/// superuser, a `superadmin` and a holder of a permission it lacks; a reader holding only
+/// `users.read` against anyone. Every attempt is 403 and changes nothing: the name stays,
+/// the old password still logs in, the session still answers. Also: a session of one user
+/// revoked through the path of another (covered) user is 404 and survives.
+async fn account_writes_stay_below(t: TestDb) {
+    let a = Admin::new(t).await;
+    let (_, admin) = a.member("alice", "admin").await;
+    let (boss, boss_token) = a.member("boss", "superadmin").await;
+    let (writer, writer_token) = a.member("writer", "").await;
+    a.app.give_role(writer, "editor", &["article.create"]).await;
+    let (plain, plain_token) = a.member("plain", "user").await;
+    let (reader_id, reader) = a.member("reader", "").await;
+    a.app.give_role(reader_id, "viewer", &["users.read"]).await;
+    let root_sid = session_id(&a, &a.root).await;
+
+    let attempts = |target: i64, sid: i64| {
+        vec![
+            (
+                Method::PATCH,
+                format!("/users/{target}"),
+                Some(json!({"account": "renamed"})),
+            ),
+            (
+                Method::POST,
+                format!("/users/{target}/password"),
+                Some(json!({"password": "taken-over-77"})),
+            ),
+            (
+                Method::DELETE,
+                format!("/users/{target}/sessions/{sid}"),
+                None,
+            ),
+        ]
+    };
+    let cases = [
+        (&admin, a.root_id, "root", &a.root, root_sid),
+        (
+            &admin,
+            boss,
+            "boss",
+            &boss_token,
+            session_id(&a, &boss_token).await,
+        ),
+        (
+            &admin,
+            writer,
+            "writer",
+            &writer_token,
+            session_id(&a, &writer_token).await,
+        ),
+        (
+            &reader,
+            plain,
+            "plain",
+            &plain_token,
+            session_id(&a, &plain_token).await,
+        ),
+        (&reader, a.root_id, "root", &a.root, root_sid),
+    ];
+    for (actor, target, account, token, sid) in cases {
+        for (method, path, body) in attempts(target, sid) {
+            let r = a.call(method.clone(), &path, body.clone(), actor).await;
+            assert_forbidden(&r, &format!("{method} {path} {body:?} on {account}"));
+        }
+        let mut conn = a.app.t.db.conn().await.unwrap();
+        let after = User::find_by_id(&mut conn, target).await.unwrap().unwrap();
+        assert_eq!(after.account(), account, "the name stays");
+        let me = a.app.get("me", Some(token)).await;
+        assert_eq!(
+            me.status,
+            StatusCode::OK,
+            "{account}'s session still answers"
+        );
+        // The old password still logs in (the new one does not).
+        a.app.login(account, "pass-word-1").await;
+        let r = a
+            .app
+            .post(
+                "login",
+                json!({"account": account, "password": "taken-over-77"}),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{account}");
+    }
+    // The reader may read (users.read), as it may read the user and the audit log.
+    let r = a
+        .get(&format!("/users/{}/sessions", a.root_id), &reader)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+
+    // The root's session through the path of a user alice covers: 404, and it survives.
+    let r = a
+        .call(
+            Method::DELETE,
+            &format!("/users/{plain}/sessions/{root_sid}"),
+            None,
+            &admin,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+    assert_eq!(a.app.get("me", Some(&a.root)).await.status, StatusCode::OK);
+    let mut conn = a.app.t.db.conn().await.unwrap();
+    for event in [
+        auth_axum::audit::EventType::PasswordChanged,
+        auth_axum::audit::EventType::SessionRevoked,
+    ] {
+        let filter = auth_axum::audit::EventFilter {
+            event: Some(event),
+            ..Default::default()
+        };
+        assert_eq!(
+            auth_axum::audit::count(&mut conn, &filter).await.unwrap(),
+            0
+        );
+    }
+
+    // A user alice covers: all three work.
+    let plain_sid = session_id(&a, &plain_token).await;
+    for (method, path, body) in attempts(plain, plain_sid).into_iter().rev() {
+        let r = a.call(method.clone(), &path, body, &admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{method} {path}: {:?}", r.body);
+    }
+    a.app.login("renamed", "taken-over-77").await;
+}
+
 backend_tests!(
+    account_writes_stay_below,
     roles_manage_cannot_escalate,
     users_manage_stays_below,
     superadmin_limits

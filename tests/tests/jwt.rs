@@ -692,6 +692,92 @@ async fn tokens_need_configuration(t: TestDb) {
     assert_401(&bearer(&router, "/private", &jwt).await);
 }
 
+/// `POST token` shares the login path: with login by e-mail on, the address works (off,
+/// the default, is tested on `POST login` in `throttle.rs`).
+async fn token_login_by_email(t: TestDb) {
+    let on = AuthService::builder()
+        .bcrypt_cost(auth_tests::http::TEST_COST)
+        .jwt(fixture_config())
+        .login_by_email(true)
+        .build();
+    let k = Tokens::with_service(t, on).await;
+    let r = k
+        .post(
+            "register",
+            json!({"account": "pia", "password": PASSWORD, "email": "pia@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let by_email = json!({"account": "pia@example.com", "password": PASSWORD});
+    let a = k.post("token", by_email.clone()).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let (access, _) = pair_of(&a);
+    assert_eq!(k.bearer("/private", &access).await.status, StatusCode::OK);
+    // A wrong password by address is refused like any other.
+    let wrong = json!({"account": "pia@example.com", "password": "wrong-pass-1"});
+    let a = k.post("token", wrong).await;
+    assert_401(&a);
+    assert_eq!(a.code(), "invalid_credentials");
+}
+
+/// An administrator's password set and session revocation end token logins too: the
+/// refresh token of the family is refused afterwards, and so is its access token.
+async fn admin_actions_end_token_logins(t: TestDb) {
+    let k = Tokens::new(t).await;
+    let id = k.reader("quinn").await;
+    let (root_id, root) = k.app.user("root").await;
+    let mut conn = k.app.t.db.conn().await.unwrap();
+    let mut user = User::find_by_id(&mut conn, root_id).await.unwrap().unwrap();
+    user.is_superuser = true;
+    user.update(&mut conn).await.unwrap();
+    let admin = |method: Method, path: String, body: Option<Value>| {
+        let root = root.clone();
+        let app = &k.app;
+        async move {
+            app.call(
+                method,
+                &format!("/api/contrib/auth/admin{path}"),
+                body,
+                Some(&root),
+            )
+            .await
+        }
+    };
+    // Revoking the token login's session ends its family.
+    let (access, refresh) = k.pair("quinn").await;
+    let (kept_access, kept_refresh) = k.pair("quinn").await;
+    let sessions = admin(Method::GET, format!("/users/{id}/sessions"), None).await;
+    let listed = sessions.body["data"].as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{:?}", sessions.body);
+    assert!(listed.iter().all(|s| s["platform"] == "jwt"));
+    let claims = |token: &str| -> Value {
+        let payload = token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    };
+    let sid = claims(&access)["sid"].as_i64().unwrap();
+    let r = admin(Method::DELETE, format!("/users/{id}/sessions/{sid}"), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_401(&k.bearer("/private", &access).await);
+    assert_401(&k.refresh(&refresh).await);
+    assert_eq!(
+        k.bearer("/private", &kept_access).await.status,
+        StatusCode::OK
+    );
+    // Setting the password ends the other one.
+    let r = admin(
+        Method::POST,
+        format!("/users/{id}/password"),
+        Some(json!({"password": "admin-set-pass-3"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["data"]["ended_sessions"], 1);
+    assert_401(&k.bearer("/private", &kept_access).await);
+    assert_401(&k.refresh(&kept_refresh).await);
+}
+
+backend_tests!(token_login_by_email, admin_actions_end_token_logins);
+
 backend_tests!(
     token_login_answers_a_pair_that_passes_the_guards,
     login_with_platform_jwt_answers_the_user_and_tokens,

@@ -1,6 +1,7 @@
 //! Login throttling (SPEC C8.1) and no enumeration through login (C8.2), over HTTP on every
 //! backend: the 429 threshold and Retry-After, per account and per IP, the counter reset on
-//! success, lock expiry and the growing cool-down, admins listing and clearing locks.
+//! success, lock expiry and the growing cool-down, admins listing and clearing locks; login
+//! by e-mail (opt-in), whose addresses share their account's counter and enumerate nothing.
 
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,23 @@ async fn app_with(t: TestDb, throttle: ThrottleConfig, cost: u32) -> TestApp {
         .throttle(throttle)
         .build();
     TestApp::with_config(t, service, TestApp::forwarded_http_config()).await
+}
+
+/// [`app_with`] with login by e-mail on.
+async fn email_app(t: TestDb, throttle: ThrottleConfig, cost: u32) -> TestApp {
+    let service = AuthService::builder()
+        .bcrypt_cost(cost)
+        .throttle(throttle)
+        .login_by_email(true)
+        .build();
+    TestApp::with_config(t, service, TestApp::forwarded_http_config()).await
+}
+
+/// Registers `account` with password `pass-word-1` and `email`.
+async fn register_with_email(app: &TestApp, account: &str, email: &str) {
+    let body = json!({"account": account, "password": "pass-word-1", "email": email});
+    let a = app.post("register", body, None).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
 }
 
 /// `POST login` from `ip`.
@@ -258,16 +276,17 @@ async fn unknown_and_wrong_are_indistinguishable(t: TestDb) {
     );
 }
 
-/// Sends `n` logins at once (`password_of(i)` for the `i`th), each from its own IP, and
-/// returns the answers.
+/// Sends `n` logins at once (`password_of(i)` for the `i`th, as the `accounts` in turn),
+/// each from its own IP, and returns the answers.
 async fn parallel_logins(
     app: &TestApp,
-    account: &str,
+    accounts: &[&str],
     n: usize,
     password_of: impl Fn(usize) -> &'static str,
 ) -> Vec<Answer> {
     let tasks: Vec<_> = (0..n)
         .map(|i| {
+            let account = accounts[i % accounts.len()];
             let router = app.router.clone();
             let req = Request::builder()
                 .method(Method::POST)
@@ -309,7 +328,7 @@ async fn reasons(app: &TestApp, event: EventType) -> std::collections::BTreeMap<
 async fn parallel_guesses_never_exceed_the_limit(t: TestDb) {
     let app = app_with(t, ThrottleConfig::default(), 8).await;
     app.register("target", "pass-word-1").await;
-    let answers = parallel_logins(&app, "target", 20, |_| "wrong-guess").await;
+    let answers = parallel_logins(&app, &["target"], 20, |_| "wrong-guess").await;
     let refused = answers
         .iter()
         .filter(|a| a.status == StatusCode::UNAUTHORIZED)
@@ -322,7 +341,7 @@ async fn parallel_guesses_never_exceed_the_limit(t: TestDb) {
     let audited = reasons(&app, EventType::LoginFailure).await;
     assert_eq!(audited.get("invalid_credentials"), Some(&5), "{audited:?}");
     assert_eq!(audited.get("throttled"), Some(&15), "{audited:?}");
-    let answers = parallel_logins(&app, "target", 10, |i| {
+    let answers = parallel_logins(&app, &["target"], 10, |i| {
         if i == 5 { "pass-word-1" } else { "wrong-guess" }
     })
     .await;
@@ -459,6 +478,189 @@ async fn unreadable_hashes_cost_a_verification(t: TestDb) {
         times.1[2]
     );
 }
+
+/// Login by e-mail is opt-in. Off (the default), an address is an account name nobody
+/// has: 401 `invalid_credentials`, the very answer of an unknown account. On, the address
+/// logs in, as stored (addresses are kept as typed, so another case is an unknown
+/// address), and an account named like an address wins over someone else's address.
+async fn login_by_email_is_opt_in(t: TestDb) {
+    let db = t.db.clone();
+    let off = app_with(t, ThrottleConfig::default(), TEST_COST).await;
+    register_with_email(&off, "alice", "Alice@Example.com").await;
+    let by_email = login_from(&off, "Alice@Example.com", "pass-word-1", "10.0.0.1").await;
+    let unknown = login_from(&off, "nobody", "pass-word-1", "10.0.0.1").await;
+    assert_eq!(
+        by_email.status,
+        StatusCode::UNAUTHORIZED,
+        "{:?}",
+        by_email.body
+    );
+    assert_eq!(by_email.code(), "invalid_credentials");
+    assert_eq!(by_email.body, unknown.body);
+    assert!(by_email.token().is_none());
+
+    // The same database, served with the option on.
+    let service = AuthService::builder()
+        .bcrypt_cost(TEST_COST)
+        .login_by_email(true)
+        .build();
+    let on = auth_axum::Auth::with_http(db, service, TestApp::forwarded_http_config());
+    let router = auth_tests::http::router(&on);
+    let login = |account: &'static str, password: &'static str| {
+        let router = router.clone();
+        async move {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/api/contrib/auth/login")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-forwarded-for", "10.0.0.2")
+                .body(Body::from(
+                    json!({"account": account, "password": password}).to_string(),
+                ))
+                .unwrap();
+            auth_tests::http::send(&router, req).await
+        }
+    };
+    let a = login("Alice@Example.com", "pass-word-1").await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["data"]["account"], "alice");
+    assert!(a.token().is_some());
+    let a = login("alice", "pass-word-1").await;
+    assert_eq!(a.status, StatusCode::OK, "the account name still works");
+    let a = login("alice@example.com", "pass-word-1").await;
+    assert_eq!(
+        a.status,
+        StatusCode::UNAUTHORIZED,
+        "another case is another address"
+    );
+    assert_eq!(a.body, unknown.body);
+    // An account named "Alice@Example.com" is found by its name first.
+    let r = off
+        .post(
+            "register",
+            json!({"account": "Alice@Example.com", "password": "other-pass-2"}),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let a = login("Alice@Example.com", "pass-word-1").await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
+    let a = login("Alice@Example.com", "other-pass-2").await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["data"]["account"], "Alice@Example.com");
+}
+
+/// With login by e-mail on, an unknown address and a wrong password (given with the
+/// address or with the name) answer alike, are audited alike, and cost the same time
+/// (medians of interleaved attempts at a realistic cost, as above).
+async fn unknown_email_and_wrong_password_are_indistinguishable(t: TestDb) {
+    let app = email_app(t, ThrottleConfig::disabled(), 10).await;
+    register_with_email(&app, "grace", "grace@example.com").await;
+    let unknown = login_from(&app, "ghost@example.com", "wrong-1", "10.0.0.1").await;
+    let wrong = login_from(&app, "grace@example.com", "wrong-1", "10.0.0.1").await;
+    let wrong_name = login_from(&app, "grace", "wrong-1", "10.0.0.1").await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    for other in [&wrong, &wrong_name] {
+        assert_eq!(unknown.status, other.status);
+        assert_eq!(unknown.body, other.body);
+        assert_eq!(unknown.set_cookies, other.set_cookies);
+    }
+    let mut conn = app.t.db.conn().await.unwrap();
+    let filter = EventFilter {
+        event: Some(EventType::LoginFailure),
+        ..EventFilter::default()
+    };
+    let events = audit::list(&mut conn, &filter, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 3);
+    let shape = |e: &audit::AuditEvent| (e.user_id, e.ip.clone(), e.detail.clone());
+    assert_eq!(shape(&events[0]), shape(&events[1]));
+    assert_eq!(shape(&events[1]), shape(&events[2]));
+    assert_eq!(events[0].detail["reason"], "invalid_credentials");
+    let typed: Vec<_> = events.iter().map(|e| e.account.as_deref()).collect();
+    assert_eq!(
+        typed,
+        [
+            Some("grace"),
+            Some("grace@example.com"),
+            Some("ghost@example.com")
+        ],
+        "each failure records what was typed"
+    );
+    drop(conn);
+    let mut times = (Vec::new(), Vec::new());
+    for i in 0..5 {
+        let start = Instant::now();
+        login_from(&app, &format!("ghost-{i}@example.com"), "wrong", "10.0.0.1").await;
+        times.0.push(start.elapsed());
+        let start = Instant::now();
+        login_from(&app, "grace@example.com", "wrong", "10.0.0.1").await;
+        times.1.push(start.elapsed());
+    }
+    times.0.sort();
+    times.1.sort();
+    let ratio = times.0[2].as_secs_f64() / times.1[2].as_secs_f64();
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "unknown/wrong median time ratio {ratio:.2} ({:?} vs {:?})",
+        times.0[2],
+        times.1[2]
+    );
+}
+
+/// A user's name and address share the account's counter: alternating them gets no more
+/// than the account limit, one after the other or all at once. An address that names
+/// nobody counts against itself and locks like an unknown account.
+async fn name_and_email_share_the_account_limit(t: TestDb) {
+    let app = email_app(t, ThrottleConfig::default(), 8).await;
+    register_with_email(&app, "kim", "kim@example.com").await;
+    for i in 0..5 {
+        let typed = if i % 2 == 0 { "kim@example.com" } else { "kim" };
+        let a = login_from(&app, typed, "wrong-guess", &format!("10.0.0.{i}")).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "failure {i} as {typed}");
+    }
+    for typed in ["kim", "kim@example.com"] {
+        let a = login_from(&app, typed, "pass-word-1", "10.0.1.1").await;
+        retry_after(&a);
+        assert!(a.token().is_none());
+    }
+    let mut conn = app.t.db.conn().await.unwrap();
+    let keys: Vec<String> = with_conn!(&mut conn, |c| {
+        auth_throttle::table
+            .filter(auth_throttle::scope.eq("account"))
+            .select(auth_throttle::throttle_key)
+            .load(c)
+            .await
+    })
+    .unwrap();
+    assert_eq!(keys, ["kim"], "one counter, under the account name");
+    drop(conn);
+
+    // At once: 20 guesses, the name and the address in turn, against a fresh account.
+    register_with_email(&app, "lou", "lou@example.com").await;
+    let answers = parallel_logins(&app, &["lou", "lou@example.com"], 20, |_| "wrong-guess").await;
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((refused, throttled), (5, 15));
+
+    // An unknown address: its own counter, the same lock.
+    for i in 0..5 {
+        let a = login_from(&app, "ghost@example.com", "wrong", &format!("10.0.2.{i}")).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+    }
+    retry_after(&login_from(&app, "ghost@example.com", "wrong", "10.0.3.1").await);
+}
+
+backend_tests!(
+    login_by_email_is_opt_in,
+    unknown_email_and_wrong_password_are_indistinguishable,
+    name_and_email_share_the_account_limit,
+);
 
 backend_tests!(
     parallel_guesses_never_exceed_the_limit,

@@ -3,7 +3,7 @@
 //! | method | path | body | answer |
 //! |---|---|---|---|
 //! | POST | `register` | `{account, password, email?, platform?, extra?: {email?, <custom field>: value}}` (custom fields also at the top level) | 201, the user (409 when taken); with [`crate::RegistrationMode::Private`], 202 and no data either way |
-//! | POST | `login` | `{account, password, platform?, extra?}` | 200, the user with roles and groups (and `csrf_token` when CSRF protection is on); sets the session cookie and the CSRF cookie |
+//! | POST | `login` | `{account, password, platform?, extra?}` | 200, the user with roles and groups (and `csrf_token` when CSRF protection is on); sets the session cookie and the CSRF cookie. With [`auth_core::service::AuthServiceBuilder::login_by_email`], `account` may be the user's e-mail address |
 //! | POST | `logout` | | 200; the session is deleted server-side, the cookies cleared |
 //! | GET | `me` | | 200, the user with roles and groups |
 //! | PATCH | `me` | `{email?, <custom field>: value, ...}` (custom fields also under `extra`) | 200, the updated user with roles and groups |
@@ -19,7 +19,7 @@
 //! | POST | `api-keys` | `{name, permissions?: [codes], expires_in_days?: 1..=3650}` | 201 `{id, name, key, prefix, permissions, expires_at, created_at, last_used_at}`: `key` is shown only here; 403 for a permission the user does not hold |
 //! | GET | `api-keys` | | 200, the user's keys (never the key itself) |
 //! | DELETE | `api-keys/{id}` | | 200; 404 when it is not one of the user's |
-//! | POST | `token` | `{account, password}` | 200 `{access_token, refresh_token, token_type: "Bearer", expires_in}`; throttled and audited like `login` |
+//! | POST | `token` | `{account, password}` | 200 `{access_token, refresh_token, token_type: "Bearer", expires_in}`; throttled and audited like `login` (an e-mail address in `account` as for `login`) |
 //! | POST | `token/refresh` | `{refresh_token}` | 200, the next pair; 401 `invalid_token` when unknown, expired, used (the family then ends) or its login ended |
 //! | POST | `token/revoke` | `{refresh_token}` | 200 (also for an unknown token); the family and its access tokens end |
 //! | GET | `.well-known/jwks.json` | | 200, the public keys as a bare JWKS `{"keys": [...]}` |
@@ -43,7 +43,10 @@
 //! `api-keys` need a session: with a key they answer 403 `session_required`.
 //!
 //!
-//! The admin endpoints live under `admin/` (see [`admin`]).
+//! The admin endpoints live under `admin/` (see [`admin`]): users (list, create, show,
+//! change and rename, suspend, delete, roles, groups, set the password, list and revoke
+//! their sessions), roles, groups, permissions, the overview, the audit log and the login
+//! locks.
 //!
 //! With a session cookie, the unsafe methods (`POST`, `PATCH`, `DELETE`, ...) pass the CSRF
 //! check of the layer ([`crate::CsrfConfig`]): a same-origin `Origin` (or `Referer`), or the

@@ -16,8 +16,10 @@ impl<U: UserStore> AuthService<U> {
     /// Authenticates and opens a new session (a new token every time: no fixation).
     /// Returns the user, the cookie token and the stored session.
     ///
-    /// Throttled first: the attempt is counted against the account name and the client IP
-    /// before the password is checked ([`crate::throttle::reserve`]), so parallel guesses never
+    /// Throttled first: the attempt is counted against the account name (with login by
+    /// e-mail on, the account an address names: see
+    /// [`crate::service::AuthServiceBuilder::login_by_email`]) and the client IP before
+    /// the password is checked ([`crate::throttle::reserve`]), so parallel guesses never
     /// get more than the limit checked; while either is locked the answer is
     /// [`AuthError::Throttled`] without checking the password. A refused password keeps
     /// its count (the same work whether or not the account exists); a success clears the
@@ -47,7 +49,7 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<(U, String, Session), AuthError> {
         let name = label;
         let backend = self.backend(platform)?;
-        let keys = self.login_keys(&req.account, client);
+        let keys = self.login_keys(&self.throttle_account(db, &req.account).await?, client);
         let reserved = self
             .reserve_attempt(db, &keys, || {
                 client.event(EventType::LoginFailure).account(&req.account)

@@ -76,6 +76,7 @@ pub struct AuthService<U: UserStore> {
     tasks: TaskTracker,
     policy: Arc<PasswordPolicy>,
     jwt: Option<Arc<Jwt>>,
+    login_by_email: bool,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -94,6 +95,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             tasks: self.tasks.clone(),
             policy: self.policy.clone(),
             jwt: self.jwt.clone(),
+            login_by_email: self.login_by_email,
         }
     }
 }
@@ -114,6 +116,7 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("mail_queue", &self.queue.capacity())
             .field("password_policy", &self.policy)
             .field("jwt", &self.jwt.as_ref().map(|j| j.config()))
+            .field("login_by_email", &self.login_by_email)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +138,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     mail_queue: usize,
     policy: PasswordPolicy,
     jwt: Option<JwtConfig>,
+    login_by_email: bool,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -154,6 +158,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             mail_queue: mail::DEFAULT_MAIL_QUEUE,
             policy: PasswordPolicy::default(),
             jwt: None,
+            login_by_email: false,
         }
     }
 }
@@ -252,6 +257,22 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Login by account or e-mail (off by default). With `true`, `POST login` and
+    /// `POST token` accept the user's e-mail address in `account`: the password backend
+    /// the service registers looks a text holding `@` up by e-mail address when no account
+    /// has that name ([`PasswordBackend::with_login_by_email`]; the address must match as
+    /// stored). The no-enumeration guarantees hold: an address that names nobody costs
+    /// the same verification and gets the same 401 `invalid_credentials` as an unknown
+    /// account. Throttling counts an attempt against the account the text names, however
+    /// it was named (the account name, or the account of the address), and against the
+    /// text itself when it names nobody: alternating between a user's name and address
+    /// gets no more attempts than the account limit. Off, an address is just an account
+    /// name that nobody has.
+    pub fn login_by_email(mut self, on: bool) -> Self {
+        self.login_by_email = on;
+        self
+    }
+
     /// The service. The password backend is registered as `default` unless another backend
     /// took that name; it shares the service's hasher, hence its hashing limits.
     pub fn build(mut self) -> AuthService<U> {
@@ -266,7 +287,9 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         if !self.backends.contains_key(DEFAULT_PLATFORM) {
             self.backends.insert(
                 DEFAULT_PLATFORM.to_owned(),
-                Arc::new(PasswordBackend::new(hasher.clone())),
+                Arc::new(
+                    PasswordBackend::new(hasher.clone()).with_login_by_email(self.login_by_email),
+                ),
             );
         }
         let tasks = TaskTracker::new();
@@ -284,6 +307,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             tasks,
             policy: Arc::new(self.policy),
             jwt: self.jwt.map(|config| Arc::new(Jwt::new(config))),
+            login_by_email: self.login_by_email,
         }
     }
 }
@@ -373,6 +397,28 @@ impl<U: UserStore> AuthService<U> {
         self.backends
             .get(platform)
             .ok_or_else(|| AuthError::UnknownPlatform(platform.chars().take(64).collect()))
+    }
+
+    /// The account name a login typed as `typed` counts against: with login by e-mail on
+    /// and a text holding `@`, the account of the user it names (by name or by address,
+    /// as the password backend reads it), so that a user's name and address share one
+    /// counter; otherwise, or when it names nobody, the text itself. Nothing is looked up
+    /// when throttling is off.
+    pub(super) async fn throttle_account<'a>(
+        &self,
+        db: &Database,
+        typed: &'a str,
+    ) -> Result<std::borrow::Cow<'a, str>, AuthError> {
+        if !self.login_by_email || !self.throttle.enabled || !typed.contains('@') {
+            return Ok(typed.into());
+        }
+        let mut conn = db.conn().await?;
+        Ok(
+            match crate::user::find_by_account_or_email::<U>(&mut conn, typed).await? {
+                Some(user) => user.account().to_owned().into(),
+                None => typed.into(),
+            },
+        )
     }
 
     /// The login throttle keys of `account` from `client`: the account name and the IP,

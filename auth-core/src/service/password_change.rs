@@ -108,7 +108,8 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// Sets `user`'s password without asking for the old one, for an operator (the
-    /// command line's `changepassword`, [`crate::cli`]; `by` says who): the new password
+    /// command line's `changepassword`, [`crate::cli`], and the admin route
+    /// `POST admin/users/{id}/password`; `by` says who): the new password
     /// goes through [`AuthService::check_password`], then one transaction stores the hash
     /// and ends what the old password opened, as a reset does: every session of the user,
     /// their outstanding reset links and the account's login lock. Audited as

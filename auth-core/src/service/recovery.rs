@@ -59,10 +59,7 @@ impl<U: UserStore> AuthService<U> {
         if self.count_mail(&mut conn, &ip_key).await?.is_some() {
             return Ok(());
         }
-        let mut user = U::find_by_account(&mut conn, identifier).await?;
-        if user.is_none() && identifier.contains('@') {
-            user = U::find_by_email(&mut conn, identifier).await?;
-        }
+        let user = crate::user::find_by_account_or_email::<U>(&mut conn, identifier).await?;
         let Some(user) = user.filter(|u| u.is_active()) else {
             return Ok(());
         };

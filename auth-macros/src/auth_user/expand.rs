@@ -218,6 +218,9 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
     let new_user = new_user_fn(model);
     let apply_changes = apply_changes_fn(model);
     let custom_fields: Vec<&str> = custom_columns(model).map(|col| col.name.as_str()).collect();
+    let account_max = model
+        .role(Role::Account)
+        .map_or_else(|| quote!(::core::option::Option::None), max_length_tokens);
 
     quote! {
         #[automatically_derived]
@@ -243,6 +246,15 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
 
             fn set_password_hash(&mut self, hash: ::std::string::String) {
                 self.#password = hash;
+            }
+
+            fn set_account(
+                &mut self,
+                account: ::std::string::String,
+            ) -> ::core::result::Result<(), ::std::string::String> {
+                #p::FieldCodec::check(&account, "account", #account_max)?;
+                self.#account = account;
+                ::core::result::Result::Ok(())
             }
 
             fn email(&self) -> ::core::option::Option<&str> {

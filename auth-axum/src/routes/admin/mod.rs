@@ -9,10 +9,13 @@
 //! | GET | `admin/users?page=&per_page=&account=&is_active=` | users.read | | `{items, page, per_page, total}` |
 //! | POST | `admin/users` | users.manage | `{account, password, email?, roles?, extra?}` | 201, the user |
 //! | GET | `admin/users/{id}` | users.read | | the user with `roles`, `groups`, `suspension` |
-//! | PATCH | `admin/users/{id}` | users.manage | `{is_active?, suspend_reason?, email?, <custom field>?}` | the user |
+//! | PATCH | `admin/users/{id}` | users.manage | `{account?, is_active?, suspend_reason?, email?, <custom field>?}` | the user; a taken `account` is 409 `conflict`, a rename ends nothing |
 //! | DELETE | `admin/users/{id}` | users.manage | | the user, sessions and links are gone |
 //! | PUT | `admin/users/{id}/roles` | users.manage | `{"roles": [names]}` | the global roles |
 //! | PUT | `admin/users/{id}/groups` | users.manage | `{"groups": [names]}` | the groups |
+//! | POST | `admin/users/{id}/password` | users.manage | `{password}` | `{ended_sessions}`; under the password policy (422 `weak_password`); every session of the user (token logins too) and their reset links end |
+//! | GET | `admin/users/{id}/sessions` | users.read | | the user's live sessions (never a token or its hash) |
+//! | DELETE | `admin/users/{id}/sessions/{session}` | users.manage | | 404 when it is not that user's session |
 //! | GET, POST | `admin/roles` | roles.read, roles.manage | `{name, description?, parent?}` | |
 //! | GET, PATCH, DELETE | `admin/roles/{id}` | roles.read, roles.manage | `{name?, description?, parent?}` | |
 //! | PUT | `admin/roles/{id}/permissions` | roles.manage | `{"permissions": [codes]}` | |
@@ -35,8 +38,10 @@
 //!   permission the role grants before the change (also to rename or delete it);
 //! - the built-in roles (`superadmin`, `admin`, `user`) are changed and deleted only by
 //!   superusers;
-//! - a user (edit, suspend, delete, roles, groups) must hold no permission the admin lacks,
-//!   and must not be a superuser or `superadmin` unless the admin is one.
+//! - a user (edit, rename, suspend, delete, roles, groups, password, revoking a session)
+//!   must hold no permission the admin lacks, and must not be a superuser or `superadmin`
+//!   unless the admin is one. Reading (the user, their sessions, the audit log) needs only
+//!   `users.read`.
 //!
 //! Superusers and `superadmin` holders pass every rule but the built-in role rule, which
 //! only superusers pass.
@@ -55,7 +60,7 @@ use auth_core::rbac::manage;
 use auth_core::rbac::manage::{Assigner, Authority};
 use auth_core::{DbConn, UserStore};
 use axum::Router;
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::extract::CurrentUser;
@@ -74,6 +79,12 @@ pub(crate) fn router<U: UserStore + Clone + Serialize>() -> Router<Auth<U>> {
         )
         .route("/users/{id}/roles", put(users::set_roles::<U>))
         .route("/users/{id}/groups", put(users::set_groups::<U>))
+        .route("/users/{id}/password", post(users::set_password::<U>))
+        .route("/users/{id}/sessions", get(users::sessions::<U>))
+        .route(
+            "/users/{id}/sessions/{session}",
+            delete(users::revoke_session::<U>),
+        )
         .route("/roles", get(roles::list::<U>).post(roles::create::<U>))
         .route(
             "/roles/{id}",

@@ -1,5 +1,5 @@
-//! `admin/users`: list, create, show, change, suspend, delete; replace a user's roles and
-//! groups.
+//! `admin/users`: list, create, show, change (rename included), suspend, delete; replace a
+//! user's roles and groups; set their password; list and revoke their sessions.
 
 use std::collections::HashMap;
 
@@ -174,11 +174,14 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     Ok(response::ok(detail(&mut conn, &user).await?, "user"))
 }
 
-/// PATCH: `is_active` (bool), `suspend_reason` (text: deactivates and records why; `null`
-/// or an empty text is refused), `email` and custom fields. Only the fields sent are
-/// written. Deactivating ends every session of the user at once; activating clears the
-/// recorded suspension. A new e-mail address is unverified, kills the user's reset and
-/// verification tokens, is audited as `email.changed` and noticed to the old address.
+/// PATCH: `account` (a new name, under the registration rule; 409 `conflict` when taken),
+/// `is_active` (bool), `suspend_reason` (text: deactivates and records why; `null` or an
+/// empty text is refused), `email` and custom fields. Only the fields sent are written, in
+/// one statement. A rename ends nothing (sessions, keys and tokens name the user by id)
+/// and is audited in `user.changed` as `account: {old, new}`. Deactivating ends every
+/// session of the user at once; activating clears the recorded suspension. A new e-mail
+/// address is unverified, kills the user's reset and verification tokens, is audited as
+/// `email.changed` and noticed to the old address.
 #[permission_required("users.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -186,6 +189,14 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     Path(id): Path<String>,
     JsonBody(mut changes): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
+    let rename = match changes.remove("account") {
+        None => None,
+        Some(Value::String(account)) => {
+            validate::account(&account)?;
+            Some(account)
+        }
+        Some(_) => return Err(ApiError::invalid("account: expected a text")),
+    };
     let active = match changes.remove("is_active") {
         None => None,
         Some(Value::Bool(b)) => Some(b),
@@ -220,6 +231,15 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     let before_email = user.email().map(str::to_owned);
     user.apply_changes(&changes).map_err(ApiError::invalid)?;
     let mut fields: Vec<&str> = changes.keys().map(String::as_str).collect();
+    let before_account = user.account().to_owned();
+    let renamed = match rename {
+        Some(account) if account != before_account => {
+            user.set_account(account).map_err(ApiError::invalid)?;
+            fields.push("account");
+            true
+        }
+        _ => false,
+    };
     if let Some(active) = active {
         user.set_active(active).map_err(ApiError::invalid)?;
         fields.push("is_active");
@@ -263,9 +283,15 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
         Some(true) if !was_active => "activated",
         _ => "changed",
     };
-    let mut fields: Vec<&String> = changes.keys().collect();
-    fields.sort();
-    let change = json!({ "action": action, "fields": fields, "reason": reason });
+    let mut fields: Vec<&str> = changes.keys().map(String::as_str).collect();
+    if renamed {
+        fields.push("account");
+    }
+    fields.sort_unstable();
+    let mut change = json!({ "action": action, "fields": fields, "reason": reason });
+    if renamed {
+        change["account"] = json!({ "old": before_account, "new": user.account() });
+    }
     let subject = Some((user.id(), user.account()));
     actor
         .record(&auth, &mut conn, EventType::UserChanged, subject, change)
@@ -422,4 +448,82 @@ pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
         detail(&mut conn, &user).await?,
         "groups replaced",
     ))
+}
+
+/// `POST admin/users/{id}/password` body. No `Debug`: it holds a password.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordBody {
+    password: String,
+}
+
+/// Sets the user's password without the old one ([`auth_core::service::AuthService::set_password`]
+/// with the admin as `by`): the password policy applies (422 `weak_password`), and in one
+/// transaction every session of the user ends (token logins too), their reset links die
+/// and the account's login lock is cleared. Answers `{ended_sessions}`.
+#[permission_required("users.manage")]
+pub(crate) async fn set_password<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    actor: Actor,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PasswordBody>,
+) -> Result<Response, ApiError> {
+    validate::password("password", &body.password)?;
+    let mut user: U = {
+        let mut conn = auth.db().conn().await?;
+        let user = load(&mut conn, &id).await?;
+        actor.authority_over(&mut conn, &user).await?;
+        user
+    };
+    // No connection held across the hash.
+    let ended = auth
+        .service()
+        .set_password(
+            auth.db(),
+            &mut user,
+            &body.password,
+            actor.client(),
+            &actor.by(),
+        )
+        .await?;
+    Ok(response::ok(
+        json!({ "ended_sessions": ended }),
+        "password set",
+    ))
+}
+
+/// The user's live sessions, most recently used first (as the user's own `sessions` shows
+/// them: never a token or its hash). `users.read`, like the user and the audit log.
+#[permission_required("users.read")]
+pub(crate) async fn sessions<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let user: U = load(&mut conn, &id).await?;
+    let sessions = session::list_for_user(&mut conn, user.id()).await?;
+    Ok(response::ok(sessions, "sessions"))
+}
+
+/// Ends one of the user's sessions (a token login's refresh family with it); 404 when the
+/// user has no session with that id. Audited as `session.revoked` with `by`.
+#[permission_required("users.manage")]
+pub(crate) async fn revoke_session<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    actor: Actor,
+    Path((id, session_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let mut conn = auth.db().conn().await?;
+    let user: U = load(&mut conn, &id).await?;
+    actor.authority_over(&mut conn, &user).await?;
+    let session_id = parse_id(&session_id, "session")?;
+    if !session::revoke_for_user(&mut conn, user.id(), session_id).await? {
+        return Err(ApiError::not_found("session"));
+    }
+    let subject = Some((user.id(), user.account()));
+    let detail = json!({ "session_id": session_id });
+    actor
+        .record(&auth, &mut conn, EventType::SessionRevoked, subject, detail)
+        .await?;
+    Ok(response::ok(Value::Null, "session revoked"))
 }
