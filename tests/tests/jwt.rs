@@ -168,6 +168,21 @@ async fn bearer(router: &Router, path: &str, token: &str) -> Answer {
     with(router, Method::GET, path, &[("authorization", &auth)]).await
 }
 
+/// `POST token` for `account` on `router`; the (access, refresh) pair, panicking unless 200.
+async fn token_login(router: &Router, account: &str) -> (String, String) {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/contrib/auth/token")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"account": account, "password": PASSWORD}).to_string(),
+        ))
+        .unwrap();
+    let a = send(router, req).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    pair_of(&a)
+}
+
 /// The (access, refresh) tokens of an answer.
 fn pair_of(a: &Answer) -> (String, String) {
     let data = &a.body["data"];
@@ -534,15 +549,7 @@ async fn keys_rotate_without_logging_anyone_out(t: TestDb) {
         assert_eq!(key["use"], "sig");
         assert!(key.get("d").is_none(), "no private part published: {key}");
     }
-    let login = Request::builder()
-        .method(Method::POST)
-        .uri("/api/contrib/auth/token")
-        .header("content-type", "application/json")
-        .body(Body::from(
-            json!({"account": "judy", "password": PASSWORD}).to_string(),
-        ))
-        .unwrap();
-    let (by_new, _) = pair_of(&send(&during, login).await);
+    let (by_new, _) = token_login(&during, "judy").await;
     assert_eq!(part(&by_new, 0)["kid"], "k2");
 
     // Step 3: the old key is retired: its tokens stop verifying, the new ones do not.
@@ -580,15 +587,7 @@ async fn hs256_and_rs256_sign_and_verify(t: TestDb) {
     let rs = JwtConfig::new(JwtKey::rs256_pem("r1", RS256_PEM).unwrap()).unwrap();
     let auth = Auth::with_http(k.app.t.db.clone(), service(rs), TestApp::http_config());
     let router = routes(&auth);
-    let login = Request::builder()
-        .method(Method::POST)
-        .uri("/api/contrib/auth/token")
-        .header("content-type", "application/json")
-        .body(Body::from(
-            json!({"account": "kim", "password": PASSWORD}).to_string(),
-        ))
-        .unwrap();
-    let (access, _) = pair_of(&send(&router, login).await);
+    let (access, _) = token_login(&router, "kim").await;
     assert_eq!(part(&access, 0)["alg"], "RS256");
     assert_eq!(
         bearer(&router, "/read", &access).await.status,
@@ -846,15 +845,7 @@ async fn pyjwt_verifies_our_access_tokens() {
     let rs = JwtConfig::new(JwtKey::rs256_pem("r1", RS256_PEM).unwrap()).unwrap();
     let rs = Auth::with_http(k.app.t.db.clone(), service(rs), TestApp::http_config());
     for router in [&k.router, &routes(&rs)] {
-        let login = Request::builder()
-            .method(Method::POST)
-            .uri("/api/contrib/auth/token")
-            .header("content-type", "application/json")
-            .body(Body::from(
-                json!({"account": "pyjwt", "password": PASSWORD}).to_string(),
-            ))
-            .unwrap();
-        let (access, _) = pair_of(&send(router, login).await);
+        let (access, _) = token_login(router, "pyjwt").await;
         let jwks = with(
             router,
             Method::GET,
