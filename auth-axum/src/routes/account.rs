@@ -20,7 +20,8 @@ use crate::response::{self, ApiError};
 
 /// `POST register` body: custom fields (and `email`) may come in `extra` or at the top
 /// level (seed 000 sends them in `extra`).
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 pub(crate) struct RegisterBody {
     account: String,
     password: String,
@@ -35,7 +36,8 @@ pub(crate) struct RegisterBody {
 }
 
 /// `POST login` body.
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginBody {
     account: String,

@@ -90,7 +90,8 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     Ok(response::ok(data, "updated"))
 }
 
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ChangePasswordBody {
     old_password: String,

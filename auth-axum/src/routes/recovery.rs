@@ -91,7 +91,8 @@ pub(crate) async fn request_verify<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST reset-password` body.
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResetBody {
     token: String,
@@ -120,7 +121,8 @@ pub(crate) async fn reset_password<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST verify` body.
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VerifyBody {
     token: String,

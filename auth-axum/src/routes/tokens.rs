@@ -17,7 +17,8 @@ use crate::layer::Auth;
 use crate::response::{self, ApiError};
 
 /// `POST token` body.
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TokenBody {
     account: String,
@@ -27,7 +28,8 @@ pub(crate) struct TokenBody {
 }
 
 /// `POST token/refresh` and `POST token/revoke` body.
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefreshBody {
     refresh_token: String,

@@ -53,7 +53,8 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST admin/users` body.
-#[derive(Debug, Deserialize)]
+// No `Debug`: it holds a secret that must never reach a log.
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBody {
     account: String,
