@@ -48,6 +48,7 @@ mod extract;
 pub mod guard;
 mod json;
 mod layer;
+pub mod openapi;
 pub mod rejection;
 mod resolution;
 pub mod response;
@@ -62,6 +63,8 @@ pub use auth_core::{
     password_policy, rbac, refresh_token, report, schema, service, session, throttle, with_conn,
 };
 pub use auth_macros::AuthUser;
+/// The utoipa this crate derives its OpenAPI document with (see [`openapi`]).
+pub use utoipa;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};
 
 pub use config::{

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// A successful answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Envelope<T: Serialize> {
     /// Always `true`.
     pub success: bool,
@@ -41,7 +41,7 @@ pub fn with_status<T: Serialize>(status: StatusCode, data: T, message: &str) -> 
 }
 
 /// The stable error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -116,13 +116,21 @@ pub struct ApiError {
     pub rule: Option<&'static str>,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The error envelope: `{success: false, code, message}`, with `retry_after` (429, 503
+/// `busy`) and `rule` (`weak_password`) when they apply.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody<'a> {
+    /// Always `false`.
     success: bool,
+    /// What went wrong; clients branch on it.
     code: ErrorCode,
+    /// For people; may change.
     message: &'a str,
+    /// Seconds to wait (also the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    /// The password rule broken: `min_length`, `max_length`, `common`, `contains_account`.
     #[serde(skip_serializing_if = "Option::is_none")]
     rule: Option<&'static str>,
 }

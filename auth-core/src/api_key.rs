@@ -27,7 +27,7 @@ pub const KEY_PREFIX: &str = "ak_";
 pub const LAST_USED_INTERVAL: time::Duration = time::Duration::MINUTE;
 
 /// A stored API key (never the key itself, nor its hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
     /// Row id, to list and revoke.
     pub id: i64,

@@ -46,7 +46,7 @@ impl Default for SessionConfig {
 }
 
 /// A stored session (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = s)]
 pub struct Session {
     /// Row id, used to list and revoke sessions.

@@ -150,7 +150,7 @@ impl MailThrottleConfig {
 }
 
 /// What a throttle key counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Failures for one account name.
@@ -224,7 +224,7 @@ impl Key {
 }
 
 /// A key's state, for administrators.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Lock {
     /// What is counted.
     pub scope: Scope,

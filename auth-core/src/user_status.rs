@@ -13,7 +13,7 @@ use crate::schema::auth_user_status as st;
 use crate::with_conn;
 
 /// The recorded suspension of a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserStatus {
     /// Why the account was suspended.
     pub reason: String,

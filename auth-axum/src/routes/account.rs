@@ -16,7 +16,8 @@ use crate::csrf;
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use crate::response::{self, ApiError};
+use crate::openapi::model::refs::{self, Nothing, User, UserWithMemberships};
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// `POST register` body: custom fields (and `email`) may come in `extra` or at the top
 /// level (seed 000 sends them in `extra`).
@@ -37,17 +38,37 @@ pub(crate) struct RegisterBody {
 
 /// `POST login` body.
 // No `Debug`: it holds a secret that must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LoginRequest)]
 pub(crate) struct LoginBody {
+    /// The account name (or, with login by e-mail, the e-mail address).
     account: String,
+    /// The password.
+    #[schema(format = Password)]
     password: String,
+    /// The backend: `default` when absent; `jwt` answers tokens instead of a cookie.
     #[serde(default)]
     platform: Option<String>,
+    /// Backend-specific data.
     #[serde(default)]
+    #[schema(value_type = Object)]
     extra: Map<String, Value>,
 }
 
+/// Registers a user. Custom fields come under `extra` or at the top level.
+#[utoipa::path(
+    post,
+    path = "/register",
+    tag = "account",
+    request_body = refs::RegisterRequest,
+    responses(
+        (status = 201, description = "Registered.", body = inline(Envelope<User>)),
+        (status = 202, description = "Private registration: received, nothing more is said.", body = inline(Envelope<Nothing>)),
+        (status = 409, description = "The account or e-mail is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input or a weak password (`invalid_input`, `weak_password`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn register<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Client(client): Client,
@@ -125,6 +146,20 @@ pub(crate) fn clear_cookies<U: UserStore>(auth: &Auth<U>, cookies: &tower_cookie
     cookies.add(csrf_removal);
 }
 
+/// Logs in: sets the session cookie (and the CSRF cookie), or answers tokens with
+/// `platform: "jwt"`.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "account",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Logged in: the user with roles and groups (and the token fields with `platform: \"jwt\"`).", body = inline(Envelope<UserWithMemberships>)),
+        (status = 401, description = "Wrong account or password (`invalid_credentials`).", body = ErrorBody),
+        (status = 403, description = "The account is inactive (`inactive_account`).", body = ErrorBody),
+        (status = 429, description = "Too many failed logins (`too_many_attempts`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn login<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Jar(cookies): Jar,
@@ -192,6 +227,13 @@ async fn login_for_tokens<U: UserStore + Clone + Serialize>(
     Ok(response::ok(data, "logged in"))
 }
 
+/// Logs out: the session ends server-side and the cookies are cleared.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "account",
+    responses((status = 200, description = "Logged out.", body = inline(Envelope<Nothing>)))
+)]
 pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Jar(cookies): Jar,

@@ -15,29 +15,51 @@ use serde_json::{Value, json};
 use crate::extract::{Client, CurrentUser};
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use crate::response::{self, ApiError, ErrorCode};
+use crate::openapi::model::refs::Nothing;
+use crate::response::{Envelope, ErrorBody, self, ApiError, ErrorCode};
 
 /// The longest name.
 const MAX_NAME: usize = 100;
 /// The most permissions a key may list.
 const MAX_PERMISSIONS: usize = 200;
 
-#[derive(Debug, Deserialize)]
+/// `POST api-keys` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ApiKeyCreate)]
 pub(crate) struct CreateBody {
+    /// A label, 1 to 100 characters.
     name: String,
+    /// The permission codes the key is limited to (each held by the user); all of the
+    /// user's when absent.
     permissions: Option<Vec<String>>,
+    /// Days until the key stops working, 1 to 3650; never when absent.
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<i64>,
 }
 
 /// The creation answer: the stored record and, this once, the key.
-#[derive(Serialize)]
-struct Created {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ApiKeyCreated)]
+pub(crate) struct Created {
+    /// The key: shown only in this answer.
     key: String,
     #[serde(flatten)]
     record: api_key::ApiKey,
 }
 
+/// Creates an API key; the key itself is shown only in this answer.
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    tag = "api-keys",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Created.", body = inline(Envelope<Created>)),
+        (status = 403, description = "A listed permission the user does not hold (`forbidden`).", body = ErrorBody),
+        (status = 422, description = "Invalid input (`invalid_input`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -124,6 +146,13 @@ async fn check_held<U: UserStore + Clone>(
     ))
 }
 
+/// The user's API keys (never the key itself).
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    tag = "api-keys",
+    responses((status = 200, description = "The keys.", body = inline(Envelope<Vec<api_key::ApiKey>>)))
+)]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -134,6 +163,17 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     Ok(response::ok(keys, "api keys"))
 }
 
+/// Revokes one of the user's API keys.
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    tag = "api-keys",
+    params(("id" = i64, Path, description = "The key's id.")),
+    responses(
+        (status = 200, description = "Revoked.", body = inline(Envelope<Nothing>)),
+        (status = 404, description = "Not one of the user's keys (`not_found`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,

@@ -11,10 +11,18 @@ use super::{validate, wire};
 use crate::extract::{Client, CurrentUser};
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use crate::response::{self, ApiError};
+use super::answers::EndedSessions;
+use crate::openapi::model::refs::{UserChanges, UserWithMemberships};
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// GET me: the user, with custom fields under `extra` and the global roles and groups
 /// ([`wire`]).
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "me",
+    responses((status = 200, description = "The logged-in user.", body = inline(Envelope<UserWithMemberships>)))
+)]
 pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -29,6 +37,18 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 /// routes). Only the fields sent are written. A new e-mail address needs
 /// `current_password` too (422 without it, 401 `invalid_credentials` when wrong); see
 /// [`auth_core::service::AuthService::save_changes`] for what follows.
+#[utoipa::path(
+    patch,
+    path = "/me",
+    tag = "me",
+    request_body = UserChanges,
+    responses(
+        (status = 200, description = "Updated: the user.", body = inline(Envelope<UserWithMemberships>)),
+        (status = 401, description = "A wrong `current_password` (`invalid_credentials`).", body = ErrorBody),
+        (status = 409, description = "The e-mail address is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "An unknown or core field, a wrong type, a missing `current_password` (`invalid_input`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -91,13 +111,31 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 }
 
 // No `Debug`: it holds a secret that must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ChangePasswordRequest)]
 pub(crate) struct ChangePasswordBody {
+    /// The current password.
+    #[schema(format = Password)]
     old_password: String,
+    /// The new password, under the password policy.
+    #[schema(format = Password)]
     new_password: String,
 }
 
+/// Changes the password; the user's other sessions end.
+#[utoipa::path(
+    post,
+    path = "/change-password",
+    tag = "me",
+    request_body = ChangePasswordBody,
+    responses(
+        (status = 200, description = "Changed.", body = inline(Envelope<EndedSessions>)),
+        (status = 401, description = "A wrong old password (`invalid_credentials`).", body = ErrorBody),
+        (status = 422, description = "A weak password (`weak_password`).", body = ErrorBody),
+        (status = 429, description = "Too many wrong old passwords (`too_many_attempts`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -119,7 +157,9 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
         )
         .await?;
     Ok(response::ok(
-        serde_json::json!({ "ended_sessions": ended }),
+        EndedSessions {
+            ended_sessions: ended,
+        },
         "password changed",
     ))
 }

@@ -58,13 +58,16 @@
 //! Mount it anywhere: `app.nest("/api/contrib/auth", auth.router())`, and add
 //! `auth.layer()` to the application.
 
-mod account;
+pub(crate) mod account;
 pub(crate) mod admin;
-mod api_keys;
-mod me;
-mod recovery;
-mod sessions;
-mod tokens;
+pub(crate) mod answers;
+pub(crate) mod api_keys;
+mod documented;
+pub(crate) mod me;
+mod openapi_json;
+pub(crate) mod recovery;
+pub(crate) mod sessions;
+pub(crate) mod tokens;
 mod validate;
 mod wire;
 
@@ -72,43 +75,20 @@ use auth_core::UserStore;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
-use axum::routing::{delete, get, post};
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::layer::Auth;
+pub(crate) use documented::{Access, Documented};
 
 impl<U: UserStore + Clone + Serialize> Auth<U> {
-    /// The auth routes (see the module docs), with the body limit applied.
+    /// The auth routes (see the module docs) and `openapi.json`, with the body limit
+    /// applied.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
-        Router::new()
-            .route("/register", post(account::register::<U>))
-            .route("/login", post(account::login::<U>))
-            .route("/logout", post(account::logout::<U>))
-            .route("/me", get(me::get::<U>).patch(me::patch::<U>))
-            .route("/change-password", post(me::change_password::<U>))
-            .route("/forgot-password", post(recovery::forgot_password::<U>))
-            .route("/request-verify", post(recovery::request_verify::<U>))
-            .route(
-                "/reset-password",
-                get(recovery::check_reset::<U>).post(recovery::reset_password::<U>),
-            )
-            .route(
-                "/verify",
-                get(recovery::check_verify::<U>).post(recovery::verify::<U>),
-            )
-            .route("/sessions", get(sessions::list::<U>))
-            .route("/sessions/{id}", delete(sessions::revoke::<U>))
-            .route(
-                "/api-keys",
-                get(api_keys::list::<U>).post(api_keys::create::<U>),
-            )
-            .route("/api-keys/{id}", delete(api_keys::revoke::<U>))
-            .route("/token", post(tokens::token::<U>))
-            .route("/token/refresh", post(tokens::refresh::<U>))
-            .route("/token/revoke", post(tokens::revoke::<U>))
-            .route("/.well-known/jwks.json", get(tokens::jwks::<U>))
-            .nest("/admin", admin::router::<U>())
+        let (router, paths) = documented_routes::<U>().into_parts();
+        let document = crate::openapi::document::build::<U>(paths, &self.http().cookie.name);
+        router
+            .route("/openapi.json", openapi_json::route(document))
             .layer(DefaultBodyLimit::max(self.http().body_limit))
             .layer(SetResponseHeaderLayer::overriding(
                 header::CACHE_CONTROL,
@@ -116,4 +96,32 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
             ))
             .with_state(self.clone())
     }
+}
+
+/// Every documented route: the router and its OpenAPI paths, built together.
+pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documented<U> {
+    use Access::{Public, Session, User};
+    let routes = Documented::new()
+        .route(account::__path_register, Public, account::register::<U>)
+        .route(account::__path_login, Public, account::login::<U>)
+        .route(account::__path_logout, Session, account::logout::<U>)
+        .route(me::__path_get, User, me::get::<U>)
+        .route(me::__path_patch, Session, me::patch::<U>)
+        .route(me::__path_change_password, Session, me::change_password::<U>)
+        .route(recovery::__path_forgot_password, Public, recovery::forgot_password::<U>)
+        .route(recovery::__path_request_verify, User, recovery::request_verify::<U>)
+        .route(recovery::__path_check_reset, Public, recovery::check_reset::<U>)
+        .route(recovery::__path_reset_password, Public, recovery::reset_password::<U>)
+        .route(recovery::__path_check_verify, Public, recovery::check_verify::<U>)
+        .route(recovery::__path_verify, Public, recovery::verify::<U>)
+        .route(sessions::__path_list, Session, sessions::list::<U>)
+        .route(sessions::__path_revoke, Session, sessions::revoke::<U>)
+        .route(api_keys::__path_list, Session, api_keys::list::<U>)
+        .route(api_keys::__path_create, Session, api_keys::create::<U>)
+        .route(api_keys::__path_revoke, Session, api_keys::revoke::<U>)
+        .route(tokens::__path_token, Public, tokens::token::<U>)
+        .route(tokens::__path_refresh, Public, tokens::refresh::<U>)
+        .route(tokens::__path_revoke, Public, tokens::revoke::<U>)
+        .route(tokens::__path_jwks, Public, tokens::jwks::<U>);
+    admin::routes(routes)
 }

@@ -12,14 +12,16 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::account::clear_cookies;
 use super::{validate, wire};
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use crate::response::{self, ApiError};
+use super::answers::TokenValid;
+use crate::openapi::model::refs::{Nothing, User};
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// Tokens are 43 characters; anything much longer is not one.
 const MAX_TOKEN_CHARS: usize = 128;
@@ -32,17 +34,30 @@ fn token_shape(token: &str) -> Result<(), ApiError> {
 }
 
 /// `POST forgot-password` body: the account name or the e-mail address.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ForgotPasswordRequest)]
 pub(crate) struct ForgotBody {
+    /// The account name (or give `email`).
     #[serde(default)]
     account: Option<String>,
+    /// The e-mail address (or give `account`).
     #[serde(default)]
     email: Option<String>,
 }
 
 /// Answers 202 at once, the same whether or not the account exists; the mail (if any)
 /// goes out in the background.
+#[utoipa::path(
+    post,
+    path = "/forgot-password",
+    tag = "recovery",
+    request_body = ForgotBody,
+    responses(
+        (status = 202, description = "Accepted, whether or not the account exists.", body = inline(Envelope<Nothing>)),
+        (status = 501, description = "No account mail is configured (`not_configured`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn forgot_password<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Client(client): Client,
@@ -70,6 +85,17 @@ pub(crate) async fn forgot_password<U: UserStore + Clone + Serialize>(
 
 /// `POST request-verify`: mails the logged-in user a verification link; 429
 /// `too_many_attempts` over the account-mail limits.
+#[utoipa::path(
+    post,
+    path = "/request-verify",
+    tag = "recovery",
+    responses(
+        (status = 200, description = "Already verified.", body = inline(Envelope<Nothing>)),
+        (status = 202, description = "A verification link is on its way.", body = inline(Envelope<Nothing>)),
+        (status = 429, description = "Over the account-mail limits (`too_many_attempts`).", body = ErrorBody),
+        (status = 501, description = "No account mail is configured (`not_configured`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn request_verify<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -92,13 +118,29 @@ pub(crate) async fn request_verify<U: UserStore + Clone + Serialize>(
 
 /// `POST reset-password` body.
 // No `Debug`: it holds a secret that must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ResetPasswordRequest)]
 pub(crate) struct ResetBody {
+    /// The token from the reset mail.
     token: String,
+    /// The new password, under the password policy.
+    #[schema(format = Password)]
     new_password: String,
 }
 
+/// Sets a new password with a reset token; every session of the user ends.
+#[utoipa::path(
+    post,
+    path = "/reset-password",
+    tag = "recovery",
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "Password reset.", body = inline(Envelope<Nothing>)),
+        (status = 400, description = "The token is unknown, used or expired (`invalid_token`, `token_expired`).", body = ErrorBody),
+        (status = 422, description = "A weak password (`weak_password`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn reset_password<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Jar(cookies): Jar,
@@ -122,12 +164,25 @@ pub(crate) async fn reset_password<U: UserStore + Clone + Serialize>(
 
 /// `POST verify` body.
 // No `Debug`: it holds a secret that must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = VerifyRequest)]
 pub(crate) struct VerifyBody {
+    /// The token from the verification mail.
     token: String,
 }
 
+/// Verifies the e-mail address with a verification token.
+#[utoipa::path(
+    post,
+    path = "/verify",
+    tag = "recovery",
+    request_body = VerifyBody,
+    responses(
+        (status = 200, description = "Verified: the user.", body = inline(Envelope<User>)),
+        (status = 400, description = "The token is unknown, used or expired (`invalid_token`, `token_expired`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn verify<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Client(client): Client,
@@ -157,11 +212,21 @@ async fn check<U: UserStore + Clone + Serialize>(
     account_token::peek(&mut conn, purpose, token)
         .await
         .map_err(AuthError::from)?;
-    Ok(response::ok(json!({ "valid": true }), "the token is valid"))
+    Ok(response::ok(TokenValid { valid: true }, "the token is valid"))
 }
 
 /// `GET reset-password?token=`: whether a reset token is still usable (the token is not
 /// used up).
+#[utoipa::path(
+    get,
+    path = "/reset-password",
+    tag = "recovery",
+    params(("token" = String, Query, description = "The token from the reset mail.")),
+    responses(
+        (status = 200, description = "The token is usable.", body = inline(Envelope<TokenValid>)),
+        (status = 400, description = "The token is unknown, used or expired (`invalid_token`, `token_expired`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn check_reset<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
@@ -171,6 +236,16 @@ pub(crate) async fn check_reset<U: UserStore + Clone + Serialize>(
 }
 
 /// `GET verify?token=`: whether a verification token is still usable.
+#[utoipa::path(
+    get,
+    path = "/verify",
+    tag = "recovery",
+    params(("token" = String, Query, description = "The token from the verification mail.")),
+    responses(
+        (status = 200, description = "The token is usable.", body = inline(Envelope<TokenValid>)),
+        (status = 400, description = "The token is unknown, used or expired (`invalid_token`, `token_expired`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn check_verify<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,

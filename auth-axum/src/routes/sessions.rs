@@ -9,15 +9,26 @@ use serde_json::Value;
 
 use crate::extract::{Client, CurrentUser};
 use crate::layer::Auth;
-use crate::response::{self, ApiError};
+use crate::openapi::model::refs::Nothing;
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
-#[derive(Serialize)]
-struct SessionView {
+/// A session as its owner sees it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OwnSession)]
+pub(crate) struct SessionView {
     #[serde(flatten)]
     session: session::Session,
+    /// Whether this is the session of the request.
     current: bool,
 }
 
+/// The user's live sessions (token logins included).
+#[utoipa::path(
+    get,
+    path = "/sessions",
+    tag = "sessions",
+    responses((status = 200, description = "The sessions.", body = inline(Envelope<Vec<SessionView>>)))
+)]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
@@ -35,6 +46,17 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     Ok(response::ok(sessions, "sessions"))
 }
 
+/// Ends one of the user's sessions.
+#[utoipa::path(
+    delete,
+    path = "/sessions/{id}",
+    tag = "sessions",
+    params(("id" = i64, Path, description = "The session's id.")),
+    responses(
+        (status = 200, description = "Ended.", body = inline(Envelope<Nothing>)),
+        (status = 404, description = "Not one of the user's sessions (`not_found`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,

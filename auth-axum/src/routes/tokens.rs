@@ -14,24 +14,35 @@ use super::validate;
 use crate::extract::Client;
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use crate::response::{self, ApiError};
+use auth_core::service::TokenPair;
+
+use crate::openapi::model::refs::Nothing;
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// `POST token` body.
 // No `Debug`: it holds a secret that must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TokenRequest)]
 pub(crate) struct TokenBody {
+    /// The account name (or, with login by e-mail, the e-mail address).
     account: String,
+    /// The password.
+    #[schema(format = Password)]
     password: String,
+    /// Backend-specific data.
     #[serde(default)]
+    #[schema(value_type = Object)]
     extra: Map<String, Value>,
 }
 
 /// `POST token/refresh` and `POST token/revoke` body.
 // No `Debug`: it holds a secret that must never reach a log.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RefreshRequest)]
 pub(crate) struct RefreshBody {
+    /// The refresh token of the last pair.
     refresh_token: String,
 }
 
@@ -44,6 +55,18 @@ pub(crate) fn check_login_account(account: &str) -> Result<(), ApiError> {
 }
 
 /// `POST token`: a token login, throttled and audited like `POST login`.
+#[utoipa::path(
+    post,
+    path = "/token",
+    tag = "tokens",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "Logged in: an access and a refresh token.", body = inline(Envelope<TokenPair>)),
+        (status = 401, description = "Wrong account or password (`invalid_credentials`).", body = ErrorBody),
+        (status = 429, description = "Too many failed logins (`too_many_attempts`).", body = ErrorBody),
+        (status = 501, description = "No JWT configuration (`not_configured`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn token<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Client(client): Client,
@@ -63,6 +86,17 @@ pub(crate) async fn token<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST token/refresh`: the next pair of the family; 401 `invalid_token` otherwise.
+#[utoipa::path(
+    post,
+    path = "/token/refresh",
+    tag = "tokens",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "The next pair; the token sent is used up.", body = inline(Envelope<TokenPair>)),
+        (status = 401, description = "Unknown, expired or used (the family then ends), or its login ended (`invalid_token`).", body = ErrorBody),
+        (status = 501, description = "No JWT configuration (`not_configured`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn refresh<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Client(client): Client,
@@ -76,6 +110,16 @@ pub(crate) async fn refresh<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST token/revoke`: ends the family; the same answer for an unknown token (RFC 7009).
+#[utoipa::path(
+    post,
+    path = "/token/revoke",
+    tag = "tokens",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "Revoked (also for an unknown token).", body = inline(Envelope<Nothing>)),
+        (status = 501, description = "No JWT configuration (`not_configured`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Client(client): Client,
@@ -89,6 +133,15 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
 
 /// `GET .well-known/jwks.json`: the public verification keys, as a bare JWKS document
 /// (what JWT libraries fetch), not in the envelope.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "The JWKS, bare (no envelope): `{keys: [...]}`.", body = Object),
+        (status = 501, description = "No JWT configuration (`not_configured`).", body = ErrorBody),
+    )
+)]
 pub(crate) async fn jwks<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
 ) -> Result<Response, ApiError> {

@@ -22,7 +22,7 @@ use crate::user::UserStore;
 pub const JWT_PLATFORM: &str = "jwt";
 
 /// What a token login or refresh answers. `Debug` shows no token.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
     /// The signed JWT to send as `Authorization: Bearer`.
     pub access_token: String,

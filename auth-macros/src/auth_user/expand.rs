@@ -218,6 +218,9 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
     let new_user = new_user_fn(model);
     let apply_changes = apply_changes_fn(model);
     let custom_fields: Vec<&str> = custom_columns(model).map(|col| col.name.as_str()).collect();
+    let password_column = model
+        .role(Role::Password)
+        .map_or("password", |col| col.name.as_str());
     let account_max = model
         .role(Role::Account)
         .map_or_else(|| quote!(::core::option::Option::None), max_length_tokens);
@@ -231,6 +234,8 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
             };
 
             const CUSTOM_FIELDS: &'static [&'static str] = &[#(#custom_fields),*];
+
+            const PASSWORD_COLUMN: &'static str = #password_column;
 
             fn id(&self) -> i64 {
                 self.#id

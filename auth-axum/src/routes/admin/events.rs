@@ -1,5 +1,8 @@
 //! `admin/events`: the audit log, newest first.
 
+use crate::response::{Envelope, ErrorBody};
+use auth_core::audit::AuditEvent;
+use super::page::Page;
 use std::collections::HashMap;
 
 use auth_core::UserStore;
@@ -38,6 +41,16 @@ fn event_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError
 }
 
 /// `GET admin/events?user=&event=&page=&per_page=`.
+#[utoipa::path(
+    get,
+    path = "/admin/events",
+    tag = "admin",
+    params(("page" = Option<i64>, Query, description = "The page, from 1."), ("per_page" = Option<i64>, Query, description = "Its size, 1 to 100 (default 20)."), ("user" = Option<i64>, Query, description = "Events about this user id."), ("event" = Option<String>, Query, description = "Events of this type, e.g. `login.failure`.")),
+    responses(
+        (status = 200, description = "The audit log, newest first.", body = inline(Envelope<Page<AuditEvent>>)),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.read")]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,

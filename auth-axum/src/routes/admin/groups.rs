@@ -1,6 +1,8 @@
 //! `admin/groups`: list, create, show, change (name, description), delete; replace the
 //! roles a group carries.
 
+use crate::openapi::model::refs::Nothing;
+use crate::response::{Envelope, ErrorBody};
 use auth_core::audit::EventType;
 use auth_core::rbac::manage::{self, GroupInfo, ScopedRole};
 use auth_core::{DbConn, UserStore};
@@ -17,8 +19,8 @@ use crate::permission_required;
 use crate::response::{self, ApiError, ErrorCode};
 
 /// A group with the roles it carries.
-#[derive(Serialize)]
-struct GroupDetail {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct GroupDetail {
     #[serde(flatten)]
     group: GroupInfo,
     roles: Vec<ScopedRole>,
@@ -47,6 +49,15 @@ fn conflict(name: &str) -> ApiError {
     )
 }
 
+/// Lists groups.
+#[utoipa::path(
+    get,
+    path = "/admin/groups",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Lists groups.", body = inline(Envelope<Vec<GroupInfo>>)),
+    )
+)]
 #[permission_required("roles.read")]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -59,14 +70,27 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST admin/groups` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = GroupCreate)]
 pub(crate) struct CreateBody {
     name: String,
     #[serde(default)]
     description: Option<String>,
 }
 
+/// Creates a group.
+#[utoipa::path(
+    post,
+    path = "/admin/groups",
+    tag = "admin",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Creates a group.", body = inline(Envelope<GroupDetail>)),
+        (status = 409, description = "The name is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -97,6 +121,17 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     ))
 }
 
+/// A group with its roles.
+#[utoipa::path(
+    get,
+    path = "/admin/groups/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The group's id.")),
+    responses(
+        (status = 200, description = "A group with its roles.", body = inline(Envelope<GroupDetail>)),
+        (status = 404, description = "No such group (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.read")]
 pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -108,8 +143,9 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 }
 
 /// `PATCH admin/groups/{id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = GroupChanges)]
 pub(crate) struct PatchBody {
     #[serde(default)]
     name: Option<String>,
@@ -117,6 +153,20 @@ pub(crate) struct PatchBody {
     description: Option<String>,
 }
 
+/// Renames a group or changes its description.
+#[utoipa::path(
+    patch,
+    path = "/admin/groups/{id}",
+    tag = "admin",
+    request_body = PatchBody,
+    params(("id" = i64, Path, description = "The group's id.")),
+    responses(
+        (status = 200, description = "Renames a group or changes its description.", body = inline(Envelope<GroupDetail>)),
+        (status = 404, description = "No such group (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The name is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -157,6 +207,16 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 
 /// Deletes the group, its memberships and its roles. Its members lose its roles, so each
 /// must pass the grant rules (403 otherwise).
+#[utoipa::path(
+    delete,
+    path = "/admin/groups/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The group's id.")),
+    responses(
+        (status = 200, description = "Deletes a group.", body = inline(Envelope<Nothing>)),
+        (status = 404, description = "No such group (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -182,8 +242,9 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
 }
 
 /// `PUT admin/groups/{id}/roles` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = GroupRoles)]
 pub(crate) struct RolesBody {
     roles: Vec<String>,
 }
@@ -191,6 +252,18 @@ pub(crate) struct RolesBody {
 /// Replaces the group's global roles (scoped ones stay). The members gain or lose these
 /// roles, so each role added or removed must pass the grant rules; nothing changes unless
 /// all do.
+#[utoipa::path(
+    put,
+    path = "/admin/groups/{id}/roles",
+    tag = "admin",
+    request_body = RolesBody,
+    params(("id" = i64, Path, description = "The group's id.")),
+    responses(
+        (status = 200, description = "Replaces a group's roles.", body = inline(Envelope<GroupDetail>)),
+        (status = 404, description = "No such group (`not_found`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,

@@ -46,69 +46,62 @@
 //! Superusers and `superadmin` holders pass every rule but the built-in role rule, which
 //! only superusers pass.
 
-mod events;
-mod groups;
-mod locks;
-mod overview;
-mod page;
-mod permissions;
-mod roles;
-mod users;
+pub(crate) mod events;
+pub(crate) mod groups;
+pub(crate) mod locks;
+pub(crate) mod overview;
+pub(crate) mod page;
+pub(crate) mod permissions;
+pub(crate) mod roles;
+pub(crate) mod users;
 
 use auth_core::audit::{By, EventType, NewEvent};
 use auth_core::rbac::manage;
 use auth_core::rbac::manage::{Assigner, Authority};
 use auth_core::{DbConn, UserStore};
-use axum::Router;
-use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::extract::CurrentUser;
 use crate::layer::Auth;
+use crate::routes::{Access, Documented};
 use crate::response::ApiError;
 
-/// The admin routes (relative to `admin/`).
-pub(crate) fn router<U: UserStore + Clone + Serialize>() -> Router<Auth<U>> {
-    Router::new()
-        .route("/users", get(users::list::<U>).post(users::create::<U>))
-        .route(
-            "/users/{id}",
-            get(users::get::<U>)
-                .patch(users::patch::<U>)
-                .delete(users::delete::<U>),
-        )
-        .route("/users/{id}/roles", put(users::set_roles::<U>))
-        .route("/users/{id}/groups", put(users::set_groups::<U>))
-        .route("/users/{id}/password", post(users::set_password::<U>))
-        .route("/users/{id}/sessions", get(users::sessions::<U>))
-        .route(
-            "/users/{id}/sessions/{session}",
-            delete(users::revoke_session::<U>),
-        )
-        .route("/roles", get(roles::list::<U>).post(roles::create::<U>))
-        .route(
-            "/roles/{id}",
-            get(roles::get::<U>)
-                .patch(roles::patch::<U>)
-                .delete(roles::delete::<U>),
-        )
-        .route("/roles/{id}/permissions", put(roles::set_permissions::<U>))
-        .route("/groups", get(groups::list::<U>).post(groups::create::<U>))
-        .route(
-            "/groups/{id}",
-            get(groups::get::<U>)
-                .patch(groups::patch::<U>)
-                .delete(groups::delete::<U>),
-        )
-        .route("/groups/{id}/roles", put(groups::set_roles::<U>))
-        .route(
-            "/permissions",
-            get(permissions::list::<U>).post(permissions::create::<U>),
-        )
-        .route("/overview", get(overview::get::<U>))
-        .route("/events", get(events::list::<U>))
-        .route("/locks", get(locks::list::<U>))
-        .route("/locks/{scope}/{key}", delete(locks::clear::<U>))
+/// `routes` with the admin routes (under `/admin`), each reached with its permission.
+pub(crate) fn routes<U: UserStore + Clone + Serialize>(routes: Documented<U>) -> Documented<U> {
+    use crate::routes::Access::Permission;
+    const USERS_READ: Access = Permission("users.read");
+    const USERS_MANAGE: Access = Permission("users.manage");
+    const ROLES_READ: Access = Permission("roles.read");
+    const ROLES_MANAGE: Access = Permission("roles.manage");
+    routes
+        .route(users::__path_list, USERS_READ, users::list::<U>)
+        .route(users::__path_create, USERS_MANAGE, users::create::<U>)
+        .route(users::__path_get, USERS_READ, users::get::<U>)
+        .route(users::__path_patch, USERS_MANAGE, users::patch::<U>)
+        .route(users::__path_delete, USERS_MANAGE, users::delete::<U>)
+        .route(users::__path_set_roles, USERS_MANAGE, users::set_roles::<U>)
+        .route(users::__path_set_groups, USERS_MANAGE, users::set_groups::<U>)
+        .route(users::__path_set_password, USERS_MANAGE, users::set_password::<U>)
+        .route(users::__path_sessions, USERS_READ, users::sessions::<U>)
+        .route(users::__path_revoke_session, USERS_MANAGE, users::revoke_session::<U>)
+        .route(roles::__path_list, ROLES_READ, roles::list::<U>)
+        .route(roles::__path_create, ROLES_MANAGE, roles::create::<U>)
+        .route(roles::__path_get, ROLES_READ, roles::get::<U>)
+        .route(roles::__path_patch, ROLES_MANAGE, roles::patch::<U>)
+        .route(roles::__path_delete, ROLES_MANAGE, roles::delete::<U>)
+        .route(roles::__path_set_permissions, ROLES_MANAGE, roles::set_permissions::<U>)
+        .route(groups::__path_list, ROLES_READ, groups::list::<U>)
+        .route(groups::__path_create, ROLES_MANAGE, groups::create::<U>)
+        .route(groups::__path_get, ROLES_READ, groups::get::<U>)
+        .route(groups::__path_patch, ROLES_MANAGE, groups::patch::<U>)
+        .route(groups::__path_delete, ROLES_MANAGE, groups::delete::<U>)
+        .route(groups::__path_set_roles, ROLES_MANAGE, groups::set_roles::<U>)
+        .route(permissions::__path_list, Permission("permissions.read"), permissions::list::<U>)
+        .route(permissions::__path_create, Permission("permissions.manage"), permissions::create::<U>)
+        .route(overview::__path_get, USERS_READ, overview::get::<U>)
+        .route(events::__path_list, USERS_READ, events::list::<U>)
+        .route(locks::__path_list, USERS_READ, locks::list::<U>)
+        .route(locks::__path_clear, USERS_MANAGE, locks::clear::<U>)
 }
 
 /// The acting administrator and their client, for the grant rules and the audit log.

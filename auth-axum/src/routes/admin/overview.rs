@@ -1,5 +1,6 @@
 //! `admin/overview`: counts, roles with their permissions, groups with their roles.
 
+use crate::response::Envelope;
 use auth_core::rbac::manage::{self, ScopedRole};
 use auth_core::{UserFilter, UserStore};
 use axum::extract::State;
@@ -10,35 +11,46 @@ use crate::layer::Auth;
 use crate::permission_required;
 use crate::response::{self, ApiError};
 
-#[derive(Serialize)]
-struct Counts {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OverviewCounts)]
+pub(crate) struct Counts {
     users: i64,
     roles: usize,
     permissions: usize,
     groups: usize,
 }
 
-#[derive(Serialize)]
-struct RoleEntry {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OverviewRole)]
+pub(crate) struct RoleEntry {
     name: String,
     parent: Option<String>,
     permissions: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct GroupEntry {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OverviewGroup)]
+pub(crate) struct GroupEntry {
     name: String,
     roles: Vec<ScopedRole>,
 }
 
-#[derive(Serialize)]
-struct Overview {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Overview {
     counts: Counts,
     roles: Vec<RoleEntry>,
     groups: Vec<GroupEntry>,
 }
 
 /// The permission setup at a glance (roles' own permissions, not inherited ones).
+#[utoipa::path(
+    get,
+    path = "/admin/overview",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Counts, roles with their permissions, groups with their roles.", body = inline(Envelope<Overview>)),
+    )
+)]
 #[permission_required("users.read")]
 pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,

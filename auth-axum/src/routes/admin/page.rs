@@ -14,7 +14,7 @@ pub(crate) const DEFAULT_PER_PAGE: i64 = 20;
 pub(crate) const MAX_PER_PAGE: i64 = 100;
 
 /// One page of a list.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Page<T> {
     pub(crate) items: Vec<T>,
     pub(crate) page: i64,

@@ -1,5 +1,7 @@
 //! `admin/permissions`: list and create.
 
+use crate::response::{Envelope, ErrorBody};
+use auth_core::rbac::manage::PermissionInfo;
 use auth_core::UserStore;
 use auth_core::audit::EventType;
 use auth_core::rbac::manage;
@@ -14,6 +16,15 @@ use crate::layer::Auth;
 use crate::permission_required;
 use crate::response::{self, ApiError, ErrorCode};
 
+/// Lists permissions.
+#[utoipa::path(
+    get,
+    path = "/admin/permissions",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Lists permissions.", body = inline(Envelope<Vec<PermissionInfo>>)),
+    )
+)]
 #[permission_required("permissions.read")]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -26,8 +37,9 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST admin/permissions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PermissionCreate)]
 pub(crate) struct CreateBody {
     code: String,
     #[serde(default)]
@@ -35,6 +47,17 @@ pub(crate) struct CreateBody {
 }
 
 /// Creates a permission: 409 when the code exists, 422 when it is malformed.
+#[utoipa::path(
+    post,
+    path = "/admin/permissions",
+    tag = "admin",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Creates a permission.", body = inline(Envelope<PermissionInfo>)),
+        (status = 409, description = "The code exists (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("permissions.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,

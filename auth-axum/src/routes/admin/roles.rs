@@ -1,6 +1,8 @@
 //! `admin/roles`: list, create, show, change (name, description, parent), delete; replace
 //! a role's permissions.
 
+use crate::openapi::model::refs::Nothing;
+use crate::response::{Envelope, ErrorBody};
 use auth_core::rbac::manage::{self, RoleInfo};
 use auth_core::{DbConn, UserStore};
 use axum::extract::{Path, State};
@@ -18,8 +20,8 @@ use crate::permission_required;
 use crate::response::{self, ApiError};
 
 /// A role with the permissions granted to it directly.
-#[derive(Serialize)]
-struct RoleDetail {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct RoleDetail {
     #[serde(flatten)]
     role: RoleInfo,
     permissions: Vec<String>,
@@ -40,6 +42,15 @@ async fn detail(conn: &mut DbConn, role: RoleInfo) -> Result<RoleDetail, ApiErro
     Ok(RoleDetail { role, permissions })
 }
 
+/// Lists roles.
+#[utoipa::path(
+    get,
+    path = "/admin/roles",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Lists roles.", body = inline(Envelope<Vec<RoleInfo>>)),
+    )
+)]
 #[permission_required("roles.read")]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -49,8 +60,9 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST admin/roles` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoleCreate)]
 pub(crate) struct CreateBody {
     name: String,
     #[serde(default)]
@@ -67,6 +79,18 @@ fn conflict(what: &str, name: &str) -> ApiError {
     )
 }
 
+/// Creates a role.
+#[utoipa::path(
+    post,
+    path = "/admin/roles",
+    tag = "admin",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "Creates a role.", body = inline(Envelope<RoleDetail>)),
+        (status = 409, description = "The name is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -104,6 +128,17 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     ))
 }
 
+/// A role with its permissions.
+#[utoipa::path(
+    get,
+    path = "/admin/roles/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The role's id.")),
+    responses(
+        (status = 200, description = "A role with its permissions.", body = inline(Envelope<RoleDetail>)),
+        (status = 404, description = "No such role (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.read")]
 pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -115,8 +150,9 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 }
 
 /// `PATCH admin/roles/{id}` body: `parent: null` clears the parent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoleChanges)]
 pub(crate) struct PatchBody {
     #[serde(default)]
     name: Option<String>,
@@ -126,6 +162,20 @@ pub(crate) struct PatchBody {
     parent: Option<Option<String>>,
 }
 
+/// Renames a role or changes its description or parent.
+#[utoipa::path(
+    patch,
+    path = "/admin/roles/{id}",
+    tag = "admin",
+    request_body = PatchBody,
+    params(("id" = i64, Path, description = "The role's id.")),
+    responses(
+        (status = 200, description = "Renames a role or changes its description or parent.", body = inline(Envelope<RoleDetail>)),
+        (status = 404, description = "No such role (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The name is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -173,6 +223,16 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 
 /// Deletes the role and its links (permissions, user and group assignments); its children
 /// lose their parent.
+#[utoipa::path(
+    delete,
+    path = "/admin/roles/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The role's id.")),
+    responses(
+        (status = 200, description = "Deletes a role.", body = inline(Envelope<Nothing>)),
+        (status = 404, description = "No such role (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -196,8 +256,9 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
 }
 
 /// `PUT admin/roles/{id}/permissions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RolePermissions)]
 pub(crate) struct PermissionsBody {
     permissions: Vec<String>,
 }
@@ -205,6 +266,18 @@ pub(crate) struct PermissionsBody {
 /// Replaces the permissions granted to the role directly. Unknown codes are 422 and change
 /// nothing; so does a change the grant rules refuse (403): the admin must hold every
 /// permission the role grants now and every permission added or removed.
+#[utoipa::path(
+    put,
+    path = "/admin/roles/{id}/permissions",
+    tag = "admin",
+    request_body = PermissionsBody,
+    params(("id" = i64, Path, description = "The role's id.")),
+    responses(
+        (status = 200, description = "Replaces a role's permissions.", body = inline(Envelope<RoleDetail>)),
+        (status = 404, description = "No such role (`not_found`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("roles.manage")]
 pub(crate) async fn set_permissions<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,

@@ -1,6 +1,11 @@
 //! `admin/users`: list, create, show, change (rename included), suspend, delete; replace a
 //! user's roles and groups; set their password; list and revoke their sessions.
 
+use crate::openapi::model::refs::{AdminUser, AdminUserChanges, AdminUserCreate, Nothing};
+use crate::response::{Envelope, ErrorBody};
+use crate::routes::answers::EndedSessions;
+use auth_core::session::Session;
+use super::page::Page;
 use std::collections::HashMap;
 
 use auth_core::account_token::{self, Purpose};
@@ -39,6 +44,16 @@ fn user_filter(query: &HashMap<String, String>) -> Result<UserFilter, ApiError> 
 }
 
 /// `GET admin/users?page=&per_page=&account=&is_active=`.
+#[utoipa::path(
+    get,
+    path = "/admin/users",
+    tag = "admin",
+    params(("page" = Option<i64>, Query, description = "The page, from 1."), ("per_page" = Option<i64>, Query, description = "Its size, 1 to 100 (default 20)."), ("account" = Option<String>, Query, description = "Account names containing this text."), ("is_active" = Option<bool>, Query, description = "Only active or inactive users.")),
+    responses(
+        (status = 200, description = "Lists users.", body = inline(Envelope<Page<AdminUser>>)),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.read")]
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -67,6 +82,18 @@ pub(crate) struct CreateBody {
     extra: Map<String, Value>,
 }
 
+/// Creates a user, with roles.
+#[utoipa::path(
+    post,
+    path = "/admin/users",
+    tag = "admin",
+    request_body = AdminUserCreate,
+    responses(
+        (status = 201, description = "Creates a user, with roles.", body = inline(Envelope<AdminUser>)),
+        (status = 409, description = "The name is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -165,6 +192,17 @@ async fn load<U: UserStore>(conn: &mut auth_core::DbConn, id: &str) -> Result<U,
         .ok_or_else(|| ApiError::not_found("user"))
 }
 
+/// A user, with roles, groups and the suspension.
+#[utoipa::path(
+    get,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "A user, with roles, groups and the suspension.", body = inline(Envelope<AdminUser>)),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.read")]
 pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -183,6 +221,19 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 /// session of the user at once; activating clears the recorded suspension. A new e-mail
 /// address is unverified, kills the user's reset and verification tokens, is audited as
 /// `email.changed` and noticed to the old address.
+#[utoipa::path(
+    patch,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    request_body = AdminUserChanges,
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "Changes, renames, suspends or activates a user.", body = inline(Envelope<AdminUser>)),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 409, description = "The account or e-mail is taken (`conflict`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -301,6 +352,17 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     Ok(response::ok(detail(&mut conn, &user).await?, "updated"))
 }
 
+/// Deletes a user; their sessions and links go with them.
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "Deletes a user; their sessions and links go with them.", body = inline(Envelope<Nothing>)),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -338,14 +400,27 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
 }
 
 /// `PUT admin/users/{id}/roles` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdminUserRoles)]
 pub(crate) struct RolesBody {
     roles: Vec<String>,
 }
 
 /// Replaces the user's global roles (scoped assignments stay). Every role added or removed
 /// must pass the grant rules; nothing changes unless all do.
+#[utoipa::path(
+    put,
+    path = "/admin/users/{id}/roles",
+    tag = "admin",
+    request_body = RolesBody,
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "Replaces a user's global roles.", body = inline(Envelope<AdminUser>)),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.manage")]
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -393,14 +468,27 @@ pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
 }
 
 /// `PUT admin/users/{id}/groups` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdminUserGroups)]
 pub(crate) struct GroupsBody {
     groups: Vec<String>,
 }
 
 /// Replaces the user's group memberships. Joining or leaving a group gives or takes its
 /// roles, so each of those roles must pass the grant rules; nothing changes unless all do.
+#[utoipa::path(
+    put,
+    path = "/admin/users/{id}/groups",
+    tag = "admin",
+    request_body = GroupsBody,
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "Replaces a user's groups.", body = inline(Envelope<AdminUser>)),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 422, description = "Invalid input, or an unknown name or code (`invalid_input`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.manage")]
 pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -452,8 +540,9 @@ pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
 }
 
 /// `POST admin/users/{id}/password` body. No `Debug`: it holds a password.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AdminSetPassword)]
 pub(crate) struct PasswordBody {
     password: String,
 }
@@ -462,6 +551,18 @@ pub(crate) struct PasswordBody {
 /// with the admin as `by`): the password policy applies (422 `weak_password`), and in one
 /// transaction every session of the user ends (token logins too), their reset links die
 /// and the account's login lock is cleared. Answers `{ended_sessions}`.
+#[utoipa::path(
+    post,
+    path = "/admin/users/{id}/password",
+    tag = "admin",
+    request_body = PasswordBody,
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "Sets a user's password; every session of the user ends.", body = inline(Envelope<EndedSessions>)),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+        (status = 422, description = "A weak password (`weak_password`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.manage")]
 pub(crate) async fn set_password<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -488,13 +589,25 @@ pub(crate) async fn set_password<U: UserStore + Clone + Serialize>(
         )
         .await?;
     Ok(response::ok(
-        json!({ "ended_sessions": ended }),
+        EndedSessions {
+            ended_sessions: ended,
+        },
         "password set",
     ))
 }
 
 /// The user's live sessions, most recently used first (as the user's own `sessions` shows
 /// them: never a token or its hash). `users.read`, like the user and the audit log.
+#[utoipa::path(
+    get,
+    path = "/admin/users/{id}/sessions",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The user's id.")),
+    responses(
+        (status = 200, description = "A user's live sessions.", body = inline(Envelope<Vec<Session>>)),
+        (status = 404, description = "No such user (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.read")]
 pub(crate) async fn sessions<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
@@ -508,6 +621,16 @@ pub(crate) async fn sessions<U: UserStore + Clone + Serialize>(
 
 /// Ends one of the user's sessions (a token login's refresh family with it); 404 when the
 /// user has no session with that id. Audited as `session.revoked` with `by`.
+#[utoipa::path(
+    delete,
+    path = "/admin/users/{id}/sessions/{session}",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The user's id."), ("session" = i64, Path, description = "The session's id.")),
+    responses(
+        (status = 200, description = "Ends one of a user's sessions.", body = inline(Envelope<Nothing>)),
+        (status = 404, description = "No such user or session (`not_found`).", body = ErrorBody),
+    )
+)]
 #[permission_required("users.manage")]
 pub(crate) async fn revoke_session<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,

@@ -19,7 +19,7 @@ use crate::schema::{auth_roles, auth_user_groups, auth_user_roles};
 use crate::with_conn;
 
 /// A role held in a scope (`None`: globally).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ScopedRole {
     /// The role's name.
     pub role: String,

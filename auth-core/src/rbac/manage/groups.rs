@@ -12,7 +12,7 @@ use crate::schema::{auth_group_roles, auth_groups, auth_roles, auth_user_groups}
 use crate::with_conn;
 
 /// A group, as [`list_groups`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GroupInfo {
     /// Database id.
     pub id: i64,

@@ -11,7 +11,7 @@ use crate::schema::{auth_permissions, auth_role_permissions, auth_roles};
 use crate::with_conn;
 
 /// A permission, as [`list_permissions`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PermissionInfo {
     /// Database id.
     pub id: i64,

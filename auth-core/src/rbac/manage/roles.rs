@@ -17,7 +17,7 @@ use crate::schema::{auth_group_roles, auth_role_permissions, auth_roles, auth_us
 use crate::with_conn;
 
 /// A role, as [`list_roles`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RoleInfo {
     /// Database id.
     pub id: i64,
