@@ -63,9 +63,9 @@ pub use auth_core::{
     password_policy, rbac, refresh_token, report, schema, service, session, throttle, with_conn,
 };
 pub use auth_macros::AuthUser;
+pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};
 /// The utoipa this crate derives its OpenAPI document with (see [`openapi`]).
 pub use utoipa;
-pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};
 
 pub use config::{
     ClientIpSource, CookieConfig, CsrfConfig, HttpConfig, OriginScheme, RegistrationMode,

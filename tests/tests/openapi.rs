@@ -109,7 +109,10 @@ async fn the_served_document_is_valid_openapi_3_1() {
     assert_eq!(ids.len(), ops.len(), "operation ids repeat");
     for (method, path, op) in &ops {
         assert!(path.starts_with(&format!("{PREFIX}/")), "{method} {path}");
-        assert!(op["responses"].is_object(), "{method} {path} has no answers");
+        assert!(
+            op["responses"].is_object(),
+            "{method} {path} has no answers"
+        );
     }
     let mut listed: Vec<String> = ops
         .iter()
@@ -188,7 +191,10 @@ async fn the_served_document_is_valid_openapi_3_1() {
     )
     .await;
     assert!(a.body["paths"]["/auth/v2/login"]["post"].is_object());
-    assert_eq!(a.body["paths"].as_object().unwrap().len(), doc["paths"].as_object().unwrap().len());
+    assert_eq!(
+        a.body["paths"].as_object().unwrap().len(),
+        doc["paths"].as_object().unwrap().len()
+    );
 
     if !validator_available() {
         return;
@@ -223,7 +229,10 @@ async fn the_validator_refuses_a_broken_document() {
         ("unknown type", bad_type),
     ] {
         let (ok, out) = valid_document(&broken);
-        assert!(!ok, "the validator accepted a document with a {what}: {out}");
+        assert!(
+            !ok,
+            "the validator accepted a document with a {what}: {out}"
+        );
     }
 }
 
@@ -261,7 +270,8 @@ async fn every_documented_operation_is_served_and_guarded_as_documented() {
             anonymous.body
         );
         assert_eq!(
-            anonymous.status == StatusCode::UNAUTHORIZED && anonymous.body["code"] == "unauthenticated",
+            anonymous.status == StatusCode::UNAUTHORIZED
+                && anonymous.body["code"] == "unauthenticated",
             secured,
             "{what}: {} {:?}",
             anonymous.status,
@@ -269,14 +279,17 @@ async fn every_documented_operation_is_served_and_guarded_as_documented() {
         );
 
         let plain = app.call(method.clone(), &uri, None, Some(&nobody)).await;
-        let guarded = plain.status == StatusCode::FORBIDDEN && plain.body["message"] == GUARD_REFUSAL;
+        let guarded =
+            plain.status == StatusCode::FORBIDDEN && plain.body["message"] == GUARD_REFUSAL;
         assert_eq!(guarded, permission.is_some(), "{what}: {:?}", plain.body);
 
         if let Some(code) = permission {
             let token = match holders.get(code) {
                 Some(token) => token.clone(),
                 None => {
-                    let (id, token) = app.user(&format!("holder-{}", code.replace('.', "-"))).await;
+                    let (id, token) = app
+                        .user(&format!("holder-{}", code.replace('.', "-")))
+                        .await;
                     app.give_role(id, &format!("only-{code}"), &[code]).await;
                     holders.insert(code.to_owned(), token.clone());
                     token
@@ -325,11 +338,19 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
         &mut cases,
         "POST",
         "/register",
-        &app.post("register", json!({"account": "seed", "password": PASSWORD}), None)
-            .await,
+        &app.post(
+            "register",
+            json!({"account": "seed", "password": PASSWORD}),
+            None,
+        )
+        .await,
     );
     let a = app
-        .post("login", json!({"account": "seed", "password": PASSWORD}), None)
+        .post(
+            "login",
+            json!({"account": "seed", "password": PASSWORD}),
+            None,
+        )
         .await;
     case(&mut cases, "POST", "/login", &a);
     let token = a.token().unwrap();
@@ -337,8 +358,12 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
         &mut cases,
         "POST",
         "/login",
-        &app.post("login", json!({"account": "seed", "password": "wrong-one-1"}), None)
-            .await,
+        &app.post(
+            "login",
+            json!({"account": "seed", "password": "wrong-one-1"}),
+            None,
+        )
+        .await,
     );
     case(&mut cases, "GET", "/me", &app.get("me", Some(&token)).await);
     let a = app
@@ -351,13 +376,27 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     case(&mut cases, "PATCH", "/me", &a);
-    case(&mut cases, "GET", "/sessions", &app.get("sessions", Some(&token)).await);
+    case(
+        &mut cases,
+        "GET",
+        "/sessions",
+        &app.get("sessions", Some(&token)).await,
+    );
     let a = app
-        .post("api-keys", json!({"name": "ci", "expires_in_days": 30}), Some(&token))
+        .post(
+            "api-keys",
+            json!({"name": "ci", "expires_in_days": 30}),
+            Some(&token),
+        )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     case(&mut cases, "POST", "/api-keys", &a);
-    case(&mut cases, "GET", "/api-keys", &app.get("api-keys", Some(&token)).await);
+    case(
+        &mut cases,
+        "GET",
+        "/api-keys",
+        &app.get("api-keys", Some(&token)).await,
+    );
     case(
         &mut cases,
         "GET",
@@ -368,8 +407,12 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
         &mut cases,
         "POST",
         "/token",
-        &app.post("token", json!({"account": "seed", "password": PASSWORD}), None)
-            .await,
+        &app.post(
+            "token",
+            json!({"account": "seed", "password": PASSWORD}),
+            None,
+        )
+        .await,
     );
 
     for path in [
@@ -392,8 +435,10 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
         .call(
             Method::POST,
             "/users",
-            Some(json!({"account": "made", "password": PASSWORD, "roles": ["user"],
-                        "extra": {"first_name": "M"}})),
+            Some(
+                json!({"account": "made", "password": PASSWORD, "roles": ["user"],
+                        "extra": {"first_name": "M"}}),
+            ),
             &root,
         )
         .await;
@@ -420,7 +465,12 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     case(&mut cases, "POST", "/admin/roles", &a);
     let a = admin
-        .call(Method::POST, "/groups", Some(json!({"name": "staff"})), &root)
+        .call(
+            Method::POST,
+            "/groups",
+            Some(json!({"name": "staff"})),
+            &root,
+        )
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     case(&mut cases, "POST", "/admin/groups", &a);
@@ -457,11 +507,21 @@ async fn the_user_schemas_follow_the_model() {
     let schemas = &doc["components"]["schemas"];
     let user = &schemas["User"];
     let core = user["properties"].as_object().unwrap();
-    for field in ["id", "account", "email", "is_superuser", "is_active", "date_joined"] {
+    for field in [
+        "id",
+        "account",
+        "email",
+        "is_superuser",
+        "is_active",
+        "date_joined",
+    ] {
         assert!(core.contains_key(field), "User lacks {field}");
     }
     for absent in ["password", "first_name", "age"] {
-        assert!(!core.contains_key(absent), "User shows {absent} at the top level");
+        assert!(
+            !core.contains_key(absent),
+            "User shows {absent} at the top level"
+        );
     }
     let extra = &user["properties"]["extra"]["properties"];
     assert_eq!(extra["first_name"]["type"], "string");
@@ -490,7 +550,10 @@ async fn list_articles() {}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_application_merges_the_document_into_its_own() {
     let t = TestDb::sqlite().await;
-    let auth = Auth::<User>::new(t.db.clone(), auth_axum::service::AuthService::builder().build());
+    let auth = Auth::<User>::new(
+        t.db.clone(),
+        auth_axum::service::AuthService::builder().build(),
+    );
     let merged = AppApi::openapi().nest(PREFIX, auth.openapi());
     let merged = serde_json::to_value(&merged).unwrap();
     assert!(merged["paths"]["/articles"]["get"].is_object());

@@ -11,9 +11,9 @@ use auth_core::rbac::{self, manage};
 use auth_core::{api_key, audit, service, session, throttle, user_status};
 
 use super::model;
-use crate::routes::{account, admin, answers, api_keys, me, recovery, sessions, tokens};
 use super::model::refs::Nothing;
 use crate::response::{ErrorBody, ErrorCode};
+use crate::routes::{account, admin, answers, api_keys, me, recovery, sessions, tokens};
 
 /// The security scheme of the session cookie.
 pub(crate) const SESSION_SCHEME: &str = "session";

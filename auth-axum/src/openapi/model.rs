@@ -4,8 +4,8 @@
 
 use auth_core::{AuthUser, ColumnDef, ColumnType};
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType,
-    Type,
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat,
+    SchemaType, Type,
 };
 use utoipa::openapi::{Ref, RefOr};
 
@@ -41,7 +41,10 @@ pub(crate) fn schemas<U: AuthUser>() -> Vec<(String, RefOr<Schema>)> {
         .map(|c| (*c, !c.nullable && c.default.is_none()));
 
     let user_object = || {
-        let extra = object("The model's custom fields.", custom.iter().map(|c| (*c, true)));
+        let extra = object(
+            "The model's custom fields.",
+            custom.iter().map(|c| (*c, true)),
+        );
         object(
             "A user; the password hash is never part of it.",
             core.iter().map(|c| (*c, true)),
@@ -99,24 +102,33 @@ pub(crate) fn schemas<U: AuthUser>() -> Vec<(String, RefOr<Schema>)> {
          needed one way or the other.",
         optional_custom.clone(),
     )
-        .property("account", string("The login name."))
-        .required("account")
-        .property("password", password("Under the password policy."))
-        .required("password")
-        .property("email", string("The e-mail address (also accepted under `extra`)."))
-        .property("platform", string("The backend; `default` when absent."))
-        .property(
-            "extra",
-            object("Custom fields (and `email`).", optional_custom.clone())
-                .property("email", string("The e-mail address.")),
-        );
+    .property("account", string("The login name."))
+    .required("account")
+    .property("password", password("Under the password policy."))
+    .required("password")
+    .property(
+        "email",
+        string("The e-mail address (also accepted under `extra`)."),
+    )
+    .property("platform", string("The backend; `default` when absent."))
+    .property(
+        "extra",
+        object("Custom fields (and `email`).", optional_custom.clone())
+            .property("email", string("The e-mail address.")),
+    );
 
     let changes = object(
         "Only the fields sent change; custom fields may also come under `extra`.",
         optional_custom.clone(),
     )
-    .property("email", string("A new e-mail address; needs `current_password`."))
-    .property("current_password", password("Required to change the e-mail address."))
+    .property(
+        "email",
+        string("A new e-mail address; needs `current_password`."),
+    )
+    .property(
+        "current_password",
+        password("Required to change the e-mail address."),
+    )
     .property("extra", object("Custom fields.", optional_custom.clone()));
 
     let admin_create = ObjectBuilder::new()
@@ -133,7 +145,10 @@ pub(crate) fn schemas<U: AuthUser>() -> Vec<(String, RefOr<Schema>)> {
         "Only the fields sent change, in one statement.",
         optional_custom,
     )
-    .property("account", string("A new login name (409 `conflict` when taken)."))
+    .property(
+        "account",
+        string("A new login name (409 `conflict` when taken)."),
+    )
     .property("is_active", ObjectBuilder::new().schema_type(Type::Boolean))
     .property(
         "suspend_reason",
@@ -147,9 +162,15 @@ pub(crate) fn schemas<U: AuthUser>() -> Vec<(String, RefOr<Schema>)> {
             USER_WITH_MEMBERSHIPS.to_owned(),
             Schema::Object(with_memberships.build()).into(),
         ),
-        (ADMIN_USER.to_owned(), Schema::Object(admin_user.build()).into()),
+        (
+            ADMIN_USER.to_owned(),
+            Schema::Object(admin_user.build()).into(),
+        ),
         (REGISTER.to_owned(), Schema::Object(register.build()).into()),
-        (USER_CHANGES.to_owned(), Schema::Object(changes.build()).into()),
+        (
+            USER_CHANGES.to_owned(),
+            Schema::Object(changes.build()).into(),
+        ),
         (
             ADMIN_USER_CREATE.to_owned(),
             Schema::Object(admin_create.build()).into(),
@@ -199,9 +220,7 @@ fn column_schema(column: &ColumnDef) -> ObjectBuilder {
         .schema_type(schema_type)
         .format(format.map(SchemaFormat::KnownFormat));
     if column.ty == ColumnType::SmallInt {
-        schema = schema
-            .minimum(Some(i16::MIN))
-            .maximum(Some(i16::MAX));
+        schema = schema.minimum(Some(i16::MIN)).maximum(Some(i16::MAX));
     }
     if let Some(max) = column.max_length {
         schema = schema.max_length(Some(max as usize));

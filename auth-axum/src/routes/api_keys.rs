@@ -16,7 +16,7 @@ use crate::extract::{Client, CurrentUser};
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::openapi::model::refs::Nothing;
-use crate::response::{Envelope, ErrorBody, self, ApiError, ErrorCode};
+use crate::response::{self, ApiError, Envelope, ErrorBody, ErrorCode};
 
 /// The longest name.
 const MAX_NAME: usize = 100;

@@ -7,11 +7,11 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::answers::EndedSessions;
 use super::{validate, wire};
 use crate::extract::{Client, CurrentUser};
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use super::answers::EndedSessions;
 use crate::openapi::model::refs::{UserChanges, UserWithMemberships};
 use crate::response::{self, ApiError, Envelope, ErrorBody};
 

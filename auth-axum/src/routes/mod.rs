@@ -107,12 +107,36 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
         .route(account::__path_logout, Session, account::logout::<U>)
         .route(me::__path_get, User, me::get::<U>)
         .route(me::__path_patch, Session, me::patch::<U>)
-        .route(me::__path_change_password, Session, me::change_password::<U>)
-        .route(recovery::__path_forgot_password, Public, recovery::forgot_password::<U>)
-        .route(recovery::__path_request_verify, User, recovery::request_verify::<U>)
-        .route(recovery::__path_check_reset, Public, recovery::check_reset::<U>)
-        .route(recovery::__path_reset_password, Public, recovery::reset_password::<U>)
-        .route(recovery::__path_check_verify, Public, recovery::check_verify::<U>)
+        .route(
+            me::__path_change_password,
+            Session,
+            me::change_password::<U>,
+        )
+        .route(
+            recovery::__path_forgot_password,
+            Public,
+            recovery::forgot_password::<U>,
+        )
+        .route(
+            recovery::__path_request_verify,
+            User,
+            recovery::request_verify::<U>,
+        )
+        .route(
+            recovery::__path_check_reset,
+            Public,
+            recovery::check_reset::<U>,
+        )
+        .route(
+            recovery::__path_reset_password,
+            Public,
+            recovery::reset_password::<U>,
+        )
+        .route(
+            recovery::__path_check_verify,
+            Public,
+            recovery::check_verify::<U>,
+        )
         .route(recovery::__path_verify, Public, recovery::verify::<U>)
         .route(sessions::__path_list, Session, sessions::list::<U>)
         .route(sessions::__path_revoke, Session, sessions::revoke::<U>)

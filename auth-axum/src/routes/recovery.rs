@@ -15,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::account::clear_cookies;
+use super::answers::TokenValid;
 use super::{validate, wire};
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use super::answers::TokenValid;
 use crate::openapi::model::refs::{Nothing, User};
 use crate::response::{self, ApiError, Envelope, ErrorBody};
 
@@ -212,7 +212,10 @@ async fn check<U: UserStore + Clone + Serialize>(
     account_token::peek(&mut conn, purpose, token)
         .await
         .map_err(AuthError::from)?;
-    Ok(response::ok(TokenValid { valid: true }, "the token is valid"))
+    Ok(response::ok(
+        TokenValid { valid: true },
+        "the token is valid",
+    ))
 }
 
 /// `GET reset-password?token=`: whether a reset token is still usable (the token is not

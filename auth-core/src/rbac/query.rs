@@ -130,7 +130,17 @@ pub(crate) fn with_ancestors(
 }
 
 /// A role or group as the login and `me` answers list it: `{id, name}`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, diesel::Queryable, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    diesel::Queryable,
+    utoipa::ToSchema,
+)]
 pub struct Named {
     /// Row id.
     pub id: i64,

@@ -1,8 +1,8 @@
 //! `admin/events`: the audit log, newest first.
 
+use super::page::Page;
 use crate::response::{Envelope, ErrorBody};
 use auth_core::audit::AuditEvent;
-use super::page::Page;
 use std::collections::HashMap;
 
 use auth_core::UserStore;

@@ -63,8 +63,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::extract::CurrentUser;
 use crate::layer::Auth;
-use crate::routes::{Access, Documented};
 use crate::response::ApiError;
+use crate::routes::{Access, Documented};
 
 /// `routes` with the admin routes (under `/admin`), each reached with its permission.
 pub(crate) fn routes<U: UserStore + Clone + Serialize>(routes: Documented<U>) -> Documented<U> {
@@ -80,24 +80,52 @@ pub(crate) fn routes<U: UserStore + Clone + Serialize>(routes: Documented<U>) ->
         .route(users::__path_patch, USERS_MANAGE, users::patch::<U>)
         .route(users::__path_delete, USERS_MANAGE, users::delete::<U>)
         .route(users::__path_set_roles, USERS_MANAGE, users::set_roles::<U>)
-        .route(users::__path_set_groups, USERS_MANAGE, users::set_groups::<U>)
-        .route(users::__path_set_password, USERS_MANAGE, users::set_password::<U>)
+        .route(
+            users::__path_set_groups,
+            USERS_MANAGE,
+            users::set_groups::<U>,
+        )
+        .route(
+            users::__path_set_password,
+            USERS_MANAGE,
+            users::set_password::<U>,
+        )
         .route(users::__path_sessions, USERS_READ, users::sessions::<U>)
-        .route(users::__path_revoke_session, USERS_MANAGE, users::revoke_session::<U>)
+        .route(
+            users::__path_revoke_session,
+            USERS_MANAGE,
+            users::revoke_session::<U>,
+        )
         .route(roles::__path_list, ROLES_READ, roles::list::<U>)
         .route(roles::__path_create, ROLES_MANAGE, roles::create::<U>)
         .route(roles::__path_get, ROLES_READ, roles::get::<U>)
         .route(roles::__path_patch, ROLES_MANAGE, roles::patch::<U>)
         .route(roles::__path_delete, ROLES_MANAGE, roles::delete::<U>)
-        .route(roles::__path_set_permissions, ROLES_MANAGE, roles::set_permissions::<U>)
+        .route(
+            roles::__path_set_permissions,
+            ROLES_MANAGE,
+            roles::set_permissions::<U>,
+        )
         .route(groups::__path_list, ROLES_READ, groups::list::<U>)
         .route(groups::__path_create, ROLES_MANAGE, groups::create::<U>)
         .route(groups::__path_get, ROLES_READ, groups::get::<U>)
         .route(groups::__path_patch, ROLES_MANAGE, groups::patch::<U>)
         .route(groups::__path_delete, ROLES_MANAGE, groups::delete::<U>)
-        .route(groups::__path_set_roles, ROLES_MANAGE, groups::set_roles::<U>)
-        .route(permissions::__path_list, Permission("permissions.read"), permissions::list::<U>)
-        .route(permissions::__path_create, Permission("permissions.manage"), permissions::create::<U>)
+        .route(
+            groups::__path_set_roles,
+            ROLES_MANAGE,
+            groups::set_roles::<U>,
+        )
+        .route(
+            permissions::__path_list,
+            Permission("permissions.read"),
+            permissions::list::<U>,
+        )
+        .route(
+            permissions::__path_create,
+            Permission("permissions.manage"),
+            permissions::create::<U>,
+        )
         .route(overview::__path_get, USERS_READ, overview::get::<U>)
         .route(events::__path_list, USERS_READ, events::list::<U>)
         .route(locks::__path_list, USERS_READ, locks::list::<U>)

@@ -1,10 +1,10 @@
 //! `admin/permissions`: list and create.
 
 use crate::response::{Envelope, ErrorBody};
-use auth_core::rbac::manage::PermissionInfo;
 use auth_core::UserStore;
 use auth_core::audit::EventType;
 use auth_core::rbac::manage;
+use auth_core::rbac::manage::PermissionInfo;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,11 +1,11 @@
 //! `admin/users`: list, create, show, change (rename included), suspend, delete; replace a
 //! user's roles and groups; set their password; list and revoke their sessions.
 
+use super::page::Page;
 use crate::openapi::model::refs::{AdminUser, AdminUserChanges, AdminUserCreate, Nothing};
 use crate::response::{Envelope, ErrorBody};
 use crate::routes::answers::EndedSessions;
 use auth_core::session::Session;
-use super::page::Page;
 use std::collections::HashMap;
 
 use auth_core::account_token::{self, Purpose};
