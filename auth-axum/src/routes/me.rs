@@ -15,8 +15,8 @@ use crate::layer::Auth;
 use crate::openapi::model::refs::{UserChanges, UserWithMemberships};
 use crate::response::{self, ApiError, Envelope, ErrorBody};
 
-/// GET me: the user, with custom fields under `extra` and the global roles and groups
-/// ([`wire`]).
+/// The logged-in user, with the custom fields under `extra` and the global roles and
+/// groups.
 #[utoipa::path(
     get,
     path = "/me",
@@ -35,8 +35,8 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 /// PATCH me: `email` and the model's custom fields, at the top level or under `extra`
 /// (as `me` answers them); identity, password and flags are refused (they have their own
 /// routes). Only the fields sent are written. A new e-mail address needs
-/// `current_password` too (422 without it, 401 `invalid_credentials` when wrong); see
-/// [`auth_core::service::AuthService::save_changes`] for what follows.
+/// `current_password` too (422 without it, 401 `invalid_credentials` when wrong); it is
+/// then unverified, and the old address is told.
 #[utoipa::path(
     patch,
     path = "/me",

@@ -23,6 +23,7 @@
 //! | POST | `token/refresh` | `{refresh_token}` | 200, the next pair; 401 `invalid_token` when unknown, expired, used (the family then ends) or its login ended |
 //! | POST | `token/revoke` | `{refresh_token}` | 200 (also for an unknown token); the family and its access tokens end |
 //! | GET | `.well-known/jwks.json` | | 200, the public keys as a bare JWKS `{"keys": [...]}` |
+//! | GET | `openapi.json` | | 200, the OpenAPI 3.1 document of this router, paths under its mount point (see [`crate::openapi`]) |
 //!
 //! The token routes need a JWT configuration
 //! ([`auth_core::service::AuthServiceBuilder::jwt`]); without one they answer 501

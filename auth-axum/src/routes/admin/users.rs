@@ -544,11 +544,13 @@ pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
 #[serde(deny_unknown_fields)]
 #[schema(as = AdminSetPassword)]
 pub(crate) struct PasswordBody {
+    /// The new password, under the password policy.
+    #[schema(format = Password)]
     password: String,
 }
 
-/// Sets the user's password without the old one ([`auth_core::service::AuthService::set_password`]
-/// with the admin as `by`): the password policy applies (422 `weak_password`), and in one
+/// Sets the user's password without the old one (audited with the admin as `by`): the
+/// password policy applies (422 `weak_password`), and in one
 /// transaction every session of the user ends (token logins too), their reset links die
 /// and the account's login lock is cleared. Answers `{ended_sessions}`.
 #[utoipa::path(
