@@ -105,24 +105,9 @@ pub fn registered() -> Vec<&'static AccessSpec> {
     specs
 }
 
-/// Whether `code` is a well-formed permission: two or more dot-separated segments of
-/// lowercase letters, digits, `_` or `-`, each starting with a letter or digit. The guard
-/// macros apply the same rule at compile time.
-pub fn is_valid_permission(code: &str) -> bool {
-    let mut segments = 0;
-    for segment in code.split('.') {
-        segments += 1;
-        let mut chars = segment.chars();
-        match chars.next() {
-            Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit() => {}
-            _ => return false,
-        }
-        if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
-            return false;
-        }
-    }
-    segments >= 2 && code.len() <= 150
-}
+/// Whether `code` is a well-formed permission (the grammar the guard macros also apply at
+/// compile time, from the one definition in `auth-grammar`).
+pub use auth_grammar::permission::is_valid_permission;
 
 #[cfg(test)]
 mod tests {
@@ -142,30 +127,5 @@ mod tests {
         let mut names = Vec::new();
         RULE.permissions(&mut names);
         assert_eq!(names, ["a.b", "c.d", "e.f"]);
-    }
-
-    #[test]
-    fn permission_names() {
-        for ok in [
-            "article.create",
-            "users.read",
-            "a.b.c",
-            "x1.y-2",
-            "proj_x.read",
-        ] {
-            assert!(is_valid_permission(ok), "{ok}");
-        }
-        for bad in [
-            "article",
-            "Article.create",
-            "article.",
-            ".create",
-            "a..b",
-            "a.b c",
-            "",
-            "a.-b",
-        ] {
-            assert!(!is_valid_permission(bad), "{bad}");
-        }
     }
 }

@@ -3,46 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The portable column types a user model can use.
-///
-/// Each maps to a native type of every backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ColumnType {
-    /// `i16`.
-    SmallInt,
-    /// `i32`.
-    Integer,
-    /// `i64`.
-    BigInt,
-    /// `f32`.
-    Float,
-    /// `f64`.
-    Double,
-    /// `bool`.
-    Bool,
-    /// `String`: `TEXT`, or `VARCHAR(n)` when a maximum length is given.
-    Text,
-    /// `time::PrimitiveDateTime`, stored as UTC without an offset.
-    Timestamp,
-    /// `uuid::Uuid`: native `uuid` on PostgreSQL, 36-character text elsewhere.
-    Uuid,
-}
-
-/// The default a column receives when a row is inserted without it (and when the column is
-/// added to a table that already has rows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DefaultValue {
-    /// Boolean `TRUE` / `FALSE`.
-    Bool(bool),
-    /// Integer zero.
-    Zero,
-    /// The empty string.
-    EmptyString,
-    /// The current time at insert.
-    CurrentTimestamp,
-}
+pub use auth_grammar::{ColumnType, DefaultValue};
 
 /// One column of a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

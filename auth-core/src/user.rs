@@ -14,8 +14,7 @@ use crate::db::{Backend, DbConn};
 use crate::error::Result;
 use crate::model::TableDef;
 
-/// Longest account name accepted.
-pub const MAX_ACCOUNT_CHARS: usize = 150;
+pub use auth_grammar::limits::{MAX_ACCOUNT_CHARS, MAX_EMAIL_CHARS};
 
 /// Why `name` cannot be an account name: it must have 1 to [`MAX_ACCOUNT_CHARS`]
 /// characters, no control characters (NUL included) and no surrounding whitespace. The
@@ -36,9 +35,6 @@ pub fn check_account_name(name: &str) -> std::result::Result<(), String> {
     }
     Ok(())
 }
-
-/// Longest e-mail address accepted (the RFC 5321 path limit).
-pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// Why `email` cannot be an e-mail address: it must look like `local@domain` (one `@`,
 /// neither side empty), have no whitespace or control characters and at most

@@ -24,30 +24,7 @@ pub struct Catalog {
     entries: BTreeMap<String, String>,
 }
 
-/// Whether `code` is a well-formed permission: two or more dot-separated segments of
-/// lowercase letters, digits, `_` or `-`, each starting with a letter or digit, at most 150
-/// bytes. The same rule as `auth_core::access::is_valid_permission` (a proc-macro crate
-/// cannot depend on auth-core, so it is repeated here; keep the two in step).
-pub fn is_valid_permission(code: &str) -> bool {
-    let mut segments = 0;
-    for segment in code.split('.') {
-        segments += 1;
-        let mut chars = segment.chars();
-        match chars.next() {
-            Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit() => {}
-            _ => return false,
-        }
-        if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
-            return false;
-        }
-    }
-    segments >= 2 && code.len() <= 150
-}
-
-/// What a permission must look like, for error messages.
-pub const PERMISSION_RULE: &str = "two or more dot-separated segments of lowercase letters, \
-     digits, `_` or `-`, each starting with a letter or digit, at most 150 characters, \
-     such as \"article.create\"";
+pub use auth_grammar::permission::{PERMISSION_RULE, is_valid_permission};
 
 impl Catalog {
     /// Parses the text of `permissions.toml`: a `[permissions]` table of
@@ -311,37 +288,6 @@ mod tests {
             err.contains("`A.b`") && err.contains("`c`") && err.contains("`roles`"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn permission_names() {
-        for ok in [
-            "article.create",
-            "users.read",
-            "a.b.c",
-            "x1.y-2",
-            "proj_x.read",
-            "0.1",
-        ] {
-            assert!(is_valid_permission(ok), "{ok}");
-        }
-        let long = format!("a.{}", "b".repeat(149));
-        for bad in [
-            "article",
-            "Article.create",
-            "article.",
-            ".create",
-            "a..b",
-            "a.b c",
-            "",
-            "a.-b",
-            "a._b",
-            "a.é",
-            long.as_str(),
-        ] {
-            assert!(!is_valid_permission(bad), "{bad}");
-        }
-        assert!(is_valid_permission(&format!("a.{}", "b".repeat(148))));
     }
 
     #[test]

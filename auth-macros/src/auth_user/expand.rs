@@ -33,7 +33,7 @@ fn table_ident(model: &Model<'_>) -> syn::Ident {
 fn sql_type_name(ty: ColumnType) -> &'static str {
     match ty {
         ColumnType::Uuid => "PortableUuid",
-        other => column_type_variant(other),
+        other => other.name(),
     }
 }
 
@@ -129,7 +129,7 @@ fn auth_user_impl(model: &Model<'_>) -> TokenStream {
     let p = quote!(#krate::__private);
     let columns = model.columns.iter().map(|column| {
         let name = &column.name;
-        let ty = format_ident!("{}", column_type_variant(column.col_type));
+        let ty = format_ident!("{}", column.col_type.name());
         let nullable = column.nullable;
         let unique = column.unique;
         let primary_key = column.primary_key;
@@ -528,21 +528,6 @@ fn apply_changes_fn(model: &Model<'_>) -> TokenStream {
             #(#assigns)*
             ::core::result::Result::Ok(())
         }
-    }
-}
-
-/// The name of the runtime `ColumnType` variant for `ty`.
-fn column_type_variant(ty: ColumnType) -> &'static str {
-    match ty {
-        ColumnType::SmallInt => "SmallInt",
-        ColumnType::Integer => "Integer",
-        ColumnType::BigInt => "BigInt",
-        ColumnType::Float => "Float",
-        ColumnType::Double => "Double",
-        ColumnType::Bool => "Bool",
-        ColumnType::Text => "Text",
-        ColumnType::Timestamp => "Timestamp",
-        ColumnType::Uuid => "Uuid",
     }
 }
 

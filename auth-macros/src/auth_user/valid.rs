@@ -1,6 +1,7 @@
 //! Validation: assigns roles to fields, checks types and attributes, and builds the column
 //! model of the table.
 
+use auth_grammar::limits;
 use proc_macro2::Span;
 
 use super::Ctxt;
@@ -16,28 +17,7 @@ const RESERVED_FIELD_NAMES: [&str; 5] = ["table", "star", "dsl", "columns", "all
 const SUPPORTED: &str = "supported are String, bool, i16, i32, i64, f32, f64, \
                          time::PrimitiveDateTime, uuid::Uuid and Option of these";
 
-/// The portable column type (mirrors `auth_core::model::ColumnType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnType {
-    SmallInt,
-    Integer,
-    BigInt,
-    Float,
-    Double,
-    Bool,
-    Text,
-    Timestamp,
-    Uuid,
-}
-
-/// A column default (mirrors `auth_core::model::DefaultValue`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DefaultValue {
-    Bool(bool),
-    Zero,
-    EmptyString,
-    CurrentTimestamp,
-}
+pub use auth_grammar::{ColumnType, DefaultValue};
 
 /// One field of the model and the column it maps to.
 pub struct Column<'a> {
@@ -344,9 +324,9 @@ fn check_field<'a>(
     let primary_key = role == Some(Role::Id);
     let unique = matches!(role, Some(Role::Account | Role::Email)) || field.attrs.unique.is_some();
     let default_length = match role {
-        Some(Role::Account) => Some(150),
-        Some(Role::Email) => Some(254),
-        Some(Role::Password) => Some(255),
+        Some(Role::Account) => Some(limits::MAX_ACCOUNT_CHARS as u32),
+        Some(Role::Email) => Some(limits::MAX_EMAIL_CHARS as u32),
+        Some(Role::Password) => Some(limits::PASSWORD_HASH_CHARS as u32),
         _ => None,
     };
     let max_length = field.attrs.max_length.map(|(n, _)| n).or(default_length);
