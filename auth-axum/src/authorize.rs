@@ -8,13 +8,13 @@ use auth_core::rbac::{self, Grants};
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use crate::backend::BoxFuture;
 use crate::extract::{Lookup, resolve, resolve_now};
 use crate::guard::Authorize;
 use crate::layer::Auth;
 use crate::rejection::{AuthRejection, LoginRequired, PermissionDenied};
 use crate::resolution::Resolution;
 use crate::response::ApiError;
+use auth_core::backend::BoxFuture;
 
 /// The value of the path parameter `name`, which the guard's `scope` names.
 async fn scope_from_path(parts: &mut Parts, name: &str, handler: &str) -> Result<String, ApiError> {

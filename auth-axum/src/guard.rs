@@ -22,9 +22,9 @@ use auth_core::access::AccessSpec;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use crate::backend::BoxFuture;
 use crate::layer::Auth;
 use crate::rejection::{AuthRejection, MissingAuthLayer};
+use auth_core::backend::BoxFuture;
 
 /// A handler's requirement, as a type. Implemented by the guard macros on a zero-sized
 /// type per guarded handler.

@@ -35,6 +35,10 @@
 //!   caches them. A change made through `rbac::manage` bumps the version in the same
 //!   transaction, so it is seen on the next request on every instance.
 
+// An item is `pub` only where an application can reach it; everything else says
+// `pub(crate)`, so the public surface is what `cargo doc` shows and nothing more.
+#![warn(unreachable_pub)]
+
 // The guard macros name this crate `::auth_axum` (the path an application sees); this makes
 // that path resolve inside the crate too, for the guarded admin handlers.
 extern crate self as auth_axum;
@@ -55,12 +59,16 @@ pub mod response;
 mod routes;
 mod session_cache;
 
+/// The runtime: storage, sessions, tokens, RBAC, audit, mail, migrations, the CLI. Its
+/// modules are reached through here (`auth_axum::auth_core::rbac::manage`); the types an
+/// application names every day are also at this crate's root.
+#[doc(no_inline)]
+pub use auth_core;
 pub use auth_core::embed_app_migrations;
+pub use auth_core::service::{AuthService, AuthServiceBuilder};
 pub use auth_core::{
     AuthError, AuthUser, Backend, ColumnDef, ColumnType, Database, DatabaseConfig, DbConn,
-    DefaultValue, Error, NewUser, Result, TableDef, UserFilter, UserStore, access, account_mail,
-    account_token, api_key, audit, backend, cli, db, jwt, mail, makemigrations, migrate, password,
-    password_policy, rbac, refresh_token, report, schema, service, session, throttle, with_conn,
+    DefaultValue, Error, NewUser, Result, TableDef, UserFilter, UserStore,
 };
 pub use auth_macros::AuthUser;
 pub use auth_macros::{login_required, permission_catalog, permission_required, role_required};

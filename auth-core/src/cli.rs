@@ -5,7 +5,7 @@
 //! enum Cli {
 //!     Serve,
 //!     #[command(flatten)]
-//!     Auth(auth_axum::cli::AuthCommand),
+//!     Auth(auth_axum::auth_core::cli::AuthCommand),
 //! }
 //! // ...
 //! Cli::Auth(cmd) => cmd.run(&db, &service, &migrations, Path::new("migrations")).await?,

@@ -45,6 +45,8 @@ pub mod password_policy;
 pub mod rbac;
 pub mod refresh_token;
 pub mod report;
+// Between this crate and auth-axum's session cache: not an application's API.
+#[doc(hidden)]
 pub mod revocation;
 pub mod schema;
 pub mod service;

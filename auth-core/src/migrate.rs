@@ -49,7 +49,7 @@ pub enum AppMigrations {
 ///
 /// ```ignore
 /// let migrations = auth_axum::embed_app_migrations!();
-/// auth_axum::migrate::run(&db, &migrations).await?;
+/// auth_axum::auth_core::migrate::run(&db, &migrations).await?;
 /// ```
 #[macro_export]
 macro_rules! embed_app_migrations {

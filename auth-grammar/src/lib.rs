@@ -4,7 +4,7 @@
 //!
 //! - [`permission`]: what a permission code looks like;
 //! - [`limits`]: the length limits of account names, e-mail addresses and password hashes;
-//! - [`column`]: the portable column types a user model can use, and their defaults.
+//! - [`column`](mod@column): the portable column types a user model can use, and their defaults.
 //!
 //! Applications do not depend on this crate directly: `auth-axum` re-exports what they need.
 

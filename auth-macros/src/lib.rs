@@ -329,7 +329,7 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The requirement type has the handler's visibility and a name unique to the guard (a
 /// hash of the attribute and the function), so several guards on one handler do not clash.
-/// Each guard is registered for the access report (`auth_axum::access::registered()`).
+/// Each guard is registered for the access report (`auth_axum::auth_core::access::registered()`).
 /// The generated code names absolute paths only and compiles under
 /// `#![deny(unused_qualifications, missing_docs)]` and `#![forbid(unsafe_code)]` (the
 /// registration's link-section code comes from the `inventory` crate's macro, which the
@@ -395,7 +395,7 @@ pub fn role_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The crate's permission catalog, `permissions.toml` beside its `Cargo.toml`, as a
 /// `&'static [(&'static str, &'static str)]` of (code, description) sorted by code: what
-/// `auth_axum::rbac::manage::sync_catalog` stores in the permissions table.
+/// `auth_axum::auth_core::rbac::manage::sync_catalog` stores in the permissions table.
 ///
 /// ```ignore
 /// // permissions.toml:

@@ -14,8 +14,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use auth_axum::service::AuthService;
-use auth_axum::throttle::ThrottleConfig;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_tests::http::{TEST_COST, TestApp, send};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

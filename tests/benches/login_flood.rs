@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_axum::service::AuthService;
-use auth_axum::throttle::ThrottleConfig;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_tests::http::{TestApp, send};
 use axum::Router;
 use axum::body::Body;

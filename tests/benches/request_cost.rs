@@ -22,11 +22,11 @@
 // criterion_group! generates an undocumented function.
 #![allow(missing_docs)]
 
-use auth_axum::jwt::JwtConfig;
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::jwt::JwtConfig;
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{CurrentUser, HttpConfig, SessionCacheConfig, permission_required};
-use auth_axum::{api_key, session};
+use auth_axum::{auth_core::api_key, auth_core::session};
 use auth_tests::http::{TEST_COST, TestApp, send};
 use auth_tests::model::v1::User;
 use axum::Router;
@@ -75,7 +75,9 @@ async fn bearers(app: &TestApp, id: i64) -> (String, String) {
     .unwrap();
     let sid = session::list_for_user(&mut conn, id).await.unwrap()[0].id;
     let jwt = app.auth.service().jwt().unwrap();
-    let (access, _) = jwt.issue(id, sid, auth_axum::jwt::unix_now()).unwrap();
+    let (access, _) = jwt
+        .issue(id, sid, auth_axum::auth_core::jwt::unix_now())
+        .unwrap();
     (key, access)
 }
 

@@ -23,9 +23,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_axum::migrate::{self, AppMigrations};
-use auth_axum::service::AuthService;
-use auth_axum::session::{SessionConfig, hash_token};
+use auth_axum::auth_core::migrate::{self, AppMigrations};
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::session::{SessionConfig, hash_token};
 use auth_axum::{Backend, UserStore};
 use auth_tests::TestDb;
 use auth_tests::http::{TEST_COST, TestApp, send};

@@ -1,7 +1,7 @@
 //! An app with the built-in roles and a logged-in superuser, for the admin-endpoint tests.
 
 use auth_axum::UserStore;
-use auth_axum::rbac::manage;
+use auth_axum::auth_core::rbac::manage;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 

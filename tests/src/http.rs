@@ -1,11 +1,12 @@
 //! An application over a [`TestDb`] and a small client that drives it as a service.
 
 use auth_axum::UserStore;
-use auth_axum::migrate::{self, AppMigrations};
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::migrate::{self, AppMigrations};
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{
-    Auth, CookieConfig, CurrentUser, HttpConfig, MaybeUser, makemigrations::makemigrations,
+    Auth, CookieConfig, CurrentUser, HttpConfig, MaybeUser,
+    auth_core::makemigrations::makemigrations,
 };
 use axum::Router;
 use axum::body::Body;

@@ -3,13 +3,13 @@
 //! address, audited), only the changed columns written, and an admin delete that is all
 //! or nothing.
 
-use auth_axum::account_mail::AccountMail;
-use auth_axum::account_token::{self, Purpose};
-use auth_axum::audit::{self, EventFilter, EventType};
-use auth_axum::mail::SmtpMailer;
-use auth_axum::rbac;
-use auth_axum::service::AuthService;
-use auth_axum::{Backend, UserStore, session};
+use auth_axum::auth_core::account_mail::AccountMail;
+use auth_axum::auth_core::account_token::{self, Purpose};
+use auth_axum::auth_core::audit::{self, EventFilter, EventType};
+use auth_axum::auth_core::mail::SmtpMailer;
+use auth_axum::auth_core::rbac;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::{Backend, UserStore, auth_core::session};
 use auth_tests::admin::Admin;
 use auth_tests::http::{TEST_COST, TestApp};
 use auth_tests::model::v1::User;
@@ -228,7 +228,7 @@ async fn refuse_on_users(app: &TestApp, op: &str) {
         ),
     };
     let mut conn = app.t.db.conn().await.unwrap();
-    auth_axum::with_conn!(&mut conn, |c| c.batch_execute(&ddl).await).unwrap();
+    auth_axum::auth_core::with_conn!(&mut conn, |c| c.batch_execute(&ddl).await).unwrap();
 }
 
 async fn drop_refusal(app: &TestApp) {
@@ -237,7 +237,7 @@ async fn drop_refusal(app: &TestApp) {
         _ => "DROP TRIGGER keep_users",
     };
     let mut conn = app.t.db.conn().await.unwrap();
-    auth_axum::with_conn!(&mut conn, |c| c.batch_execute(ddl).await).unwrap();
+    auth_axum::auth_core::with_conn!(&mut conn, |c| c.batch_execute(ddl).await).unwrap();
 }
 
 /// A reset whose password write fails (a trigger refuses the update) changes nothing: the

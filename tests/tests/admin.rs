@@ -1,10 +1,10 @@
 //! The admin endpoints over HTTP on every backend: the 401/403/200/404/409/422 matrix,
 //! pagination and filters, suspension ending sessions, grant rules, replacing sets.
 
-use auth_axum::account_token::{self, Purpose};
-use auth_axum::audit::{self, AuditEvent, EventFilter, EventType};
-use auth_axum::rbac::{self, manage};
-use auth_axum::{AuthUser, UserStore, session};
+use auth_axum::auth_core::account_token::{self, Purpose};
+use auth_axum::auth_core::audit::{self, AuditEvent, EventFilter, EventType};
+use auth_axum::auth_core::rbac::{self, manage};
+use auth_axum::{AuthUser, UserStore, auth_core::session};
 use auth_tests::admin::Admin;
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};

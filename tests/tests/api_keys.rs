@@ -5,11 +5,12 @@
 //! requests skip CSRF; the last use is written at most once a minute. Written as attacks
 //! where it matters: each refusal is checked to change nothing.
 
-use auth_axum::audit::{self, EventFilter, EventType};
-use auth_axum::rbac::manage;
-use auth_axum::schema::auth_api_keys;
+use auth_axum::auth_core::audit::{self, EventFilter, EventType};
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::schema::auth_api_keys;
 use auth_axum::{
-    CurrentUser, MaybeUser, UserStore, permission_required, role_required, session, with_conn,
+    CurrentUser, MaybeUser, UserStore, auth_core::session, auth_core::with_conn,
+    permission_required, role_required,
 };
 use auth_tests::http::{Answer, HOST, ORIGIN, TestApp, send};
 use auth_tests::model::v1::User;

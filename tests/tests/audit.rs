@@ -5,11 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use auth_axum::UserStore;
-use auth_axum::audit::{AuditEvent, AuditHook, EventFilter, EventType};
-use auth_axum::backend::BoxFuture;
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
-use auth_axum::throttle::ThrottleConfig;
+use auth_axum::auth_core::audit::{AuditEvent, AuditHook, EventFilter, EventType};
+use auth_axum::auth_core::backend::BoxFuture;
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
@@ -55,7 +55,7 @@ async fn login_as(app: &TestApp, account: &str, password: &str, ip: &str, ua: &s
 
 async fn events(app: &TestApp, filter: EventFilter) -> Vec<AuditEvent> {
     let mut conn = app.t.db.conn().await.unwrap();
-    auth_axum::audit::list(&mut conn, &filter, 0, 1000)
+    auth_axum::auth_core::audit::list(&mut conn, &filter, 0, 1000)
         .await
         .unwrap()
 }
@@ -119,9 +119,12 @@ async fn every_event_is_recorded(t: TestDb) {
     // Password change, session revocation, logout. (A wrong old password counts against
     // the same keys as a login, so the lock above would refuse the change: clear it.)
     let mut conn = app.t.db.conn().await.unwrap();
-    auth_axum::throttle::clear(&mut conn, &auth_axum::throttle::Key::account("alice"))
-        .await
-        .unwrap();
+    auth_axum::auth_core::throttle::clear(
+        &mut conn,
+        &auth_axum::auth_core::throttle::Key::account("alice"),
+    )
+    .await
+    .unwrap();
     drop(conn);
     let a = app
         .post(

@@ -1,4 +1,4 @@
-//! The command-line verbs of `auth_axum::cli` on every backend, driven as the binary would
+//! The command-line verbs of `auth_axum::auth_core::cli` on every backend, driven as the binary would
 //! (parsed by clap, run with `AuthCommand::run_with`, a given password and an in-memory
 //! output) or through their functions: createsuperuser, changepassword, assign-role,
 //! revoke-role, cleanup and list-users, with what an attacker or a careless operator would
@@ -8,17 +8,17 @@
 use std::path::Path;
 use std::time::Duration;
 
-use auth_axum::account_token::{self, Purpose};
-use auth_axum::api_key::{self, NewApiKey};
-use auth_axum::audit::{self, AuditEvent, EventFilter, EventType};
-use auth_axum::backend::AuthError;
-use auth_axum::cli::{self, AuthCommand, CliError, PasswordSource};
-use auth_axum::migrate::AppMigrations;
-use auth_axum::rbac::{self, manage};
-use auth_axum::schema::{auth_refresh_tokens, auth_sessions, auth_throttle};
-use auth_axum::throttle::{self, Key, ThrottleConfig};
-use auth_axum::{Error, UserStore, with_conn};
-use auth_axum::{refresh_token, session};
+use auth_axum::auth_core::account_token::{self, Purpose};
+use auth_axum::auth_core::api_key::{self, NewApiKey};
+use auth_axum::auth_core::audit::{self, AuditEvent, EventFilter, EventType};
+use auth_axum::auth_core::backend::AuthError;
+use auth_axum::auth_core::cli::{self, AuthCommand, CliError, PasswordSource};
+use auth_axum::auth_core::migrate::AppMigrations;
+use auth_axum::auth_core::rbac::{self, manage};
+use auth_axum::auth_core::schema::{auth_refresh_tokens, auth_sessions, auth_throttle};
+use auth_axum::auth_core::throttle::{self, Key, ThrottleConfig};
+use auth_axum::{Error, UserStore, auth_core::with_conn};
+use auth_axum::{auth_core::refresh_token, auth_core::session};
 use auth_tests::http::TestApp;
 use auth_tests::model::v1::{self, User};
 use auth_tests::{TestDb, backend_tests};

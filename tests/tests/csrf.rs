@@ -2,7 +2,7 @@
 //! pass only from the application's own origin, an allowed origin, or with the session's
 //! double-submit token; everything else is a 403 `csrf` and the action does not happen.
 
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{CookieConfig, CsrfConfig, HttpConfig, OriginScheme};
 use auth_tests::http::{Answer, HOST, ORIGIN, TEST_COST, TestApp};
 use auth_tests::{TestDb, backend_tests};

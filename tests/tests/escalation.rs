@@ -3,7 +3,7 @@
 //! case is an attacker holding one permission trying to get more than it grants; each
 //! refusal is checked to have changed nothing.
 
-use auth_axum::rbac::{self, manage};
+use auth_axum::auth_core::rbac::{self, manage};
 use auth_axum::{AuthUser, UserStore};
 use auth_tests::admin::{Admin, role_id};
 use auth_tests::model::v1::User;
@@ -395,7 +395,7 @@ async fn superadmin_limits(t: TestDb) {
 /// The id of the session `token` opened.
 async fn session_id(a: &Admin, token: &str) -> i64 {
     let mut conn = a.app.t.db.conn().await.unwrap();
-    let hash = auth_axum::session::hash_token(token);
+    let hash = auth_axum::auth_core::session::hash_token(token);
     let (_, session, _) = User::find_by_session(&mut conn, &hash)
         .await
         .unwrap()
@@ -509,15 +509,17 @@ async fn account_writes_stay_below(t: TestDb) {
     assert_eq!(a.app.get("me", Some(&a.root)).await.status, StatusCode::OK);
     let mut conn = a.app.t.db.conn().await.unwrap();
     for event in [
-        auth_axum::audit::EventType::PasswordChanged,
-        auth_axum::audit::EventType::SessionRevoked,
+        auth_axum::auth_core::audit::EventType::PasswordChanged,
+        auth_axum::auth_core::audit::EventType::SessionRevoked,
     ] {
-        let filter = auth_axum::audit::EventFilter {
+        let filter = auth_axum::auth_core::audit::EventFilter {
             event: Some(event),
             ..Default::default()
         };
         assert_eq!(
-            auth_axum::audit::count(&mut conn, &filter).await.unwrap(),
+            auth_axum::auth_core::audit::count(&mut conn, &filter)
+                .await
+                .unwrap(),
             0
         );
     }

@@ -1,7 +1,7 @@
 //! The guard macros over HTTP on every backend: the 401/403/200 matrix, superusers,
 //! inactive users, role and permission changes seen on the next request, scopes.
 
-use auth_axum::rbac::manage;
+use auth_axum::auth_core::rbac::manage;
 use auth_axum::{
     Auth, CurrentUser, JsonBody, UserStore, login_required, permission_required, role_required,
 };
@@ -447,7 +447,7 @@ async fn a_database_outage_is_503_never_allow_or_deny() {
     let mut config = auth_axum::DatabaseConfig::new("postgres://nobody@127.0.0.1:9/none");
     config.acquire_timeout = std::time::Duration::from_millis(300);
     let db = auth_axum::Database::with_config(config).unwrap();
-    let service = auth_axum::service::AuthService::<User>::builder()
+    let service = auth_axum::auth_core::service::AuthService::<User>::builder()
         .bcrypt_cost(4)
         .build();
     let router = routes(&Auth::new(db, service));
@@ -551,7 +551,9 @@ async fn programmatic_checks_and_the_access_report(t: TestDb) {
     );
 
     // The access report lists this file's guarded handlers with the roles that pass.
-    let report = auth_axum::report::access_report(&mut conn).await.unwrap();
+    let report = auth_axum::auth_core::report::access_report(&mut conn)
+        .await
+        .unwrap();
     let row = |handler: &str| {
         report
             .iter()

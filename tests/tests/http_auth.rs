@@ -1,8 +1,8 @@
 //! The auth router over HTTP (the router as a service), on every backend: register, login,
 //! me, logout, password change, sessions, and the cookie's properties.
 
-use auth_axum::rbac::manage;
-use auth_axum::{UserStore, session, with_conn};
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::{UserStore, auth_core::session, auth_core::with_conn};
 use auth_tests::http::TestApp;
 use auth_tests::model::v1;
 use auth_tests::{TestDb, backend_tests};
@@ -105,8 +105,8 @@ async fn sessions_store_only_token_hashes(t: TestDb) {
     let token = app.login("bob", "pass-word-1").await;
     let mut conn = app.t.db.conn().await.unwrap();
     let hashes: Vec<String> = with_conn!(&mut conn, |c| {
-        auth_axum::schema::auth_sessions::table
-            .select(auth_axum::schema::auth_sessions::token_hash)
+        auth_axum::auth_core::schema::auth_sessions::table
+            .select(auth_axum::auth_core::schema::auth_sessions::token_hash)
             .load(c)
             .await
     })
@@ -386,7 +386,7 @@ async fn inactive_users_cannot_log_in_or_keep_sessions(t: TestDb) {
 async fn outdated_hashes_are_upgraded_at_login(t: TestDb) {
     let app = TestApp::new(t).await;
     app.register("kim", "pass-word-1").await;
-    let stronger = auth_axum::service::AuthService::<v1::User>::builder()
+    let stronger = auth_axum::auth_core::service::AuthService::<v1::User>::builder()
         .bcrypt_cost(5)
         .build();
     let upgraded = auth_axum::Auth::with_http(app.t.db.clone(), stronger, app.auth.http().clone());
@@ -407,7 +407,7 @@ async fn outdated_hashes_are_upgraded_at_login(t: TestDb) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        auth_axum::password::hash_cost(auth_axum::AuthUser::password_hash(&kim)),
+        auth_axum::auth_core::password::hash_cost(auth_axum::AuthUser::password_hash(&kim)),
         Some(5)
     );
     assert!(kim.last_login.is_some(), "login records last_login");

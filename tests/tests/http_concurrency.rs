@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use auth_axum::service::AuthService;
-use auth_axum::with_conn;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::with_conn;
 use auth_tests::http::{TestApp, send};
 use auth_tests::model::v1;
 use auth_tests::{TestDb, backend_tests};
@@ -67,8 +67,8 @@ async fn unrelated_requests_are_not_stalled_by_hashing() {
     // Throttling off: eight parallel attempts on one account are more than its limit, and
     // attempts are counted before they are checked.
     let service = AuthService::<v1::User>::builder()
-        .bcrypt_cost(auth_axum::password::DEFAULT_BCRYPT_COST)
-        .throttle(auth_axum::throttle::ThrottleConfig::disabled())
+        .bcrypt_cost(auth_axum::auth_core::password::DEFAULT_BCRYPT_COST)
+        .throttle(auth_axum::auth_core::throttle::ThrottleConfig::disabled())
         .build();
     let app = TestApp::with_service(TestDb::sqlite().await, service).await;
     app.register("busy", "pass-word-1").await;

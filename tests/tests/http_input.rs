@@ -1,7 +1,7 @@
 //! Bad input gets a 4xx envelope with a stable code, never a 500 or a panic; and nothing is
 //! half-written.
 
-use auth_axum::with_conn;
+use auth_axum::auth_core::with_conn;
 use auth_tests::http::TestApp;
 use auth_tests::model::v1;
 use auth_tests::{TestDb, backend_tests};

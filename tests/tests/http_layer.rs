@@ -1,7 +1,7 @@
 //! The layer's guarantees that do not depend on the backend: lazy loading, the missing-layer
 //! diagnostic, the secure cookie default (session and CSRF cookies).
 
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{
     Auth, AuthRejection, CurrentUser, Database, DatabaseConfig, LoginRequired, MissingAuthLayer,
     PermissionDenied, SessionRequired,

@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use auth_axum::service::AuthService;
-use auth_axum::throttle::ThrottleConfig;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_axum::{Database, DatabaseConfig};
 use auth_tests::http::{Answer, TestApp, send};
 use auth_tests::{TestDb, backend_tests};

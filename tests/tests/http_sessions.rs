@@ -4,13 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_axum::backend::BoxFuture;
-use auth_axum::schema::{
+use auth_axum::auth_core::backend::BoxFuture;
+use auth_axum::auth_core::schema::{
     auth_group_roles, auth_groups, auth_roles, auth_sessions, auth_user_groups, auth_user_roles,
 };
-use auth_axum::service::{AuthService, Hooks};
-use auth_axum::session::{self, Session, SessionConfig};
-use auth_axum::{UserStore, with_conn};
+use auth_axum::auth_core::service::{AuthService, Hooks};
+use auth_axum::auth_core::session::{self, Session, SessionConfig};
+use auth_axum::{UserStore, auth_core::with_conn};
 use auth_tests::http::{TEST_COST, TestApp};
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};

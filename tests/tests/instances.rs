@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{Auth, Database, HttpConfig, SessionCacheConfig};
 use auth_tests::http::{Answer, TEST_COST, TestApp, router, send};
 use auth_tests::{TestDb, backend_tests};

@@ -4,11 +4,11 @@
 //! key rotation, forged tokens, and an independent verifier (PyJWT). Written as attacks
 //! where it matters: each refusal is checked to leave the family dead, not half-alive.
 
-use auth_axum::audit::{self, EventFilter, EventType};
-use auth_axum::jwt::{JwtConfig, JwtKey};
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
-use auth_axum::throttle::ThrottleConfig;
+use auth_axum::auth_core::audit::{self, EventFilter, EventType};
+use auth_axum::auth_core::jwt::{JwtConfig, JwtKey};
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_axum::{Auth, CurrentUser, UserStore, permission_required};
 use auth_tests::http::{Answer, TestApp, send};
 use auth_tests::model::v1::User;
@@ -260,7 +260,7 @@ async fn token_login_answers_a_pair_that_passes_the_guards(t: TestDb) {
     assert!(!k.events(EventType::LoginFailure).await.is_empty());
     // The stored refresh token is a hash, never the token.
     let mut conn = k.app.t.db.conn().await.unwrap();
-    let stored = auth_axum::refresh_token::find(&mut conn, &refresh)
+    let stored = auth_axum::auth_core::refresh_token::find(&mut conn, &refresh)
         .await
         .unwrap()
         .unwrap();
@@ -473,12 +473,15 @@ async fn forged_and_expired_tokens_get_401(t: TestDb) {
     let jwt = k.app.auth.service().jwt().unwrap();
     let sid = claims["sid"].as_i64().unwrap();
     let (expired, _) = jwt
-        .issue(id, sid, auth_axum::jwt::unix_now() - 3600)
+        .issue(id, sid, auth_axum::auth_core::jwt::unix_now() - 3600)
         .unwrap();
     // A stranger's key under our kid.
-    let stranger =
-        auth_axum::jwt::Jwt::new(JwtConfig::new(JwtKey::generate_ed25519("k1")).unwrap());
-    let (foreign, _) = stranger.issue(id, sid, auth_axum::jwt::unix_now()).unwrap();
+    let stranger = auth_axum::auth_core::jwt::Jwt::new(
+        JwtConfig::new(JwtKey::generate_ed25519("k1")).unwrap(),
+    );
+    let (foreign, _) = stranger
+        .issue(id, sid, auth_axum::auth_core::jwt::unix_now())
+        .unwrap();
 
     let mut answers = Vec::new();
     for forged in [
@@ -686,8 +689,10 @@ async fn tokens_need_configuration(t: TestDb) {
     let a = app.post("login", login, None).await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST, "{:?}", a.body);
     assert_eq!(a.code(), "unknown_platform");
-    let stranger = auth_axum::jwt::Jwt::new(JwtConfig::ephemeral());
-    let (jwt, _) = stranger.issue(1, 1, auth_axum::jwt::unix_now()).unwrap();
+    let stranger = auth_axum::auth_core::jwt::Jwt::new(JwtConfig::ephemeral());
+    let (jwt, _) = stranger
+        .issue(1, 1, auth_axum::auth_core::jwt::unix_now())
+        .unwrap();
     assert_401(&bearer(&router, "/private", &jwt).await);
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_axum::mail::{LogMailer, Mail, MailError, MailSender, SmtpMailer};
+use auth_axum::auth_core::mail::{LogMailer, Mail, MailError, MailSender, SmtpMailer};
 use auth_tests::smtp::SmtpServer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

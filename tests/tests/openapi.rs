@@ -552,7 +552,7 @@ async fn an_application_merges_the_document_into_its_own() {
     let t = TestDb::sqlite().await;
     let auth = Auth::<User>::new(
         t.db.clone(),
-        auth_axum::service::AuthService::builder().build(),
+        auth_axum::auth_core::service::AuthService::builder().build(),
     );
     let merged = AppApi::openapi().nest(PREFIX, auth.openapi());
     let merged = serde_json::to_value(&merged).unwrap();

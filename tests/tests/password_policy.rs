@@ -2,11 +2,11 @@
 //! register, admin user creation and change-password with a 422 `weak_password` naming the
 //! rule, nothing written; good passwords accepted; the policy is configurable.
 
-use auth_axum::backend::AuthError;
-use auth_axum::password_policy::{PasswordPolicy, PolicyViolation};
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
-use auth_axum::{UserStore, with_conn};
+use auth_axum::auth_core::backend::AuthError;
+use auth_axum::auth_core::password_policy::{PasswordPolicy, PolicyViolation};
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::{UserStore, auth_core::with_conn};
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::model::v1::{self, User};
 use auth_tests::{TestDb, backend_tests};

@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use auth_axum::service::AuthService;
-use auth_axum::session::SessionConfig;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::session::SessionConfig;
 use auth_axum::{Backend, CurrentUser, HttpConfig, SessionCacheConfig, permission_required};
 use auth_tests::TestDb;
 use auth_tests::http::{TEST_COST, TestApp, send};

@@ -31,12 +31,12 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
-use auth_axum::account_mail::AccountMail;
-use auth_axum::account_token::{self, Purpose};
-use auth_axum::jwt::JwtConfig;
-use auth_axum::mail::SmtpMailer;
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::account_mail::AccountMail;
+use auth_axum::auth_core::account_token::{self, Purpose};
+use auth_axum::auth_core::jwt::JwtConfig;
+use auth_axum::auth_core::mail::SmtpMailer;
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{
     Auth, Backend, CurrentUser, Database, UserStore, login_required, permission_required,
 };

@@ -2,9 +2,9 @@
 //! rename and delete, readers, the grant rules, the bootstrap, scoped assignments and the
 //! RBAC version (bumped by real changes only).
 
-use auth_axum::migrate::{self, AppMigrations};
-use auth_axum::rbac::manage::{self, Assigner, ScopedRole};
-use auth_axum::rbac::{self, Grants};
+use auth_axum::auth_core::migrate::{self, AppMigrations};
+use auth_axum::auth_core::rbac::manage::{self, Assigner, ScopedRole};
+use auth_axum::auth_core::rbac::{self, Grants};
 use auth_axum::{ApiError, DbConn, Error, ErrorCode};
 use auth_tests::{TestDb, backend_tests};
 use axum::http::StatusCode;

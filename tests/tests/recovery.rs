@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use auth_axum::account_mail::AccountMail;
-use auth_axum::audit::{self, EventFilter, EventType};
-use auth_axum::mail::SmtpMailer;
-use auth_axum::schema::auth_tokens;
-use auth_axum::service::AuthService;
-use auth_axum::throttle::MailThrottleConfig;
-use auth_axum::{HttpConfig, RegistrationMode, with_conn};
+use auth_axum::auth_core::account_mail::AccountMail;
+use auth_axum::auth_core::audit::{self, EventFilter, EventType};
+use auth_axum::auth_core::mail::SmtpMailer;
+use auth_axum::auth_core::schema::auth_tokens;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::throttle::MailThrottleConfig;
+use auth_axum::{HttpConfig, RegistrationMode, auth_core::with_conn};
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::smtp::{ReceivedMail, SmtpServer};
 use auth_tests::{TestDb, backend_tests};
@@ -90,7 +90,7 @@ async fn count(app: &TestApp, event: EventType) -> i64 {
 }
 
 async fn expire_tokens(app: &TestApp) {
-    let past = auth_axum::session::now() - Duration::from_secs(1);
+    let past = auth_axum::auth_core::session::now() - Duration::from_secs(1);
     let mut conn = app.t.db.conn().await.unwrap();
     with_conn!(&mut conn, |c| {
         diesel::update(auth_tokens::table)

@@ -1,8 +1,8 @@
 //! Storage on every backend: migrations, the derived user's round trip, unique constraints,
 //! and makemigrations' ALTER path.
 
-use auth_axum::migrate::{self, AppMigrations};
-use auth_axum::{Error, UserStore, makemigrations::makemigrations};
+use auth_axum::auth_core::migrate::{self, AppMigrations};
+use auth_axum::{Error, UserStore, auth_core::makemigrations::makemigrations};
 use auth_tests::model::{v1, v2};
 use auth_tests::{TestDb, backend_tests};
 use time::macros::datetime;

@@ -6,11 +6,11 @@
 use std::time::{Duration, Instant};
 
 use auth_axum::UserStore;
-use auth_axum::audit::{self, EventFilter, EventType};
-use auth_axum::schema::auth_throttle;
-use auth_axum::service::AuthService;
-use auth_axum::throttle::ThrottleConfig;
-use auth_axum::with_conn;
+use auth_axum::auth_core::audit::{self, EventFilter, EventType};
+use auth_axum::auth_core::schema::auth_throttle;
+use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::throttle::ThrottleConfig;
+use auth_axum::auth_core::with_conn;
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
@@ -69,7 +69,7 @@ fn retry_after(a: &Answer) -> u64 {
 }
 
 async fn expire_locks(app: &TestApp) {
-    let past = auth_axum::session::now() - Duration::from_secs(1);
+    let past = auth_axum::auth_core::session::now() - Duration::from_secs(1);
     let mut conn = app.t.db.conn().await.unwrap();
     with_conn!(&mut conn, |c| {
         diesel::update(auth_throttle::table)

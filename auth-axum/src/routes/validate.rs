@@ -2,25 +2,25 @@
 
 use crate::response::ApiError;
 
-pub use auth_core::user::MAX_ACCOUNT_CHARS;
+pub(crate) use auth_core::user::MAX_ACCOUNT_CHARS;
 
 fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
 /// [`auth_core::check_account_name`]: the one account-name rule, as a 422.
-pub fn account(account: &str) -> Result<(), ApiError> {
+pub(crate) fn account(account: &str) -> Result<(), ApiError> {
     auth_core::check_account_name(account)
         .map_err(|why| ApiError::invalid(format!("account: {why}")))
 }
 
 /// [`auth_core::check_email`]: the one e-mail rule, as a 422.
-pub fn email(email: &str) -> Result<(), ApiError> {
+pub(crate) fn email(email: &str) -> Result<(), ApiError> {
     auth_core::check_email(email).map_err(|why| ApiError::invalid(format!("email: {why}")))
 }
 
 /// Not empty. (Length limits and NUL are the hasher's, reported the same way.)
-pub fn password(field: &str, password: &str) -> Result<(), ApiError> {
+pub(crate) fn password(field: &str, password: &str) -> Result<(), ApiError> {
     if password.is_empty() {
         return Err(ApiError::invalid(format!("{field}: must not be empty")));
     }
@@ -28,7 +28,7 @@ pub fn password(field: &str, password: &str) -> Result<(), ApiError> {
 }
 
 /// `platform`: short and printable, else it could not name a backend.
-pub fn platform(platform: Option<&str>) -> Result<(), ApiError> {
+pub(crate) fn platform(platform: Option<&str>) -> Result<(), ApiError> {
     match platform {
         Some(p) if p.is_empty() || p.len() > 64 || has_control(p) => {
             Err(ApiError::invalid("platform: not a valid platform name"))

@@ -11,11 +11,11 @@
 //! stdout, then `LISTENING <addr>` once it accepts connections on `BENCH_ADDR` (default
 //! `127.0.0.1:3100`).
 
-use auth_axum::jwt::{Jwt, JwtConfig};
-use auth_axum::migrate::{self, AppMigrations};
-use auth_axum::rbac::manage;
-use auth_axum::service::{AuthService, DEFAULT_PLATFORM};
-use auth_axum::session::{self, NewSession, SessionConfig};
+use auth_axum::auth_core::jwt::{Jwt, JwtConfig};
+use auth_axum::auth_core::migrate::{self, AppMigrations};
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::{AuthService, DEFAULT_PLATFORM};
+use auth_axum::auth_core::session::{self, NewSession, SessionConfig};
 use auth_axum::{
     Auth, AuthUser, CookieConfig, Database, HttpConfig, NewUser, UserStore, login_required,
     permission_required,
@@ -123,9 +123,9 @@ async fn prepare(db: &Database, jwt: &Jwt) -> Result<Credentials, BoxError> {
         &SessionConfig::default(),
     )
     .await?;
-    let (key, _) = auth_axum::api_key::create(
+    let (key, _) = auth_axum::auth_core::api_key::create(
         &mut conn,
-        auth_axum::api_key::NewApiKey {
+        auth_axum::auth_core::api_key::NewApiKey {
             user_id: user.id(),
             name: "bench",
             permissions: None,
@@ -133,7 +133,7 @@ async fn prepare(db: &Database, jwt: &Jwt) -> Result<Credentials, BoxError> {
         },
     )
     .await?;
-    let (access, _) = jwt.issue(user.id(), session.id, auth_axum::jwt::unix_now())?;
+    let (access, _) = jwt.issue(user.id(), session.id, auth_axum::auth_core::jwt::unix_now())?;
     Ok(Credentials {
         cookie: token,
         api_key: key,
@@ -144,7 +144,11 @@ async fn prepare(db: &Database, jwt: &Jwt) -> Result<Credentials, BoxError> {
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     if std::env::args().nth(1).as_deref() == Some("makemigrations") {
-        auth_axum::makemigrations::makemigrations(&User::TABLE, &migrations_dir(), None)?;
+        auth_axum::auth_core::makemigrations::makemigrations(
+            &User::TABLE,
+            &migrations_dir(),
+            None,
+        )?;
         return Ok(());
     }
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://bench.db".into());

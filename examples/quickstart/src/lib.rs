@@ -6,8 +6,8 @@ pub mod model;
 
 use auth_axum::Auth;
 use auth_axum::Database;
-use auth_axum::migrate::AppMigrations;
-use auth_axum::rbac::manage;
+use auth_axum::auth_core::migrate::AppMigrations;
+use auth_axum::auth_core::rbac::manage;
 
 use model::User;
 
@@ -22,9 +22,9 @@ pub fn migrations() -> AppMigrations {
 /// and the group "Content Team" holding Editor.
 pub async fn prepare(
     db: &Database,
-    migrations: &auth_axum::migrate::AppMigrations,
+    migrations: &auth_axum::auth_core::migrate::AppMigrations,
 ) -> Result<(), auth_axum::Error> {
-    auth_axum::migrate::run(db, migrations).await?;
+    auth_axum::auth_core::migrate::run(db, migrations).await?;
     let mut conn = db.conn().await?;
     manage::bootstrap(&mut conn).await?;
     let catalog = auth_axum::permission_catalog!();

@@ -3,7 +3,7 @@
 //! overrides), migrating at start.
 //!
 //! Subcommands: `serve` (the default), then the library's verbs
-//! ([`auth_axum::cli::AuthCommand`]): `migrate`, `makemigrations`, `access-report`,
+//! ([`auth_axum::auth_core::cli::AuthCommand`]): `migrate`, `makemigrations`, `access-report`,
 //! `createsuperuser --account A --email E` (password from `AUTH_PASSWORD` or a prompt),
 //! `changepassword A`, `assign-role A R`, `revoke-role A R` (or `--account A --role R`),
 //! `cleanup`, `list-users`. Every verb but `makemigrations` and `migrate` runs after the
@@ -13,9 +13,9 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use auth_axum::cli::AuthCommand;
-use auth_axum::jwt::JwtConfig;
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::cli::AuthCommand;
+use auth_axum::auth_core::jwt::JwtConfig;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{Auth, AuthConfig, CookieConfig, Database};
 use clap::Parser;
 
@@ -75,7 +75,7 @@ async fn main() -> Result<(), BoxError> {
 
 async fn serve(
     db: Database,
-    migrations: auth_axum::migrate::AppMigrations,
+    migrations: auth_axum::auth_core::migrate::AppMigrations,
     service: AuthService<User>,
     config: AuthConfig,
 ) -> Result<(), BoxError> {

@@ -1,8 +1,8 @@
 //! The quickstart as users meet it: its seeded roles and its guarded articles API, over HTTP
 //! (the app as a service) on a fresh SQLite file.
 
-use auth_axum::rbac::manage;
-use auth_axum::service::AuthService;
+use auth_axum::auth_core::rbac::manage;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{Auth, CookieConfig, Database, HttpConfig, UserStore};
 use axum::Router;
 use axum::body::Body;

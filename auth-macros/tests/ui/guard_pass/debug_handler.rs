@@ -6,7 +6,7 @@
 //! only `State`s, which get a new one), and the guard is registered twice (the copy's too).
 #![deny(unused_qualifications, missing_docs, warnings)]
 
-use auth_axum::access;
+use auth_axum::auth_core::access;
 use auth_axum::{login_required, permission_required, role_required};
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};

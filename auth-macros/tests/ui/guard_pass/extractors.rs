@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use auth_axum::access::{self, Requirement, Rule};
+use auth_axum::auth_core::access::{self, Requirement, Rule};
 use auth_axum::{AuthUser, CurrentUser, login_required, permission_required, role_required};
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;

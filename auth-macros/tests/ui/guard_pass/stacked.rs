@@ -1,7 +1,7 @@
 //! Guards stack, in any order and any number, each adding its own check.
 #![deny(unused_qualifications, missing_docs, warnings)]
 
-use auth_axum::access::{self, Requirement};
+use auth_axum::auth_core::access::{self, Requirement};
 use auth_axum::{login_required, permission_required, role_required};
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
