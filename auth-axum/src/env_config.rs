@@ -343,7 +343,10 @@ impl AuthConfig {
             "AUTH_MAIL_LINK_BASE",
             "AUTH_MAIL_APP_NAME",
         ];
-        match MAIL_VARIABLES.into_iter().find(|name| vars.get(*name).is_some()) {
+        match MAIL_VARIABLES
+            .into_iter()
+            .find(|name| vars.get(name).is_some())
+        {
             Some(variable) => Err(EnvConfigError {
                 variable,
                 message: "SMTP mail needs the \"mail\" Cargo feature of auth-axum, which this \
@@ -429,5 +432,28 @@ impl AuthConfig {
             builder = builder.jwt(jwt.clone());
         }
         builder
+    }
+}
+
+#[cfg(all(test, not(feature = "mail")))]
+mod tests_without_mail {
+    use super::*;
+
+    #[test]
+    fn a_mail_variable_is_refused_naming_it() {
+        let err = AuthConfig::default()
+            .merge_vars([("AUTH_MAIL_URL", "smtps://user:secret@smtp.example.com")])
+            .unwrap_err();
+        assert_eq!(err.variable, "AUTH_MAIL_URL");
+        assert!(err.message.contains("\"mail\" Cargo feature"), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let err = AuthConfig::default()
+            .merge_vars([("AUTH_MAIL_FROM", "noreply@example.com")])
+            .unwrap_err();
+        assert_eq!(err.variable, "AUTH_MAIL_FROM");
+        let config = AuthConfig::default()
+            .merge_vars([("AUTH_BCRYPT_COST", "4")])
+            .unwrap();
+        assert!(config.mail.is_none());
     }
 }

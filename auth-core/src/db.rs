@@ -27,18 +27,18 @@ use std::time::Duration;
 use deadpool::Runtime;
 #[cfg(feature = "sqlite")]
 use diesel::SqliteConnection;
+#[cfg(feature = "mysql")]
+use diesel_async::AsyncMysqlConnection;
+#[cfg(feature = "postgres")]
+use diesel_async::AsyncPgConnection;
+#[cfg(feature = "sqlite")]
+use diesel_async::SimpleAsyncConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 #[cfg(feature = "sqlite")]
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-#[cfg(feature = "sqlite")]
-use diesel_async::SimpleAsyncConnection;
-#[cfg(feature = "mysql")]
-use diesel_async::AsyncMysqlConnection;
-#[cfg(feature = "postgres")]
-use diesel_async::AsyncPgConnection;
 use diesel_async::{AsyncConnection, TransactionManager};
 
 use crate::error::{Error, Result};
@@ -362,36 +362,38 @@ impl fmt::Debug for DbConn {
 #[macro_export]
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
-        $crate::match_conn!($db,
-            sqlite |$conn| $body,
-            postgres |$conn| $body,
-            mysql |$conn| $body,
+        $crate::match_conn!(
+            $db,
+            sqlite = |$conn| $body,
+            postgres = |$conn| $body,
+            mysql = |$conn| $body,
         )
     };
 }
 
 /// As [`with_conn!`](crate::with_conn), with one body per backend, for the rare query that
-/// differs between them (a `FOR UPDATE`, an `INSERT ... ON CONFLICT`). The three arms are
-/// always written, in this order; the body of a backend left out of the build is dropped
-/// before it is compiled, so it may use that backend's Diesel API freely.
+/// differs between them (a `FOR UPDATE`, an `INSERT ... ON CONFLICT`). The three bodies
+/// are always written, in this order; the body of a backend left out of the build is
+/// dropped before it is compiled, so it may use that backend's Diesel API freely.
 ///
 /// ```no_run
 /// # async fn demo(conn: &mut auth_core::DbConn) -> auth_core::Result<usize> {
 /// use auth_core::__private::diesel;
 /// use auth_core::__private::diesel_async::RunQueryDsl;
-/// let sql = auth_core::match_conn!(conn,
-///     sqlite |c| diesel::sql_query("PRAGMA optimize").execute(c).await?,
-///     postgres |c| diesel::sql_query("ANALYZE").execute(c).await?,
-///     mysql |c| diesel::sql_query("DO 0").execute(c).await?,
+/// let n = auth_core::match_conn!(
+///     conn,
+///     sqlite = |c| diesel::sql_query("PRAGMA optimize").execute(c).await?,
+///     postgres = |c| diesel::sql_query("ANALYZE").execute(c).await?,
+///     mysql = |c| diesel::sql_query("DO 0").execute(c).await?,
 /// );
-/// # Ok(sql) }
+/// # Ok(n) }
 /// ```
 #[macro_export]
 macro_rules! match_conn {
     ($db:expr,
-        sqlite |$sqlite:ident| $sqlite_body:expr,
-        postgres |$postgres:ident| $postgres_body:expr,
-        mysql |$mysql:ident| $mysql_body:expr $(,)?
+        sqlite = |$sqlite:ident| $sqlite_body:expr,
+        postgres = |$postgres:ident| $postgres_body:expr,
+        mysql = |$mysql:ident| $mysql_body:expr $(,)?
     ) => {
         match &mut $db.conn {
             $crate::db::Conn::Sqlite(slot) => $crate::__sqlite_arm!(slot, $sqlite, $sqlite_body),

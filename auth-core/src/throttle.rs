@@ -320,17 +320,18 @@ async fn ensure_row(conn: &mut DbConn, key: &Key, now: PrimitiveDateTime) -> Res
         t::lockouts.eq(0),
         t::updated_at.eq(now),
     );
-    crate::match_conn!(conn,
-        sqlite |c| diesel::insert_or_ignore_into(t::table)
+    crate::match_conn!(
+        conn,
+        sqlite = |c| diesel::insert_or_ignore_into(t::table)
             .values(fresh)
             .execute(c)
             .await?,
-        postgres |c| diesel::insert_into(t::table)
+        postgres = |c| diesel::insert_into(t::table)
             .values(fresh)
             .on_conflict_do_nothing()
             .execute(c)
             .await?,
-        mysql |c| diesel::insert_or_ignore_into(t::table)
+        mysql = |c| diesel::insert_or_ignore_into(t::table)
             .values(fresh)
             .execute(c)
             .await?,

@@ -839,12 +839,12 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                 let found = #p::match_conn!(#conn,
                     // A write first: a read would start a snapshot that SQLite cannot
                     // upgrade to a write once another writer has committed.
-                    sqlite |#c| #p::diesel::update(#table::table.find(id))
+                    sqlite = |#c| #p::diesel::update(#table::table.find(id))
                         .set(#table::#id.eq(#table::#id))
                         .execute(#c)
                         .await?
                         > 0,
-                    postgres |#c| #table::table
+                    postgres = |#c| #table::table
                         .find(id)
                         .select(#table::#id)
                         .for_update()
@@ -852,7 +852,7 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
                         .await
                         .optional()?
                         .is_some(),
-                    mysql |#c| #table::table
+                    mysql = |#c| #table::table
                         .find(id)
                         .select(#table::#id)
                         .for_update()

@@ -72,10 +72,7 @@ pub fn migrations() -> AppMigrations {
 /// `GET /api/hello`: needs a login.
 #[login_required]
 async fn hello(user: CurrentUser<User>) -> Response {
-    response::ok(
-        format!("hello, {}", user.user.display_name),
-        "greeting",
-    )
+    response::ok(format!("hello, {}", user.user.display_name), "greeting")
 }
 
 /// The application: `/api/hello` (guarded), `/api/backend` (which backend this server

@@ -1,7 +1,8 @@
 //! The single-backend application whatever backend it is built with: it builds its router
 //! without connecting, refuses the URLs of the backends left out (naming the feature),
-//! embeds only its backend's migrations; and on SQLite it serves a guarded handler end to
-//! end.
+//! embeds only its backend's migrations, and serves its guarded handler end to end on each
+//! backend compiled in (PostgreSQL and MariaDB when `AUTH_TEST_POSTGRES_URL` /
+//! `AUTH_TEST_MYSQL_URL` name a server, as in CI).
 
 use auth_axum::migrate::AppMigrations;
 use auth_axum::service::AuthService;
@@ -116,25 +117,78 @@ async fn call(
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_sqlite_the_guarded_handler_serves_a_logged_in_user() {
-    if !Backend::Sqlite.is_enabled() {
-        return; // the other backends need a server; the router test above covers them
-    }
-    let db = Database::connect("sqlite::memory:").unwrap();
+/// A database for the end-to-end test on `backend`: SQLite in memory; on PostgreSQL or
+/// MariaDB a fresh database on the server `AUTH_TEST_POSTGRES_URL` / `AUTH_TEST_MYSQL_URL`
+/// names, with the call that drops it. `None` when that variable is unset (a failure
+/// instead under `AUTH_TEST_REQUIRE_ALL_BACKENDS=1`, as in CI).
+async fn fresh_database(backend: Backend) -> Option<(Database, Option<(Database, String)>)> {
+    let env = match backend {
+        Backend::Sqlite => return Some((Database::connect("sqlite::memory:").unwrap(), None)),
+        Backend::Postgres => "AUTH_TEST_POSTGRES_URL",
+        Backend::Mysql => "AUTH_TEST_MYSQL_URL",
+    };
+    let Ok(admin_url) = std::env::var(env) else {
+        assert!(
+            std::env::var("AUTH_TEST_REQUIRE_ALL_BACKENDS").as_deref() != Ok("1"),
+            "AUTH_TEST_REQUIRE_ALL_BACKENDS=1 but {env} is not set"
+        );
+        eprintln!("skipped {backend}: set {env} to run this test against {backend}");
+        return None;
+    };
+    let name = format!(
+        "single_backend_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let admin = Database::connect(&admin_url).unwrap();
+    let create = match backend {
+        Backend::Mysql => {
+            format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        }
+        _ => format!("CREATE DATABASE {name}"),
+    };
+    execute(&admin, &create).await;
+    // The same server, the new database: the URL's path is the database name.
+    let (scheme, rest) = admin_url.split_once("://").unwrap();
+    let server = rest.split_once('/').map_or(rest, |(server, _)| server);
+    let db = Database::connect(&format!("{scheme}://{server}/{name}")).unwrap();
+    let drop = match backend {
+        Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        _ => format!("DROP DATABASE IF EXISTS {name}"),
+    };
+    Some((db, Some((admin, drop))))
+}
+
+/// Runs one SQL statement through the application's own connection pool: `with_conn!`
+/// compiled here, in a crate that may have a single backend.
+async fn execute(db: &Database, sql: &str) {
+    use diesel_async::SimpleAsyncConnection as _;
+    let mut conn = db.conn().await.unwrap();
+    auth_axum::with_conn!(conn, |c| c.batch_execute(sql).await)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Migrates `db` (the auth tables, then this crate's user table, embedded for the backend
+/// compiled in), then registers, logs in and calls the guarded handler over HTTP.
+async fn serves_a_logged_in_user(db: Database) {
     auth_axum::migrate::run(&db, &migrations()).await.unwrap();
+    let backend = db.backend();
     let app = app(&auth(db));
 
     let (status, body, _) = call(&app, "GET", "/api/backend", None, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["data"], "sqlite");
+    assert_eq!(body["data"], backend.to_string());
     let (status, body, _) = call(&app, "GET", "/api/hello", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 
     let creds = json!({"account": "alice", "password": "correct horse"});
     let mut registration = creds.clone();
     registration["extra"] = json!({"display_name": "Alice"});
-    let (status, body, _) = call(&app, "POST", "/api/auth/register", None, Some(registration)).await;
+    let (status, body, _) =
+        call(&app, "POST", "/api/auth/register", None, Some(registration)).await;
     assert!(status.is_success(), "{status} {body}");
     let (status, body, session) = call(&app, "POST", "/api/auth/login", None, Some(creds)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -142,4 +196,22 @@ async fn on_sqlite_the_guarded_handler_serves_a_logged_in_user() {
     let (status, body, _) = call(&app, "GET", "/api/hello", Some(&session), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"], "hello, Alice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_compiled_backend_serves_the_guarded_handler_end_to_end() {
+    for backend in compiled_backends() {
+        let Some((db, cleanup)) = fresh_database(backend).await else {
+            continue;
+        };
+        // In a task of its own, so that the database is dropped even when it fails.
+        let outcome = tokio::spawn(serves_a_logged_in_user(db)).await;
+        if let Some((admin, drop)) = cleanup {
+            execute(&admin, &drop).await;
+        }
+        if let Err(e) = outcome {
+            eprintln!("failed on {backend}");
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
 }
