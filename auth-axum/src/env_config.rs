@@ -14,6 +14,7 @@ use std::time::Duration;
 use auth_core::UserStore;
 use auth_core::account_mail::AccountMail;
 use auth_core::jwt::{JwtConfig, JwtKey};
+#[cfg(feature = "mail")]
 use auth_core::mail::{MailError, SmtpMailer};
 use auth_core::service::AuthServiceBuilder;
 use auth_core::session::SessionConfig;
@@ -135,6 +136,7 @@ impl Vars {
         Ok(())
     }
 
+    #[cfg_attr(not(feature = "mail"), allow(dead_code))]
     fn required(&self, name: &'static str, because: &str) -> Result<&str, EnvConfigError> {
         self.get(name).ok_or_else(|| EnvConfigError {
             variable: name,
@@ -331,6 +333,31 @@ impl AuthConfig {
         Ok(())
     }
 
+    /// Without the `mail` feature there is no SMTP mailer: a mail variable that is set is
+    /// refused, naming it, rather than ignored (the application would send no mail).
+    #[cfg(not(feature = "mail"))]
+    fn merge_mail(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        const MAIL_VARIABLES: [&str; 4] = [
+            "AUTH_MAIL_URL",
+            "AUTH_MAIL_FROM",
+            "AUTH_MAIL_LINK_BASE",
+            "AUTH_MAIL_APP_NAME",
+        ];
+        match MAIL_VARIABLES
+            .into_iter()
+            .find(|name| vars.get(name).is_some())
+        {
+            Some(variable) => Err(EnvConfigError {
+                variable,
+                message: "SMTP mail needs the \"mail\" Cargo feature of auth-axum, which this \
+                          build leaves out"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    #[cfg(feature = "mail")]
     fn merge_mail(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
         let Some(url) = vars.get("AUTH_MAIL_URL") else {
             return Ok(());
@@ -405,5 +432,28 @@ impl AuthConfig {
             builder = builder.jwt(jwt.clone());
         }
         builder
+    }
+}
+
+#[cfg(all(test, not(feature = "mail")))]
+mod tests_without_mail {
+    use super::*;
+
+    #[test]
+    fn a_mail_variable_is_refused_naming_it() {
+        let err = AuthConfig::default()
+            .merge_vars([("AUTH_MAIL_URL", "smtps://user:secret@smtp.example.com")])
+            .unwrap_err();
+        assert_eq!(err.variable, "AUTH_MAIL_URL");
+        assert!(err.message.contains("\"mail\" Cargo feature"), "{err}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let err = AuthConfig::default()
+            .merge_vars([("AUTH_MAIL_FROM", "noreply@example.com")])
+            .unwrap_err();
+        assert_eq!(err.variable, "AUTH_MAIL_FROM");
+        let config = AuthConfig::default()
+            .merge_vars([("AUTH_BCRYPT_COST", "4")])
+            .unwrap();
+        assert!(config.mail.is_none());
     }
 }

@@ -21,6 +21,32 @@
 //! to the application's dependencies beside `auth-axum`, because Diesel's `table!` macro,
 //! which `#[derive(AuthUser)]` uses, refers to `::diesel`.
 //!
+//! # Cargo features
+//!
+//! All on by default. Each switches on the `auth-core` feature of the same name.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `sqlite` | SQLite, bundled (`libsqlite3-sys` compiles the SQLite C library) |
+//! | `postgres` | PostgreSQL, pure-Rust driver (`tokio-postgres` through diesel-async) |
+//! | `mysql` | MySQL / MariaDB, pure-Rust driver (`mysql_async` through diesel-async) |
+//! | `mail` | [`mail::SmtpMailer`] (lettre) and the `AUTH_MAIL_*` variables of [`AuthConfig`] |
+//! | `cli` | [`cli`]: the `manage.py`-style verbs (clap, rpassword) |
+//!
+//! At least one backend is needed (a `compile_error!` says so otherwise). An application on
+//! one database builds only that driver:
+//!
+//! ```toml
+//! auth-axum = { version = "0.1", default-features = false, features = ["postgres", "mail"] }
+//! ```
+//!
+//! A database URL of a backend left out is an [`Error::Config`] naming the feature. The
+//! trait [`mail::MailSender`] and the development `LogMailer` stay available without
+//! `mail`; with `mail` off, setting `AUTH_MAIL_URL` (or another `AUTH_MAIL_*` variable) is
+//! an [`EnvConfigError`] naming it. The code `#[derive(AuthUser)]`, [`with_conn!`] and
+//! [`embed_app_migrations!`] generate in the application follows these features (the
+//! backends compiled into `auth-core`), whatever the application's own features are.
+//!
 //! # Cost per request
 //! - The layer only attaches two handles, parses the `Cookie` header and, for unsafe methods
 //!   with a session cookie, runs the CSRF check on headers and cookies

@@ -12,7 +12,7 @@ pub use crate::error::{Error, Result};
 pub use crate::model::{ColumnDef, ColumnType, DefaultValue, TableDef};
 pub use crate::sql_types::PortableUuid;
 pub use crate::user::{AuthUser, UserStore, is_lookup_key};
-pub use crate::with_conn;
+pub use crate::{match_conn, with_conn};
 
 /// A value bound as SQL type `ST`: lets generated code bind a Rust value to a column whose
 /// SQL type has no `AsExpression` impl for it (such as [`PortableUuid`]).

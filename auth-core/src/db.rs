@@ -25,21 +25,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::Runtime;
+#[cfg(feature = "sqlite")]
 use diesel::SqliteConnection;
+#[cfg(feature = "mysql")]
+use diesel_async::AsyncMysqlConnection;
+#[cfg(feature = "postgres")]
+use diesel_async::AsyncPgConnection;
+#[cfg(feature = "sqlite")]
+use diesel_async::SimpleAsyncConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
+#[cfg(feature = "sqlite")]
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::{
-    AsyncConnection, AsyncMysqlConnection, AsyncPgConnection, SimpleAsyncConnection,
-    TransactionManager,
-};
+use diesel_async::{AsyncConnection, TransactionManager};
 
 use crate::error::{Error, Result};
 use crate::revocation::Changes;
 
 /// The async SQLite connection: Diesel's sync connection run on tokio's blocking pool.
+#[cfg(feature = "sqlite")]
 pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 /// The database engine a URL selects.
@@ -66,9 +72,38 @@ impl Backend {
         }
     }
 
-    /// The backend of a database URL, without connecting.
+    /// The backend of a database URL, without connecting. Every scheme of the table in
+    /// the [module docs](self) is recognised whatever the Cargo features;
+    /// [`Database::connect`] is what refuses a backend left out of the build (see
+    /// [`Backend::is_enabled`]).
     pub fn from_url(url: &str) -> Result<Backend> {
         Ok(parse_url(url)?.0)
+    }
+
+    /// The Cargo feature (of `auth-core`, and of `auth-axum`, which forwards it) that
+    /// compiles this backend in: `sqlite`, `postgres` or `mysql`.
+    pub fn feature(self) -> &'static str {
+        self.dir_name()
+    }
+
+    /// Whether this build can connect to this backend, i.e. its [feature](Backend::feature)
+    /// is on.
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            Backend::Sqlite => cfg!(feature = "sqlite"),
+            Backend::Postgres => cfg!(feature = "postgres"),
+            Backend::Mysql => cfg!(feature = "mysql"),
+        }
+    }
+
+    /// The [`Error::Config`] for a URL of this backend in a build that leaves it out: it
+    /// names the feature to turn on.
+    pub(crate) fn not_compiled_in(self) -> Error {
+        Error::Config(format!(
+            "{self} database URL, but this build has no {self} support: turn on the \"{f}\" \
+             Cargo feature of auth-axum (or auth-core)",
+            f = self.feature()
+        ))
     }
 }
 
@@ -155,10 +190,15 @@ impl DatabaseConfig {
     }
 }
 
+/// The pool of one backend. Only the compiled-in backends have a variant; with a single
+/// backend the enum has one variant and every match on it is irrefutable.
 #[derive(Clone)]
 enum PoolKind {
+    #[cfg(feature = "sqlite")]
     Sqlite(Pool<SqliteConn>),
+    #[cfg(feature = "postgres")]
     Postgres(Pool<AsyncPgConnection>),
+    #[cfg(feature = "mysql")]
     Mysql(Pool<AsyncMysqlConnection>),
 }
 
@@ -192,7 +232,12 @@ pub struct DbConn {
 }
 
 /// The connection inside a [`DbConn`], one variant per backend. Name it only through
-/// [`with_conn!`](crate::with_conn).
+/// [`with_conn!`](crate::with_conn) and [`match_conn!`](crate::match_conn).
+///
+/// All three variants exist whatever the Cargo features; a backend left out of the build
+/// holds [`Disabled`], which has no value, so its variant is never constructed and a match
+/// arm on it is dead (see [`with_conn!`](crate::with_conn) for how the macros avoid
+/// compiling such an arm's body).
 ///
 /// The variants differ in size (a PostgreSQL connection is largest); a `DbConn` lives on
 /// the stack of one request, so boxing would only add an allocation per checkout.
@@ -200,12 +245,29 @@ pub struct DbConn {
 #[allow(clippy::large_enum_variant)]
 pub enum Conn {
     /// SQLite connection.
+    #[cfg(feature = "sqlite")]
     Sqlite(Object<SqliteConn>),
+    /// SQLite is not compiled in (feature `sqlite` off).
+    #[cfg(not(feature = "sqlite"))]
+    Sqlite(Disabled),
     /// PostgreSQL connection.
+    #[cfg(feature = "postgres")]
     Postgres(Object<AsyncPgConnection>),
+    /// PostgreSQL is not compiled in (feature `postgres` off).
+    #[cfg(not(feature = "postgres"))]
+    Postgres(Disabled),
     /// MySQL / MariaDB connection.
+    #[cfg(feature = "mysql")]
     Mysql(Object<AsyncMysqlConnection>),
+    /// MySQL is not compiled in (feature `mysql` off).
+    #[cfg(not(feature = "mysql"))]
+    Mysql(Disabled),
 }
+
+/// The connection of a backend left out of the build: an enum without variants, so no
+/// value of it (and no [`Conn`] variant holding it) can exist.
+#[doc(hidden)]
+pub enum Disabled {}
 
 impl DbConn {
     /// Which backend this connection talks to.
@@ -279,24 +341,132 @@ impl fmt::Debug for DbConn {
 }
 
 /// Binds `$conn` to the concrete `&mut` connection inside a [`DbConn`] and evaluates `$body`
-/// once per backend, so a query written once is compiled for SQLite, PostgreSQL and MySQL.
+/// once per backend, so a query written once is compiled for SQLite, PostgreSQL and MySQL
+/// (those of them that the build includes).
+///
+/// # Backends left out of the build
+///
+/// This macro, [`match_conn!`](crate::match_conn) and the code `#[derive(AuthUser)]`
+/// generates expand in the *calling* crate, where `#[cfg(feature = "postgres")]` would test
+/// the caller's features, not auth-core's. So the decision is taken when auth-core itself
+/// is compiled: for each backend auth-core exports one of two versions of a hidden helper
+/// macro (`__sqlite_arm!`, `__postgres_arm!`, `__mysql_arm!`), chosen by its own
+/// `#[cfg(feature = ...)]`. The macros here always write the three match arms (the
+/// [`Conn`] enum always has the three variants) and hand each arm's body to that helper:
+///
+/// - backend compiled in: the helper binds `$conn` to the connection and expands the body;
+/// - backend left out: its variant holds the empty enum [`Disabled`], and the helper
+///   expands to `match *slot {}` (an empty match on the uninhabited value, of type `!`),
+///   dropping the body unexpanded. So the body is never type-checked against a driver that
+///   is not there, and the match stays exhaustive.
 #[macro_export]
 macro_rules! with_conn {
     ($db:expr, |$conn:ident| $body:expr) => {
+        $crate::match_conn!(
+            $db,
+            sqlite = |$conn| $body,
+            postgres = |$conn| $body,
+            mysql = |$conn| $body,
+        )
+    };
+}
+
+/// As [`with_conn!`](crate::with_conn), with one body per backend, for the rare query that
+/// differs between them (a `FOR UPDATE`, an `INSERT ... ON CONFLICT`). The three bodies
+/// are always written, in this order; the body of a backend left out of the build is
+/// dropped before it is compiled, so it may use that backend's Diesel API freely.
+///
+/// ```no_run
+/// # async fn demo(conn: &mut auth_core::DbConn) -> auth_core::Result<usize> {
+/// use auth_core::__private::diesel;
+/// use auth_core::__private::diesel_async::RunQueryDsl;
+/// let n = auth_core::match_conn!(
+///     conn,
+///     sqlite = |c| diesel::sql_query("PRAGMA optimize").execute(c).await?,
+///     postgres = |c| diesel::sql_query("ANALYZE").execute(c).await?,
+///     mysql = |c| diesel::sql_query("DO 0").execute(c).await?,
+/// );
+/// # Ok(n) }
+/// ```
+#[macro_export]
+macro_rules! match_conn {
+    ($db:expr,
+        sqlite = |$sqlite:ident| $sqlite_body:expr,
+        postgres = |$postgres:ident| $postgres_body:expr,
+        mysql = |$mysql:ident| $mysql_body:expr $(,)?
+    ) => {
         match &mut $db.conn {
-            $crate::db::Conn::Sqlite($conn) => {
-                let $conn = &mut **$conn;
-                $body
+            $crate::db::Conn::Sqlite(slot) => $crate::__sqlite_arm!(slot, $sqlite, $sqlite_body),
+            $crate::db::Conn::Postgres(slot) => {
+                $crate::__postgres_arm!(slot, $postgres, $postgres_body)
             }
-            $crate::db::Conn::Postgres($conn) => {
-                let $conn = &mut **$conn;
-                $body
-            }
-            $crate::db::Conn::Mysql($conn) => {
-                let $conn = &mut **$conn;
-                $body
-            }
+            $crate::db::Conn::Mysql(slot) => $crate::__mysql_arm!(slot, $mysql, $mysql_body),
         }
+    };
+}
+
+/// One arm of [`match_conn!`](crate::match_conn) for a compiled-in backend: `$conn` is the
+/// `&mut` connection, then `$body`.
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sqlite_arm {
+    ($slot:ident, $conn:ident, $body:expr) => {{
+        let $conn = &mut **$slot;
+        $body
+    }};
+}
+
+/// One arm of [`match_conn!`](crate::match_conn) for a backend left out of the build: the
+/// slot is uninhabited, `$body` is dropped uncompiled.
+#[cfg(not(feature = "sqlite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sqlite_arm {
+    ($slot:ident, $conn:ident, $body:expr) => {
+        match *$slot {}
+    };
+}
+
+/// See `__sqlite_arm!`.
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __postgres_arm {
+    ($slot:ident, $conn:ident, $body:expr) => {{
+        let $conn = &mut **$slot;
+        $body
+    }};
+}
+
+/// See `__sqlite_arm!`.
+#[cfg(not(feature = "postgres"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __postgres_arm {
+    ($slot:ident, $conn:ident, $body:expr) => {
+        match *$slot {}
+    };
+}
+
+/// See `__sqlite_arm!`.
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mysql_arm {
+    ($slot:ident, $conn:ident, $body:expr) => {{
+        let $conn = &mut **$slot;
+        $body
+    }};
+}
+
+/// See `__sqlite_arm!`.
+#[cfg(not(feature = "mysql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mysql_arm {
+    ($slot:ident, $conn:ident, $body:expr) => {
+        match *$slot {}
     };
 }
 
@@ -348,62 +518,45 @@ where
 
 impl Database {
     /// A pool for `url` with default settings. No connection is opened until first use.
+    ///
+    /// A URL of a backend left out of the build (its Cargo feature off) is an
+    /// [`Error::Config`] naming the feature.
     pub fn connect(url: &str) -> Result<Database> {
         Database::with_config(DatabaseConfig::new(url))
     }
 
     /// A pool with explicit settings. No connection is opened until first use.
+    ///
+    /// A URL of a backend left out of the build (its Cargo feature off) is an
+    /// [`Error::Config`] naming the feature.
     pub fn with_config(config: DatabaseConfig) -> Result<Database> {
         let (backend, driver_url) = parse_url(&config.url)?;
-        let timeout = config.acquire_timeout;
         let pool = match backend {
-            Backend::Sqlite => {
-                let memory = driver_url == ":memory:";
-                let busy_ms = config.sqlite_busy_timeout.as_millis();
-                let mut mc = ManagerConfig::<SqliteConn>::default();
-                mc.recycling_method = RecyclingMethod::Fast;
-                mc.custom_setup = Box::new(move |url| {
-                    let url = url.to_owned();
-                    Box::pin(async move {
-                        let mut conn = SqliteConn::establish(&url).await?;
-                        let journal = if memory {
-                            ""
-                        } else {
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                        };
-                        conn.batch_execute(&format!(
-                            "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; {journal}"
-                        ))
-                        .await
-                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-                        Ok(conn)
-                    })
-                });
-                let size = if memory { 1 } else { config.max_connections };
-                PoolKind::Sqlite(build_pool(
-                    AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
-                    size,
-                    timeout,
-                )?)
-            }
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => sqlite_pool(&config, &driver_url)?,
+            #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 let mut mc = ManagerConfig::default();
                 mc.recycling_method = RecyclingMethod::Fast;
                 PoolKind::Postgres(build_pool(
                     AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
                     config.max_connections,
-                    timeout,
+                    config.acquire_timeout,
                 )?)
             }
+            #[cfg(feature = "mysql")]
             Backend::Mysql => {
                 let mut mc = ManagerConfig::default();
                 mc.recycling_method = RecyclingMethod::Fast;
                 PoolKind::Mysql(build_pool(
                     AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
                     config.max_connections,
-                    timeout,
+                    config.acquire_timeout,
                 )?)
             }
+            // A backend whose feature is off (unreachable when all three are on).
+            #[allow(unreachable_patterns)]
+            other => return Err(other.not_compiled_in()),
         };
         Ok(Database {
             backend,
@@ -420,6 +573,7 @@ impl Database {
 
     /// The URL handed to the driver (with its password, if any): do not log it; use
     /// [`redact`].
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn driver_url(&self) -> &str {
         &self.driver_url
     }
@@ -430,8 +584,11 @@ impl Database {
             Error::Unavailable(Box::new(e))
         }
         let conn = match &self.pool {
+            #[cfg(feature = "sqlite")]
             PoolKind::Sqlite(p) => Conn::Sqlite(p.get().await.map_err(unavailable)?),
+            #[cfg(feature = "postgres")]
             PoolKind::Postgres(p) => Conn::Postgres(p.get().await.map_err(unavailable)?),
+            #[cfg(feature = "mysql")]
             PoolKind::Mysql(p) => Conn::Mysql(p.get().await.map_err(unavailable)?),
         };
         Ok(DbConn {
@@ -444,6 +601,39 @@ impl Database {
     pub fn changes(&self) -> &Arc<Changes> {
         &self.changes
     }
+}
+
+/// The SQLite pool: WAL and `synchronous = NORMAL` for a file, one connection for
+/// `:memory:` (each connection would otherwise open a database of its own).
+#[cfg(feature = "sqlite")]
+fn sqlite_pool(config: &DatabaseConfig, driver_url: &str) -> Result<PoolKind> {
+    let memory = driver_url == ":memory:";
+    let busy_ms = config.sqlite_busy_timeout.as_millis();
+    let mut mc = ManagerConfig::<SqliteConn>::default();
+    mc.recycling_method = RecyclingMethod::Fast;
+    mc.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let mut conn = SqliteConn::establish(&url).await?;
+            let journal = if memory {
+                ""
+            } else {
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+            };
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {busy_ms}; PRAGMA foreign_keys = ON; {journal}"
+            ))
+            .await
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            Ok(conn)
+        })
+    });
+    let size = if memory { 1 } else { config.max_connections };
+    Ok(PoolKind::Sqlite(build_pool(
+        AsyncDieselConnectionManager::new_with_config(driver_url.to_owned(), mc),
+        size,
+        config.acquire_timeout,
+    )?))
 }
 
 /// `text` made storable in a bounded text column on every backend: cut to `max_chars`
@@ -496,6 +686,29 @@ mod tests {
         );
         assert!(matches!(parse_url("redis://h"), Err(Error::Config(_))));
         assert!(matches!(parse_url("sqlite://"), Err(Error::Config(_))));
+    }
+
+    #[test]
+    fn a_backend_left_out_is_a_config_error_naming_its_feature() {
+        let urls = [
+            (Backend::Sqlite, "sqlite::memory:"),
+            (Backend::Postgres, "postgres://u:secret@h/db"),
+            (Backend::Mysql, "mariadb://u:secret@h/db"),
+        ];
+        for (backend, url) in urls {
+            assert_eq!(Backend::from_url(url).unwrap(), backend, "{url}");
+            let message = backend.not_compiled_in().to_string();
+            assert!(
+                message.contains(&format!("\"{}\" Cargo feature", backend.feature())),
+                "{message}"
+            );
+            if !backend.is_enabled() {
+                let err = Database::connect(url).unwrap_err();
+                assert!(matches!(err, Error::Config(_)), "{err:?}");
+                assert_eq!(err.to_string(), message);
+                assert!(!message.contains("secret"), "{message}");
+            }
+        }
     }
 
     #[test]

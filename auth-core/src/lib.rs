@@ -23,46 +23,107 @@
 //!   rotating refresh tokens of a JWT login.
 //! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
+//!
+//! # Cargo features
+//!
+//! All on by default; at least one backend is required.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `sqlite` | SQLite (Diesel, bundled `libsqlite3-sys`: compiles the SQLite C library) |
+//! | `postgres` | PostgreSQL (diesel-async over the pure-Rust `tokio-postgres`) |
+//! | `mysql` | MySQL / MariaDB (diesel-async over the pure-Rust `mysql_async`) |
+//! | `mail` | `mail::SmtpMailer` (lettre); the [`mail::MailSender`] trait and the `LogMailer` are always there |
+//! | `cli` | the `cli` module, the `manage.py`-style verbs (clap, rpassword) |
+//!
+//! A backend left out compiles none of its driver; a database URL for it is an
+//! [`Error::Config`] naming the feature. The macros that expand in the application
+//! ([`with_conn!`], [`match_conn!`], [`embed_app_migrations!`], `#[derive(AuthUser)]`)
+//! follow auth-core's features, not the application's: see [`with_conn!`].
 
+#[cfg(not(auth_backend))]
+compile_error!(
+    "auth-core needs at least one database backend: turn on the \"sqlite\", \"postgres\" \
+     or \"mysql\" Cargo feature (of auth-axum, or of auth-core)"
+);
+
+// Everything below needs a backend (the queries are compiled per backend): without one,
+// it is left out so that the compile_error! above is the only error reported.
+// `auth_backend` is set by build.rs when the sqlite, postgres or mysql feature is on.
+#[cfg(auth_backend)]
 pub mod access;
+#[cfg(auth_backend)]
 pub mod account_mail;
+#[cfg(auth_backend)]
 pub mod account_token;
+#[cfg(auth_backend)]
 pub mod api_key;
+#[cfg(auth_backend)]
 pub mod audit;
+#[cfg(auth_backend)]
 pub mod backend;
+#[cfg(all(auth_backend, feature = "cli"))]
 pub mod cli;
+#[cfg(auth_backend)]
 pub mod db;
+#[cfg(auth_backend)]
 mod ddl;
+#[cfg(auth_backend)]
 pub mod error;
+#[cfg(auth_backend)]
 mod field;
+#[cfg(auth_backend)]
 pub mod jwt;
+#[cfg(auth_backend)]
 pub mod mail;
+#[cfg(auth_backend)]
 pub mod makemigrations;
+#[cfg(auth_backend)]
 pub mod migrate;
+#[cfg(auth_backend)]
 mod model;
+#[cfg(auth_backend)]
 pub mod password;
+#[cfg(auth_backend)]
 pub mod password_policy;
+#[cfg(auth_backend)]
 pub mod rbac;
+#[cfg(auth_backend)]
 pub mod refresh_token;
+#[cfg(auth_backend)]
 pub mod report;
 // Between this crate and auth-axum's session cache: not an application's API.
 #[doc(hidden)]
+#[cfg(auth_backend)]
 pub mod revocation;
+#[cfg(auth_backend)]
 pub mod schema;
+#[cfg(auth_backend)]
 pub mod service;
+#[cfg(auth_backend)]
 pub mod session;
+#[cfg(auth_backend)]
 mod sql_types;
+#[cfg(auth_backend)]
 pub mod throttle;
+#[cfg(auth_backend)]
 mod timefmt;
+#[cfg(auth_backend)]
 pub mod user;
+#[cfg(auth_backend)]
 pub mod user_status;
 
+#[cfg(auth_backend)]
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(auth_backend)]
 pub use db::{Backend, Database, DatabaseConfig, DbConn};
+#[cfg(auth_backend)]
 pub use error::{AuthError, Error, Result};
+#[cfg(auth_backend)]
 pub use model::{ColumnDef, ColumnType, DefaultValue, TableDef};
+#[cfg(auth_backend)]
 pub use user::{
     AuthUser, NewUser, UserFilter, UserStore, check_account_name, check_email, is_lookup_key,
 };

@@ -3,6 +3,7 @@
 //!
 //! - [`SmtpMailer`]: delivers through an SMTP server named by a URL (`smtp://`, STARTTLS
 //!   with `?tls=required`, implicit TLS with `smtps://`, optional credentials in the URL).
+//!   Only with the `mail` Cargo feature (on by default), which brings in lettre.
 //! - [`LogMailer`]: writes each mail, body included, to the log. Development only.
 //!
 //! Mail bodies carry single-use tokens: neither [`Mail`]'s `Debug` nor any [`MailError`]
@@ -12,8 +13,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "mail")]
 use lettre::message::header::{ContentTransferEncoding, ContentType};
+#[cfg(feature = "mail")]
 use lettre::message::{Body, Mailbox, Message};
+#[cfg(feature = "mail")]
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::backend::BoxFuture;
@@ -96,6 +100,7 @@ impl<T: MailSender + ?Sized> MailSender for Box<T> {
     }
 }
 
+#[cfg(feature = "mail")]
 fn parse_mailbox(role: &'static str, address: &str) -> Result<Mailbox, MailError> {
     address
         .parse::<Mailbox>()
@@ -123,6 +128,9 @@ fn parse_mailbox(role: &'static str, address: &str) -> Result<Mailbox, MailError
 ///
 /// One connection is opened per mail. Each delivery is bounded by a timeout
 /// ([`SmtpMailer::DEFAULT_TIMEOUT`] unless set with [`SmtpMailer::from_url_with_timeout`]).
+///
+/// Only with the `mail` Cargo feature (on by default).
+#[cfg(feature = "mail")]
 #[derive(Clone)]
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -130,6 +138,7 @@ pub struct SmtpMailer {
     timeout: Duration,
 }
 
+#[cfg(feature = "mail")]
 impl fmt::Debug for SmtpMailer {
     // The transport holds the credentials: show neither.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -140,6 +149,7 @@ impl fmt::Debug for SmtpMailer {
     }
 }
 
+#[cfg(feature = "mail")]
 impl SmtpMailer {
     /// The bound on one delivery (connect, TLS, authentication, transfer) unless set
     /// otherwise: 30 seconds.
@@ -207,6 +217,7 @@ impl SmtpMailer {
 /// SMTP ends the message data with `CRLF . CRLF` right after the body, which itself ends
 /// the last line: a text that already ends with a line break would gain an empty line. One
 /// trailing line break is dropped here, so every mail arrives ending with exactly one.
+#[cfg(feature = "mail")]
 fn wire_body(text: &str) -> Body {
     let text = text
         .strip_suffix("\r\n")
@@ -220,6 +231,7 @@ fn wire_body(text: &str) -> Body {
     )
 }
 
+#[cfg(feature = "mail")]
 impl MailSender for SmtpMailer {
     fn send<'a>(&'a self, mail: &'a Mail) -> BoxFuture<'a, Result<(), MailError>> {
         Box::pin(async move {
@@ -294,6 +306,7 @@ mod tests {
         assert!(!format!("{mail:#?}").contains("SECRET-TOKEN"));
     }
 
+    #[cfg(feature = "mail")]
     #[test]
     fn urls_are_checked_at_construction() {
         for url in [
@@ -319,6 +332,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "mail")]
     #[test]
     fn errors_do_not_show_the_password() {
         let err = SmtpMailer::from_url("smtpx://user:hunter2@smtp.example.com", "a@example.com")
@@ -329,6 +343,7 @@ mod tests {
         assert!(!format!("{mailer:?}").contains("hunter2"));
     }
 
+    #[cfg(feature = "mail")]
     #[test]
     fn the_sender_is_checked_at_construction() {
         let err = SmtpMailer::from_url("smtp://127.0.0.1:25", "not an address").unwrap_err();
@@ -345,6 +360,7 @@ mod tests {
         assert_eq!(mailer.timeout(), SmtpMailer::DEFAULT_TIMEOUT);
     }
 
+    #[cfg(feature = "mail")]
     #[tokio::test]
     async fn bad_recipients_and_subjects_are_refused_before_connecting() {
         // Never reached: the mail is refused while being built.

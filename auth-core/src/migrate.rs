@@ -11,16 +11,20 @@ use std::path::PathBuf;
 
 use diesel::backend::Backend as DieselBackend;
 use diesel::migration::{Migration, MigrationSource};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
-use diesel_async::{AsyncMysqlConnection, AsyncPgConnection};
 use diesel_migrations::{EmbeddedMigrations, FileBasedMigrations, MigrationHarness};
 
 use crate::db::{Backend, Database};
 use crate::error::{Error, Result};
 
+// The auth tables' migrations, embedded for the backends compiled in only.
+#[cfg(feature = "sqlite")]
 static CORE_SQLITE: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/sqlite");
+#[cfg(feature = "postgres")]
 static CORE_POSTGRES: EmbeddedMigrations =
     diesel_migrations::embed_migrations!("migrations/postgres");
+#[cfg(feature = "mysql")]
 static CORE_MYSQL: EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations/mysql");
 
 /// The application's migrations, per backend.
@@ -29,14 +33,16 @@ pub enum AppMigrations {
     /// Only the built-in auth tables.
     #[default]
     None,
-    /// Compiled into the binary with [`embed_app_migrations!`](crate::embed_app_migrations).
+    /// Compiled into the binary with [`embed_app_migrations!`](crate::embed_app_migrations),
+    /// which embeds the folders of the backends compiled in and leaves the others `None`.
+    /// [`run`] on a backend whose folder is `None` is an [`Error::Migration`].
     Embedded {
         /// `migrations/sqlite`.
-        sqlite: &'static EmbeddedMigrations,
+        sqlite: Option<&'static EmbeddedMigrations>,
         /// `migrations/postgres`.
-        postgres: &'static EmbeddedMigrations,
+        postgres: Option<&'static EmbeddedMigrations>,
         /// `migrations/mysql`.
-        mysql: &'static EmbeddedMigrations,
+        mysql: Option<&'static EmbeddedMigrations>,
     },
     /// Read at run time from a folder holding `sqlite/`, `postgres/` and `mysql/`
     /// (the layout `makemigrations` writes).
@@ -46,6 +52,11 @@ pub enum AppMigrations {
 /// Embeds the application's migrations at compile time. Without arguments it reads
 /// `migrations/sqlite`, `migrations/postgres` and `migrations/mysql` under the crate's
 /// manifest directory (where `makemigrations` writes); or give the three folders.
+///
+/// Only the folders of the backends compiled in (the `sqlite`, `postgres`, `mysql` Cargo
+/// features) are read and embedded; the others need not exist. Like
+/// [`with_conn!`](crate::with_conn), the choice is made by auth-core's features, through
+/// hidden helper macros that auth-core defines per feature.
 ///
 /// ```ignore
 /// let migrations = auth_axum::embed_app_migrations!();
@@ -60,20 +71,85 @@ macro_rules! embed_app_migrations {
             "migrations/mysql"
         )
     };
-    ($sqlite:literal, $postgres:literal, $mysql:literal) => {{
-        use $crate::__private::diesel_migrations;
-        static SQLITE: diesel_migrations::EmbeddedMigrations =
-            diesel_migrations::embed_migrations!($sqlite);
-        static POSTGRES: diesel_migrations::EmbeddedMigrations =
-            diesel_migrations::embed_migrations!($postgres);
-        static MYSQL: diesel_migrations::EmbeddedMigrations =
-            diesel_migrations::embed_migrations!($mysql);
+    ($sqlite:literal, $postgres:literal, $mysql:literal) => {
         $crate::migrate::AppMigrations::Embedded {
-            sqlite: &SQLITE,
-            postgres: &POSTGRES,
-            mysql: &MYSQL,
+            sqlite: $crate::__embed_sqlite_migrations!($sqlite),
+            postgres: $crate::__embed_postgres_migrations!($postgres),
+            mysql: $crate::__embed_mysql_migrations!($mysql),
         }
+    };
+}
+
+/// `Some` of the migrations embedded from the folder, for a backend compiled in.
+#[cfg(feature = "sqlite")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embed_sqlite_migrations {
+    ($dir:literal) => {{
+        // embed_migrations! names `diesel_migrations` by its bare name.
+        use $crate::__private::diesel_migrations;
+        static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+            diesel_migrations::embed_migrations!($dir);
+        ::core::option::Option::Some(&MIGRATIONS)
     }};
+}
+
+/// `None`, for a backend left out of the build: the folder is not read.
+#[cfg(not(feature = "sqlite"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embed_sqlite_migrations {
+    ($dir:literal) => {
+        ::core::option::Option::None
+    };
+}
+
+/// See `__embed_sqlite_migrations!`.
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embed_postgres_migrations {
+    ($dir:literal) => {{
+        // embed_migrations! names `diesel_migrations` by its bare name.
+        use $crate::__private::diesel_migrations;
+        static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+            diesel_migrations::embed_migrations!($dir);
+        ::core::option::Option::Some(&MIGRATIONS)
+    }};
+}
+
+/// See `__embed_sqlite_migrations!`.
+#[cfg(not(feature = "postgres"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embed_postgres_migrations {
+    ($dir:literal) => {
+        ::core::option::Option::None
+    };
+}
+
+/// See `__embed_sqlite_migrations!`.
+#[cfg(feature = "mysql")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embed_mysql_migrations {
+    ($dir:literal) => {{
+        // embed_migrations! names `diesel_migrations` by its bare name.
+        use $crate::__private::diesel_migrations;
+        static MIGRATIONS: diesel_migrations::EmbeddedMigrations =
+            diesel_migrations::embed_migrations!($dir);
+        ::core::option::Option::Some(&MIGRATIONS)
+    }};
+}
+
+/// See `__embed_sqlite_migrations!`.
+#[cfg(not(feature = "mysql"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __embed_mysql_migrations {
+    ($dir:literal) => {
+        ::core::option::Option::None
+    };
 }
 
 impl std::fmt::Debug for AppMigrations {
@@ -109,11 +185,22 @@ impl AppMigrations {
                 sqlite,
                 postgres,
                 mysql,
-            } => Some(Source::Embedded(match backend {
-                Backend::Sqlite => sqlite,
-                Backend::Postgres => postgres,
-                Backend::Mysql => mysql,
-            })),
+            } => {
+                let embedded = match backend {
+                    Backend::Sqlite => sqlite,
+                    Backend::Postgres => postgres,
+                    Backend::Mysql => mysql,
+                };
+                let Some(embedded) = embedded else {
+                    return Err(Error::Migration(format!(
+                        "no embedded application migrations for {backend}: \
+                         embed_app_migrations! embeds a backend's folder only when its \
+                         \"{}\" feature is on",
+                        backend.feature()
+                    )));
+                };
+                Some(Source::Embedded(embedded))
+            }
             AppMigrations::Directory(dir) => {
                 let path = dir.join(backend.dir_name());
                 if !path.is_dir() {
@@ -131,12 +218,17 @@ impl AppMigrations {
     }
 }
 
-fn core_source(backend: Backend) -> Source {
-    Source::Embedded(match backend {
+fn core_source(backend: Backend) -> Result<Source> {
+    Ok(Source::Embedded(match backend {
+        #[cfg(feature = "sqlite")]
         Backend::Sqlite => &CORE_SQLITE,
+        #[cfg(feature = "postgres")]
         Backend::Postgres => &CORE_POSTGRES,
+        #[cfg(feature = "mysql")]
         Backend::Mysql => &CORE_MYSQL,
-    })
+        #[allow(unreachable_patterns)]
+        other => return Err(other.not_compiled_in()),
+    }))
 }
 
 fn migration_error(e: impl std::fmt::Display) -> Error {
@@ -175,11 +267,14 @@ fn apply<DB: DieselBackend>(
 /// the blocking thread pool.
 pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
     let backend = db.backend();
-    let core = core_source(backend);
+    let core = core_source(backend)?;
     let app = app.source(backend)?;
     let applied = match backend {
+        #[cfg(feature = "sqlite")]
         Backend::Sqlite => {
             // The pooled connection, so that an in-memory database is the one migrated.
+            // Irrefutable when SQLite is the only backend compiled in.
+            #[allow(irrefutable_let_patterns)]
             let crate::db::Conn::Sqlite(mut conn) = db.conn().await?.conn else {
                 unreachable!("a SQLite pool hands out SQLite connections")
             };
@@ -190,10 +285,11 @@ pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
             .await
             .map_err(migration_error)??
         }
+        #[cfg(feature = "postgres")]
         Backend::Postgres => {
             let url = db.driver_url().to_owned();
             blocking(move || {
-                let mut c: AsyncConnectionWrapper<AsyncPgConnection> =
+                let mut c: AsyncConnectionWrapper<diesel_async::AsyncPgConnection> =
                     diesel::Connection::establish(&url)?;
                 diesel::connection::SimpleConnection::batch_execute(
                     &mut c,
@@ -208,10 +304,11 @@ pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
             })
             .await?
         }
+        #[cfg(feature = "mysql")]
         Backend::Mysql => {
             let url = db.driver_url().to_owned();
             blocking(move || {
-                let mut c: AsyncConnectionWrapper<AsyncMysqlConnection> =
+                let mut c: AsyncConnectionWrapper<diesel_async::AsyncMysqlConnection> =
                     diesel::Connection::establish(&url)?;
                 diesel::connection::SimpleConnection::batch_execute(
                     &mut c,
@@ -226,6 +323,9 @@ pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
             })
             .await?
         }
+        // core_source refused it already (unreachable when all three are on).
+        #[allow(unreachable_patterns)]
+        other => return Err(other.not_compiled_in()),
     };
     if !applied.is_empty() {
         tracing::info!(backend = %backend, versions = ?applied, "applied migrations");
@@ -233,6 +333,7 @@ pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
     Ok(applied)
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await

@@ -32,7 +32,7 @@ use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Serialize;
 use time::PrimitiveDateTime;
 
-use crate::db::{Conn, DbConn};
+use crate::db::DbConn;
 use crate::error::{Error, Result};
 use crate::schema::auth_throttle as t;
 use crate::session::now;
@@ -320,27 +320,22 @@ async fn ensure_row(conn: &mut DbConn, key: &Key, now: PrimitiveDateTime) -> Res
         t::lockouts.eq(0),
         t::updated_at.eq(now),
     );
-    match &mut conn.conn {
-        Conn::Sqlite(c) => {
-            diesel::insert_or_ignore_into(t::table)
-                .values(fresh)
-                .execute(&mut **c)
-                .await?
-        }
-        Conn::Postgres(c) => {
-            diesel::insert_into(t::table)
-                .values(fresh)
-                .on_conflict_do_nothing()
-                .execute(&mut **c)
-                .await?
-        }
-        Conn::Mysql(c) => {
-            diesel::insert_or_ignore_into(t::table)
-                .values(fresh)
-                .execute(&mut **c)
-                .await?
-        }
-    };
+    crate::match_conn!(
+        conn,
+        sqlite = |c| diesel::insert_or_ignore_into(t::table)
+            .values(fresh)
+            .execute(c)
+            .await?,
+        postgres = |c| diesel::insert_into(t::table)
+            .values(fresh)
+            .on_conflict_do_nothing()
+            .execute(c)
+            .await?,
+        mysql = |c| diesel::insert_or_ignore_into(t::table)
+            .values(fresh)
+            .execute(c)
+            .await?,
+    );
     Ok(())
 }
 

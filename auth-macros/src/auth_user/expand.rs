@@ -824,33 +824,33 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
             async fn lock(#conn: &mut #p::DbConn, id: i64) -> #p::Result<bool> {
                 use #p::diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
                 use #p::diesel_async::RunQueryDsl as _;
-                let found = match &mut #conn.conn {
+                // One body per backend; match_conn! compiles only those of the backends
+                // auth-core was built with (its Cargo features, not this crate's).
+                let found = #p::match_conn!(#conn,
                     // A write first: a read would start a snapshot that SQLite cannot
                     // upgrade to a write once another writer has committed.
-                    #p::Conn::Sqlite(#c) => {
-                        #p::diesel::update(#table::table.find(id))
-                            .set(#table::#id.eq(#table::#id))
-                            .execute(&mut **#c)
-                            .await?
-                            > 0
-                    }
-                    #p::Conn::Postgres(#c) => #table::table
+                    sqlite = |#c| #p::diesel::update(#table::table.find(id))
+                        .set(#table::#id.eq(#table::#id))
+                        .execute(#c)
+                        .await?
+                        > 0,
+                    postgres = |#c| #table::table
                         .find(id)
                         .select(#table::#id)
                         .for_update()
-                        .first::<i64>(&mut **#c)
+                        .first::<i64>(#c)
                         .await
                         .optional()?
                         .is_some(),
-                    #p::Conn::Mysql(#c) => #table::table
+                    mysql = |#c| #table::table
                         .find(id)
                         .select(#table::#id)
                         .for_update()
-                        .first::<i64>(&mut **#c)
+                        .first::<i64>(#c)
                         .await
                         .optional()?
                         .is_some(),
-                };
+                );
                 ::core::result::Result::Ok(found)
             }
 
