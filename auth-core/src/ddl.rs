@@ -18,10 +18,10 @@ use crate::db::Backend;
 use crate::model::{ColumnDef, ColumnType, DefaultValue, TableDef};
 
 /// VARCHAR length MySQL uses for a unique text column declared without `max_length`.
-pub const MYSQL_DEFAULT_UNIQUE_LENGTH: u32 = 255;
+pub(crate) const MYSQL_DEFAULT_UNIQUE_LENGTH: u32 = 255;
 
 /// Quotes an identifier for `backend`.
-pub fn quote_ident(name: &str, backend: Backend) -> String {
+pub(crate) fn quote_ident(name: &str, backend: Backend) -> String {
     match backend {
         Backend::Mysql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),
@@ -85,7 +85,7 @@ fn default_clause(col: &ColumnDef, backend: Backend) -> Option<String> {
 }
 
 /// The column definition as it appears in `CREATE TABLE` and `ADD COLUMN`.
-pub fn column_sql(col: &ColumnDef, backend: Backend) -> String {
+pub(crate) fn column_sql(col: &ColumnDef, backend: Backend) -> String {
     let mut sql = format!(
         "{} {}",
         quote_ident(col.name, backend),
@@ -104,7 +104,7 @@ pub fn column_sql(col: &ColumnDef, backend: Backend) -> String {
 }
 
 /// Name of the unique index on `table.column`.
-pub fn unique_index_name(table: &str, column: &str) -> String {
+pub(crate) fn unique_index_name(table: &str, column: &str) -> String {
     format!("{table}_{column}_key")
 }
 
@@ -118,7 +118,7 @@ fn unique_index_sql(table: &str, col: &ColumnDef, backend: Backend) -> String {
 }
 
 /// `CREATE TABLE` followed by one `CREATE UNIQUE INDEX` per unique column.
-pub fn create_table(table: &TableDef, backend: Backend) -> String {
+pub(crate) fn create_table(table: &TableDef, backend: Backend) -> String {
     let cols: Vec<String> = table
         .columns
         .iter()
@@ -141,7 +141,7 @@ pub fn create_table(table: &TableDef, backend: Backend) -> String {
 }
 
 /// `DROP TABLE`.
-pub fn drop_table(table: &TableDef, backend: Backend) -> String {
+pub(crate) fn drop_table(table: &TableDef, backend: Backend) -> String {
     format!("DROP TABLE {};\n", quote_ident(table.name, backend))
 }
 
@@ -150,7 +150,7 @@ pub fn drop_table(table: &TableDef, backend: Backend) -> String {
 ///
 /// SQLite refuses a non-constant default in `ADD COLUMN`, so a `CURRENT_TIMESTAMP` column
 /// is added with a constant default and then filled with the current time.
-pub fn add_column(table: &str, col: &ColumnDef, backend: Backend) -> String {
+pub(crate) fn add_column(table: &str, col: &ColumnDef, backend: Backend) -> String {
     let now_on_sqlite =
         backend == Backend::Sqlite && col.default == Some(DefaultValue::CurrentTimestamp);
     let definition = if now_on_sqlite {
@@ -187,7 +187,7 @@ pub fn add_column(table: &str, col: &ColumnDef, backend: Backend) -> String {
 }
 
 /// The reverse of [`add_column`].
-pub fn drop_column(table: &str, col: &ColumnDef, backend: Backend) -> String {
+pub(crate) fn drop_column(table: &str, col: &ColumnDef, backend: Backend) -> String {
     let mut sql = String::new();
     if col.unique {
         let index = quote_ident(&unique_index_name(table, col.name), backend);

@@ -41,6 +41,9 @@
 //! ([`with_conn!`], [`match_conn!`], [`embed_app_migrations!`], `#[derive(AuthUser)]`)
 //! follow auth-core's features, not the application's: see [`with_conn!`].
 
+// An item is `pub` only where a dependent crate can reach it.
+#![warn(unreachable_pub)]
+
 #[cfg(not(auth_backend))]
 compile_error!(
     "auth-core needs at least one database backend: turn on the \"sqlite\", \"postgres\" \

@@ -5,7 +5,7 @@ use time::PrimitiveDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Serializes a UTC timestamp as RFC 3339 (`2026-11-23T14:30:00.123456Z`).
-pub fn serialize<S: Serializer>(
+pub(crate) fn serialize<S: Serializer>(
     value: &PrimitiveDateTime,
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
@@ -17,11 +17,11 @@ pub fn serialize<S: Serializer>(
 }
 
 /// The same for an optional timestamp (`null` when absent).
-pub mod option {
+pub(crate) mod option {
     use super::*;
 
     /// Serializes `Some` as RFC 3339, `None` as `null`.
-    pub fn serialize<S: Serializer>(
+    pub(crate) fn serialize<S: Serializer>(
         value: &Option<PrimitiveDateTime>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {

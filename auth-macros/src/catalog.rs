@@ -16,21 +16,21 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 /// The catalog's file name, relative to `CARGO_MANIFEST_DIR`.
-pub const FILE_NAME: &str = "permissions.toml";
+pub(crate) const FILE_NAME: &str = "permissions.toml";
 
 /// A parsed, valid catalog: permission code -> description, sorted by code.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     entries: BTreeMap<String, String>,
 }
 
-pub use auth_grammar::permission::{PERMISSION_RULE, is_valid_permission};
+pub(crate) use auth_grammar::permission::{PERMISSION_RULE, is_valid_permission};
 
 impl Catalog {
     /// Parses the text of `permissions.toml`: a `[permissions]` table of
     /// `"code" = "description"` entries and nothing else. Every problem is listed in the
     /// error, one per line.
-    pub fn parse(text: &str) -> Result<Catalog, String> {
+    pub(crate) fn parse(text: &str) -> Result<Catalog, String> {
         let table: toml::Table = text
             .parse()
             .map_err(|err: toml::de::Error| format!("invalid {FILE_NAME}: {}", err.message()))?;
@@ -83,7 +83,7 @@ impl Catalog {
 
     /// `Ok` when `code` is declared; otherwise the error message, with the closest declared
     /// code as a suggestion when one is close enough.
-    pub fn check(&self, code: &str) -> Result<(), String> {
+    pub(crate) fn check(&self, code: &str) -> Result<(), String> {
         if self.entries.contains_key(code) {
             return Ok(());
         }
@@ -98,7 +98,7 @@ impl Catalog {
     /// The declared code closest to `code` by edit distance, if it is close enough to be a
     /// likely typo (at most 2 edits, or a quarter of the length for long codes). The first in
     /// sorted order wins a tie.
-    pub fn suggest(&self, code: &str) -> Option<&str> {
+    pub(crate) fn suggest(&self, code: &str) -> Option<&str> {
         let limit = (code.chars().count() / 4).max(2);
         self.entries
             .keys()
@@ -109,7 +109,7 @@ impl Catalog {
     }
 
     /// The entries, sorted by code.
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(c, d)| (c.as_str(), d.as_str()))
     }
 }
@@ -133,7 +133,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// Reads and parses `permissions.toml` of the crate being compiled: `None` when the file
 /// does not exist (or `CARGO_MANIFEST_DIR` is unset, outside cargo), `Some(Err)` when it
 /// exists but cannot be read or parsed.
-pub fn load() -> Option<Result<Catalog, String>> {
+pub(crate) fn load() -> Option<Result<Catalog, String>> {
     let dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
     let path = std::path::Path::new(&dir).join(FILE_NAME);
     match std::fs::read_to_string(&path) {
@@ -145,7 +145,7 @@ pub fn load() -> Option<Result<Catalog, String>> {
 
 /// `const _: &str = include_str!(".../permissions.toml");`: makes cargo rebuild the crate
 /// when the catalog changes (the macros read it, but cargo does not know that).
-pub fn rebuild_dependency() -> TokenStream {
+pub(crate) fn rebuild_dependency() -> TokenStream {
     quote! {
         const _: &::core::primitive::str = ::core::include_str!(::core::concat!(
             ::core::env!("CARGO_MANIFEST_DIR"),
@@ -155,7 +155,7 @@ pub fn rebuild_dependency() -> TokenStream {
 }
 
 /// Expands `permission_catalog!()` (`input` is what is between the parentheses).
-pub fn permission_catalog(input: TokenStream) -> TokenStream {
+pub(crate) fn permission_catalog(input: TokenStream) -> TokenStream {
     if !input.is_empty() {
         return syn::Error::new_spanned(input, "`permission_catalog!()` takes no arguments")
             .to_compile_error();
@@ -177,7 +177,7 @@ pub fn permission_catalog(input: TokenStream) -> TokenStream {
 /// The expansion of `permission_catalog!()` for a parsed catalog: a block holding the
 /// rebuild dependency and evaluating to the sorted entries, typed
 /// `&'static [(&'static str, &'static str)]`.
-pub fn catalog_tokens(catalog: &Catalog) -> TokenStream {
+pub(crate) fn catalog_tokens(catalog: &Catalog) -> TokenStream {
     let rebuild = rebuild_dependency();
     let entries = catalog
         .entries()

@@ -3,13 +3,13 @@
 
 /// Collects the errors of all phases; reported together by [`Ctxt::finish`].
 #[derive(Default)]
-pub struct Ctxt {
+pub(crate) struct Ctxt {
     errors: std::cell::RefCell<Option<syn::Error>>,
 }
 
 impl Ctxt {
     /// Records an error.
-    pub fn push(&self, err: syn::Error) {
+    pub(crate) fn push(&self, err: syn::Error) {
         let mut errors = self.errors.borrow_mut();
         match errors.as_mut() {
             Some(all) => all.combine(err),
@@ -18,22 +18,26 @@ impl Ctxt {
     }
 
     /// Records an error spanned at `tokens`.
-    pub fn error_spanned<T: quote::ToTokens, M: std::fmt::Display>(&self, tokens: T, msg: M) {
+    pub(crate) fn error_spanned<T: quote::ToTokens, M: std::fmt::Display>(
+        &self,
+        tokens: T,
+        msg: M,
+    ) {
         self.push(syn::Error::new_spanned(tokens, msg));
     }
 
     /// Records an error at `span`.
-    pub fn error_at<M: std::fmt::Display>(&self, span: proc_macro2::Span, msg: M) {
+    pub(crate) fn error_at<M: std::fmt::Display>(&self, span: proc_macro2::Span, msg: M) {
         self.push(syn::Error::new(span, msg));
     }
 
     /// Whether any error was recorded so far.
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.errors.borrow().is_some()
     }
 
     /// All recorded errors combined, if any.
-    pub fn finish(self) -> Result<(), syn::Error> {
+    pub(crate) fn finish(self) -> Result<(), syn::Error> {
         match self.errors.into_inner() {
             Some(err) => Err(err),
             None => Ok(()),

@@ -3,6 +3,9 @@
 //! `permission_catalog!()`. Use them through `auth-axum`, which re-exports them; generated
 //! code names only `auth_axum::__private` (or the path given by `crate = "..."`).
 
+// An item is `pub` only where a dependent crate can reach it.
+#![warn(unreachable_pub)]
+
 mod auth_user;
 mod catalog;
 mod ctxt;

@@ -6,7 +6,7 @@ use super::attr::{ContainerAttrs, FieldAttrs};
 
 /// A Rust type a column can have (without `Option`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Base {
+pub(super) enum Base {
     /// `String`.
     String,
     /// `bool`.
@@ -46,7 +46,7 @@ impl Base {
 
 /// The classification of a field's Rust type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TypeKind {
+pub(super) struct TypeKind {
     /// The type, or the type inside `Option`.
     pub base: Base,
     /// Whether the field is an `Option` (a nullable column).
@@ -55,7 +55,7 @@ pub struct TypeKind {
 
 /// Why a type is not a column type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TypeError {
+pub(super) enum TypeError {
     /// Not one of the supported types.
     Unsupported,
     /// `Option<Option<T>>`.
@@ -63,7 +63,7 @@ pub enum TypeError {
 }
 
 /// One named field of the struct.
-pub struct Field<'a> {
+pub(super) struct Field<'a> {
     /// The field name.
     pub ident: &'a syn::Ident,
     /// The field's Rust type as written.
@@ -75,7 +75,7 @@ pub struct Field<'a> {
 }
 
 /// The struct the derive is applied to.
-pub struct Input<'a> {
+pub(super) struct Input<'a> {
     /// The struct name.
     pub ident: &'a syn::Ident,
     /// Its `#[auth(...)]` attributes.
@@ -87,7 +87,7 @@ pub struct Input<'a> {
 impl<'a> Input<'a> {
     /// Reads the derive input, recording errors in `cx`. `None` when the input is not a
     /// struct with named fields (nothing else can be checked then).
-    pub fn from_syn(cx: &Ctxt, input: &'a syn::DeriveInput) -> Option<Input<'a>> {
+    pub(super) fn from_syn(cx: &Ctxt, input: &'a syn::DeriveInput) -> Option<Input<'a>> {
         let attrs = ContainerAttrs::parse(cx, &input.attrs);
         let fields = match &input.data {
             syn::Data::Struct(data) => match &data.fields {
@@ -150,7 +150,7 @@ impl<'a> Input<'a> {
 
 /// Classifies a type by the last segment of its path: `String`, `bool`, `i16`, `i32`,
 /// `i64`, `f32`, `f64`, `PrimitiveDateTime`, `Uuid`, or `Option` of one of these.
-pub fn classify(ty: &syn::Type) -> Result<TypeKind, TypeError> {
+pub(super) fn classify(ty: &syn::Type) -> Result<TypeKind, TypeError> {
     let segment = last_segment(ty).ok_or(TypeError::Unsupported)?;
     if segment.ident == "Option" {
         let inner = single_type_argument(segment).ok_or(TypeError::Unsupported)?;
@@ -200,7 +200,7 @@ fn single_type_argument(segment: &syn::PathSegment) -> Option<&syn::Type> {
 }
 
 /// A type as written, for messages: `Vec<u8>` rather than `Vec < u8 >`.
-pub fn type_to_string(ty: &syn::Type) -> String {
+pub(super) fn type_to_string(ty: &syn::Type) -> String {
     let raw = quote::quote!(#ty).to_string();
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();

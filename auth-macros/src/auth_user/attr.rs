@@ -8,7 +8,7 @@ use super::Ctxt;
 
 /// A role a field plays in the user model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(super) enum Role {
     /// The `i64` primary key.
     Id,
     /// The unique login name.
@@ -31,7 +31,7 @@ pub enum Role {
 
 impl Role {
     /// Every role, in a fixed order.
-    pub const ALL: [Role; 9] = [
+    pub(super) const ALL: [Role; 9] = [
         Role::Id,
         Role::Account,
         Role::Password,
@@ -44,7 +44,7 @@ impl Role {
     ];
 
     /// The attribute key that claims this role: `#[auth(<key>)]`.
-    pub fn key(self) -> &'static str {
+    pub(super) fn key(self) -> &'static str {
         match self {
             Role::Id => "id",
             Role::Account => "account",
@@ -59,7 +59,7 @@ impl Role {
     }
 
     /// The field name that plays this role when no field claims it by attribute.
-    pub fn conventional_name(self) -> &'static str {
+    pub(super) fn conventional_name(self) -> &'static str {
         match self {
             Role::Id => "id",
             Role::Account => "account",
@@ -74,7 +74,7 @@ impl Role {
     }
 
     /// Whether a model must have a field playing this role.
-    pub fn required(self) -> bool {
+    pub(super) fn required(self) -> bool {
         matches!(self, Role::Id | Role::Account | Role::Password)
     }
 
@@ -91,7 +91,7 @@ const CONTAINER_KEYS: &str = "table = \"name\", crate = \"path\"";
 
 /// `#[auth(...)]` on the struct.
 #[derive(Default)]
-pub struct ContainerAttrs {
+pub(super) struct ContainerAttrs {
     /// `table = "name"`: the table name and the literal's span.
     pub table: Option<(String, Span)>,
     /// `crate = "path"`: path of the `auth-axum` crate in generated code.
@@ -100,7 +100,7 @@ pub struct ContainerAttrs {
 
 /// `#[auth(...)]` on one field.
 #[derive(Default)]
-pub struct FieldAttrs {
+pub(super) struct FieldAttrs {
     /// Roles claimed, each with the span of its key (validation allows at most one).
     pub roles: Vec<(Role, Span)>,
     /// `max_length = N` and the span of the key.
@@ -184,7 +184,7 @@ fn expect_flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<()> {
 
 impl ContainerAttrs {
     /// Parses the struct's `#[auth(...)]` attributes.
-    pub fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> ContainerAttrs {
+    pub(super) fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> ContainerAttrs {
         let mut out = ContainerAttrs::default();
         for_each_item(cx, attrs, |meta| {
             let key = key_name(meta);
@@ -243,7 +243,7 @@ impl ContainerAttrs {
 
 impl FieldAttrs {
     /// Parses one field's `#[auth(...)]` attributes.
-    pub fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
+    pub(super) fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
         let mut out = FieldAttrs::default();
         for_each_item(cx, attrs, |meta| {
             let key = key_name(meta);

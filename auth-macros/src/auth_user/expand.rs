@@ -8,7 +8,7 @@ use super::valid::{Column, ColumnType, DefaultValue, Model};
 
 /// Everything the derive emits: the Diesel table, `AuthUser`, `UserStore`, `Debug` and
 /// `Serialize`.
-pub fn expand(model: &Model<'_>) -> TokenStream {
+pub(super) fn expand(model: &Model<'_>) -> TokenStream {
     let table = table_macro(model);
     let auth_user = auth_user_impl(model);
     let user_store = user_store_impl(model);

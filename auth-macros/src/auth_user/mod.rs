@@ -14,7 +14,7 @@ use proc_macro2::TokenStream;
 use crate::ctxt::Ctxt;
 
 /// Expands `#[derive(AuthUser)]` on `input` (the derive input tokens).
-pub fn derive(input: TokenStream) -> TokenStream {
+pub(crate) fn derive(input: TokenStream) -> TokenStream {
     let input = match syn::parse2::<syn::DeriveInput>(input) {
         Ok(input) => input,
         Err(err) => return err.to_compile_error(),

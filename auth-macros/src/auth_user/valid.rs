@@ -17,10 +17,10 @@ const RESERVED_FIELD_NAMES: [&str; 5] = ["table", "star", "dsl", "columns", "all
 const SUPPORTED: &str = "supported are String, bool, i16, i32, i64, f32, f64, \
                          time::PrimitiveDateTime, uuid::Uuid and Option of these";
 
-pub use auth_grammar::{ColumnType, DefaultValue};
+pub(super) use auth_grammar::{ColumnType, DefaultValue};
 
 /// One field of the model and the column it maps to.
-pub struct Column<'a> {
+pub(super) struct Column<'a> {
     /// The field name (also the Diesel column name).
     pub ident: &'a syn::Ident,
     /// The column name in SQL (the field name without `r#`).
@@ -44,7 +44,7 @@ pub struct Column<'a> {
 }
 
 /// A validated model, ready for expansion.
-pub struct Model<'a> {
+pub(super) struct Model<'a> {
     /// The struct name.
     pub ident: &'a syn::Ident,
     /// Path of the auth-axum crate.
@@ -59,12 +59,12 @@ pub struct Model<'a> {
 
 impl<'a> Model<'a> {
     /// Index in `columns` of the field playing `role`.
-    pub fn role(&self, role: Role) -> Option<&Column<'a>> {
+    pub(super) fn role(&self, role: Role) -> Option<&Column<'a>> {
         self.columns.iter().find(|c| c.role == Some(role))
     }
 
     /// Validates `input`, recording every problem in `cx`. `None` when something is wrong.
-    pub fn new(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
+    pub(super) fn new(cx: &Ctxt, input: Input<'a>) -> Option<Model<'a>> {
         let roles = assign_roles(cx, &input);
 
         let (table, table_span) = input

@@ -11,7 +11,7 @@ use crate::catalog;
 /// The requirement type, its `GuardSpec` impl, its registration, and the handler with the
 /// guard joined to its arguments. `id` makes the type's name unique among the guards of
 /// one module (stacked guards on one handler included).
-pub fn expand(guard: &Guard, handler: Handler, id: u64) -> TokenStream {
+pub(super) fn expand(guard: &Guard, handler: Handler, id: u64) -> TokenStream {
     let Handler { mut item, join } = handler;
     let krate = &guard.krate;
     let name = item.sig.ident.unraw().to_string();

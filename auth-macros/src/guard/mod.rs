@@ -18,7 +18,7 @@ use crate::ctxt::Ctxt;
 
 /// Which guard attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `#[login_required]`.
     Login,
     /// `#[permission_required(...)]`.
@@ -29,7 +29,7 @@ pub enum Kind {
 
 impl Kind {
     /// The attribute's name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Login => "login_required",
             Kind::Permission => "permission_required",
@@ -40,7 +40,7 @@ impl Kind {
 
 /// Expands a guard attribute: `attr` is its arguments, `item` the item it is on. Reads the
 /// crate's `permissions.toml` for `#[permission_required]`.
-pub fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(kind: Kind, attr: TokenStream, item: TokenStream) -> TokenStream {
     let catalog = || match kind {
         Kind::Permission => catalog::load(),
         Kind::Login | Kind::Role => None,

@@ -11,7 +11,7 @@ use super::Kind;
 use crate::ctxt::Ctxt;
 
 /// A permission rule as written, with the literals' spans.
-pub enum Rule {
+pub(super) enum Rule {
     /// `"article.create"`.
     Permission(syn::LitStr),
     /// `all(...)`, or several rules at the top level, with the tokens of the call, for
@@ -22,7 +22,7 @@ pub enum Rule {
 }
 
 /// The arguments of one guard attribute.
-pub struct Args {
+pub(super) struct Args {
     /// Which guard.
     pub kind: Kind,
     /// The rule of `#[permission_required]`: several top-level rules are an [`Rule::All`],
@@ -53,7 +53,7 @@ fn accepted(kind: Kind) -> &'static str {
 impl Args {
     /// Parses the attribute's arguments (the tokens between its parentheses), recording
     /// every problem in `cx`.
-    pub fn parse(cx: &Ctxt, kind: Kind, tokens: TokenStream) -> Args {
+    pub(super) fn parse(cx: &Ctxt, kind: Kind, tokens: TokenStream) -> Args {
         let mut args = Args {
             kind,
             rules: Vec::new(),
@@ -230,7 +230,7 @@ fn parse_rule(cx: &Ctxt, expr: &syn::Expr) -> Option<Rule> {
 }
 
 /// Parses the item the attribute is on: an `fn` with a body, or an error at the item.
-pub fn parse_item(cx: &Ctxt, kind: Kind, item: TokenStream) -> Option<syn::ItemFn> {
+pub(super) fn parse_item(cx: &Ctxt, kind: Kind, item: TokenStream) -> Option<syn::ItemFn> {
     if let Ok(item_fn) = syn::parse2::<syn::ItemFn>(item.clone()) {
         return Some(item_fn);
     }

@@ -12,7 +12,7 @@ use crate::ctxt::Ctxt;
 const MAX_ROLE_LEN: usize = 150;
 
 /// What a validated guard requires.
-pub enum Requirement {
+pub(super) enum Requirement {
     /// `#[login_required]`.
     Login,
     /// `#[permission_required(...)]`: several top-level rules are one [`Rule::All`].
@@ -22,7 +22,7 @@ pub enum Requirement {
 }
 
 /// A validated guard attribute.
-pub struct Guard {
+pub(super) struct Guard {
     /// Which guard.
     pub kind: Kind,
     /// What it requires.
@@ -36,7 +36,7 @@ pub struct Guard {
 }
 
 /// Where the guard goes in the handler's arguments.
-pub enum Join {
+pub(super) enum Join {
     /// Into a tuple with the argument at this index: the first one that is not a
     /// `State<..>` (see the macro docs).
     Wrap(usize),
@@ -45,7 +45,7 @@ pub enum Join {
 }
 
 /// A validated handler.
-pub struct Handler {
+pub(super) struct Handler {
     /// The function, unchanged.
     pub item: syn::ItemFn,
     /// Where its guard goes.
@@ -55,7 +55,11 @@ pub struct Handler {
 impl Guard {
     /// Validates the parsed arguments. `catalog` is the crate's `permissions.toml`: `None`
     /// when there is none (then any well-formed permission is accepted).
-    pub fn new(cx: &Ctxt, args: Args, catalog: Option<Result<Catalog, String>>) -> Option<Guard> {
+    pub(super) fn new(
+        cx: &Ctxt,
+        args: Args,
+        catalog: Option<Result<Catalog, String>>,
+    ) -> Option<Guard> {
         let Args {
             kind,
             mut rules,
@@ -180,7 +184,7 @@ fn check_scope(cx: &Ctxt, lit: &syn::LitStr) {
 impl Handler {
     /// Checks that `item` can take a guard: an `async fn` without `self`, whose joined
     /// argument has no `#[cfg]`.
-    pub fn new(cx: &Ctxt, kind: Kind, item: syn::ItemFn) -> Option<Handler> {
+    pub(super) fn new(cx: &Ctxt, kind: Kind, item: syn::ItemFn) -> Option<Handler> {
         let name = kind.name();
         let mut ok = true;
         if item.sig.asyncness.is_none() {
