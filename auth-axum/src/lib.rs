@@ -1,13 +1,15 @@
 //! Authentication and authorization for axum.
 //!
 //! This is the crate an application depends on. It re-exports the runtime
-//! ([`auth_core`]) and the macros ([`auth_macros`]), and adds the axum pieces: the layer
-//! ([`Auth::layer`]), the extractors ([`CurrentUser`], [`MaybeUser`]), the mountable router
-//! ([`Auth::router`]) and the JSON envelope ([`response`]).
+//! ([`auth_core`], whose modules are reached as `auth_axum::auth_core::rbac::manage`; its
+//! everyday types are also at this root) and the macros ([`auth_macros`]), and adds the
+//! axum pieces: the layer ([`Auth::layer`]), the extractors ([`CurrentUser`],
+//! [`MaybeUser`]), the mountable router ([`Auth::router`]), its OpenAPI document
+//! ([`openapi`], served at `{prefix}/openapi.json`) and the JSON envelope ([`response`]).
 //!
 //! ```ignore
 //! let db = Database::connect("sqlite://app.db")?;
-//! migrate::run(&db, &auth_axum::embed_app_migrations!()).await?;
+//! auth_axum::auth_core::migrate::run(&db, &auth_axum::embed_app_migrations!()).await?;
 //! let auth = Auth::new(db, AuthService::<User>::builder().build());
 //! let app = Router::new()
 //!     .route("/profile", get(profile))
