@@ -32,8 +32,8 @@
 //! | `sqlite` | SQLite, bundled (`libsqlite3-sys` compiles the SQLite C library) |
 //! | `postgres` | PostgreSQL, pure-Rust driver (`tokio-postgres` through diesel-async) |
 //! | `mysql` | MySQL / MariaDB, pure-Rust driver (`mysql_async` through diesel-async) |
-//! | `mail` | [`mail::SmtpMailer`] (lettre) and the `AUTH_MAIL_*` variables of [`AuthConfig`] |
-//! | `cli` | [`cli`]: the `manage.py`-style verbs (clap, rpassword) |
+//! | `mail` | [`auth_core::mail::SmtpMailer`] (lettre) and the `AUTH_MAIL_*` variables of [`AuthConfig`] |
+//! | `cli` | [`auth_core::cli`]: the `manage.py`-style verbs (clap, rpassword) |
 //!
 //! At least one backend is needed (a `compile_error!` says so otherwise). An application on
 //! one database builds only that driver:
@@ -43,9 +43,9 @@
 //! ```
 //!
 //! A database URL of a backend left out is an [`Error::Config`] naming the feature. The
-//! trait [`mail::MailSender`] and the development `LogMailer` stay available without
+//! trait [`auth_core::mail::MailSender`] and the development `LogMailer` stay available without
 //! `mail`; with `mail` off, setting `AUTH_MAIL_URL` (or another `AUTH_MAIL_*` variable) is
-//! an [`EnvConfigError`] naming it. The code `#[derive(AuthUser)]`, [`with_conn!`] and
+//! an [`EnvConfigError`] naming it. The code `#[derive(AuthUser)]`, [`auth_core::with_conn!`] and
 //! [`embed_app_migrations!`] generate in the application follows these features (the
 //! backends compiled into `auth-core`), whatever the application's own features are.
 //!
