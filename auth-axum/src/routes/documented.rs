@@ -59,7 +59,7 @@ impl<U: UserStore + Clone + Serialize> Documented<U> {
         let methods = P::methods();
         let mut method_router = MethodRouter::new();
         for method in &methods {
-            method_router = method_router.on(method_filter(method), handler.clone());
+            method_router = method_router.on(http_method(method).1, handler.clone());
         }
         self.router = self.router.route(&path, method_router);
         let mut operation = P::operation();
@@ -81,35 +81,26 @@ impl<U: UserStore + Clone + Serialize> Documented<U> {
 
 /// `post_admin_users_id_password` for `POST /admin/users/{id}/password`.
 fn operation_id(method: &HttpMethod, path: &str) -> String {
-    let method = match method {
-        HttpMethod::Get => "get",
-        HttpMethod::Post => "post",
-        HttpMethod::Put => "put",
-        HttpMethod::Delete => "delete",
-        HttpMethod::Options => "options",
-        HttpMethod::Head => "head",
-        HttpMethod::Patch => "patch",
-        HttpMethod::Trace => "trace",
-    };
     let words = path
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty());
-    std::iter::once(method)
+    std::iter::once(http_method(method).0)
         .chain(words)
         .collect::<Vec<_>>()
         .join("_")
 }
 
-fn method_filter(method: &HttpMethod) -> MethodFilter {
+/// The method's lowercase name (for operation ids) and axum's filter for it.
+fn http_method(method: &HttpMethod) -> (&'static str, MethodFilter) {
     match method {
-        HttpMethod::Get => MethodFilter::GET,
-        HttpMethod::Post => MethodFilter::POST,
-        HttpMethod::Put => MethodFilter::PUT,
-        HttpMethod::Delete => MethodFilter::DELETE,
-        HttpMethod::Options => MethodFilter::OPTIONS,
-        HttpMethod::Head => MethodFilter::HEAD,
-        HttpMethod::Patch => MethodFilter::PATCH,
-        HttpMethod::Trace => MethodFilter::TRACE,
+        HttpMethod::Get => ("get", MethodFilter::GET),
+        HttpMethod::Post => ("post", MethodFilter::POST),
+        HttpMethod::Put => ("put", MethodFilter::PUT),
+        HttpMethod::Delete => ("delete", MethodFilter::DELETE),
+        HttpMethod::Options => ("options", MethodFilter::OPTIONS),
+        HttpMethod::Head => ("head", MethodFilter::HEAD),
+        HttpMethod::Patch => ("patch", MethodFilter::PATCH),
+        HttpMethod::Trace => ("trace", MethodFilter::TRACE),
     }
 }
 
