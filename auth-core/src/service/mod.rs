@@ -14,6 +14,8 @@ mod email_change;
 mod hooks;
 mod login;
 mod mail;
+#[cfg(feature = "passkeys")]
+mod passkeys;
 mod password_change;
 mod recovery;
 mod register;
@@ -21,6 +23,8 @@ mod tokens;
 mod verification;
 
 pub use hooks::{Hooks, NoHooks};
+#[cfg(feature = "passkeys")]
+pub use passkeys::{CeremonyStart, PASSKEY_PLATFORM};
 pub use tokens::{JWT_PLATFORM, TokenPair};
 
 use std::collections::HashMap;
@@ -77,6 +81,8 @@ pub struct AuthService<U: UserStore> {
     policy: Arc<PasswordPolicy>,
     jwt: Option<Arc<Jwt>>,
     login_by_email: bool,
+    #[cfg(feature = "passkeys")]
+    webauthn: Option<crate::passkey::WebauthnConfig>,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -96,6 +102,8 @@ impl<U: UserStore> Clone for AuthService<U> {
             policy: self.policy.clone(),
             jwt: self.jwt.clone(),
             login_by_email: self.login_by_email,
+            #[cfg(feature = "passkeys")]
+            webauthn: self.webauthn.clone(),
         }
     }
 }
@@ -104,7 +112,8 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut platforms: Vec<&String> = self.backends.keys().collect();
         platforms.sort();
-        f.debug_struct("AuthService")
+        let mut f = f.debug_struct("AuthService");
+        f
             .field("platforms", &platforms)
             .field("hasher", &self.hasher)
             .field("sessions", &self.sessions)
@@ -116,8 +125,10 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("mail_queue", &self.queue.capacity())
             .field("password_policy", &self.policy)
             .field("jwt", &self.jwt.as_ref().map(|j| j.config()))
-            .field("login_by_email", &self.login_by_email)
-            .finish_non_exhaustive()
+            .field("login_by_email", &self.login_by_email);
+        #[cfg(feature = "passkeys")]
+        f.field("webauthn", &self.webauthn);
+        f.finish_non_exhaustive()
     }
 }
 
@@ -139,6 +150,8 @@ pub struct AuthServiceBuilder<U: UserStore> {
     policy: PasswordPolicy,
     jwt: Option<JwtConfig>,
     login_by_email: bool,
+    #[cfg(feature = "passkeys")]
+    webauthn: Option<crate::passkey::WebauthnConfig>,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -158,6 +171,8 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             mail_queue: mail::DEFAULT_MAIL_QUEUE,
             policy: PasswordPolicy::default(),
             jwt: None,
+            #[cfg(feature = "passkeys")]
+            webauthn: None,
             login_by_email: false,
         }
     }
@@ -257,6 +272,14 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Passkeys (WebAuthn): the `passkeys/*` routes run their ceremonies for this relying
+    /// party. Off by default: without it they answer [`AuthError::PasskeysNotConfigured`].
+    #[cfg(feature = "passkeys")]
+    pub fn webauthn(mut self, config: crate::passkey::WebauthnConfig) -> Self {
+        self.webauthn = Some(config);
+        self
+    }
+
     /// Login by account or e-mail (off by default). With `true`, `POST login` and
     /// `POST token` accept the user's e-mail address in `account`: the password backend
     /// the service registers looks a text holding `@` up by e-mail address when no account
@@ -308,6 +331,8 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             policy: Arc::new(self.policy),
             jwt: self.jwt.map(|config| Arc::new(Jwt::new(config))),
             login_by_email: self.login_by_email,
+            #[cfg(feature = "passkeys")]
+            webauthn: self.webauthn,
         }
     }
 }
