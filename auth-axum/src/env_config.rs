@@ -34,7 +34,7 @@ pub struct EnvConfigError {
 }
 
 /// Everything the `AUTH_*` variables configure: the service's settings (hashing, sessions,
-/// throttling, account mail, JWT) and the HTTP settings. Build the service with
+/// throttling, account mail, JWT, passkeys) and the HTTP settings. Build the service with
 /// [`AuthConfig::service_builder`] (then add backends or hooks) and pass
 /// [`AuthConfig::http`] to [`crate::Auth::with_http`].
 #[derive(Debug, Clone)]
@@ -50,6 +50,9 @@ pub struct AuthConfig {
     pub mail: Option<AccountMail>,
     /// Token logins (`AUTH_JWT_*`), when `AUTH_JWT_ED25519_PEM_FILE` is set.
     pub jwt: Option<JwtConfig>,
+    /// The passkeys' relying party (`AUTH_WEBAUTHN_*`), when `AUTH_WEBAUTHN_RP_ID` is set.
+    #[cfg(feature = "passkeys")]
+    pub webauthn: Option<auth_core::passkey::WebauthnConfig>,
     /// Cookie, CSRF, registration mode, client IP (`AUTH_COOKIE_*`, `AUTH_CSRF_*`,
     /// `AUTH_REGISTRATION`, `AUTH_CLIENT_IP_*`).
     pub http: HttpConfig,
@@ -63,6 +66,8 @@ impl Default for AuthConfig {
             throttle: ThrottleConfig::default(),
             mail: None,
             jwt: None,
+            #[cfg(feature = "passkeys")]
+            webauthn: None,
             http: HttpConfig::default(),
         }
     }
@@ -99,6 +104,16 @@ const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_JWT_KID", "k1"),
     ("AUTH_JWT_ACCESS_TTL", "15m"),
     ("AUTH_JWT_ISSUER", "axum-auth"),
+    ("AUTH_WEBAUTHN_RP_ID", "unset (no passkeys)"),
+    ("AUTH_WEBAUTHN_ORIGIN", "required with AUTH_WEBAUTHN_RP_ID"),
+    ("AUTH_WEBAUTHN_RP_NAME", "the RP id"),
+];
+
+/// The passkey variables.
+const WEBAUTHN_VARIABLES: [&str; 3] = [
+    "AUTH_WEBAUTHN_RP_ID",
+    "AUTH_WEBAUTHN_ORIGIN",
+    "AUTH_WEBAUTHN_RP_NAME",
 ];
 
 /// The values read, by name.
@@ -270,6 +285,7 @@ impl AuthConfig {
         self.merge_http(&vars)?;
         self.merge_mail(&vars)?;
         self.merge_jwt(&vars)?;
+        self.merge_webauthn(&vars)?;
         Ok(self)
     }
 
@@ -418,6 +434,47 @@ impl AuthConfig {
         Ok(())
     }
 
+    #[cfg(not(feature = "passkeys"))]
+    fn merge_webauthn(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        match WEBAUTHN_VARIABLES
+            .into_iter()
+            .find(|name| vars.get(name).is_some())
+        {
+            Some(variable) => Err(EnvConfigError {
+                variable,
+                message: "passkeys need the \"passkeys\" Cargo feature of auth-axum, which this \
+                          build leaves out"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    #[cfg(feature = "passkeys")]
+    fn merge_webauthn(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        let Some(rp_id) = vars.get("AUTH_WEBAUTHN_RP_ID") else {
+            if let Some(variable) = WEBAUTHN_VARIABLES
+                .into_iter()
+                .find(|name| vars.get(name).is_some())
+            {
+                return Err(EnvConfigError {
+                    variable,
+                    message: "needs AUTH_WEBAUTHN_RP_ID".into(),
+                });
+            }
+            return Ok(());
+        };
+        let origin = vars.required("AUTH_WEBAUTHN_ORIGIN", "AUTH_WEBAUTHN_RP_ID")?;
+        let name = vars.get("AUTH_WEBAUTHN_RP_NAME").unwrap_or(rp_id);
+        let config = auth_core::passkey::WebauthnConfig::new(rp_id.trim(), origin.trim(), name)
+            .map_err(|e| EnvConfigError {
+                variable: "AUTH_WEBAUTHN_ORIGIN",
+                message: e.to_string(),
+            })?;
+        self.webauthn = Some(config);
+        Ok(())
+    }
+
     /// A service builder with these settings (hashing cost, sessions, throttling, account
     /// mail, JWT); add backends, hooks or a password policy, then build.
     pub fn service_builder<U: UserStore>(&self) -> AuthServiceBuilder<U> {
@@ -430,6 +487,10 @@ impl AuthConfig {
         }
         if let Some(jwt) = &self.jwt {
             builder = builder.jwt(jwt.clone());
+        }
+        #[cfg(feature = "passkeys")]
+        if let Some(webauthn) = &self.webauthn {
+            builder = builder.webauthn(webauthn.clone());
         }
         builder
     }
