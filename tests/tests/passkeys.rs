@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use auth_axum::auth_core::audit::{self, EventFilter, EventType};
 use auth_axum::auth_core::passkey::{self, WebauthnConfig};
 use auth_axum::auth_core::service::AuthService;
+use auth_axum::UserStore;
 use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_tests::http::{Answer, HOST, ORIGIN, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
@@ -389,7 +390,7 @@ async fn expired_ceremony_fails(t: TestDb) {
         use diesel_async::RunQueryDsl;
         let past = auth_axum::auth_core::session::now() - passkey::CEREMONY_TTL;
         let mut conn = app.t.db.conn().await.unwrap();
-        auth_axum::with_conn!(&mut conn, |conn| diesel::update(c::table)
+        auth_axum::auth_core::with_conn!(&mut conn, |conn| diesel::update(c::table)
             .set(c::expires_at.eq(past))
             .execute(conn)
             .await)
