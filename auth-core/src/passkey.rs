@@ -306,14 +306,15 @@ pub async fn take_ceremony(
 ) -> Result<std::result::Result<Ceremony, CeremonyError>> {
     let token_hash = hash_token(token);
     conn.transaction(async |conn: &mut DbConn| {
-        let row: Option<(String, Option<i64>, String, PrimitiveDateTime)> = with_conn!(conn, |c| {
-            cer::table
-                .filter(cer::token_hash.eq(&token_hash))
-                .select((cer::kind, cer::user_id, cer::state, cer::expires_at))
-                .first(c)
-                .await
-                .optional()
-        })?;
+        let row: Option<(String, Option<i64>, String, PrimitiveDateTime)> =
+            with_conn!(conn, |c| {
+                cer::table
+                    .filter(cer::token_hash.eq(&token_hash))
+                    .select((cer::kind, cer::user_id, cer::state, cer::expires_at))
+                    .first(c)
+                    .await
+                    .optional()
+            })?;
         let Some((stored_kind, owner, state, expires_at)) = row else {
             return Ok(Err(CeremonyError::Invalid));
         };

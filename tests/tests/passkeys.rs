@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use auth_axum::UserStore;
 use auth_axum::auth_core::audit::{self, EventFilter, EventType};
 use auth_axum::auth_core::passkey::{self, WebauthnConfig};
 use auth_axum::auth_core::service::AuthService;
-use auth_axum::UserStore;
 use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_tests::http::{Answer, HOST, ORIGIN, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
@@ -43,7 +43,9 @@ fn soft_authenticator_available() -> bool {
             "python3 with soft-webauthn (pip install -r tests/requirements.txt) is required: \
              {REQUIRE_ALL_ENV}=1"
         );
-        eprintln!("skipped: python3 with soft-webauthn is not installed (pip install soft-webauthn)");
+        eprintln!(
+            "skipped: python3 with soft-webauthn is not installed (pip install soft-webauthn)"
+        );
     }
     ok
 }
@@ -128,13 +130,8 @@ async fn send(
     if !cookie.is_empty() {
         headers.push(("cookie", &cookie));
     }
-    app.call_bare(
-        method,
-        &format!("/api/contrib/auth/{path}"),
-        body,
-        &headers,
-    )
-    .await
+    app.call_bare(method, &format!("/api/contrib/auth/{path}"), body, &headers)
+        .await
 }
 
 async fn post(app: &TestApp, path: &str, body: Option<Value>, cookies: &[(&str, &str)]) -> Answer {
@@ -149,7 +146,13 @@ fn ceremony(a: &Answer) -> String {
 
 /// Registers a passkey named `name` for the session `token`; returns its id.
 async fn register_passkey(app: &TestApp, token: &str, key: &Authenticator, name: &str) -> i64 {
-    let start = post(app, "passkeys/register/start", None, &[("auth_session", token)]).await;
+    let start = post(
+        app,
+        "passkeys/register/start",
+        None,
+        &[("auth_session", token)],
+    )
+    .await;
     assert_eq!(start.status, StatusCode::OK, "{:?}", start.body);
     let cer = ceremony(&start);
     let mut credential = key.create(&start.body["data"]);
@@ -194,7 +197,13 @@ async fn register_then_login_usernameless(t: TestDb) {
     let (alice, token) = app.user("alice").await;
     let key = Authenticator::new();
 
-    let start = post(&app, "passkeys/register/start", None, &[("auth_session", &token)]).await;
+    let start = post(
+        &app,
+        "passkeys/register/start",
+        None,
+        &[("auth_session", &token)],
+    )
+    .await;
     assert_eq!(start.status, StatusCode::OK, "{:?}", start.body);
     let options = &start.body["data"]["publicKey"];
     assert_eq!(options["rp"]["id"], "localhost");
@@ -207,7 +216,10 @@ async fn register_then_login_usernameless(t: TestDb) {
         assert!(set.contains(attribute), "{set}");
     }
     let cer = ceremony(&start);
-    assert!(!start.body.to_string().contains(&cer), "the token stays in the cookie");
+    assert!(
+        !start.body.to_string().contains(&cer),
+        "the token stays in the cookie"
+    );
     let mut credential = key.create(&start.body["data"]);
     credential["name"] = "laptop".into();
     let finish = post(
@@ -219,13 +231,19 @@ async fn register_then_login_usernameless(t: TestDb) {
     .await;
     assert_eq!(finish.status, StatusCode::CREATED, "{:?}", finish.body);
     assert_eq!(finish.body["data"]["name"], "laptop");
-    assert!(finish.cookie("auth_webauthn").is_some(), "the ceremony cookie is cleared");
+    assert!(
+        finish.cookie("auth_webauthn").is_some(),
+        "the ceremony cookie is cleared"
+    );
     assert_eq!(events(&app, EventType::PasskeyAdded).await.len(), 1);
 
     // Usernameless: the options name no credential and no user.
     let (cer, options) = login_start(&app).await;
     let allowed = &options["publicKey"]["allowCredentials"];
-    assert!(allowed.is_null() || allowed.as_array().unwrap().is_empty(), "{options}");
+    assert!(
+        allowed.is_null() || allowed.as_array().unwrap().is_empty(),
+        "{options}"
+    );
     assert_eq!(options["publicKey"]["userVerification"], "required");
     assert!(options.get("mediation").is_none(), "{options}");
     let login = login_finish(&app, Some(&cer), key.get(&options)).await;
@@ -241,7 +259,14 @@ async fn register_then_login_usernameless(t: TestDb) {
     assert!(!me.body["data"]["last_login"].is_null());
 
     // The session is a passkey login, audited as one.
-    let sessions = send(&app, Method::GET, "sessions", None, &[("auth_session", &session)]).await;
+    let sessions = send(
+        &app,
+        Method::GET,
+        "sessions",
+        None,
+        &[("auth_session", &session)],
+    )
+    .await;
     let current = sessions.body["data"]
         .as_array()
         .unwrap()
@@ -258,7 +283,14 @@ async fn register_then_login_usernameless(t: TestDb) {
     assert_eq!(passkey_login.user_id, Some(alice));
 
     // Listed with its last use, never with the key material.
-    let list = send(&app, Method::GET, "passkeys", None, &[("auth_session", &session)]).await;
+    let list = send(
+        &app,
+        Method::GET,
+        "passkeys",
+        None,
+        &[("auth_session", &session)],
+    )
+    .await;
     assert_eq!(list.status, StatusCode::OK);
     let keys = list.body["data"].as_array().unwrap();
     assert_eq!(keys.len(), 1);
@@ -325,13 +357,24 @@ async fn replayed_or_foreign_ceremonies_fail(t: TestDb) {
     let (_, theirs) = login_start(&app).await;
     let (mine, _) = login_start(&app).await;
     let crossed = login_finish(&app, Some(&mine), key.get(&theirs)).await;
-    assert_eq!(crossed.status, StatusCode::UNAUTHORIZED, "{:?}", crossed.body);
+    assert_eq!(
+        crossed.status,
+        StatusCode::UNAUTHORIZED,
+        "{:?}",
+        crossed.body
+    );
     assert_eq!(crossed.code(), "invalid_credential");
     assert!(crossed.token().is_none());
 
     // A registration ceremony is its starter's: another user's cookie does not carry it.
     let (_, erin) = app.user("erin").await;
-    let start = post(&app, "passkeys/register/start", None, &[("auth_session", &erin)]).await;
+    let start = post(
+        &app,
+        "passkeys/register/start",
+        None,
+        &[("auth_session", &erin)],
+    )
+    .await;
     let erins = ceremony(&start);
     let credential = Authenticator::new().create(&start.body["data"]);
     let stolen = post(
@@ -366,12 +409,22 @@ async fn replayed_or_foreign_ceremonies_fail(t: TestDb) {
     // Garbage is a 4xx with a stable code, never a 500.
     let (cer, _) = login_start(&app).await;
     let junk = login_finish(&app, Some(&cer), json!({"id": "x"})).await;
-    assert_eq!(junk.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", junk.body);
+    assert_eq!(
+        junk.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        junk.body
+    );
     let (cer, _) = login_start(&app).await;
     let bad = json!({"id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {
         "authenticatorData": "AAAA", "clientDataJSON": "AAAA", "signature": "AAAA", "userHandle": "AAAA"}});
     let refused = login_finish(&app, Some(&cer), bad).await;
-    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{:?}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::UNAUTHORIZED,
+        "{:?}",
+        refused.body
+    );
     assert_eq!(refused.code(), "invalid_credential");
 }
 
@@ -425,9 +478,9 @@ async fn deleted_passkey_no_longer_logs_in(t: TestDb) {
     assert_eq!(login.code(), "invalid_credential");
     let failures = events(&app, EventType::LoginFailure).await;
     assert!(
-        failures
-            .iter()
-            .any(|e| e.detail["platform"] == "passkey" && e.detail["reason"] == "invalid_credential"),
+        failures.iter().any(
+            |e| e.detail["platform"] == "passkey" && e.detail["reason"] == "invalid_credential"
+        ),
         "{failures:?}"
     );
 }
@@ -440,25 +493,59 @@ async fn passkeys_are_their_owners_only(t: TestDb) {
     let (_, alice) = app.user("alice").await;
     let (_, bob) = app.user("bob").await;
     let id = register_passkey(&app, &alice, &Authenticator::new(), "alice's").await;
-    let list = send(&app, Method::GET, "passkeys", None, &[("auth_session", &bob)]).await;
+    let list = send(
+        &app,
+        Method::GET,
+        "passkeys",
+        None,
+        &[("auth_session", &bob)],
+    )
+    .await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.body["data"], json!([]));
     let path = format!("passkeys/{id}");
     let steal = send(&app, Method::DELETE, &path, None, &[("auth_session", &bob)]).await;
     assert_eq!(steal.status, StatusCode::NOT_FOUND, "{:?}", steal.body);
     assert_eq!(steal.code(), "not_found");
-    let missing = send(&app, Method::DELETE, "passkeys/999999", None, &[("auth_session", &bob)]).await;
+    let missing = send(
+        &app,
+        Method::DELETE,
+        "passkeys/999999",
+        None,
+        &[("auth_session", &bob)],
+    )
+    .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    let junk = send(&app, Method::DELETE, "passkeys/abc", None, &[("auth_session", &bob)]).await;
+    let junk = send(
+        &app,
+        Method::DELETE,
+        "passkeys/abc",
+        None,
+        &[("auth_session", &bob)],
+    )
+    .await;
     assert_eq!(junk.status, StatusCode::NOT_FOUND);
-    let mine = send(&app, Method::GET, "passkeys", None, &[("auth_session", &alice)]).await;
+    let mine = send(
+        &app,
+        Method::GET,
+        "passkeys",
+        None,
+        &[("auth_session", &alice)],
+    )
+    .await;
     assert_eq!(mine.body["data"].as_array().unwrap().len(), 1);
 }
 
 async fn an_api_key_cannot_manage_passkeys(t: TestDb) {
     let app = app(t).await;
     let (_, token) = app.user("hank").await;
-    let created = post(&app, "api-keys", Some(json!({"name": "ci"})), &[("auth_session", &token)]).await;
+    let created = post(
+        &app,
+        "api-keys",
+        Some(json!({"name": "ci"})),
+        &[("auth_session", &token)],
+    )
+    .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let key = created.body["data"]["key"].as_str().unwrap().to_owned();
     let bearer = format!("Bearer {key}");
@@ -477,7 +564,12 @@ async fn an_api_key_cannot_manage_passkeys(t: TestDb) {
                 &[("host", HOST), ("authorization", &bearer)],
             )
             .await;
-        assert_eq!(a.status, StatusCode::FORBIDDEN, "{method} {path}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {:?}",
+            a.body
+        );
         assert_eq!(a.code(), "session_required");
     }
     // Anonymous: 401.
@@ -521,7 +613,12 @@ async fn failures_are_throttled_per_ip(t: TestDb) {
     }
     let (cer, _) = login_start(&app).await;
     let locked = login_finish(&app, Some(&cer), bad).await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", locked.body);
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{:?}",
+        locked.body
+    );
     assert_eq!(locked.code(), "too_many_attempts");
 }
 
@@ -545,7 +642,12 @@ async fn deleting_a_user_deletes_their_passkeys(t: TestDb) {
     .await;
     assert_eq!(gone.status, StatusCode::OK, "{:?}", gone.body);
     let mut conn = app.t.db.conn().await.unwrap();
-    assert!(passkey::list_stored(&mut conn, jane).await.unwrap().is_empty());
+    assert!(
+        passkey::list_stored(&mut conn, jane)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     drop(conn);
     let (cer, options) = login_start(&app).await;
     let login = login_finish(&app, Some(&cer), key.get(&options)).await;
@@ -563,8 +665,20 @@ async fn without_a_relying_party_the_routes_answer_501(t: TestDb) {
         (Method::GET, "passkeys", None),
         (Method::DELETE, "passkeys/1", None),
     ] {
-        let a = send(&app, method.clone(), path, body, &[("auth_session", &token)]).await;
-        assert_eq!(a.status, StatusCode::NOT_IMPLEMENTED, "{method} {path}: {:?}", a.body);
+        let a = send(
+            &app,
+            method.clone(),
+            path,
+            body,
+            &[("auth_session", &token)],
+        )
+        .await;
+        assert_eq!(
+            a.status,
+            StatusCode::NOT_IMPLEMENTED,
+            "{method} {path}: {:?}",
+            a.body
+        );
         assert_eq!(a.code(), "not_configured");
     }
 }

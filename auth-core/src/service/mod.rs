@@ -113,8 +113,7 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
         let mut platforms: Vec<&String> = self.backends.keys().collect();
         platforms.sort();
         let mut f = f.debug_struct("AuthService");
-        f
-            .field("platforms", &platforms)
+        f.field("platforms", &platforms)
             .field("hasher", &self.hasher)
             .field("sessions", &self.sessions)
             .field("throttle", &self.throttle)

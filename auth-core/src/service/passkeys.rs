@@ -6,8 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential,
+    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential,
 };
 
 use super::{AuthService, ClientInfo};
@@ -237,12 +237,15 @@ impl<U: UserStore> AuthService<U> {
                     return Err(e.into());
                 }
             };
-        let checked = self.check_assertion(&mut conn, rp, &ceremony.state, credential).await;
+        let checked = self
+            .check_assertion(&mut conn, rp, &ceremony.state, credential)
+            .await;
         let (stored, mut key, result) = match checked {
             Ok(ok) => ok,
             Err(reason) => {
                 tracing::info!(platform = PASSKEY_PLATFORM, reason, "login refused");
-                self.attempt_failed(&mut conn, &reserved, "", client).await?;
+                self.attempt_failed(&mut conn, &reserved, "", client)
+                    .await?;
                 self.record(
                     &mut conn,
                     client.event(EventType::LoginFailure).detail(
@@ -318,7 +321,8 @@ impl<U: UserStore> AuthService<U> {
         if stored.user_handle != handle.to_string() {
             return Err("user handle mismatch");
         }
-        let key: Passkey = serde_json::from_str(&stored.passkey).map_err(|_| "unreadable passkey")?;
+        let key: Passkey =
+            serde_json::from_str(&stored.passkey).map_err(|_| "unreadable passkey")?;
         let result = rp
             .webauthn()
             .finish_discoverable_authentication(credential, state, &[DiscoverableKey::from(&key)])

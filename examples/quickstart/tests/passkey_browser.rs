@@ -31,7 +31,9 @@ impl Drop for Driver {
     }
 }
 
-/// One HTTP/1.1 exchange with chromedriver: the JSON answer's `value`, and the status.
+/// One HTTP/1.1 exchange with chromedriver: the status and the JSON answer's `value`.
+/// The answer is read to its `Content-Length` (or its last chunk): chromedriver keeps the
+/// connection open.
 async fn webdriver(port: u16, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
@@ -42,34 +44,54 @@ async fn webdriver(port: u16, method: &str, path: &str, body: Option<Value>) -> 
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let payload = if chunked {
-        let mut out = String::new();
-        let mut rest = rest;
-        while let Some((size, tail)) = rest.split_once("\r\n") {
-            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            if size == 0 {
-                break;
-            }
-            out.push_str(&tail[..size]);
-            rest = &tail[size + 2..];
+    let mut buf = [0u8; 8192];
+    let (status, payload) = loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(answer) = complete(&raw) {
+            break answer;
         }
-        out
-    } else {
-        rest.to_owned()
+        assert!(n > 0, "chromedriver closed the connection mid-answer");
     };
     let json: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
     (status, json["value"].clone())
+}
+
+/// The status and body of a complete HTTP answer in `raw`; `None` while it is incomplete.
+fn complete(raw: &[u8]) -> Option<(u16, String)> {
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let rest = &raw[end + 4..];
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let length = head.lines().find_map(|line| {
+        line.strip_prefix("content-length:")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    });
+    if let Some(length) = length {
+        return (rest.len() >= length).then(|| {
+            (
+                status,
+                String::from_utf8_lossy(&rest[..length]).into_owned(),
+            )
+        });
+    }
+    if head.contains("transfer-encoding: chunked") {
+        let mut out = Vec::new();
+        let mut rest = rest;
+        loop {
+            let line_end = rest.windows(2).position(|w| w == b"\r\n")?;
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&rest[..line_end]).ok()?.trim(), 16)
+                    .ok()?;
+            if size == 0 {
+                return Some((status, String::from_utf8_lossy(&out).into_owned()));
+            }
+            let chunk = rest.get(line_end + 2..line_end + 2 + size)?;
+            out.extend_from_slice(chunk);
+            rest = rest.get(line_end + 4 + size..)?;
+        }
+    }
+    Some((status, String::from_utf8_lossy(rest).into_owned()))
 }
 
 /// Runs `call` (an expression on `window.passkeyDemo` giving a promise) in the page and
@@ -214,8 +236,10 @@ async fn a_passkey_registered_in_chromium_logs_in_usernameless() {
         driver_port,
         "POST",
         &s("/webauthn/authenticator"),
-        Some(json!({"protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
-                    "hasUserVerification": true, "isUserVerified": true})),
+        Some(
+            json!({"protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                    "hasUserVerification": true, "isUserVerified": true}),
+        ),
     )
     .await;
     assert_eq!(status, 200, "virtual authenticator: {authenticator}");
@@ -242,7 +266,9 @@ async fn a_passkey_registered_in_chromium_logs_in_usernameless() {
     let (status, credentials) = webdriver(
         driver_port,
         "GET",
-        &s(&format!("/webauthn/authenticator/{authenticator}/credentials")),
+        &s(&format!(
+            "/webauthn/authenticator/{authenticator}/credentials"
+        )),
         None,
     )
     .await;
