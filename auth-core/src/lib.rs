@@ -23,6 +23,8 @@
 //!   rotating refresh tokens of a JWT login.
 //! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
+//! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
+//!   second step of a login.
 //!
 //! # Cargo features
 //!
@@ -81,6 +83,8 @@ pub mod jwt;
 pub mod mail;
 #[cfg(auth_backend)]
 pub mod makemigrations;
+#[cfg(auth_backend)]
+pub mod mfa;
 #[cfg(auth_backend)]
 pub mod migrate;
 #[cfg(auth_backend)]

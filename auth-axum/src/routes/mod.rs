@@ -23,7 +23,20 @@
 //! | POST | `token/refresh` | `{refresh_token}` | 200, the next pair; 401 `invalid_token` when unknown, expired, used (the family then ends) or its login ended |
 //! | POST | `token/revoke` | `{refresh_token}` | 200 (also for an unknown token); the family and its access tokens end |
 //! | GET | `.well-known/jwks.json` | | 200, the public keys as a bare JWKS `{"keys": [...]}` |
+//! | POST | `login/mfa` | `{mfa_token, code}` or `{mfa_token, backup_code}` | 200, as the login that issued `mfa_token` answers (the session cookie and the user; the user with tokens for `platform: "jwt"`; the token pair for `POST token`); 400 `invalid_code`, 401 `invalid_token` (unknown, used, expired), 429 after too many wrong codes |
+//! | GET | `mfa` | | 200 `{enabled, methods, backup_codes_remaining}` |
+//! | POST | `mfa/totp/setup` | | 200 `{secret, otpauth_uri, qr_svg}`: a new TOTP secret (stored encrypted); MFA is not on yet; 409 `mfa_already_enabled` |
+//! | POST | `mfa/totp/confirm` | `{code}` | 200 `{backup_codes: [10]}` (shown once): MFA is on, this session counts as MFA-passed; 400 `invalid_code` |
+//! | POST | `mfa/totp/disable` | `{password, code}` | 200 `{enabled: false, ...}`: authenticator and backup codes deleted |
+//! | POST | `mfa/backup-codes` | `{password, code}` | 200 `{backup_codes: [10]}`: the old ones stop working |
+//! | POST | `reauthenticate` | `{password}` or `{code}` | 200, the session, proven again now (a code also marks it MFA-passed): `fresh` guards accept it again |
 //! | GET | `openapi.json` | | 200, the OpenAPI 3.1 document of this router, paths under its mount point (see [`crate::openapi`]) |
+//!
+//! With MFA on ([`auth_core::service::AuthServiceBuilder::mfa`]), a user who turned it on
+//! gets `{mfa_required: true, mfa_token, methods, expires_at}` from `POST login` and
+//! `POST token` (no cookie, no token) and finishes at `POST login/mfa`. The `mfa` routes
+//! need a session (not an API key); without an MFA configuration they answer 501
+//! `not_configured`.
 //!
 //! The token routes need a JWT configuration
 //! ([`auth_core::service::AuthServiceBuilder::jwt`]); without one they answer 501
@@ -65,6 +78,7 @@ pub(crate) mod answers;
 pub(crate) mod api_keys;
 mod documented;
 pub(crate) mod me;
+pub(crate) mod mfa;
 mod openapi_json;
 pub(crate) mod recovery;
 pub(crate) mod sessions;
@@ -147,6 +161,17 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
         .route(tokens::__path_token, Public, tokens::token::<U>)
         .route(tokens::__path_refresh, Public, tokens::refresh::<U>)
         .route(tokens::__path_revoke, Public, tokens::revoke::<U>)
-        .route(tokens::__path_jwks, Public, tokens::jwks::<U>);
+        .route(tokens::__path_jwks, Public, tokens::jwks::<U>)
+        .route(mfa::__path_login_mfa, Public, mfa::login_mfa::<U>)
+        .route(mfa::__path_status, User, mfa::status::<U>)
+        .route(mfa::__path_setup, Session, mfa::setup::<U>)
+        .route(mfa::__path_confirm, Session, mfa::confirm::<U>)
+        .route(mfa::__path_disable, Session, mfa::disable::<U>)
+        .route(mfa::__path_backup_codes, Session, mfa::backup_codes::<U>)
+        .route(
+            mfa::__path_reauthenticate,
+            Session,
+            mfa::reauthenticate::<U>,
+        );
     admin::routes(routes)
 }

@@ -14,6 +14,7 @@ mod email_change;
 mod hooks;
 mod login;
 mod mail;
+mod mfa;
 mod password_change;
 mod recovery;
 mod register;
@@ -21,6 +22,8 @@ mod tokens;
 mod verification;
 
 pub use hooks::{Hooks, NoHooks};
+pub use login::{LoggedIn, LoginOutcome, MfaChallenge};
+pub use mfa::{MfaLogin, MfaProof, MfaStatus};
 pub use tokens::{JWT_PLATFORM, TokenPair};
 
 use std::collections::HashMap;
@@ -35,6 +38,7 @@ use crate::audit::{AuditLog, EventType, NewEvent};
 use crate::backend::{AuthBackend, AuthError, PasswordBackend};
 use crate::db::{Database, DbConn};
 use crate::jwt::{Jwt, JwtConfig};
+use crate::mfa::MfaConfig;
 use crate::password::{self, HashLimits, PasswordHasher};
 use crate::password_policy::PasswordPolicy;
 use crate::session::SessionConfig;
@@ -76,6 +80,7 @@ pub struct AuthService<U: UserStore> {
     tasks: TaskTracker,
     policy: Arc<PasswordPolicy>,
     jwt: Option<Arc<Jwt>>,
+    mfa: Option<Arc<MfaConfig>>,
     login_by_email: bool,
 }
 
@@ -95,6 +100,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             tasks: self.tasks.clone(),
             policy: self.policy.clone(),
             jwt: self.jwt.clone(),
+            mfa: self.mfa.clone(),
             login_by_email: self.login_by_email,
         }
     }
@@ -116,6 +122,7 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("mail_queue", &self.queue.capacity())
             .field("password_policy", &self.policy)
             .field("jwt", &self.jwt.as_ref().map(|j| j.config()))
+            .field("mfa", &self.mfa)
             .field("login_by_email", &self.login_by_email)
             .finish_non_exhaustive()
     }
@@ -138,6 +145,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     mail_queue: usize,
     policy: PasswordPolicy,
     jwt: Option<JwtConfig>,
+    mfa: Option<MfaConfig>,
     login_by_email: bool,
 }
 
@@ -158,6 +166,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             mail_queue: mail::DEFAULT_MAIL_QUEUE,
             policy: PasswordPolicy::default(),
             jwt: None,
+            mfa: None,
             login_by_email: false,
         }
     }
@@ -257,6 +266,15 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Multi-factor authentication: `POST mfa/totp/setup` and the routes after it work,
+    /// TOTP secrets are encrypted with `config.key`. Off by default (the MFA routes then
+    /// answer 501 `not_configured`). Users who turned MFA on always get the login's
+    /// second step, configured or not (backup codes still work without the key).
+    pub fn mfa(mut self, config: MfaConfig) -> Self {
+        self.mfa = Some(config);
+        self
+    }
+
     /// Login by account or e-mail (off by default). With `true`, `POST login` and
     /// `POST token` accept the user's e-mail address in `account`: the password backend
     /// the service registers looks a text holding `@` up by e-mail address when no account
@@ -307,6 +325,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             tasks,
             policy: Arc::new(self.policy),
             jwt: self.jwt.map(|config| Arc::new(Jwt::new(config))),
+            mfa: self.mfa.map(Arc::new),
             login_by_email: self.login_by_email,
         }
     }
@@ -510,7 +529,7 @@ impl<U: UserStore> AuthService<U> {
         success: bool,
     ) -> Result<(), AuthError> {
         for r in reserved {
-            if success && r.key.scope == Scope::Account {
+            if success && matches!(r.key.scope, Scope::Account | Scope::Mfa) {
                 throttle::clear(conn, &r.key).await?;
             } else {
                 throttle::refund(conn, r).await?;
