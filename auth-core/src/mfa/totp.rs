@@ -44,8 +44,9 @@ fn totp(secret: &[u8]) -> Result<Totp> {
         .map_err(|e| Error::Config(format!("TOTP parameters: {e}")))
 }
 
-/// The code of `secret` at `unix` seconds (for tests and tools that act as the
-/// authenticator).
+/// The code of `secret` (base32, at least 128 bits) at `unix` seconds, for tests and
+/// tools that act as the authenticator; `None` for a secret that is not base32 or too
+/// short.
 pub fn code_at(secret_base32: &str, unix: u64) -> Option<String> {
     let secret = Secret::try_from_base32(secret_base32).ok()?;
     let totp = totp(secret.as_ref()).ok()?;
