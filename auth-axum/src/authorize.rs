@@ -11,7 +11,9 @@ use axum::http::request::Parts;
 use crate::extract::{Lookup, resolve, resolve_now};
 use crate::guard::Authorize;
 use crate::layer::Auth;
-use crate::rejection::{AuthRejection, LoginRequired, PermissionDenied};
+use crate::rejection::{
+    AuthRejection, LoginRequired, MfaRequired, PermissionDenied, ReauthenticationRequired,
+};
 use crate::resolution::Resolution;
 use crate::response::ApiError;
 use auth_core::backend::BoxFuture;
@@ -94,7 +96,7 @@ impl<U: UserStore + Clone> Auth<U> {
                 roles.iter().any(|r| grants.has_role(r))
             }
         };
-        Some(decide(spec, user.id(), allowed))
+        Some(decide(spec, user.id(), allowed).and_then(|()| session_requirements(spec, &found)))
     }
 
     async fn check(
@@ -122,7 +124,8 @@ impl<U: UserStore + Clone> Auth<U> {
                 roles.iter().any(|r| grants.has_role(r))
             }
         };
-        decide(spec, user.id(), allowed)
+        decide(spec, user.id(), allowed)?;
+        session_requirements(spec, &found)
     }
 
     /// The grants of the resolved user in `scope` at the resolution's RBAC version, limited
@@ -170,6 +173,32 @@ fn limited(grants: &Grants, limit: &[String], superuser: bool) -> Grants {
             .cloned()
             .collect(),
     }
+}
+
+/// The guard's `mfa` and `fresh` options, checked on the credential's session (an API
+/// key has none, so it passes neither): 403 `mfa_required` or
+/// `reauthentication_required`.
+fn session_requirements<U: UserStore>(
+    spec: &'static AccessSpec,
+    found: &Resolution<U>,
+) -> Result<(), AuthRejection> {
+    if !spec.mfa && spec.fresh_secs.is_none() {
+        return Ok(());
+    }
+    let session = found.current.credential.session();
+    if spec.mfa && !session.is_some_and(|s| s.passed_mfa()) {
+        tracing::debug!(handler = spec.handler, "refused: no second factor");
+        return Err(MfaRequired.into());
+    }
+    if let Some(seconds) = spec.fresh_secs {
+        let max_age = std::time::Duration::from_secs(seconds);
+        let now = auth_core::session::now();
+        if !session.is_some_and(|s| s.is_fresh(max_age, now)) {
+            tracing::debug!(handler = spec.handler, "refused: not fresh");
+            return Err(ReauthenticationRequired.into());
+        }
+    }
+    Ok(())
 }
 
 /// 401 for a request without a valid credential.

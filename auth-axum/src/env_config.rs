@@ -16,6 +16,7 @@ use auth_core::account_mail::AccountMail;
 use auth_core::jwt::{JwtConfig, JwtKey};
 #[cfg(feature = "mail")]
 use auth_core::mail::{MailError, SmtpMailer};
+use auth_core::mfa::{MfaConfig, SecretKey};
 use auth_core::service::AuthServiceBuilder;
 use auth_core::session::SessionConfig;
 use auth_core::throttle::ThrottleConfig;
@@ -53,6 +54,8 @@ pub struct AuthConfig {
     /// The passkeys' relying party (`AUTH_WEBAUTHN_*`), when `AUTH_WEBAUTHN_RP_ID` is set.
     #[cfg(feature = "passkeys")]
     pub webauthn: Option<auth_core::passkey::WebauthnConfig>,
+    /// Multi-factor authentication (`AUTH_MFA_*`), when `AUTH_MFA_KEY` is set.
+    pub mfa: Option<MfaConfig>,
     /// Cookie, CSRF, registration mode, client IP (`AUTH_COOKIE_*`, `AUTH_CSRF_*`,
     /// `AUTH_REGISTRATION`, `AUTH_CLIENT_IP_*`).
     pub http: HttpConfig,
@@ -68,6 +71,7 @@ impl Default for AuthConfig {
             jwt: None,
             #[cfg(feature = "passkeys")]
             webauthn: None,
+            mfa: None,
             http: HttpConfig::default(),
         }
     }
@@ -104,6 +108,12 @@ const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_JWT_KID", "k1"),
     ("AUTH_JWT_ACCESS_TTL", "15m"),
     ("AUTH_JWT_ISSUER", "axum-auth"),
+    (
+        "AUTH_MFA_KEY",
+        "unset (no MFA): 32 bytes as 64 hex digits or base64",
+    ),
+    ("AUTH_MFA_ISSUER", "axum-auth"),
+    ("AUTH_MFA_CHALLENGE_TTL", "5m"),
     ("AUTH_WEBAUTHN_RP_ID", "unset (no passkeys)"),
     ("AUTH_WEBAUTHN_ORIGIN", "required with AUTH_WEBAUTHN_RP_ID"),
     ("AUTH_WEBAUTHN_RP_NAME", "the RP id"),
@@ -286,6 +296,7 @@ impl AuthConfig {
         self.merge_mail(&vars)?;
         self.merge_jwt(&vars)?;
         self.merge_webauthn(&vars)?;
+        self.merge_mfa(&vars)?;
         Ok(self)
     }
 
@@ -475,8 +486,35 @@ impl AuthConfig {
         Ok(())
     }
 
+    fn merge_mfa(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        if let Some(key) = vars.parse("AUTH_MFA_KEY", |raw| {
+            SecretKey::parse(raw).map_err(|e| e.to_string())
+        })? {
+            let issuer = self
+                .mfa
+                .as_ref()
+                .map(|m| m.issuer.clone())
+                .unwrap_or_else(|| "axum-auth".into());
+            self.mfa = Some(MfaConfig::new(key, issuer));
+        }
+        let Some(mfa) = &mut self.mfa else {
+            for name in ["AUTH_MFA_ISSUER", "AUTH_MFA_CHALLENGE_TTL"] {
+                if vars.get(name).is_some() {
+                    return Err(EnvConfigError {
+                        variable: name,
+                        message: "needs AUTH_MFA_KEY (or an MFA configuration)".into(),
+                    });
+                }
+            }
+            return Ok(());
+        };
+        vars.set("AUTH_MFA_ISSUER", &mut mfa.issuer, non_empty)?;
+        vars.set("AUTH_MFA_CHALLENGE_TTL", &mut mfa.challenge_ttl, duration)?;
+        Ok(())
+    }
+
     /// A service builder with these settings (hashing cost, sessions, throttling, account
-    /// mail, JWT); add backends, hooks or a password policy, then build.
+    /// mail, JWT, MFA); add backends, hooks or a password policy, then build.
     pub fn service_builder<U: UserStore>(&self) -> AuthServiceBuilder<U> {
         let mut builder = auth_core::service::AuthService::<U>::builder()
             .bcrypt_cost(self.bcrypt_cost)
@@ -491,6 +529,9 @@ impl AuthConfig {
         #[cfg(feature = "passkeys")]
         if let Some(webauthn) = &self.webauthn {
             builder = builder.webauthn(webauthn.clone());
+        }
+        if let Some(mfa) = &self.mfa {
+            builder = builder.mfa(mfa.clone());
         }
         builder
     }

@@ -113,7 +113,8 @@ pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;
 pub use layer::{Auth, AuthLayer};
 pub use rejection::{
-    AuthRejection, LoginRequired, MissingAuthLayer, PermissionDenied, SessionRequired,
+    AuthRejection, LoginRequired, MfaRequired, MissingAuthLayer, PermissionDenied,
+    ReauthenticationRequired, SessionRequired,
 };
 pub use response::{ApiError, ErrorCode};
 

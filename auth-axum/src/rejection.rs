@@ -8,6 +8,8 @@
 //! | [`LoginRequired`] | 401 | `unauthenticated` |
 //! | [`PermissionDenied`] | 403 | `forbidden` |
 //! | [`SessionRequired`] | 403 | `session_required` |
+//! | [`MfaRequired`] | 403 | `mfa_required` |
+//! | [`ReauthenticationRequired`] | 403 | `reauthentication_required` |
 //! | [`MissingAuthLayer`] | 500 | `internal` (the cause is logged, never sent) |
 //! | [`AuthRejection::Failed`] | 503 `unavailable` or 500 `internal` | |
 
@@ -83,6 +85,26 @@ simple_rejection!(
     "this needs a logged-in session, not an API key"
 );
 
+simple_rejection!(
+    /// The guard asks for a second factor (`#[login_required(mfa)]`,
+    /// `#[permission_required("..", mfa)]`) and the session did not pass one (a password
+    /// login, an API key). 403 `mfa_required`.
+    MfaRequired,
+    FORBIDDEN,
+    MfaRequired,
+    "this needs a login with a second factor"
+);
+
+simple_rejection!(
+    /// The guard asks for a recent proof of identity (`fresh = "10m"`) and the session's
+    /// last one (login, second factor, `POST reauthenticate`) is older, or the credential
+    /// is an API key. 403 `reauthentication_required`.
+    ReauthenticationRequired,
+    FORBIDDEN,
+    ReauthenticationRequired,
+    "this needs a recent login: reauthenticate"
+);
+
 /// An auth extractor or guard ran without the auth layer (or under a layer for another
 /// user type): a wiring mistake of the application. 500 `internal`; the message that says
 /// what to fix goes to the log only.
@@ -132,6 +154,10 @@ pub enum AuthRejection {
     PermissionDenied(PermissionDenied),
     /// See [`SessionRequired`].
     SessionRequired(SessionRequired),
+    /// See [`MfaRequired`].
+    MfaRequired(MfaRequired),
+    /// See [`ReauthenticationRequired`].
+    ReauthenticationRequired(ReauthenticationRequired),
     /// See [`MissingAuthLayer`].
     MissingAuthLayer(MissingAuthLayer),
     /// The check could not be made: the database is unreachable (503 `unavailable`) or
@@ -146,6 +172,8 @@ impl AuthRejection {
             AuthRejection::LoginRequired(r) => r.status(),
             AuthRejection::PermissionDenied(r) => r.status(),
             AuthRejection::SessionRequired(r) => r.status(),
+            AuthRejection::MfaRequired(r) => r.status(),
+            AuthRejection::ReauthenticationRequired(r) => r.status(),
             AuthRejection::MissingAuthLayer(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AuthRejection::Failed(e) => e.status,
         }
@@ -157,6 +185,8 @@ impl AuthRejection {
             AuthRejection::LoginRequired(r) => r.code(),
             AuthRejection::PermissionDenied(r) => r.code(),
             AuthRejection::SessionRequired(r) => r.code(),
+            AuthRejection::MfaRequired(r) => r.code(),
+            AuthRejection::ReauthenticationRequired(r) => r.code(),
             AuthRejection::MissingAuthLayer(_) => ErrorCode::Internal,
             AuthRejection::Failed(e) => e.code,
         }
@@ -169,6 +199,8 @@ impl std::fmt::Display for AuthRejection {
             AuthRejection::LoginRequired(r) => r.fmt(f),
             AuthRejection::PermissionDenied(r) => r.fmt(f),
             AuthRejection::SessionRequired(r) => r.fmt(f),
+            AuthRejection::MfaRequired(r) => r.fmt(f),
+            AuthRejection::ReauthenticationRequired(r) => r.fmt(f),
             AuthRejection::MissingAuthLayer(r) => r.fmt(f),
             AuthRejection::Failed(e) => f.write_str(&e.message),
         }
@@ -183,6 +215,8 @@ impl From<AuthRejection> for ApiError {
             AuthRejection::LoginRequired(r) => r.into(),
             AuthRejection::PermissionDenied(r) => r.into(),
             AuthRejection::SessionRequired(r) => r.into(),
+            AuthRejection::MfaRequired(r) => r.into(),
+            AuthRejection::ReauthenticationRequired(r) => r.into(),
             AuthRejection::MissingAuthLayer(r) => r.into(),
             AuthRejection::Failed(e) => e,
         }
@@ -209,6 +243,8 @@ into_auth_rejection!(
     LoginRequired,
     PermissionDenied,
     SessionRequired,
+    MfaRequired,
+    ReauthenticationRequired,
     MissingAuthLayer
 );
 
@@ -219,6 +255,8 @@ impl From<ApiError> for AuthRejection {
             ErrorCode::Unauthenticated => LoginRequired.into(),
             ErrorCode::Forbidden => PermissionDenied.into(),
             ErrorCode::SessionRequired => SessionRequired.into(),
+            ErrorCode::MfaRequired => MfaRequired.into(),
+            ErrorCode::ReauthenticationRequired => ReauthenticationRequired.into(),
             _ => AuthRejection::Failed(e),
         }
     }

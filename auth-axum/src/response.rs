@@ -96,6 +96,17 @@ pub enum ErrorCode {
     CeremonyExpired,
     /// 501: the feature needs configuration the server lacks (e.g. no mail sender).
     NotConfigured,
+    /// 400: a TOTP or backup code is wrong, already used, or malformed.
+    InvalidCode,
+    /// 403: the route needs a session that passed a second factor (`mfa` guards).
+    MfaRequired,
+    /// 403: the route needs a recent proof of identity (`fresh` guards):
+    /// `POST reauthenticate`, or log in again.
+    ReauthenticationRequired,
+    /// 409: MFA is already on (turn it off first).
+    MfaAlreadyEnabled,
+    /// 400: MFA is not on (or there is no setup to confirm).
+    MfaNotEnabled,
     /// 503: the database is unreachable.
     Unavailable,
     /// 503: too many password hashes are running and waiting already; the `Retry-After`
@@ -370,6 +381,31 @@ impl From<auth_core::backend::AuthError> for ApiError {
                 StatusCode::BAD_REQUEST,
                 ErrorCode::CeremonyExpired,
                 "the passkey ceremony has expired: start again",
+            ),
+            A::MfaNotConfigured => ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                ErrorCode::NotConfigured,
+                "multi-factor authentication is not configured on this server",
+            ),
+            A::InvalidCode => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCode,
+                "the code is invalid",
+            ),
+            A::MfaAlreadyEnabled => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::MfaAlreadyEnabled,
+                "multi-factor authentication is already enabled",
+            ),
+            A::MfaNotEnabled => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::MfaNotEnabled,
+                "multi-factor authentication is not enabled",
+            ),
+            A::MfaTokenRejected => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidToken,
+                "the mfa_token is invalid, expired or was already used",
             ),
             A::Storage(e) => e.into(),
             other => ApiError::internal(&other),

@@ -83,6 +83,11 @@ pub struct AccessSpec {
     pub requirement: Requirement,
     /// The path parameter naming the scope the permission must be held in, if any.
     pub scope_param: Option<&'static str>,
+    /// Whether the session must have passed a second factor (`mfa`).
+    pub mfa: bool,
+    /// How old, at most, the session's last proof of identity may be, in seconds
+    /// (`fresh = "10m"`).
+    pub fresh_secs: Option<u64>,
 }
 
 /// A registered guard, collected at link time for the access report.

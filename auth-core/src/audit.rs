@@ -127,6 +127,26 @@ event_types! {
     /// A refresh token was presented after its use: its family was ended (detail:
     /// `session_id`).
     TokenReused = "token.reused",
+    /// A password was right for a user with MFA: the login waits for the second factor
+    /// (detail: `platform`, `methods`).
+    MfaChallenged = "mfa.challenged",
+    /// A second-factor code was refused (detail: `method`, `reason`: `invalid_code`,
+    /// `throttled`; `step`: `login`, `confirm`, `disable`, `backup_codes`,
+    /// `reauthenticate`).
+    MfaFailure = "mfa.failure",
+    /// A TOTP setup was started (a new secret; MFA is not on until confirmed).
+    MfaSetupStarted = "mfa.setup_started",
+    /// MFA was turned on by a confirmed TOTP code (backup codes issued).
+    MfaEnabled = "mfa.enabled",
+    /// MFA was turned off by the user (password and code) or reset by an administrator
+    /// (detail: `by`).
+    MfaDisabled = "mfa.disabled",
+    /// The backup codes were regenerated.
+    MfaBackupCodesRegenerated = "mfa.backup_codes_regenerated",
+    /// A backup code was used (detail: `remaining`).
+    MfaBackupCodeUsed = "mfa.backup_code_used",
+    /// A session's user proved who they are again (detail: `session_id`, `method`).
+    Reauthenticated = "session.reauthenticated",
 }
 
 impl std::fmt::Display for EventType {

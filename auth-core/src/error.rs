@@ -135,6 +135,22 @@ pub enum AuthError {
     /// The passkey ceremony (the cookie of its start) is missing, used, or expired.
     #[error(transparent)]
     Ceremony(#[from] crate::passkey::CeremonyError),
+    /// Multi-factor authentication needs an [`crate::mfa::MfaConfig`] the service does
+    /// not have ([`crate::service::AuthServiceBuilder::mfa`]).
+    #[error("multi-factor authentication is not configured on this server")]
+    MfaNotConfigured,
+    /// A TOTP or backup code was wrong, already used, or not of the expected shape.
+    #[error("the code is invalid")]
+    InvalidCode,
+    /// TOTP setup was asked for while it is already on.
+    #[error("multi-factor authentication is already enabled")]
+    MfaAlreadyEnabled,
+    /// The action needs multi-factor authentication on (or a pending setup to confirm).
+    #[error("multi-factor authentication is not enabled")]
+    MfaNotEnabled,
+    /// An `mfa_token` was unknown, used, expired, or its user is gone or deactivated.
+    #[error("the mfa_token is invalid, expired or was already used")]
+    MfaTokenRejected,
     /// Storage failure (including [`Error::Conflict`] for a taken account).
     #[error(transparent)]
     Storage(#[from] Error),

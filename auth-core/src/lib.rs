@@ -25,6 +25,8 @@
 //! - [`passkey`]: passkeys (WebAuthn): their storage, the ceremonies' server-side state and,
 //!   with the `passkeys` feature, the relying party.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
+//! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
+//!   second step of a login.
 //!
 //! # Cargo features
 //!
@@ -84,6 +86,8 @@ pub mod jwt;
 pub mod mail;
 #[cfg(auth_backend)]
 pub mod makemigrations;
+#[cfg(auth_backend)]
+pub mod mfa;
 #[cfg(auth_backend)]
 pub mod migrate;
 #[cfg(auth_backend)]

@@ -19,6 +19,10 @@ pub struct ReportRow {
     pub scope_param: Option<String>,
     /// Roles whose holders pass (superusers always pass; `login` needs no role).
     pub roles: Vec<String>,
+    /// Whether a second factor is required (`mfa`).
+    pub mfa: bool,
+    /// The freshness the session needs, in seconds (`fresh = ".."`).
+    pub fresh_secs: Option<u64>,
 }
 
 /// The report for the guards compiled into this program.
@@ -44,6 +48,8 @@ pub async fn report_for(conn: &mut DbConn, specs: &[&AccessSpec]) -> Result<Vec<
                 })
                 .map(|(name, _)| name.clone())
                 .collect(),
+            mfa: spec.mfa,
+            fresh_secs: spec.fresh_secs,
         })
         .collect())
 }
@@ -65,9 +71,16 @@ pub fn render(rows: &[ReportRow]) -> String {
         } else {
             format!("{} (and superusers)", row.roles.join(", "))
         };
+        let mut session = String::new();
+        if row.mfa {
+            session.push_str(" + mfa");
+        }
+        if let Some(seconds) = row.fresh_secs {
+            session.push_str(&format!(" + fresh {seconds}s"));
+        }
         out.push_str(&format!(
-            "{:<width$}  {}{}  ->  {}\n",
-            row.handler, row.requirement, scope, roles
+            "{:<width$}  {}{}{}  ->  {}\n",
+            row.handler, row.requirement, scope, session, roles
         ));
     }
     out

@@ -90,6 +90,8 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         session_info -> Text,
+        mfa_at -> Nullable<Timestamp>,
+        reauthenticated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -225,6 +227,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// A user's TOTP authenticator: the encrypted secret, when it was confirmed, and the
+    /// last time step accepted.
+    auth_mfa_totp (user_id) {
+        user_id -> BigInt,
+        secret -> Text,
+        enabled_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// WebAuthn ceremonies under way, by the SHA-256 of the browser's ceremony cookie:
     /// `kind` is `register` (bound to `user_id`) or `login`; `state` is webauthn-rs's
     /// serialized state (JSON). Single use.
@@ -233,6 +247,30 @@ diesel::table! {
         kind -> Text,
         user_id -> Nullable<BigInt>,
         state -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Single-use backup codes, by SHA-256.
+    auth_mfa_backup_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Logins waiting for their second factor, by SHA-256 of the `mfa_token`.
+    auth_mfa_challenges (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        finish -> Text,
+        platform -> Text,
+        created_at -> Timestamp,
         expires_at -> Timestamp,
     }
 }

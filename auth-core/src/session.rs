@@ -77,6 +77,14 @@ pub struct Session {
     /// Backend data (JSON text).
     #[serde(skip)]
     pub session_info: String,
+    /// When the login passed a second factor (a TOTP or backup code, a passkey); `None`
+    /// for a password-only login.
+    #[serde(with = "crate::timefmt::option")]
+    pub mfa_at: Option<PrimitiveDateTime>,
+    /// When the user last proved who they are again in this session
+    /// (`POST reauthenticate`), if ever.
+    #[serde(with = "crate::timefmt::option")]
+    pub reauthenticated_at: Option<PrimitiveDateTime>,
 }
 
 /// What a new session records about its client.
@@ -92,6 +100,8 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
     /// Backend `session_info` as JSON.
     pub session_info: Option<serde_json::Value>,
+    /// Whether the login passed a second factor (recorded as the session's `mfa_at`).
+    pub mfa: bool,
 }
 
 /// The current time in UTC, at microsecond precision (what every backend stores).
@@ -152,6 +162,7 @@ pub async fn create(
             .session_info
             .unwrap_or_else(|| serde_json::json!({}))
             .to_string()),
+        s::mfa_at.eq(new.mfa.then_some(now)),
     );
     let session = with_conn!(conn, |c| {
         diesel::insert_into(s::table).values(row).execute(c).await?;
@@ -203,6 +214,56 @@ impl Session {
     pub fn is_live(&self, now: PrimitiveDateTime) -> bool {
         self.idle_expires_at > now && self.absolute_expires_at > now
     }
+
+    /// Whether the login passed a second factor.
+    pub fn passed_mfa(&self) -> bool {
+        self.mfa_at.is_some()
+    }
+
+    /// The user's last proof of identity in this session: the login, a second factor, or
+    /// a reauthentication, whichever came last.
+    pub fn proven_at(&self) -> PrimitiveDateTime {
+        [self.mfa_at, self.reauthenticated_at]
+            .into_iter()
+            .flatten()
+            .fold(self.created_at, PrimitiveDateTime::max)
+    }
+
+    /// Whether the last proof of identity ([`Session::proven_at`]) is at most `max_age`
+    /// old at `now`.
+    pub fn is_fresh(&self, max_age: Duration, now: PrimitiveDateTime) -> bool {
+        now - self.proven_at() <= max_age
+    }
+}
+
+/// Records that the user of session `id` proved who they are again at `now` (and, with
+/// `mfa`, passed a second factor). Session caches hear of it ([`crate::revocation`]), so
+/// the next request sees the fresh session.
+pub async fn reauthenticated(
+    conn: &mut DbConn,
+    id: i64,
+    user_id: i64,
+    now: PrimitiveDateTime,
+    mfa: bool,
+) -> Result<bool> {
+    let n = with_conn!(conn, |c| {
+        let target = s::table.filter(s::id.eq(id)).filter(s::user_id.eq(user_id));
+        if mfa {
+            diesel::update(target)
+                .set((s::reauthenticated_at.eq(now), s::mfa_at.eq(now)))
+                .execute(c)
+                .await
+        } else {
+            diesel::update(target)
+                .set(s::reauthenticated_at.eq(now))
+                .execute(c)
+                .await
+        }
+    })?;
+    if n > 0 {
+        revocation::user_changed(conn, user_id).await?;
+    }
+    Ok(n > 0)
 }
 
 /// A session just looked up, if it is still live: an expired one is deleted and reported

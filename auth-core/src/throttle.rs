@@ -161,16 +161,21 @@ pub enum Scope {
     MailAccount,
     /// Account-mail requests from one client IP ([`MailThrottleConfig`]).
     MailIp,
+    /// Wrong second-factor codes for one account name (the login's MFA step). Kept apart
+    /// from [`Scope::Account`], which a right password clears: knowing the password must
+    /// not buy more code guesses.
+    Mfa,
 }
 
 impl Scope {
-    /// The stored name: `account`, `ip`, `mail_account` or `mail_ip`.
+    /// The stored name: `account`, `ip`, `mail_account`, `mail_ip` or `mfa`.
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Account => "account",
             Scope::Ip => "ip",
             Scope::MailAccount => "mail_account",
             Scope::MailIp => "mail_ip",
+            Scope::Mfa => "mfa",
         }
     }
 
@@ -181,6 +186,7 @@ impl Scope {
             "ip" => Some(Scope::Ip),
             "mail_account" => Some(Scope::MailAccount),
             "mail_ip" => Some(Scope::MailIp),
+            "mfa" => Some(Scope::Mfa),
             _ => None,
         }
     }

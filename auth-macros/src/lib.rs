@@ -321,6 +321,8 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///         module: module_path!(),
 ///         requirement: Requirement::Permission(Rule::Permission("article.create")),
 ///         scope_param: None,
+///         mfa: false,
+///         fresh_secs: None,
 ///     };
 /// }
 /// auth_axum::__private::inventory::submit! { AccessEntry(<__auth_req_create_<hash> as GuardSpec>::SPEC) }

@@ -156,6 +156,7 @@ fn memory_per_session(rt: &tokio::runtime::Runtime) {
                     ip: Some("127.0.0.1"),
                     user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) bench"),
                     session_info: None,
+                    mfa: false,
                 },
                 &session::SessionConfig::default(),
             )

@@ -68,7 +68,15 @@ fn every_variable_is_applied() {
         ("AUTH_JWT_ED25519_PEM_FILE", ED25519_PEM),
         ("AUTH_JWT_KID", "2026-11"),
         ("AUTH_JWT_ACCESS_TTL", "5m"),
+        ("AUTH_MFA_KEY", "c2hvcnQ"),
+        ("AUTH_MFA_ISSUER", "needs a key"),
         ("AUTH_JWT_ISSUER", "example"),
+        (
+            "AUTH_MFA_KEY",
+            "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        ),
+        ("AUTH_MFA_ISSUER", "Example MFA"),
+        ("AUTH_MFA_CHALLENGE_TTL", "2m"),
         ("UNRELATED", "ignored"),
     ])
     .unwrap();
@@ -110,6 +118,9 @@ fn every_variable_is_applied() {
     assert_eq!(jwt.signing_key().kid(), "2026-11");
     assert_eq!(jwt.access_ttl, Duration::from_secs(300));
     assert_eq!(jwt.issuer, "example");
+    let mfa = config.mfa.as_ref().unwrap();
+    assert_eq!(mfa.issuer, "Example MFA");
+    assert_eq!(mfa.challenge_ttl, Duration::from_secs(120));
 }
 
 #[test]

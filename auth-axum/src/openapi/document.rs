@@ -8,7 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 
 use auth_core::rbac::{self, manage};
-use auth_core::{api_key, audit, service, session, throttle, user_status};
+use auth_core::{api_key, audit, mfa, service, session, throttle, user_status};
 
 use super::model;
 use super::model::refs::Nothing;
@@ -44,6 +44,7 @@ pub(crate) const ERROR_SCHEMA: &str = "Error";
         (name = "sessions", description = "The user's own sessions."),
         (name = "api-keys", description = "The user's API keys."),
         (name = "tokens", description = "JWT access and refresh tokens."),
+        (name = "mfa", description = "Multi-factor authentication: TOTP and backup codes."),
         (name = "admin", description = "User, role, group and permission administration.")
     ),
     components(schemas(
@@ -59,6 +60,15 @@ pub(crate) const ERROR_SCHEMA: &str = "Error";
         session::Session,
         api_key::ApiKey,
         service::TokenPair,
+        service::MfaChallenge,
+        service::MfaStatus,
+        mfa::Method,
+        mfa::totp::Setup,
+        crate::routes::mfa::ConfirmBody,
+        crate::routes::mfa::PasswordAndCode,
+        crate::routes::mfa::BackupCodes,
+        crate::routes::mfa::LoginMfaBody,
+        crate::routes::mfa::ReauthBody,
         audit::AuditEvent,
         throttle::Lock,
         throttle::Scope,

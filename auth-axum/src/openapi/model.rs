@@ -282,6 +282,38 @@ pub(crate) mod refs {
         AdminUserChanges => super::ADMIN_USER_CHANGES,
     }
 
+    /// `oneOf` the named components, inline (an answer of two shapes).
+    macro_rules! one_of {
+        ($($ty:ident = [$($name:expr),+] : $doc:literal),* $(,)?) => {$(
+            #[doc = $doc]
+            #[derive(serde::Serialize)]
+            pub(crate) struct $ty;
+
+            impl utoipa::PartialSchema for $ty {
+                fn schema() -> RefOr<Schema> {
+                    let mut one_of = utoipa::openapi::schema::OneOfBuilder::new();
+                    $(one_of = one_of.item(Ref::from_schema_name($name));)+
+                    one_of.into()
+                }
+            }
+
+            impl utoipa::ToSchema for $ty {
+                fn name() -> Cow<'static, str> {
+                    Cow::Borrowed(stringify!($ty))
+                }
+            }
+        )*};
+    }
+
+    one_of! {
+        LoginAnswer = [super::USER_WITH_MEMBERSHIPS, "MfaChallenge"]:
+            "A login's answer: the user, or the MFA challenge.",
+        TokenAnswer = ["TokenPair", "MfaChallenge"]:
+            "A token login's answer: the tokens, or the MFA challenge.",
+        MfaLoginAnswer = [super::USER_WITH_MEMBERSHIPS, "TokenPair"]:
+            "The answer of a login's MFA step: the user, or the tokens.",
+    }
+
     /// The `data` of an answer that carries none: `null`.
     #[derive(serde::Serialize)]
     pub(crate) struct Nothing;

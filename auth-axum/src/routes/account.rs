@@ -1,7 +1,8 @@
 //! register, login, logout.
 
 use auth_core::backend::{LoginRequest, RegisterRequest};
-use auth_core::service::JWT_PLATFORM;
+use auth_core::mfa::challenge::Finish;
+use auth_core::service::{JWT_PLATFORM, LoggedIn, LoginOutcome, MfaChallenge, TokenPair};
 use auth_core::{UserStore, session};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,7 +17,7 @@ use crate::csrf;
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use crate::openapi::model::refs::{self, Nothing, User, UserWithMemberships};
+use crate::openapi::model::refs::{self, LoginAnswer, Nothing, User};
 use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// `POST register` body: custom fields (and `email`) may come in `extra` or at the top
@@ -154,7 +155,7 @@ pub(crate) fn clear_cookies<U: UserStore>(auth: &Auth<U>, cookies: &tower_cookie
     tag = "account",
     request_body = LoginBody,
     responses(
-        (status = 200, description = "Logged in: the user with roles and groups (and the token fields with `platform: \"jwt\"`).", body = inline(Envelope<UserWithMemberships>)),
+        (status = 200, description = "Logged in: the user with roles and groups (and the token fields with `platform: \"jwt\"`); or, for a user with MFA, the challenge of the second step (`POST login/mfa`), with no cookie.", body = inline(Envelope<LoginAnswer>)),
         (status = 401, description = "Wrong account or password (`invalid_credentials`).", body = ErrorBody),
         (status = 403, description = "The account is inactive (`inactive_account`).", body = ErrorBody),
         (status = 429, description = "Too many failed logins (`too_many_attempts`).", body = ErrorBody),
@@ -183,15 +184,35 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
         extra: body.extra,
     };
     // No connection held across the password check: the service takes its own per step.
-    let (user, token, _session) = auth
+    let outcome = auth
         .service()
         .login(auth.db(), body.platform.as_deref(), &req, &client)
         .await?;
+    match outcome {
+        LoginOutcome::Complete(done) => session_login_answer(&auth, &cookies, done).await,
+        LoginOutcome::MfaRequired(challenge) => Ok(mfa_required_answer(challenge)),
+    }
+}
+
+/// 200 with the MFA challenge of a password login: no cookie, no token.
+pub(crate) fn mfa_required_answer(challenge: MfaChallenge) -> Response {
+    response::ok(challenge, "second factor required")
+}
+
+/// The answer of a login that opened a cookie session (`POST login`, its MFA step, a
+/// passkey): the session and CSRF cookies, and the user with roles and groups (with
+/// `csrf_token` when CSRF protection is on).
+pub(crate) async fn session_login_answer<U: UserStore + Clone + Serialize>(
+    auth: &Auth<U>,
+    cookies: &tower_cookies::Cookies,
+    done: LoggedIn<U>,
+) -> Result<Response, ApiError> {
+    let LoggedIn { user, token, .. } = done;
     let mut conn = auth.db().conn().await?;
     let csrf_token = auth.inner.csrf.enabled().then(|| csrf::token_for(&token));
-    cookies.add(session_cookie(&auth, token));
+    cookies.add(session_cookie(auth, token));
     if let Some(csrf_token) = &csrf_token {
-        cookies.add(csrf_cookie(&auth, csrf_token.clone()));
+        cookies.add(csrf_cookie(auth, csrf_token.clone()));
     }
     let mut data = wire::user_with_memberships(&mut conn, &user).await?;
     if let (Value::Object(map), Some(csrf_token)) = (&mut data, csrf_token) {
@@ -213,13 +234,25 @@ async fn login_for_tokens<U: UserStore + Clone + Serialize>(
         password: body.password,
         extra: body.extra,
     };
-    let (user, pair) = auth
+    let outcome = auth
         .service()
-        .login_for_tokens(auth.db(), &req, client)
+        .login_for_tokens(auth.db(), &req, client, Finish::JwtLogin)
         .await?;
+    match outcome {
+        LoginOutcome::Complete((user, pair)) => jwt_login_answer(auth, &user, &pair).await,
+        LoginOutcome::MfaRequired(challenge) => Ok(mfa_required_answer(challenge)),
+    }
+}
+
+/// The answer of a JWT login at `POST login`: the user with the token fields.
+pub(crate) async fn jwt_login_answer<U: UserStore + Clone + Serialize>(
+    auth: &Auth<U>,
+    user: &U,
+    pair: &TokenPair,
+) -> Result<Response, ApiError> {
     let mut conn = auth.db().conn().await?;
-    let mut data = wire::user_with_memberships(&mut conn, &user).await?;
-    let tokens = serde_json::to_value(&pair).map_err(|e| ApiError::internal(&e))?;
+    let mut data = wire::user_with_memberships(&mut conn, user).await?;
+    let tokens = serde_json::to_value(pair).map_err(|e| ApiError::internal(&e))?;
     if let (Value::Object(map), Value::Object(tokens)) = (&mut data, tokens) {
         map.insert("token".into(), pair.access_token.clone().into());
         map.extend(tokens);

@@ -29,12 +29,26 @@
 //! | GET | `passkeys` | | 200, the user's passkeys `[{id, name, created_at, last_used_at}]` (never the key material) |
 //! | DELETE | `passkeys/{id}` | | 200; 404 when it is not one of the user's |
 //! | GET | `.well-known/jwks.json` | | 200, the public keys as a bare JWKS `{"keys": [...]}` |
+//! | POST | `login/mfa` | `{mfa_token, code}` or `{mfa_token, backup_code}` | 200, as the login that issued `mfa_token` answers (the session cookie and the user; the user with tokens for `platform: "jwt"`; the token pair for `POST token`); 400 `invalid_code`, 401 `invalid_token` (unknown, used, expired), 429 after too many wrong codes |
+//! | GET | `mfa` | | 200 `{enabled, methods, backup_codes_remaining}` |
+//! | POST | `mfa/totp/setup` | | 200 `{secret, otpauth_uri, qr_svg}`: a new TOTP secret (stored encrypted); MFA is not on yet; 409 `mfa_already_enabled` |
+//! | POST | `mfa/totp/confirm` | `{code}` | 200 `{backup_codes: [10]}` (shown once): MFA is on, this session counts as MFA-passed; 400 `invalid_code` |
+//! | POST | `mfa/totp/disable` | `{password, code}` | 200 `{enabled: false, ...}`: authenticator and backup codes deleted |
+//! | POST | `mfa/backup-codes` | `{password, code}` | 200 `{backup_codes: [10]}`: the old ones stop working |
+//! | POST | `reauthenticate` | `{password}` or `{code}` | 200, the session, proven again now (a code also marks it MFA-passed): `fresh` guards accept it again |
 //! | GET | `openapi.json` | | 200, the OpenAPI 3.1 document of this router, paths under its mount point (see [`crate::openapi`]) |
 //!
 //! The passkey routes (Cargo feature `passkeys`, on by default) need a relying party
 //! ([`auth_core::service::AuthServiceBuilder::webauthn`], or `AUTH_WEBAUTHN_*`); without
 //! one they answer 501 `not_configured`. A passkey login opens a session (platform
-//! `passkey`) as `login` does: throttled per client IP, audited `login.success`.
+//! `passkey`) as `login` does, throttled per client IP and audited `login.success`; the
+//! session has passed a second factor (its `mfa_at` is set).
+//!
+//! With MFA on ([`auth_core::service::AuthServiceBuilder::mfa`]), a user who turned it on
+//! gets `{mfa_required: true, mfa_token, methods, expires_at}` from `POST login` and
+//! `POST token` (no cookie, no token) and finishes at `POST login/mfa`. The `mfa` routes
+//! need a session (not an API key); without an MFA configuration they answer 501
+//! `not_configured`.
 //!
 //! The token routes need a JWT configuration
 //! ([`auth_core::service::AuthServiceBuilder::jwt`]); without one they answer 501
@@ -76,6 +90,7 @@ pub(crate) mod answers;
 pub(crate) mod api_keys;
 mod documented;
 pub(crate) mod me;
+pub(crate) mod mfa;
 mod openapi_json;
 #[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;
@@ -160,7 +175,18 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
         .route(tokens::__path_token, Public, tokens::token::<U>)
         .route(tokens::__path_refresh, Public, tokens::refresh::<U>)
         .route(tokens::__path_revoke, Public, tokens::revoke::<U>)
-        .route(tokens::__path_jwks, Public, tokens::jwks::<U>);
+        .route(tokens::__path_jwks, Public, tokens::jwks::<U>)
+        .route(mfa::__path_login_mfa, Public, mfa::login_mfa::<U>)
+        .route(mfa::__path_status, User, mfa::status::<U>)
+        .route(mfa::__path_setup, Session, mfa::setup::<U>)
+        .route(mfa::__path_confirm, Session, mfa::confirm::<U>)
+        .route(mfa::__path_disable, Session, mfa::disable::<U>)
+        .route(mfa::__path_backup_codes, Session, mfa::backup_codes::<U>)
+        .route(
+            mfa::__path_reauthenticate,
+            Session,
+            mfa::reauthenticate::<U>,
+        );
     #[cfg(feature = "passkeys")]
     let routes = routes
         .route(

@@ -14,9 +14,10 @@ use super::validate;
 use crate::extract::Client;
 use crate::json::JsonBody;
 use crate::layer::Auth;
-use auth_core::service::TokenPair;
+use auth_core::mfa::challenge::Finish;
+use auth_core::service::{LoginOutcome, TokenPair};
 
-use crate::openapi::model::refs::Nothing;
+use crate::openapi::model::refs::{Nothing, TokenAnswer};
 use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// `POST token` body.
@@ -61,7 +62,7 @@ pub(crate) fn check_login_account(account: &str) -> Result<(), ApiError> {
     tag = "tokens",
     request_body = TokenBody,
     responses(
-        (status = 200, description = "Logged in: an access and a refresh token.", body = inline(Envelope<TokenPair>)),
+        (status = 200, description = "Logged in: an access and a refresh token; or, for a user with MFA, the challenge of the second step (`POST login/mfa`).", body = inline(Envelope<TokenAnswer>)),
         (status = 401, description = "Wrong account or password (`invalid_credentials`).", body = ErrorBody),
         (status = 429, description = "Too many failed logins (`too_many_attempts`).", body = ErrorBody),
         (status = 501, description = "No JWT configuration (`not_configured`).", body = ErrorBody),
@@ -78,11 +79,14 @@ pub(crate) async fn token<U: UserStore + Clone + Serialize>(
         password: body.password,
         extra: body.extra,
     };
-    let (_user, pair) = auth
+    let outcome = auth
         .service()
-        .login_for_tokens(auth.db(), &req, &client)
+        .login_for_tokens(auth.db(), &req, &client, Finish::Tokens)
         .await?;
-    Ok(response::ok(pair, "logged in"))
+    match outcome {
+        LoginOutcome::Complete((_user, pair)) => Ok(response::ok(pair, "logged in")),
+        LoginOutcome::MfaRequired(challenge) => Ok(super::account::mfa_required_answer(challenge)),
+    }
 }
 
 /// `POST token/refresh`: the next pair of the family; 401 `invalid_token` otherwise.

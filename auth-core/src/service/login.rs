@@ -1,6 +1,7 @@
-//! Login (throttled, audited, new-device detection) and logout.
+//! Login (throttled, audited, new-device detection, the MFA step) and logout.
 
 use serde_json::json;
+use time::PrimitiveDateTime;
 
 use super::DEFAULT_PLATFORM;
 use super::{AuthService, ClientInfo};
@@ -8,13 +9,61 @@ use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::backend::LoginRequest;
 use crate::db::Database;
+use crate::mfa::{self, Method, challenge::Finish};
 use crate::password::PasswordError;
 use crate::session::{self, NewSession, Session};
 use crate::user::UserStore;
 
+/// A login that opened its session.
+#[derive(Debug, Clone)]
+pub struct LoggedIn<U> {
+    /// The user, read back after the login (its `last_login` shows it).
+    pub user: U,
+    /// The session cookie's token (only its hash is stored).
+    pub token: String,
+    /// The stored session.
+    pub session: Session,
+}
+
+/// The password was right, but the user has MFA on: the login finishes with
+/// `POST login/mfa` ([`AuthService::complete_mfa`]) and this token.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct MfaChallenge {
+    /// Always `true`.
+    pub mfa_required: bool,
+    /// The token of the second step: single use, valid until `expires_at`.
+    pub mfa_token: String,
+    /// The methods the user can finish with (`totp`, `backup_code`, `passkey`).
+    pub methods: Vec<Method>,
+    /// When the token stops working (UTC).
+    #[serde(with = "crate::timefmt")]
+    pub expires_at: PrimitiveDateTime,
+}
+
+/// What a login's password step ends with.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome<T> {
+    /// Logged in: no second factor was due.
+    Complete(T),
+    /// A second factor is due: no session yet.
+    MfaRequired(MfaChallenge),
+}
+
+impl<T> LoginOutcome<T> {
+    /// The completed login, or the challenge unchanged.
+    pub fn map<V>(self, f: impl FnOnce(T) -> V) -> LoginOutcome<V> {
+        match self {
+            LoginOutcome::Complete(t) => LoginOutcome::Complete(f(t)),
+            LoginOutcome::MfaRequired(c) => LoginOutcome::MfaRequired(c),
+        }
+    }
+}
+
 impl<U: UserStore> AuthService<U> {
-    /// Authenticates and opens a new session (a new token every time: no fixation).
-    /// Returns the user, the cookie token and the stored session.
+    /// Authenticates and, unless the user has MFA on, opens a new session (a new token
+    /// every time: no fixation). For a user with MFA the answer is
+    /// [`LoginOutcome::MfaRequired`]: no session exists until [`AuthService::complete_mfa`]
+    /// gets a second factor.
     ///
     /// Throttled first: the attempt is counted against the account name (with login by
     /// e-mail on, the account an address names: see
@@ -32,13 +81,15 @@ impl<U: UserStore> AuthService<U> {
         platform: Option<&str>,
         req: &LoginRequest,
         client: &ClientInfo,
-    ) -> Result<(U, String, Session), AuthError> {
+    ) -> Result<LoginOutcome<LoggedIn<U>>, AuthError> {
         let name = platform.unwrap_or(DEFAULT_PLATFORM);
-        self.login_as(db, platform, name, req, client).await
+        self.login_as(db, platform, name, req, client, Finish::Session)
+            .await
     }
 
     /// [`AuthService::login`] through the backend of `platform`, recording `label` as the
-    /// session's platform (and in the audit log): `jwt` for a token login.
+    /// session's platform (and in the audit log): `jwt` for a token login. `finish` is how
+    /// an MFA step would end.
     pub(super) async fn login_as(
         &self,
         db: &Database,
@@ -46,7 +97,8 @@ impl<U: UserStore> AuthService<U> {
         label: &str,
         req: &LoginRequest,
         client: &ClientInfo,
-    ) -> Result<(U, String, Session), AuthError> {
+        finish: Finish,
+    ) -> Result<LoginOutcome<LoggedIn<U>>, AuthError> {
         let name = label;
         let backend = self.backend(platform)?;
         let keys = self.login_keys(&self.throttle_account(db, &req.account).await?, client);
@@ -92,6 +144,69 @@ impl<U: UserStore> AuthService<U> {
         };
         let mut conn = db.conn().await?;
         self.attempt_settled(&mut conn, &reserved, true).await?;
+        // A user who turned MFA on always gets the second step, whether or not this
+        // server has an MFA key now (fail closed; backup codes need no key).
+        let methods = mfa::methods(&mut conn, user.id()).await?;
+        if !methods.is_empty() {
+            let ttl = self
+                .mfa
+                .as_ref()
+                .map(|m| m.challenge_ttl)
+                .unwrap_or(std::time::Duration::from_secs(300));
+            let (mfa_token, expires_at) =
+                mfa::challenge::issue(&mut conn, user.id(), finish, name, ttl, session::now())
+                    .await?;
+            let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+            self.audit_user(
+                &mut conn,
+                client,
+                EventType::MfaChallenged,
+                &user,
+                json!({ "platform": name, "methods": names }),
+            )
+            .await?;
+            tracing::info!(
+                user_id = user.id(),
+                platform = name,
+                "login: second factor due"
+            );
+            return Ok(LoginOutcome::MfaRequired(MfaChallenge {
+                mfa_required: true,
+                mfa_token,
+                methods,
+                expires_at,
+            }));
+        }
+        drop(conn);
+        self.complete_login(db, user, name, client, None)
+            .await
+            .map(LoginOutcome::Complete)
+    }
+
+    /// Opens the session of a user whose credentials were checked by a login flow: the
+    /// password step of [`AuthService::login`], the MFA step, or another proof (a passkey,
+    /// an external identity). `platform` is recorded on the session and in the audit log;
+    /// `factor` is the second factor the login passed, if any (recorded as the session's
+    /// `mfa_at`). Records the login time, audits `login.success` (and `login.new_device`
+    /// for a new IP or user agent), and runs the `after_login` hook.
+    ///
+    /// It does not check anything about `user` beyond what the caller did: call it only
+    /// after a successful authentication, with an active user.
+    pub async fn complete_login(
+        &self,
+        db: &Database,
+        user: U,
+        platform: &str,
+        client: &ClientInfo,
+        factor: Option<Method>,
+    ) -> Result<LoggedIn<U>, AuthError> {
+        let name = platform;
+        // The session data of the backend named so (a token login's `jwt` is the default's).
+        let backend = self
+            .backend(Some(platform))
+            .or_else(|_| self.backend(None))
+            .ok();
+        let mut conn = db.conn().await?;
         let (token, session) = session::create(
             &mut conn,
             NewSession {
@@ -99,7 +214,8 @@ impl<U: UserStore> AuthService<U> {
                 platform: name,
                 ip: client.ip.as_deref(),
                 user_agent: client.user_agent.as_deref(),
-                session_info: Some(backend.session_info(&user)),
+                session_info: backend.map(|b| b.session_info(&user)),
+                mfa: factor.is_some(),
             },
             &self.sessions,
         )
@@ -114,14 +230,12 @@ impl<U: UserStore> AuthService<U> {
             client.user_agent.as_deref(),
         )
         .await?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::LoginSuccess,
-            &user,
-            json!({ "platform": name, "session_id": session.id }),
-        )
-        .await?;
+        let mut detail = json!({ "platform": name, "session_id": session.id });
+        if let Some(method) = factor {
+            detail["mfa"] = method.as_str().into();
+        }
+        self.audit_user(&mut conn, client, EventType::LoginSuccess, &user, detail)
+            .await?;
         if seen.any_before && (!seen.ip_seen || !seen.user_agent_seen) {
             self.audit_user(
                 &mut conn,
@@ -143,7 +257,11 @@ impl<U: UserStore> AuthService<U> {
             "login"
         );
         self.hooks.after_login(&user, &session).await;
-        Ok((user, token, session))
+        Ok(LoggedIn {
+            user,
+            token,
+            session,
+        })
     }
 
     /// Ends the session of `token` on the server (a replayed cookie is then dead).

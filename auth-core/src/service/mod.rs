@@ -14,6 +14,7 @@ mod email_change;
 mod hooks;
 mod login;
 mod mail;
+mod mfa;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod password_change;
@@ -23,6 +24,8 @@ mod tokens;
 mod verification;
 
 pub use hooks::{Hooks, NoHooks};
+pub use login::{LoggedIn, LoginOutcome, MfaChallenge};
+pub use mfa::{MfaLogin, MfaProof, MfaStatus};
 #[cfg(feature = "passkeys")]
 pub use passkeys::{CeremonyStart, PASSKEY_PLATFORM};
 pub use tokens::{JWT_PLATFORM, TokenPair};
@@ -39,6 +42,7 @@ use crate::audit::{AuditLog, EventType, NewEvent};
 use crate::backend::{AuthBackend, AuthError, PasswordBackend};
 use crate::db::{Database, DbConn};
 use crate::jwt::{Jwt, JwtConfig};
+use crate::mfa::MfaConfig;
 use crate::password::{self, HashLimits, PasswordHasher};
 use crate::password_policy::PasswordPolicy;
 use crate::session::SessionConfig;
@@ -80,6 +84,7 @@ pub struct AuthService<U: UserStore> {
     tasks: TaskTracker,
     policy: Arc<PasswordPolicy>,
     jwt: Option<Arc<Jwt>>,
+    mfa: Option<Arc<MfaConfig>>,
     login_by_email: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
@@ -101,6 +106,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             tasks: self.tasks.clone(),
             policy: self.policy.clone(),
             jwt: self.jwt.clone(),
+            mfa: self.mfa.clone(),
             login_by_email: self.login_by_email,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn.clone(),
@@ -124,6 +130,7 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("mail_queue", &self.queue.capacity())
             .field("password_policy", &self.policy)
             .field("jwt", &self.jwt.as_ref().map(|j| j.config()))
+            .field("mfa", &self.mfa)
             .field("login_by_email", &self.login_by_email);
         #[cfg(feature = "passkeys")]
         f.field("webauthn", &self.webauthn);
@@ -148,6 +155,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     mail_queue: usize,
     policy: PasswordPolicy,
     jwt: Option<JwtConfig>,
+    mfa: Option<MfaConfig>,
     login_by_email: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
@@ -172,6 +180,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             jwt: None,
             #[cfg(feature = "passkeys")]
             webauthn: None,
+            mfa: None,
             login_by_email: false,
         }
     }
@@ -279,6 +288,15 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Multi-factor authentication: `POST mfa/totp/setup` and the routes after it work,
+    /// TOTP secrets are encrypted with `config.key`. Off by default (the MFA routes then
+    /// answer 501 `not_configured`). Users who turned MFA on always get the login's
+    /// second step, configured or not (backup codes still work without the key).
+    pub fn mfa(mut self, config: MfaConfig) -> Self {
+        self.mfa = Some(config);
+        self
+    }
+
     /// Login by account or e-mail (off by default). With `true`, `POST login` and
     /// `POST token` accept the user's e-mail address in `account`: the password backend
     /// the service registers looks a text holding `@` up by e-mail address when no account
@@ -329,6 +347,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             tasks,
             policy: Arc::new(self.policy),
             jwt: self.jwt.map(|config| Arc::new(Jwt::new(config))),
+            mfa: self.mfa.map(Arc::new),
             login_by_email: self.login_by_email,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn,
@@ -534,7 +553,7 @@ impl<U: UserStore> AuthService<U> {
         success: bool,
     ) -> Result<(), AuthError> {
         for r in reserved {
-            if success && r.key.scope == Scope::Account {
+            if success && matches!(r.key.scope, Scope::Account | Scope::Mfa) {
                 throttle::clear(conn, &r.key).await?;
             } else {
                 throttle::refund(conn, r).await?;

@@ -14,8 +14,9 @@ use super::{AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::db::{Database, DbConn};
+use crate::mfa::Method;
 use crate::passkey::{self, CeremonyKind, NewPasskey, PasskeyInfo, WebauthnConfig};
-use crate::session::{self, NewSession, Session};
+use crate::session::{self, Session};
 use crate::user::UserStore;
 
 /// The platform a passkey login records on its session and in the audit log.
@@ -203,8 +204,9 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// Finishes a usernameless login with the assertion `credential` and the ceremony
-    /// `token` (used up whatever happens), then opens a session as
-    /// [`AuthService::login`] does (platform `passkey`).
+    /// `token` (used up whatever happens), then opens a session with
+    /// [`AuthService::complete_login`] (platform `passkey`, second factor
+    /// [`Method::Passkey`]: the session records `mfa_at`).
     ///
     /// Throttled per client IP (no account is named before the assertion is checked): a
     /// refused assertion counts as a failed attempt, audited `login.failure`. A counter
@@ -288,7 +290,13 @@ impl<U: UserStore> AuthService<U> {
         };
         passkey::record_use(&mut conn, stored.id, session::now(), updated.as_deref()).await?;
         drop(conn);
-        self.open_passkey_session(db, user, stored.id, client).await
+        tracing::info!(user_id = user.id(), passkey_id = stored.id, "passkey login");
+        // A passkey is possession and (user verification) a PIN or biometric: the session
+        // counts as having passed a second factor.
+        let done = self
+            .complete_login(db, user, PASSKEY_PLATFORM, client, Some(Method::Passkey))
+            .await?;
+        Ok((done.user, done.token, done.session))
     }
 
     /// Checks an assertion against the ceremony's state and the stored passkey it names;
@@ -333,68 +341,5 @@ impl<U: UserStore> AuthService<U> {
                 _ => "assertion refused",
             })?;
         Ok((stored, key, result))
-    }
-
-    /// Opens the session of a passkey login: the tail of the password login (session,
-    /// `last_login`, new-device detection, audit, hooks), with platform `passkey`.
-    async fn open_passkey_session(
-        &self,
-        db: &Database,
-        user: U,
-        passkey_id: i64,
-        client: &ClientInfo,
-    ) -> Result<(U, String, Session), AuthError> {
-        let mut conn = db.conn().await?;
-        let (token, session) = session::create(
-            &mut conn,
-            NewSession {
-                user_id: user.id(),
-                platform: PASSKEY_PLATFORM,
-                ip: client.ip.as_deref(),
-                user_agent: client.user_agent.as_deref(),
-                session_info: Some(json!({ "passkey_id": passkey_id })),
-            },
-            &self.sessions,
-        )
-        .await?;
-        U::record_login(&mut conn, user.id(), session.created_at).await?;
-        let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
-        let seen = crate::audit::familiarity(
-            &mut conn,
-            user.id(),
-            client.ip.as_deref(),
-            client.user_agent.as_deref(),
-        )
-        .await?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::LoginSuccess,
-            &user,
-            json!({ "platform": PASSKEY_PLATFORM, "session_id": session.id, "passkey_id": passkey_id }),
-        )
-        .await?;
-        if seen.any_before && (!seen.ip_seen || !seen.user_agent_seen) {
-            self.audit_user(
-                &mut conn,
-                client,
-                EventType::NewDevice,
-                &user,
-                json!({
-                    "new_ip": !seen.ip_seen,
-                    "new_user_agent": !seen.user_agent_seen,
-                }),
-            )
-            .await?;
-        }
-        drop(conn);
-        tracing::info!(
-            user_id = user.id(),
-            platform = PASSKEY_PLATFORM,
-            session_id = session.id,
-            "login"
-        );
-        self.hooks.after_login(&user, &session).await;
-        Ok((user, token, session))
     }
 }

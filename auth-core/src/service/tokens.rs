@@ -8,11 +8,13 @@
 use serde::Serialize;
 use serde_json::json;
 
+use super::login::{LoggedIn, LoginOutcome};
 use super::{AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::{AuthError, LoginRequest};
 use crate::db::{Database, DbConn};
 use crate::jwt::{self, Jwt};
+use crate::mfa::challenge::Finish;
 use crate::refresh_token::{self, Redeemed};
 use crate::session::{self, Session};
 use crate::user::UserStore;
@@ -73,16 +75,37 @@ impl<U: UserStore> AuthService<U> {
 
     /// A token login: authenticates like [`AuthService::login`] through the default
     /// backend (throttled and audited the same way, the session recorded with platform
-    /// `jwt`), then issues an access token and the family's first refresh token.
+    /// `jwt`), then issues an access token and the family's first refresh token. A user
+    /// with MFA gets [`LoginOutcome::MfaRequired`] instead (`finish` says how the MFA step
+    /// answers: [`Finish::Tokens`] for `POST token`, [`Finish::JwtLogin`] for `POST login`
+    /// with `platform: "jwt"`).
     pub async fn login_for_tokens(
         &self,
         db: &Database,
         req: &LoginRequest,
         client: &ClientInfo,
+        finish: Finish,
+    ) -> Result<LoginOutcome<(U, TokenPair)>, AuthError> {
+        self.jwt_or_refuse()?;
+        match self
+            .login_as(db, None, JWT_PLATFORM, req, client, finish)
+            .await?
+        {
+            LoginOutcome::Complete(done) => Ok(LoginOutcome::Complete(
+                self.tokens_for_login(db, done).await?,
+            )),
+            LoginOutcome::MfaRequired(challenge) => Ok(LoginOutcome::MfaRequired(challenge)),
+        }
+    }
+
+    /// The first token pair of a token login's session (its refresh family).
+    pub(super) async fn tokens_for_login(
+        &self,
+        db: &Database,
+        done: LoggedIn<U>,
     ) -> Result<(U, TokenPair), AuthError> {
         let jwt = self.jwt_or_refuse()?;
-        let (user, _unused_cookie_token, session) =
-            self.login_as(db, None, JWT_PLATFORM, req, client).await?;
+        let LoggedIn { user, session, .. } = done;
         let mut conn = db.conn().await?;
         let issued = refresh_token::issue(&mut conn, session.id, session.idle_expires_at).await;
         let refresh = match issued {

@@ -31,6 +31,11 @@ pub(super) fn expand(guard: &Guard, handler: Handler, id: u64) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let rebuild = guard.uses_catalog.then(catalog::rebuild_dependency);
+    let mfa = guard.mfa;
+    let fresh = match guard.fresh {
+        Some(seconds) => quote!(::core::option::Option::Some(#seconds)),
+        None => quote!(::core::option::Option::None),
+    };
 
     let guard_ty: syn::Type = syn::parse_quote!(#krate::__private::Guard<#spec_ident>);
     match join {
@@ -57,6 +62,8 @@ pub(super) fn expand(guard: &Guard, handler: Handler, id: u64) -> TokenStream {
                 module: ::core::module_path!(),
                 requirement: #requirement,
                 scope_param: #scope,
+                mfa: #mfa,
+                fresh_secs: #fresh,
             };
         }
 

@@ -34,6 +34,11 @@ pub(super) struct Args {
     pub scope: Option<syn::LitStr>,
     /// `crate = "path"`: path of the `auth-axum` crate in generated code.
     pub krate: Option<syn::Path>,
+    /// `mfa`: the session must have passed a second factor.
+    pub mfa: bool,
+    /// `fresh = "10m"`: the session's last proof of identity must be at most this many
+    /// seconds old.
+    pub fresh: Option<u64>,
     /// Whether a permission or role was rejected (so an empty list is not reported too).
     pub rejected: bool,
 }
@@ -41,12 +46,12 @@ pub(super) struct Args {
 /// What each guard accepts, for error messages.
 fn accepted(kind: Kind) -> &'static str {
     match kind {
-        Kind::Login => "`crate = \"path\"` only",
+        Kind::Login => "`mfa`, `fresh = \"10m\"` and `crate = \"path\"`",
         Kind::Permission => {
-            "permission strings, `any(...)`, `all(...)`, `scope = \"param\"` and \
-             `crate = \"path\"`"
+            "permission strings, `any(...)`, `all(...)`, `scope = \"param\"`, `mfa`, \
+             `fresh = \"10m\"` and `crate = \"path\"`"
         }
-        Kind::Role => "role names and `crate = \"path\"`",
+        Kind::Role => "role names, `mfa`, `fresh = \"10m\"` and `crate = \"path\"`",
     }
 }
 
@@ -60,6 +65,8 @@ impl Args {
             roles: Vec::new(),
             scope: None,
             krate: None,
+            mfa: false,
+            fresh: None,
             rejected: false,
         };
         let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
@@ -74,11 +81,31 @@ impl Args {
         for expr in exprs {
             match expr {
                 syn::Expr::Assign(assign) => args.key_value(cx, &assign),
+                syn::Expr::Path(path) if path.path.is_ident("mfa") && path.qself.is_none() => {
+                    if args.mfa {
+                        cx.error_spanned(&path, "duplicate `mfa`");
+                    }
+                    args.mfa = true;
+                }
+                syn::Expr::Path(path) if kind == Kind::Login && path.path.get_ident().is_some() => {
+                    cx.error_spanned(
+                        &path,
+                        format_args!(
+                            "unknown option `{}`: #[login_required] accepts {}",
+                            path.path
+                                .get_ident()
+                                .map(|i| i.to_string())
+                                .unwrap_or_default(),
+                            accepted(kind)
+                        ),
+                    )
+                }
                 expr => match kind {
                     Kind::Login => cx.error_spanned(
                         &expr,
-                        "#[login_required] takes no arguments: to require a permission or a \
-                         role, use #[permission_required(\"...\")] or #[role_required(\"...\")]",
+                        "#[login_required] takes no permission or role: to require one, use \
+                         #[permission_required(\"...\")] or #[role_required(\"...\")]; it \
+                         accepts `mfa`, `fresh = \"10m\"` and `crate = \"path\"`",
                     ),
                     Kind::Permission => match parse_rule(cx, &expr) {
                         Some(rule) => args.rules.push(rule),
@@ -138,6 +165,37 @@ impl Args {
                     accepted(self.kind)
                 ),
             ),
+            "fresh" => {
+                let Some(lit) = string_literal(
+                    cx,
+                    &assign.right,
+                    "a duration such as \"10m\" or \"1h 30m\"",
+                ) else {
+                    return;
+                };
+                let seconds = match humantime::parse_duration(&lit.value()) {
+                    Ok(d) if d.as_secs() >= 1 => d.as_secs(),
+                    Ok(_) => {
+                        cx.error_spanned(&lit, "`fresh` must be at least one second");
+                        return;
+                    }
+                    Err(e) => {
+                        cx.error_spanned(
+                            &lit,
+                            format_args!(
+                                "invalid duration ({e}): expected a duration such as \"10m\" \
+                                 or \"1h 30m\""
+                            ),
+                        );
+                        return;
+                    }
+                };
+                if self.fresh.is_some() {
+                    cx.error_spanned(key_tokens, "duplicate `fresh`");
+                } else {
+                    self.fresh = Some(seconds);
+                }
+            }
             "crate" => {
                 let Some(lit) = string_literal(
                     cx,

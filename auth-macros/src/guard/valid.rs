@@ -33,6 +33,10 @@ pub(super) struct Guard {
     pub krate: syn::Path,
     /// Whether the crate has a `permissions.toml` the expansion must depend on.
     pub uses_catalog: bool,
+    /// `mfa`: a second factor is required.
+    pub mfa: bool,
+    /// `fresh = ".."`, in seconds.
+    pub fresh: Option<u64>,
 }
 
 /// Where the guard goes in the handler's arguments.
@@ -66,6 +70,8 @@ impl Guard {
             roles,
             scope,
             krate,
+            mfa,
+            fresh,
             rejected,
         } = args;
         let requirement = match kind {
@@ -116,6 +122,8 @@ impl Guard {
             scope,
             krate: krate.unwrap_or_else(|| syn::parse_quote!(::auth_axum)),
             uses_catalog: kind == Kind::Permission && catalog.is_some(),
+            mfa,
+            fresh,
         })
     }
 }

@@ -119,6 +119,7 @@ async fn prepare(db: &Database, jwt: &Jwt) -> Result<Credentials, BoxError> {
             ip: None,
             user_agent: None,
             session_info: None,
+            mfa: false,
         },
         &SessionConfig::default(),
     )

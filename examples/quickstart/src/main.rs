@@ -15,6 +15,7 @@ use std::path::Path;
 
 use auth_axum::auth_core::cli::AuthCommand;
 use auth_axum::auth_core::jwt::JwtConfig;
+use auth_axum::auth_core::mfa::{MfaConfig, SecretKey};
 use auth_axum::auth_core::passkey::WebauthnConfig;
 use auth_axum::auth_core::service::AuthService;
 use auth_axum::{Auth, AuthConfig, CookieConfig, Database};
@@ -102,7 +103,10 @@ async fn serve(
 ///   otherwise (the demo page: `http://localhost:3000/passkey-demo`);
 /// - token logins are on: signed with the Ed25519 key in `AUTH_JWT_ED25519_PEM_FILE`
 ///   (`openssl genpkey -algorithm ed25519 -out jwt.pem`), else with a key made at start-up
-///   (tokens then end with the process).
+///   (tokens then end with the process);
+/// - MFA is on: TOTP secrets are encrypted with `AUTH_MFA_KEY`, else with a development
+///   key kept in `quickstart-mfa.key` in the working directory (made on the first run,
+///   readable by its owner only), so that authenticators survive a restart.
 fn config() -> Result<AuthConfig, BoxError> {
     let mut defaults = AuthConfig::default();
     defaults.http.cookie = CookieConfig::insecure_dev();
@@ -121,5 +125,31 @@ fn config() -> Result<AuthConfig, BoxError> {
         tracing::info!(%origin, "AUTH_WEBAUTHN_RP_ID is not set: passkeys for localhost");
         config.webauthn = Some(WebauthnConfig::new("localhost", &origin, "quickstart")?);
     }
+    if config.mfa.is_none() {
+        let key = development_mfa_key(Path::new("quickstart-mfa.key"))?;
+        config.mfa = Some(MfaConfig::new(key, "axum-auth quickstart"));
+    }
     Ok(config)
+}
+
+/// The MFA key of `path`, made there on the first run. For development only: in
+/// production, set `AUTH_MFA_KEY` from a secret store.
+fn development_mfa_key(path: &Path) -> Result<SecretKey, BoxError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(SecretKey::parse(&text)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretKey::generate();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            std::io::Write::write_all(&mut options.open(path)?, key.to_base64().as_bytes())?;
+            tracing::warn!(
+                path = %path.display(),
+                "AUTH_MFA_KEY is not set: TOTP secrets are encrypted with a development key kept in this file"
+            );
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

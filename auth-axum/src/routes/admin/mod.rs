@@ -53,6 +53,7 @@ pub(crate) mod overview;
 pub(crate) mod page;
 pub(crate) mod permissions;
 pub(crate) mod roles;
+pub(crate) mod user_mfa;
 pub(crate) mod users;
 
 use auth_core::audit::{By, EventType, NewEvent};
@@ -91,6 +92,7 @@ pub(crate) fn routes<U: UserStore + Clone + Serialize>(routes: Documented<U>) ->
             users::set_password::<U>,
         )
         .route(users::__path_sessions, USERS_READ, users::sessions::<U>)
+        .route(user_mfa::__path_reset, USERS_MANAGE, user_mfa::reset::<U>)
         .route(
             users::__path_revoke_session,
             USERS_MANAGE,

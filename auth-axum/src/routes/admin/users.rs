@@ -185,7 +185,10 @@ async fn detail<U: UserStore>(conn: &mut auth_core::DbConn, user: &U) -> Result<
 }
 
 /// The user named by the path, or 404.
-async fn load<U: UserStore>(conn: &mut auth_core::DbConn, id: &str) -> Result<U, ApiError> {
+pub(super) async fn load<U: UserStore>(
+    conn: &mut auth_core::DbConn,
+    id: &str,
+) -> Result<U, ApiError> {
     let id = parse_id(id, "user")?;
     U::find_by_id(conn, id)
         .await?
@@ -381,6 +384,7 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
             session::delete_for_user(conn, user.id(), None).await?;
             auth_core::api_key::delete_for_user(conn, user.id()).await?;
             auth_core::passkey::delete_for_user(conn, user.id()).await?;
+            auth_core::mfa::forget_user(conn, user.id()).await?;
             manage::forget_user(conn, user.id()).await?;
             user_status::clear(conn, user.id()).await?;
             for purpose in [Purpose::PasswordReset, Purpose::VerifyEmail] {
