@@ -275,12 +275,26 @@ async fn register_then_login_usernameless(t: TestDb) {
         .cloned()
         .unwrap();
     assert_eq!(current["platform"], "passkey", "{current}");
+    // A passkey is a second factor: the session records it.
+    let session_id = current["id"].as_i64().unwrap();
+    let mut conn = app.t.db.conn().await.unwrap();
+    let stored = auth_axum::auth_core::session::find_by_id(&mut conn, session_id)
+        .await
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    assert!(stored.mfa_at.is_some() && stored.passed_mfa(), "{stored:?}");
     let success = events(&app, EventType::LoginSuccess).await;
     let passkey_login = success
         .iter()
         .find(|e| e.detail["platform"] == "passkey")
         .expect("login.success with platform passkey");
     assert_eq!(passkey_login.user_id, Some(alice));
+    assert_eq!(
+        passkey_login.detail["mfa"], "passkey",
+        "{:?}",
+        passkey_login.detail
+    );
 
     // Listed with its last use, never with the key material.
     let list = send(
