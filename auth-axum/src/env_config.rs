@@ -14,9 +14,9 @@ use std::time::Duration;
 use auth_core::UserStore;
 use auth_core::account_mail::AccountMail;
 use auth_core::jwt::{JwtConfig, JwtKey};
-use auth_core::mfa::{MfaConfig, SecretKey};
 #[cfg(feature = "mail")]
 use auth_core::mail::{MailError, SmtpMailer};
+use auth_core::mfa::{MfaConfig, SecretKey};
 use auth_core::service::AuthServiceBuilder;
 use auth_core::session::SessionConfig;
 use auth_core::throttle::ThrottleConfig;

@@ -75,7 +75,11 @@ fn pyotp(secret: &str, unix: u64) -> String {
         ])
         .output()
         .expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -116,7 +120,13 @@ impl Mfa {
         Mfa { app, router }
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>, token: Option<&str>) -> Answer {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Answer {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -135,8 +145,13 @@ impl Mfa {
     }
 
     async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Answer {
-        self.call(Method::POST, &format!("/api/contrib/auth/{path}"), Some(body), token)
-            .await
+        self.call(
+            Method::POST,
+            &format!("/api/contrib/auth/{path}"),
+            Some(body),
+            token,
+        )
+        .await
     }
 
     async fn get(&self, path: &str, token: Option<&str>) -> Answer {
@@ -145,7 +160,11 @@ impl Mfa {
 
     async fn password_login(&self, account: &str) -> Answer {
         let a = self
-            .post("login", json!({"account": account, "password": PASSWORD}), None)
+            .post(
+                "login",
+                json!({"account": account, "password": PASSWORD}),
+                None,
+            )
             .await;
         assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
         a
@@ -158,7 +177,10 @@ impl Mfa {
         assert_eq!(data["mfa_required"], true, "{:?}", a.body);
         assert!(a.token().is_none(), "no session before the second factor");
         assert!(a.csrf_token().is_none(), "no CSRF cookie either");
-        assert!(data.get("id").is_none() && data.get("account").is_none(), "no user yet");
+        assert!(
+            data.get("id").is_none() && data.get("account").is_none(),
+            "no user yet"
+        );
         data["mfa_token"].as_str().unwrap().to_owned()
     }
 
@@ -168,7 +190,9 @@ impl Mfa {
         assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
         let secret = a.body["data"]["secret"].as_str().unwrap().to_owned();
         let code = pyotp(&secret, unix_now());
-        let a = self.post("mfa/totp/confirm", json!({"code": code}), Some(token)).await;
+        let a = self
+            .post("mfa/totp/confirm", json!({"code": code}), Some(token))
+            .await;
         assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
         let backup_codes = a.body["data"]["backup_codes"]
             .as_array()
@@ -193,7 +217,12 @@ impl Mfa {
 
     async fn id_of(&self, account: &str) -> i64 {
         let mut conn = self.app.t.db.conn().await.unwrap();
-        auth_axum::AuthUser::id(&User::find_by_account(&mut conn, account).await.unwrap().unwrap())
+        auth_axum::AuthUser::id(
+            &User::find_by_account(&mut conn, account)
+                .await
+                .unwrap()
+                .unwrap(),
+        )
     }
 }
 
@@ -203,7 +232,10 @@ fn routes(auth: &Auth<User>) -> Router {
         .route("/strong", get(strong))
         .route("/vault", get(vault))
         .route("/sensitive", get(sensitive))
-        .route("/private", get(|u: CurrentUser<User>| async move { u.account.clone() }))
+        .route(
+            "/private",
+            get(|u: CurrentUser<User>| async move { u.account.clone() }),
+        )
         .nest("/api/contrib/auth", auth.router())
         .layer(auth.layer())
 }
@@ -231,21 +263,41 @@ async fn setup_confirm_and_the_login_step(t: TestDb) {
 
     // At rest the secret is encrypted: neither its base32 nor its bytes are stored.
     let stored = stored_secret(&m, id).await;
-    assert!(stored.starts_with("v1.") && !stored.contains(&secret), "{stored}");
+    assert!(
+        stored.starts_with("v1.") && !stored.contains(&secret),
+        "{stored}"
+    );
 
     // Not on until confirmed: a login still opens a session at once.
     assert!(m.password_login("alice").await.token().is_some());
 
     // A wrong code does not confirm.
-    let wrong = if pyotp(&secret, unix_now()) == "000000" { "111111" } else { "000000" };
-    let a = m.post("mfa/totp/confirm", json!({"code": wrong}), Some(&token)).await;
-    assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "invalid_code"), "{:?}", a.body);
-    let a = m.post("mfa/totp/confirm", json!({"code": "12a456"}), Some(&token)).await;
+    let wrong = if pyotp(&secret, unix_now()) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let a = m
+        .post("mfa/totp/confirm", json!({"code": wrong}), Some(&token))
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::BAD_REQUEST, "invalid_code"),
+        "{:?}",
+        a.body
+    );
+    let a = m
+        .post("mfa/totp/confirm", json!({"code": "12a456"}), Some(&token))
+        .await;
     assert_eq!(a.code(), "invalid_code");
 
     let now = unix_now();
     let a = m
-        .post("mfa/totp/confirm", json!({"code": pyotp(&secret, now)}), Some(&token))
+        .post(
+            "mfa/totp/confirm",
+            json!({"code": pyotp(&secret, now)}),
+            Some(&token),
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let codes = a.body["data"]["backup_codes"].as_array().unwrap();
@@ -254,11 +306,17 @@ async fn setup_confirm_and_the_login_step(t: TestDb) {
     distinct.sort_unstable();
     distinct.dedup();
     assert_eq!(distinct.len(), 10);
-    assert!(distinct.iter().all(|c| c.len() == 11 && &c[5..6] == "-"), "{distinct:?}");
+    assert!(
+        distinct.iter().all(|c| c.len() == 11 && &c[5..6] == "-"),
+        "{distinct:?}"
+    );
     // The confirming session passed the second factor.
     assert_eq!(m.get("/strong", Some(&token)).await.status, StatusCode::OK);
     let a = m.post("mfa/totp/setup", json!({}), Some(&token)).await;
-    assert_eq!((a.status, a.code()), (StatusCode::CONFLICT, "mfa_already_enabled"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::CONFLICT, "mfa_already_enabled")
+    );
 
     let a = m.get("/api/contrib/auth/mfa", Some(&token)).await;
     assert_eq!(a.body["data"]["enabled"], true, "{:?}", a.body);
@@ -272,32 +330,61 @@ async fn setup_confirm_and_the_login_step(t: TestDb) {
     // The confirming code's step is used: the next step's code is accepted (±1 step).
     let next = pyotp(&secret, now + 30);
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "code": next}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "code": next}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let session = a.token().expect("the second step sets the session cookie");
     assert!(a.csrf_token().is_some());
     assert_eq!(a.body["data"]["account"], "alice");
-    assert_eq!(m.get("/private", Some(&session)).await.status, StatusCode::OK);
-    assert_eq!(m.get("/strong", Some(&session)).await.status, StatusCode::OK);
+    assert_eq!(
+        m.get("/private", Some(&session)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        m.get("/strong", Some(&session)).await.status,
+        StatusCode::OK
+    );
 
     // The mfa_token is used up.
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "code": next}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "code": next}),
+            None,
+        )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::UNAUTHORIZED, "invalid_token"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token")
+    );
 
     // The same code again (replay), or an older step's, is refused.
     let mfa_token = m.challenge("alice").await;
     for code in [next.clone(), pyotp(&secret, now), pyotp(&secret, now - 30)] {
         let a = m
-            .post("login/mfa", json!({"mfa_token": mfa_token, "code": code}), None)
+            .post(
+                "login/mfa",
+                json!({"mfa_token": mfa_token, "code": code}),
+                None,
+            )
             .await;
-        assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "invalid_code"), "{code}");
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::BAD_REQUEST, "invalid_code"),
+            "{code}"
+        );
     }
     // A code two steps ahead is outside the window.
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "code": pyotp(&secret, now + 90)}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "code": pyotp(&secret, now + 90)}),
+            None,
+        )
         .await;
     assert_eq!(a.code(), "invalid_code");
 
@@ -306,7 +393,10 @@ async fn setup_confirm_and_the_login_step(t: TestDb) {
     assert!(m.events(EventType::MfaChallenged).await.len() >= 3);
     assert!(m.events(EventType::MfaFailure).await.len() >= 4);
     let logins = m.events(EventType::LoginSuccess).await;
-    assert!(logins.iter().any(|e| e.detail["mfa"] == "totp"), "{logins:?}");
+    assert!(
+        logins.iter().any(|e| e.detail["mfa"] == "totp"),
+        "{logins:?}"
+    );
 }
 
 /// The stored (encrypted) TOTP secret of `user_id`.
@@ -338,46 +428,88 @@ async fn backup_codes_are_single_use_and_regenerate(t: TestDb) {
     // Case, spaces and the dash do not matter.
     let typed = format!(" {} ", first.to_uppercase().replace('-', ""));
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": typed}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": typed}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.token().is_some());
 
     let mfa_token = m.challenge("bob").await;
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": first}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": first}),
+            None,
+        )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "invalid_code"), "used once");
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::BAD_REQUEST, "invalid_code"),
+        "used once"
+    );
     let a = m.get("/api/contrib/auth/mfa", Some(&token)).await;
     assert_eq!(a.body["data"]["backup_codes_remaining"], 9);
     assert_eq!(m.events(EventType::MfaBackupCodeUsed).await.len(), 1);
 
     // Regenerating needs the password and a code; the old codes stop working.
     let a = m
-        .post("mfa/backup-codes", json!({"password": "wrong-pass-word", "code": &enabled.backup_codes[1]}), Some(&token))
+        .post(
+            "mfa/backup-codes",
+            json!({"password": "wrong-pass-word", "code": &enabled.backup_codes[1]}),
+            Some(&token),
+        )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
     let a = m
-        .post("mfa/backup-codes", json!({"password": PASSWORD, "code": "zzzzz-zzzzz"}), Some(&token))
+        .post(
+            "mfa/backup-codes",
+            json!({"password": PASSWORD, "code": "zzzzz-zzzzz"}),
+            Some(&token),
+        )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::BAD_REQUEST, "invalid_code"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::BAD_REQUEST, "invalid_code")
+    );
     let a = m
-        .post("mfa/backup-codes", json!({"password": PASSWORD, "code": &enabled.backup_codes[1]}), Some(&token))
+        .post(
+            "mfa/backup-codes",
+            json!({"password": PASSWORD, "code": &enabled.backup_codes[1]}),
+            Some(&token),
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    let fresh: Vec<String> = serde_json::from_value(a.body["data"]["backup_codes"].clone()).unwrap();
+    let fresh: Vec<String> =
+        serde_json::from_value(a.body["data"]["backup_codes"].clone()).unwrap();
     assert_eq!(fresh.len(), 10);
     assert!(fresh.iter().all(|c| !enabled.backup_codes.contains(c)));
     let mfa_token = m.challenge("bob").await;
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[2]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[2]}),
+            None,
+        )
         .await;
     assert_eq!(a.code(), "invalid_code", "an old code after regeneration");
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &fresh[0]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &fresh[0]}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    assert_eq!(m.events(EventType::MfaBackupCodesRegenerated).await.len(), 1);
+    assert_eq!(
+        m.events(EventType::MfaBackupCodesRegenerated).await.len(),
+        1
+    );
     let _ = enabled.secret;
 }
 
@@ -397,13 +529,21 @@ async fn wrong_codes_are_throttled_apart_from_the_password(t: TestDb) {
     for _ in 0..3 {
         let mfa_token = m.challenge("carol").await;
         let a = m
-            .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": "aaaaa-aaaaa"}), None)
+            .post(
+                "login/mfa",
+                json!({"mfa_token": mfa_token, "backup_code": "aaaaa-aaaaa"}),
+                None,
+            )
             .await;
         assert_eq!(a.code(), "invalid_code");
     }
     let mfa_token = m.challenge("carol").await;
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", a.body);
     assert_eq!(a.code(), "too_many_attempts");
@@ -412,11 +552,16 @@ async fn wrong_codes_are_throttled_apart_from_the_password(t: TestDb) {
     let mut conn = m.app.t.db.conn().await.unwrap();
     let id = m.id_of("carol").await;
     assert_eq!(
-        auth_axum::auth_core::mfa::backup_codes::remaining(&mut conn, id).await.unwrap(),
+        auth_axum::auth_core::mfa::backup_codes::remaining(&mut conn, id)
+            .await
+            .unwrap(),
         10
     );
     let locks = m.events(EventType::Lockout).await;
-    assert!(locks.iter().any(|e| e.detail["scope"] == "mfa"), "{locks:?}");
+    assert!(
+        locks.iter().any(|e| e.detail["scope"] == "mfa"),
+        "{locks:?}"
+    );
 }
 
 async fn the_mfa_token_expires_and_survives_no_race(t: TestDb) {
@@ -429,11 +574,23 @@ async fn the_mfa_token_expires_and_survives_no_race(t: TestDb) {
     let enabled = m.enable(&token).await;
     let mfa_token = m.challenge("dave").await;
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}),
+            None,
+        )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::UNAUTHORIZED, "invalid_token"), "expired");
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_token"),
+        "expired"
+    );
     let a = m
-        .post("login/mfa", json!({"mfa_token": "made-up", "code": "123456"}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": "made-up", "code": "123456"}),
+            None,
+        )
         .await;
     assert_eq!(a.code(), "invalid_token");
     // Malformed bodies are 422, never 500.
@@ -445,7 +602,12 @@ async fn the_mfa_token_expires_and_survives_no_race(t: TestDb) {
         json!({"mfa_token": "x", "code": 123456}),
     ] {
         let a = m.post("login/mfa", body.clone(), None).await;
-        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:?}",
+            a.body
+        );
     }
 }
 
@@ -462,15 +624,29 @@ async fn two_racing_second_steps_open_one_session(t: TestDb) {
         m.post("login/mfa", body.clone(), None),
         m.post("login/mfa", body.clone(), None)
     );
-    let ok = [&a, &b].iter().filter(|x| x.status == StatusCode::OK).count();
+    let ok = [&a, &b]
+        .iter()
+        .filter(|x| x.status == StatusCode::OK)
+        .count();
     assert_eq!(ok, 1, "{:?} / {:?}", a.body, b.body);
     // Two different codes racing on one token: still one session.
     let mfa_token = m.challenge("erin").await;
     let (a, b) = tokio::join!(
-        m.post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[1]}), None),
-        m.post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[2]}), None)
+        m.post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[1]}),
+            None
+        ),
+        m.post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[2]}),
+            None
+        )
     );
-    let ok = [&a, &b].iter().filter(|x| x.status == StatusCode::OK).count();
+    let ok = [&a, &b]
+        .iter()
+        .filter(|x| x.status == StatusCode::OK)
+        .count();
     assert_eq!(ok, 1, "{:?} / {:?}", a.body, b.body);
 }
 
@@ -483,14 +659,25 @@ async fn token_logins_take_the_second_step_too(t: TestDb) {
     let enabled = m.enable(&token).await;
 
     let a = m
-        .post("token", json!({"account": "frank", "password": PASSWORD}), None)
+        .post(
+            "token",
+            json!({"account": "frank", "password": PASSWORD}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert_eq!(a.body["data"]["mfa_required"], true);
-    assert!(a.body["data"].get("access_token").is_none(), "no token before the code");
+    assert!(
+        a.body["data"].get("access_token").is_none(),
+        "no token before the code"
+    );
     let mfa_token = a.body["data"]["mfa_token"].as_str().unwrap();
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.token().is_none(), "a token login sets no cookie");
@@ -502,15 +689,31 @@ async fn token_logins_take_the_second_step_too(t: TestDb) {
         .body(Body::empty())
         .unwrap();
     let a = send(&m.router, req).await;
-    assert_eq!(a.status, StatusCode::OK, "the token login passed the second factor: {:?}", a.body);
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "the token login passed the second factor: {:?}",
+        a.body
+    );
 
     // `POST login` with `platform: "jwt"` answers the user with the token fields.
     let a = m
-        .post("login", json!({"account": "frank", "password": PASSWORD, "platform": "jwt"}), None)
+        .post(
+            "login",
+            json!({"account": "frank", "password": PASSWORD, "platform": "jwt"}),
+            None,
+        )
         .await;
-    let mfa_token = a.body["data"]["mfa_token"].as_str().expect("challenge").to_owned();
+    let mfa_token = a.body["data"]["mfa_token"]
+        .as_str()
+        .expect("challenge")
+        .to_owned();
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[1]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[1]}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert_eq!(a.body["data"]["account"], "frank");
@@ -529,10 +732,19 @@ async fn guards_ask_for_the_second_factor_and_freshness(t: TestDb) {
     m.app.give_role(gina, "Keeper", &["vault.open"]).await;
     // A password-only session: logged in, permitted, but no second factor.
     let a = m.get("/strong", Some(&password_only)).await;
-    assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "mfa_required"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "mfa_required")
+    );
     let a = m.get("/vault", Some(&password_only)).await;
-    assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "mfa_required"));
-    assert_eq!(m.get("/strong", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "mfa_required")
+    );
+    assert_eq!(
+        m.get("/strong", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // An API key never passes a second factor.
     let a = m
@@ -550,44 +762,83 @@ async fn guards_ask_for_the_second_factor_and_freshness(t: TestDb) {
         .header("x-api-key", &key)
         .body(Body::empty())
         .unwrap();
-    assert_eq!(send(&m.router, req).await.code(), "reauthentication_required");
+    assert_eq!(
+        send(&m.router, req).await.code(),
+        "reauthentication_required"
+    );
 
     // After MFA: the new session passes both; a user without the permission still gets
     // `forbidden`, not an MFA prompt.
     let enabled = m.enable(&other_device).await;
     let mfa_token = m.challenge("gina").await;
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}),
+            None,
+        )
         .await;
     let strong_session = a.token().unwrap();
-    assert_eq!(m.get("/strong", Some(&strong_session)).await.status, StatusCode::OK);
-    assert_eq!(m.get("/vault", Some(&strong_session)).await.status, StatusCode::OK);
+    assert_eq!(
+        m.get("/strong", Some(&strong_session)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        m.get("/vault", Some(&strong_session)).await.status,
+        StatusCode::OK
+    );
     let (_, other) = m.app.user("hank").await;
     let hank = m.enable(&other).await;
     let mfa_token = m.challenge("hank").await;
     let a = m
-        .post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &hank.backup_codes[0]}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &hank.backup_codes[0]}),
+            None,
+        )
         .await;
     let a = m.get("/vault", Some(&a.token().unwrap())).await;
     assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "forbidden"));
 
     // Freshness: a new login is fresh; one proven over 10 minutes ago is not.
-    assert_eq!(m.get("/sensitive", Some(&strong_session)).await.status, StatusCode::OK);
+    assert_eq!(
+        m.get("/sensitive", Some(&strong_session)).await.status,
+        StatusCode::OK
+    );
     age_sessions(&m, gina, 3600).await;
     let a = m.get("/sensitive", Some(&strong_session)).await;
-    assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "reauthentication_required"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "reauthentication_required")
+    );
     let a = m
-        .post("reauthenticate", json!({"password": "not-my-pass-word"}), Some(&strong_session))
+        .post(
+            "reauthenticate",
+            json!({"password": "not-my-pass-word"}),
+            Some(&strong_session),
+        )
         .await;
-    assert_eq!((a.status, a.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
-    let a = m.post("reauthenticate", json!({}), Some(&strong_session)).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
+    let a = m
+        .post("reauthenticate", json!({}), Some(&strong_session))
+        .await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", a.body);
     let a = m
-        .post("reauthenticate", json!({"password": PASSWORD}), Some(&strong_session))
+        .post(
+            "reauthenticate",
+            json!({"password": PASSWORD}),
+            Some(&strong_session),
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.body["data"]["reauthenticated_at"].is_string());
-    assert_eq!(m.get("/sensitive", Some(&strong_session)).await.status, StatusCode::OK);
+    assert_eq!(
+        m.get("/sensitive", Some(&strong_session)).await.status,
+        StatusCode::OK
+    );
     assert!(!m.events(EventType::Reauthenticated).await.is_empty());
 
     // A code reauthenticates and counts as the second factor for a password-only session
@@ -595,7 +846,11 @@ async fn guards_ask_for_the_second_factor_and_freshness(t: TestDb) {
     let plain = password_only;
     assert_eq!(m.get("/strong", Some(&plain)).await.code(), "mfa_required");
     let a = m
-        .post("reauthenticate", json!({"code": &enabled.backup_codes[1]}), Some(&plain))
+        .post(
+            "reauthenticate",
+            json!({"code": &enabled.backup_codes[1]}),
+            Some(&plain),
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.body["data"]["mfa_at"].is_string());
@@ -643,15 +898,27 @@ async fn turning_mfa_off_needs_password_and_code(t: TestDb) {
     let (id, token) = m.app.user("ivan").await;
     let enabled = m.enable(&token).await;
     let a = m
-        .post("mfa/totp/disable", json!({"password": "wrong-pass-word", "code": &enabled.backup_codes[0]}), Some(&token))
+        .post(
+            "mfa/totp/disable",
+            json!({"password": "wrong-pass-word", "code": &enabled.backup_codes[0]}),
+            Some(&token),
+        )
         .await;
     assert_eq!(a.code(), "invalid_credentials");
     let a = m
-        .post("mfa/totp/disable", json!({"password": PASSWORD, "code": "000000"}), Some(&token))
+        .post(
+            "mfa/totp/disable",
+            json!({"password": PASSWORD, "code": "000000"}),
+            Some(&token),
+        )
         .await;
     assert_eq!(a.code(), "invalid_code");
     let a = m
-        .post("mfa/totp/disable", json!({"password": PASSWORD, "code": &enabled.backup_codes[0]}), Some(&token))
+        .post(
+            "mfa/totp/disable",
+            json!({"password": PASSWORD, "code": &enabled.backup_codes[0]}),
+            Some(&token),
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert_eq!(a.body["data"]["enabled"], false);
@@ -659,9 +926,17 @@ async fn turning_mfa_off_needs_password_and_code(t: TestDb) {
     // The login no longer stops; the old codes and secret are gone.
     assert!(m.password_login("ivan").await.token().is_some());
     let mut conn = m.app.t.db.conn().await.unwrap();
-    assert!(!auth_axum::auth_core::mfa::is_enabled(&mut conn, id).await.unwrap());
+    assert!(
+        !auth_axum::auth_core::mfa::is_enabled(&mut conn, id)
+            .await
+            .unwrap()
+    );
     let a = m
-        .post("mfa/backup-codes", json!({"password": PASSWORD, "code": &enabled.backup_codes[1]}), Some(&token))
+        .post(
+            "mfa/backup-codes",
+            json!({"password": PASSWORD, "code": &enabled.backup_codes[1]}),
+            Some(&token),
+        )
         .await;
     assert_eq!(a.code(), "invalid_code");
     let disabled = m.events(EventType::MfaDisabled).await;
@@ -678,7 +953,10 @@ async fn turning_mfa_off_needs_password_and_code(t: TestDb) {
         .body(Body::from("{}"))
         .unwrap();
     let a = send(&m.router, req).await;
-    assert_eq!((a.status, a.code()), (StatusCode::FORBIDDEN, "session_required"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "session_required")
+    );
     let _ = enabled.secret;
 }
 
@@ -692,13 +970,17 @@ async fn admins_reset_mfa_only_for_users_they_cover(t: TestDb) {
         manage::bootstrap(&mut conn).await.unwrap();
     }
     let (admin, admin_token) = m.app.user("admin").await;
-    m.app.give_role(admin, "Support", &["users.manage", "users.read"]).await;
+    m.app
+        .give_role(admin, "Support", &["users.manage", "users.read"])
+        .await;
     let (victim, victim_token) = m.app.user("victim").await;
     m.enable(&victim_token).await;
     let (boss, boss_token) = m.app.user("boss").await;
     {
         let mut conn = m.app.t.db.conn().await.unwrap();
-        manage::assign_role(&mut conn, boss, "superadmin", None).await.unwrap();
+        manage::assign_role(&mut conn, boss, "superadmin", None)
+            .await
+            .unwrap();
     }
     m.enable(&boss_token).await;
     let (_, plain_token) = m.app.user("plain").await;
@@ -706,8 +988,13 @@ async fn admins_reset_mfa_only_for_users_they_cover(t: TestDb) {
     let reset = |id: i64, token: String| {
         let m = &m;
         async move {
-            m.call(Method::DELETE, &format!("/api/contrib/auth/admin/users/{id}/mfa"), None, Some(&token))
-                .await
+            m.call(
+                Method::DELETE,
+                &format!("/api/contrib/auth/admin/users/{id}/mfa"),
+                None,
+                Some(&token),
+            )
+            .await
         }
     };
     // Without users.manage: forbidden.
@@ -716,14 +1003,26 @@ async fn admins_reset_mfa_only_for_users_they_cover(t: TestDb) {
     let a = reset(boss, admin_token.clone()).await;
     assert_eq!(a.status, StatusCode::FORBIDDEN, "{:?}", a.body);
     let mut conn = m.app.t.db.conn().await.unwrap();
-    assert!(auth_axum::auth_core::mfa::is_enabled(&mut conn, boss).await.unwrap());
+    assert!(
+        auth_axum::auth_core::mfa::is_enabled(&mut conn, boss)
+            .await
+            .unwrap()
+    );
     // Over a covered user: done, audited with the admin as `by`.
     let a = reset(victim, admin_token.clone()).await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    assert!(!auth_axum::auth_core::mfa::is_enabled(&mut conn, victim).await.unwrap());
+    assert!(
+        !auth_axum::auth_core::mfa::is_enabled(&mut conn, victim)
+            .await
+            .unwrap()
+    );
     assert!(m.password_login("victim").await.token().is_some());
     let a = reset(victim, admin_token).await;
-    assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "not_found"), "nothing left");
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::NOT_FOUND, "not_found"),
+        "nothing left"
+    );
     let events = m.events(EventType::MfaDisabled).await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail["by"]["account"], "admin");
@@ -756,15 +1055,35 @@ async fn without_an_mfa_key_the_routes_answer_501_and_mfa_users_still_need_a_cod
         send(&router, req)
     };
     let a = post("mfa/totp/setup", json!({})).await;
-    assert_eq!((a.status, a.code()), (StatusCode::NOT_IMPLEMENTED, "not_configured"));
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::NOT_IMPLEMENTED, "not_configured")
+    );
     // Fail closed: a user who turned MFA on is not let in on a password alone.
     let a = post("login", json!({"account": "judy", "password": PASSWORD})).await;
     assert_eq!(a.body["data"]["mfa_required"], true, "{:?}", a.body);
     let mfa_token = a.body["data"]["mfa_token"].as_str().unwrap().to_owned();
-    let a = post("login/mfa", json!({"mfa_token": mfa_token, "code": pyotp(&enabled.secret, unix_now())})).await;
-    assert_eq!(a.code(), "not_configured", "no key: a TOTP code cannot be checked");
-    let a = post("login/mfa", json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]})).await;
-    assert_eq!(a.status, StatusCode::OK, "backup codes need no key: {:?}", a.body);
+    let a = post(
+        "login/mfa",
+        json!({"mfa_token": mfa_token, "code": pyotp(&enabled.secret, unix_now())}),
+    )
+    .await;
+    assert_eq!(
+        a.code(),
+        "not_configured",
+        "no key: a TOTP code cannot be checked"
+    );
+    let a = post(
+        "login/mfa",
+        json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "backup codes need no key: {:?}",
+        a.body
+    );
 }
 
 backend_tests!(
@@ -787,8 +1106,21 @@ fn our_codes_agree_with_pyotp() {
     if !pyotp_available() {
         return;
     }
-    let secrets = ["JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"];
-    let times = [0u64, 29, 30, 59, 1_111_111_109, 1_234_567_890, 2_000_000_000, unix_now()];
+    let secrets = [
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+        "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U",
+    ];
+    let times = [
+        0u64,
+        29,
+        30,
+        59,
+        1_111_111_109,
+        1_234_567_890,
+        2_000_000_000,
+        unix_now(),
+    ];
     for secret in secrets {
         for unix in times {
             assert_eq!(
