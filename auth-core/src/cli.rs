@@ -391,6 +391,8 @@ pub struct Cleaned {
     /// Throttle rows whose keys saw no attempt for [`throttle::retention`] and hold no
     /// lock ([`throttle::cleanup`]).
     pub throttle: usize,
+    /// Expired MFA login challenges ([`crate::mfa::challenge::cleanup_expired`]).
+    pub mfa_challenges: usize,
 }
 
 /// Runs `step` until it deletes nothing; returns the total.
@@ -408,7 +410,7 @@ where
 }
 
 /// `cleanup`: deletes expired sessions, expired account tokens, expired API keys, expired
-/// refresh tokens, and the
+/// refresh tokens, expired MFA login challenges, and the
 /// throttle rows of keys with no attempt for [`throttle::retention`] of the service's
 /// limits and no lock in force, each `batch` rows per statement (short statements, no
 /// long locks), until none is left. Nothing live is touched: a row deleted here would
@@ -428,12 +430,15 @@ pub async fn cleanup<U: UserStore>(
     let retention = throttle::retention(service.throttle_config(), service.mail_throttle_config());
     let before = session::now() - retention;
     let stale = drain(async || throttle::cleanup(c, before, batch).await).await?;
+    let mfa_challenges =
+        drain(async || crate::mfa::challenge::cleanup_expired(c, batch).await).await?;
     Ok(Cleaned {
         sessions,
         tokens,
         api_keys,
         refresh_tokens,
         throttle: stale,
+        mfa_challenges,
     })
 }
 
@@ -589,6 +594,11 @@ impl AuthCommand {
                     cleaned.refresh_tokens
                 )?;
                 writeln!(out, "stale throttle rows deleted: {}", cleaned.throttle)?;
+                writeln!(
+                    out,
+                    "expired MFA login challenges deleted: {}",
+                    cleaned.mfa_challenges
+                )?;
             }
             AuthCommand::ListUsers => {
                 list_users::<U>(db, out).await?;

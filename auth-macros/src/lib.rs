@@ -201,8 +201,9 @@ pub fn derive_auth_user(input: TokenStream) -> TokenStream {
 
 /// Requires a logged-in, active user: 401 `unauthenticated` otherwise.
 ///
-/// Takes no arguments but `crate = "path"`. See [`macro@permission_required`] for how guards
-/// work, where they can go and what they generate.
+/// Takes no permission or role; the options `mfa`, `fresh = "10m"` and `crate = "path"`
+/// (see [`macro@permission_required`]'s arguments). See [`macro@permission_required`] for
+/// how guards work, where they can go and what they generate.
 ///
 /// ```
 /// use auth_axum::login_required;
@@ -213,7 +214,23 @@ pub fn derive_auth_user(input: TokenStream) -> TokenStream {
 ///     "only for logged-in users"
 /// }
 ///
-/// let app: Router = Router::new().route("/dashboard", get(dashboard));
+/// // A session that passed a second factor (403 `mfa_required` otherwise).
+/// #[login_required(mfa)]
+/// async fn security() -> &'static str {
+///     "MFA sessions only"
+/// }
+///
+/// // A proof of identity (login, second factor, `POST reauthenticate`) at most 10 minutes
+/// // old (403 `reauthentication_required` otherwise).
+/// #[login_required(fresh = "10m")]
+/// async fn close_account() -> &'static str {
+///     "recently proven"
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/dashboard", get(dashboard))
+///     .route("/security", get(security))
+///     .route("/close", get(close_account));
 /// ```
 #[proc_macro_attribute]
 pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -263,10 +280,18 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///   (`"article.create"`, `"billing.invoice.refund"`).
 /// - `scope = "param"`: the name of a path parameter of the route (`"project_id"` for
 ///   `/projects/{project_id}/...`); the permission must be held in that scope.
+/// - `mfa`: the credential's session must have passed a second factor (an MFA login, a
+///   passkey, a code given to `POST reauthenticate`); otherwise 403 `mfa_required`. An API
+///   key never has. Checked after the permission: a user who lacks it gets `forbidden`.
+/// - `fresh = "10m"`: the session's last proof of identity (the login, a second factor, a
+///   reauthentication) must be at most that old (a `humantime` duration of at least one
+///   second: `"90s"`, `"1h 30m"`); otherwise 403 `reauthentication_required`. An API key
+///   never is.
 /// - `crate = "path"`: the path of the `auth-axum` crate, for applications that rename it.
 ///   Default `::auth_axum`.
 ///
-/// `#[login_required]` and `#[role_required(...)]` take the same `crate = "path"`.
+/// `#[login_required]` and `#[role_required(...)]` take the same `mfa`, `fresh` and
+/// `crate = "path"`.
 ///
 /// # The permission catalog
 ///
@@ -366,7 +391,7 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Every problem is reported at once, each at the offending token, and the function is
 /// re-emitted unchanged so that no other error follows: malformed permissions, empty
 /// lists, `any()` / `all()` without rules, unknown functions or keys, non-string values,
-/// duplicate keys, undeclared permissions (with a catalog), a function that is not `async`
+/// duplicate keys or `mfa`, a `fresh` duration that does not parse or is under a second, undeclared permissions (with a catalog), a function that is not `async`
 /// or takes `self`, an item that is not a function, and a `#[cfg]` on the argument the
 /// guard would join (it could remove the guard).
 #[proc_macro_attribute]
@@ -378,7 +403,8 @@ pub fn permission_required(attr: TokenStream, item: TokenStream) -> TokenStream 
 /// `unauthenticated` for anonymous requests, 403 `forbidden` for users without any of them.
 ///
 /// `#[role_required("admin", "editor")]`: one or more role names (not empty, no control
-/// characters, at most 150 characters), then optionally `crate = "path"`. See
+/// characters, at most 150 characters), then optionally `mfa`, `fresh = "10m"` and
+/// `crate = "path"`. See
 /// [`macro@permission_required`] for how guards work, where they can go and what they
 /// generate.
 ///

@@ -13,6 +13,7 @@ use auth_axum::auth_core::api_key::{self, NewApiKey};
 use auth_axum::auth_core::audit::{self, AuditEvent, EventFilter, EventType};
 use auth_axum::auth_core::backend::AuthError;
 use auth_axum::auth_core::cli::{self, AuthCommand, CliError, PasswordSource};
+use auth_axum::auth_core::mfa;
 use auth_axum::auth_core::migrate::AppMigrations;
 use auth_axum::auth_core::rbac::{self, manage};
 use auth_axum::auth_core::schema::{auth_refresh_tokens, auth_sessions, auth_throttle};
@@ -475,6 +476,24 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
             .await
             .unwrap();
     }
+    // MFA login challenges: three expired, one live.
+    for ttl in [
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::ZERO,
+        Duration::from_secs(300),
+    ] {
+        mfa::challenge::issue(
+            &mut conn,
+            dave,
+            mfa::challenge::Finish::Session,
+            "default",
+            ttl,
+            now,
+        )
+        .await
+        .unwrap();
+    }
     // Throttle rows: two stale (one never locked, one whose lock ended), one stale but
     // locked now, one fresh.
     let config = ThrottleConfig::default();
@@ -511,7 +530,8 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
          expired account tokens deleted: 2\n\
          expired API keys deleted: 2\n\
          expired refresh tokens deleted: 2\n\
-         stale throttle rows deleted: 2\n"
+         stale throttle rows deleted: 2\n\
+         expired MFA login challenges deleted: 3\n"
     );
     // Everything live is still there and still works.
     assert_eq!(app.get("me", Some(&live)).await.status, StatusCode::OK);
@@ -544,6 +564,14 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
     })
     .unwrap();
     assert_eq!(refresh_left, 1, "the live refresh token is kept");
+    let challenges_left: i64 = with_conn!(&mut conn, |c| {
+        auth_axum::auth_core::schema::auth_mfa_challenges::table
+            .count()
+            .get_result(c)
+            .await
+    })
+    .unwrap();
+    assert_eq!(challenges_left, 1, "the live MFA challenge is kept");
     drop(conn);
     assert_eq!(throttle_keys(&app).await, ["fresh", "stale-but-locked"]);
 

@@ -141,15 +141,6 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "POST /token/refresh",
         "POST /token/revoke",
         "GET /.well-known/jwks.json",
-        // MFA (merged from main, where this list did not have them yet).
-        "POST /login/mfa",
-        "GET /mfa",
-        "POST /mfa/totp/setup",
-        "POST /mfa/totp/confirm",
-        "POST /mfa/totp/disable",
-        "POST /mfa/backup-codes",
-        "POST /reauthenticate",
-        "DELETE /admin/users/{id}/mfa",
         "POST /passkeys/register/start",
         "POST /passkeys/register/finish",
         "POST /passkeys/login/start",
@@ -184,6 +175,14 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "GET /admin/events",
         "GET /admin/locks",
         "DELETE /admin/locks/{scope}/{key}",
+        "POST /login/mfa",
+        "GET /mfa",
+        "POST /mfa/totp/setup",
+        "POST /mfa/totp/confirm",
+        "POST /mfa/totp/disable",
+        "POST /mfa/backup-codes",
+        "POST /reauthenticate",
+        "DELETE /admin/users/{id}/mfa",
     ];
     expected.sort_unstable();
     assert_eq!(listed, expected);
@@ -499,6 +498,7 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     case(&mut cases, "POST", "/admin/users/{id}/password", &a);
+    mfa_cases(app, &mut cases).await;
 
     if !validator_available() {
         return;
@@ -509,6 +509,114 @@ async fn answers_match_the_documented_schemas(t: TestDb) {
         &[("doc.json", &doc), ("answers.json", &cases)],
     );
     assert!(ok, "answers that break the document:\n{out}");
+}
+
+/// The MFA answers (setup, confirm, status, the login's challenge and second step for
+/// cookie and token logins, reauthentication), from the same database served with MFA
+/// and token logins on.
+async fn mfa_cases(app: &TestApp, cases: &mut Vec<Value>) {
+    use auth_axum::auth_core::jwt::JwtConfig;
+    use auth_axum::auth_core::mfa::{MfaConfig, SecretKey, totp};
+    let service = auth_axum::AuthService::builder()
+        .bcrypt_cost(auth_tests::http::TEST_COST)
+        .mfa(MfaConfig::new(SecretKey::generate(), "Docs"))
+        .jwt(JwtConfig::ephemeral())
+        .build();
+    let auth = auth_axum::Auth::with_http(app.t.db.clone(), service, TestApp::http_config());
+    let router = auth_tests::http::router(&auth);
+    let post = |path: &str, body: Value, token: Option<&str>| {
+        let mut req = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("{PREFIX}{path}"))
+            .header("host", auth_tests::http::HOST)
+            .header("origin", auth_tests::http::ORIGIN)
+            .header("content-type", "application/json");
+        if let Some(token) = token {
+            req = req.header("cookie", format!("auth_session={token}"));
+        }
+        let req = req.body(axum::body::Body::from(body.to_string())).unwrap();
+        let router = router.clone();
+        async move { auth_tests::http::send(&router, req).await }
+    };
+    app.register("mfa-user", PASSWORD).await;
+    let login = json!({"account": "mfa-user", "password": PASSWORD});
+    let token = post("/login", login.clone(), None).await.token().unwrap();
+    let a = post("/mfa/totp/setup", json!({}), Some(&token)).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    case(cases, "POST", "/mfa/totp/setup", &a);
+    let secret = a.body["data"]["secret"].as_str().unwrap().to_owned();
+    let a = post("/mfa/totp/confirm", json!({"code": "12345"}), Some(&token)).await;
+    case(cases, "POST", "/mfa/totp/confirm", &a);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = totp::code_at(&secret, now).unwrap();
+    let a = post("/mfa/totp/confirm", json!({"code": code}), Some(&token)).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    case(cases, "POST", "/mfa/totp/confirm", &a);
+    let backup: Vec<String> =
+        serde_json::from_value(a.body["data"]["backup_codes"].clone()).unwrap();
+    let status = app
+        .call(Method::GET, &format!("{PREFIX}/mfa"), None, Some(&token))
+        .await;
+    case(cases, "GET", "/mfa", &status);
+    for (start, body) in [("/login", login.clone()), ("/token", login.clone())] {
+        let a = post(start, body, None).await;
+        assert_eq!(a.body["data"]["mfa_required"], true, "{:?}", a.body);
+        case(cases, "POST", start, &a);
+        let mfa_token = a.body["data"]["mfa_token"].as_str().unwrap().to_owned();
+        let wrong = post(
+            "/login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": "aaaaa-aaaaa"}),
+            None,
+        )
+        .await;
+        case(cases, "POST", "/login/mfa", &wrong);
+        let code = if start == "/login" {
+            &backup[0]
+        } else {
+            &backup[1]
+        };
+        let a = post(
+            "/login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": code}),
+            None,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+        case(cases, "POST", "/login/mfa", &a);
+    }
+    let a = post(
+        "/reauthenticate",
+        json!({"password": PASSWORD}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    case(cases, "POST", "/reauthenticate", &a);
+    let a = post(
+        "/mfa/backup-codes",
+        json!({"password": PASSWORD, "code": &backup[2]}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    case(cases, "POST", "/mfa/backup-codes", &a);
+    let a = post(
+        "/mfa/totp/disable",
+        json!({"password": PASSWORD, "code": &backup[3]}),
+        Some(&token),
+    )
+    .await;
+    case(cases, "POST", "/mfa/totp/disable", &a);
+    let a = post(
+        "/mfa/totp/disable",
+        json!({"password": PASSWORD, "code": &backup[4]}),
+        Some(&token),
+    )
+    .await;
+    case(cases, "POST", "/mfa/totp/disable", &a);
 }
 
 backend_tests!(answers_match_the_documented_schemas);

@@ -68,6 +68,9 @@ const CHECKED: &[&str] = &[
     "auth_user_groups",
     "auth_group_roles",
     "auth_role_permissions",
+    "auth_mfa_totp",
+    "auth_mfa_backup_codes",
+    "auth_mfa_challenges",
 ];
 
 /// PostgreSQL: unique indexes the flows' lookups must go through.

@@ -196,6 +196,10 @@ impl Args {
                     self.fresh = Some(seconds);
                 }
             }
+            "mfa" => cx.error_spanned(
+                key_tokens,
+                "`mfa` takes no value: write `mfa` alone to require a second factor",
+            ),
             "crate" => {
                 let Some(lit) = string_literal(
                     cx,
