@@ -229,6 +229,9 @@ pub enum CeremonyKind {
     Register,
     /// A usernameless login.
     Login,
+    /// The second step of a password login ([`crate::mfa::challenge`]), for the user the
+    /// challenge names: the options list their passkeys.
+    SecondFactor,
 }
 
 impl CeremonyKind {
@@ -237,6 +240,7 @@ impl CeremonyKind {
         match self {
             CeremonyKind::Register => "register",
             CeremonyKind::Login => "login",
+            CeremonyKind::SecondFactor => "mfa",
         }
     }
 }

@@ -183,6 +183,7 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "POST /mfa/backup-codes",
         "POST /reauthenticate",
         "DELETE /admin/users/{id}/mfa",
+        "POST /login/mfa/passkey",
     ];
     expected.sort_unstable();
     assert_eq!(listed, expected);

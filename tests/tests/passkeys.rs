@@ -697,7 +697,181 @@ async fn without_a_relying_party_the_routes_answer_501(t: TestDb) {
     }
 }
 
+/// A passkey finishes the second step of a password login for a user with MFA: the
+/// options list that user's passkeys only, another user's passkey is refused, and the
+/// ceremony is used once.
+async fn a_passkey_is_a_second_factor_for_mfa_users(t: TestDb) {
+    if !soft_authenticator_available() {
+        return;
+    }
+    use auth_axum::auth_core::mfa::{MfaConfig, SecretKey, totp};
+    let rp = WebauthnConfig::new("localhost", ORIGIN, "Passkey tests").unwrap();
+    let service = AuthService::builder()
+        .bcrypt_cost(TEST_COST)
+        .webauthn(rp)
+        .mfa(MfaConfig::new(SecretKey::generate(), "Passkey tests"))
+        .build();
+    let app = TestApp::with_config(t, service, TestApp::forwarded_http_config()).await;
+    let (_, alice) = app.user("alice").await;
+    let (_, bob) = app.user("bob").await;
+    let alice_key = Authenticator::new();
+    let bob_key = Authenticator::new();
+    register_passkey(&app, &alice, &alice_key, "laptop").await;
+    register_passkey(&app, &bob, &bob_key, "phone").await;
+    // MFA on for alice (the TOTP code from our generator: pyotp checks it in mfa.rs).
+    let setup = post(&app, "mfa/totp/setup", None, &[("auth_session", &alice)]).await;
+    assert_eq!(setup.status, StatusCode::OK, "{:?}", setup.body);
+    let secret = setup.body["data"]["secret"].as_str().unwrap().to_owned();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = totp::code_at(&secret, now).unwrap();
+    let confirm = post(
+        &app,
+        "mfa/totp/confirm",
+        Some(json!({"code": code})),
+        &[("auth_session", &alice)],
+    )
+    .await;
+    assert_eq!(confirm.status, StatusCode::OK, "{:?}", confirm.body);
+
+    let challenge = || async {
+        let a = post(
+            &app,
+            "login",
+            Some(json!({"account": "alice", "password": "pass-word-1"})),
+            &[],
+        )
+        .await;
+        assert_eq!(a.body["data"]["mfa_required"], true, "{:?}", a.body);
+        assert_eq!(
+            a.body["data"]["methods"],
+            json!(["totp", "backup_code", "passkey"])
+        );
+        a.body["data"]["mfa_token"].as_str().unwrap().to_owned()
+    };
+    let start = |mfa_token: String| {
+        let app = &app;
+        async move {
+            let a = post(
+                app,
+                "login/mfa/passkey",
+                Some(json!({"mfa_token": mfa_token})),
+                &[],
+            )
+            .await;
+            assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+            (ceremony(&a), a.body["data"].clone())
+        }
+    };
+
+    // Bob's passkey cannot stand for alice's second factor.
+    let mfa_token = challenge().await;
+    let (cer, options) = start(mfa_token.clone()).await;
+    let allowed = options["publicKey"]["allowCredentials"].as_array().unwrap();
+    assert_eq!(allowed.len(), 1, "alice's passkey only: {options}");
+    let a = post(
+        &app,
+        "login/mfa",
+        Some(json!({"mfa_token": mfa_token, "passkey": bob_key.get(&options)})),
+        &[("auth_webauthn", &cer)],
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::BAD_REQUEST, "invalid_code"),
+        "{:?}",
+        a.body
+    );
+    assert!(a.token().is_none());
+    // The ceremony was used by that attempt.
+    let a = post(
+        &app,
+        "login/mfa",
+        Some(json!({"mfa_token": mfa_token, "passkey": alice_key.get(&options)})),
+        &[("auth_webauthn", &cer)],
+    )
+    .await;
+    assert_eq!(a.code(), "invalid_ceremony", "{:?}", a.body);
+
+    // Alice's passkey finishes the login: a session that passed the second factor.
+    let (cer, options) = start(mfa_token.clone()).await;
+    let a = post(
+        &app,
+        "login/mfa",
+        Some(json!({"mfa_token": mfa_token, "passkey": alice_key.get(&options)})),
+        &[("auth_webauthn", &cer)],
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["data"]["account"], "alice");
+    let session = a.token().expect("session cookie");
+    let mut conn = app.t.db.conn().await.unwrap();
+    let user = User::find_by_account(&mut conn, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let sessions =
+        auth_axum::auth_core::session::list_for_user(&mut conn, auth_axum::AuthUser::id(&user))
+            .await
+            .unwrap();
+    let newest = sessions
+        .iter()
+        .find(|s| s.token_hash == auth_axum::auth_core::session::hash_token(&session))
+        .unwrap();
+    assert!(newest.passed_mfa());
+    let logins = events(&app, EventType::LoginSuccess).await;
+    assert!(
+        logins.iter().any(|e| e.detail["mfa"] == "passkey"),
+        "{logins:?}"
+    );
+    // The token is used up.
+    let a = post(
+        &app,
+        "login/mfa/passkey",
+        Some(json!({"mfa_token": mfa_token})),
+        &[],
+    )
+    .await;
+    assert_eq!(a.code(), "invalid_token");
+
+    // A user with MFA but no passkey is not offered one.
+    let (_, carol) = app.user("carol").await;
+    let setup = post(&app, "mfa/totp/setup", None, &[("auth_session", &carol)]).await;
+    let secret = setup.body["data"]["secret"].as_str().unwrap().to_owned();
+    let code = totp::code_at(&secret, now).unwrap();
+    post(
+        &app,
+        "mfa/totp/confirm",
+        Some(json!({"code": code})),
+        &[("auth_session", &carol)],
+    )
+    .await;
+    let a = post(
+        &app,
+        "login",
+        Some(json!({"account": "carol", "password": "pass-word-1"})),
+        &[],
+    )
+    .await;
+    assert_eq!(a.body["data"]["methods"], json!(["totp", "backup_code"]));
+    let mfa_token = a.body["data"]["mfa_token"].as_str().unwrap();
+    let a = post(
+        &app,
+        "login/mfa/passkey",
+        Some(json!({"mfa_token": mfa_token})),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::BAD_REQUEST, "invalid_credential")
+    );
+}
+
 backend_tests!(
+    a_passkey_is_a_second_factor_for_mfa_users,
     register_then_login_usernameless,
     cloned_authenticator_is_refused,
     replayed_or_foreign_ceremonies_fail,

@@ -210,6 +210,7 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
             passkeys::login_finish::<U>,
         )
         .route(passkeys::__path_list, Session, passkeys::list::<U>)
-        .route(passkeys::__path_delete, Session, passkeys::delete::<U>);
+        .route(passkeys::__path_delete, Session, passkeys::delete::<U>)
+        .route(passkeys::__path_mfa_start, Public, passkeys::mfa_start::<U>);
     admin::routes(routes)
 }

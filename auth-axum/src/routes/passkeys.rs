@@ -111,7 +111,7 @@ fn started<U: UserStore>(auth: &Auth<U>, cookies: &Cookies, start: CeremonyStart
 
 /// The ceremony token of the request's cookie (cleared in the answer: single use), or
 /// an empty token, which names no ceremony.
-fn take_token<U: UserStore>(auth: &Auth<U>, cookies: &Cookies) -> String {
+pub(crate) fn take_token<U: UserStore>(auth: &Auth<U>, cookies: &Cookies) -> String {
     let token = cookies
         .get(CEREMONY_COOKIE)
         .map(|c| c.value().to_owned())
@@ -124,7 +124,7 @@ fn take_token<U: UserStore>(auth: &Auth<U>, cookies: &Cookies) -> String {
 
 /// The browser's credential JSON as webauthn-rs reads it; 422 `invalid_input` otherwise
 /// (read after the configuration and session checks, so that those answer first).
-fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ApiError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: Value) -> Result<T, ApiError> {
     serde_json::from_value(body)
         .map_err(|e| ApiError::invalid(format!("not a WebAuthn credential: {e}")))
 }
@@ -320,4 +320,43 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
         return Err(ApiError::not_found("passkey"));
     }
     Ok(response::ok(Value::Null, "passkey deleted"))
+}
+
+/// `POST login/mfa/passkey` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = MfaPasskeyStart)]
+pub(crate) struct MfaStartBody {
+    /// The `mfa_token` of the login's answer.
+    mfa_token: String,
+}
+
+/// Starts the passkey form of a login's second step (for a user with MFA whose login
+/// answered `methods` with `passkey`): the options list that user's passkeys. Finish with
+/// `POST login/mfa` and `{mfa_token, passkey: <the assertion>}`, in the same browser.
+#[utoipa::path(
+    post,
+    path = "/login/mfa/passkey",
+    tag = "passkeys",
+    request_body = MfaStartBody,
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.get`; sets the `auth_webauthn` ceremony cookie.", body = inline(Envelope<OptionsDoc>)),
+        (status = 400, description = "The user has no passkey (`invalid_credential`).", body = ErrorBody),
+        (status = 401, description = "Unknown, used or expired `mfa_token` (`invalid_token`).", body = ErrorBody),
+        (status = 501, description = "No relying party configured (`not_configured`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn mfa_start<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Jar(cookies): Jar,
+    JsonBody(body): JsonBody<MfaStartBody>,
+) -> Result<Response, ApiError> {
+    if body.mfa_token.is_empty() || body.mfa_token.len() > 128 {
+        return Err(ApiError::invalid("mfa_token: 1 to 128 characters"));
+    }
+    let start = auth
+        .service()
+        .passkey_mfa_start(auth.db(), &body.mfa_token)
+        .await?;
+    Ok(started(&auth, &cookies, start))
 }

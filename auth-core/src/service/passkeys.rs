@@ -6,8 +6,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential,
+    DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
 };
 
 use super::{AuthService, ClientInfo};
@@ -297,6 +297,95 @@ impl<U: UserStore> AuthService<U> {
             .complete_login(db, user, PASSKEY_PLATFORM, client, Some(Method::Passkey))
             .await?;
         Ok((done.user, done.token, done.session))
+    }
+
+    /// Starts the passkey form of a login's second step: `mfa_token` names the challenge
+    /// of a password login ([`AuthService::login`]); the options list the passkeys of its
+    /// user, and the ceremony is bound to that user. [`AuthError::MfaTokenRejected`] for
+    /// an unknown, used or expired token; [`AuthError::PasskeyUnusable`] when the user has
+    /// no passkey.
+    pub async fn passkey_mfa_start(
+        &self,
+        db: &Database,
+        mfa_token: &str,
+    ) -> Result<CeremonyStart, AuthError> {
+        let rp = self.webauthn_config()?;
+        let mut conn = db.conn().await?;
+        let found = crate::mfa::challenge::find(&mut conn, mfa_token, session::now())
+            .await?
+            .ok_or(AuthError::MfaTokenRejected)?;
+        let mut keys = Vec::new();
+        for row in passkey::list_stored(&mut conn, found.user_id).await? {
+            keys.push(
+                serde_json::from_str::<Passkey>(&row.passkey)
+                    .map_err(|e| internal("stored passkey", e))?,
+            );
+        }
+        if keys.is_empty() {
+            return Err(AuthError::PasskeyUnusable(
+                "no passkey is registered for this account".into(),
+            ));
+        }
+        let (rcr, state) = rp
+            .webauthn()
+            .start_passkey_authentication(&keys)
+            .map_err(|e| internal("start authentication", e))?;
+        let options = serde_json::to_value(&rcr).map_err(|e| internal("options", e))?;
+        let state = serde_json::to_string(&state).map_err(|e| internal("state", e))?;
+        let token = passkey::start_ceremony(
+            &mut conn,
+            CeremonyKind::SecondFactor,
+            Some(found.user_id),
+            &state,
+        )
+        .await?;
+        Ok(CeremonyStart { options, token })
+    }
+
+    /// Checks `credential` as `user_id`'s second factor, against the ceremony of `token`
+    /// (started for them by [`AuthService::passkey_mfa_start`]; used up whatever
+    /// happens): `Ok(true)` when the assertion is right for one of their passkeys (its
+    /// counter and use are then recorded), `Ok(false)` when it is refused (a cloned
+    /// authenticator's counter included); an unknown or expired ceremony is an error.
+    pub(super) async fn passkey_second_factor(
+        &self,
+        conn: &mut DbConn,
+        user_id: i64,
+        token: &str,
+        credential: &PublicKeyCredential,
+    ) -> Result<bool, AuthError> {
+        let rp = self.webauthn_config()?;
+        let ceremony =
+            passkey::take_ceremony(conn, token, CeremonyKind::SecondFactor, Some(user_id))
+                .await??;
+        let state: PasskeyAuthentication =
+            serde_json::from_str(&ceremony.state).map_err(|e| internal("ceremony state", e))?;
+        let result = match rp
+            .webauthn()
+            .finish_passkey_authentication(credential, &state)
+        {
+            Ok(result) => result,
+            Err(e) => {
+                tracing::info!(user_id, reason = %e, "passkey second factor refused");
+                return Ok(false);
+            }
+        };
+        let credential_id = URL_SAFE_NO_PAD.encode(result.cred_id().as_ref());
+        let Some(stored) = passkey::find_by_credential_id(conn, &credential_id)
+            .await?
+            .filter(|s| s.user_id == user_id)
+        else {
+            return Ok(false);
+        };
+        let mut key: Passkey =
+            serde_json::from_str(&stored.passkey).map_err(|e| internal("stored passkey", e))?;
+        let updated = if result.needs_update() && key.update_credential(&result) == Some(true) {
+            Some(serde_json::to_string(&key).map_err(|e| internal("passkey", e))?)
+        } else {
+            None
+        };
+        passkey::record_use(conn, stored.id, session::now(), updated.as_deref()).await?;
+        Ok(true)
     }
 
     /// Checks an assertion against the ceremony's state and the stored passkey it names;
