@@ -35,7 +35,7 @@ pub struct EnvConfigError {
 }
 
 /// Everything the `AUTH_*` variables configure: the service's settings (hashing, sessions,
-/// throttling, account mail, JWT) and the HTTP settings. Build the service with
+/// throttling, account mail, JWT, passkeys) and the HTTP settings. Build the service with
 /// [`AuthConfig::service_builder`] (then add backends or hooks) and pass
 /// [`AuthConfig::http`] to [`crate::Auth::with_http`].
 #[derive(Debug, Clone)]
@@ -51,6 +51,9 @@ pub struct AuthConfig {
     pub mail: Option<AccountMail>,
     /// Token logins (`AUTH_JWT_*`), when `AUTH_JWT_ED25519_PEM_FILE` is set.
     pub jwt: Option<JwtConfig>,
+    /// The passkeys' relying party (`AUTH_WEBAUTHN_*`), when `AUTH_WEBAUTHN_RP_ID` is set.
+    #[cfg(feature = "passkeys")]
+    pub webauthn: Option<auth_core::passkey::WebauthnConfig>,
     /// Multi-factor authentication (`AUTH_MFA_*`), when `AUTH_MFA_KEY` is set.
     pub mfa: Option<MfaConfig>,
     /// Cookie, CSRF, registration mode, client IP (`AUTH_COOKIE_*`, `AUTH_CSRF_*`,
@@ -66,6 +69,8 @@ impl Default for AuthConfig {
             throttle: ThrottleConfig::default(),
             mail: None,
             jwt: None,
+            #[cfg(feature = "passkeys")]
+            webauthn: None,
             mfa: None,
             http: HttpConfig::default(),
         }
@@ -109,6 +114,16 @@ const VARIABLES: &[(&str, &str)] = &[
     ),
     ("AUTH_MFA_ISSUER", "axum-auth"),
     ("AUTH_MFA_CHALLENGE_TTL", "5m"),
+    ("AUTH_WEBAUTHN_RP_ID", "unset (no passkeys)"),
+    ("AUTH_WEBAUTHN_ORIGIN", "required with AUTH_WEBAUTHN_RP_ID"),
+    ("AUTH_WEBAUTHN_RP_NAME", "the RP id"),
+];
+
+/// The passkey variables.
+const WEBAUTHN_VARIABLES: [&str; 3] = [
+    "AUTH_WEBAUTHN_RP_ID",
+    "AUTH_WEBAUTHN_ORIGIN",
+    "AUTH_WEBAUTHN_RP_NAME",
 ];
 
 /// The values read, by name.
@@ -280,6 +295,7 @@ impl AuthConfig {
         self.merge_http(&vars)?;
         self.merge_mail(&vars)?;
         self.merge_jwt(&vars)?;
+        self.merge_webauthn(&vars)?;
         self.merge_mfa(&vars)?;
         Ok(self)
     }
@@ -429,6 +445,47 @@ impl AuthConfig {
         Ok(())
     }
 
+    #[cfg(not(feature = "passkeys"))]
+    fn merge_webauthn(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        match WEBAUTHN_VARIABLES
+            .into_iter()
+            .find(|name| vars.get(name).is_some())
+        {
+            Some(variable) => Err(EnvConfigError {
+                variable,
+                message: "passkeys need the \"passkeys\" Cargo feature of auth-axum, which this \
+                          build leaves out"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    #[cfg(feature = "passkeys")]
+    fn merge_webauthn(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        let Some(rp_id) = vars.get("AUTH_WEBAUTHN_RP_ID") else {
+            if let Some(variable) = WEBAUTHN_VARIABLES
+                .into_iter()
+                .find(|name| vars.get(name).is_some())
+            {
+                return Err(EnvConfigError {
+                    variable,
+                    message: "needs AUTH_WEBAUTHN_RP_ID".into(),
+                });
+            }
+            return Ok(());
+        };
+        let origin = vars.required("AUTH_WEBAUTHN_ORIGIN", "AUTH_WEBAUTHN_RP_ID")?;
+        let name = vars.get("AUTH_WEBAUTHN_RP_NAME").unwrap_or(rp_id);
+        let config = auth_core::passkey::WebauthnConfig::new(rp_id.trim(), origin.trim(), name)
+            .map_err(|e| EnvConfigError {
+                variable: "AUTH_WEBAUTHN_ORIGIN",
+                message: e.to_string(),
+            })?;
+        self.webauthn = Some(config);
+        Ok(())
+    }
+
     fn merge_mfa(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
         if let Some(key) = vars.parse("AUTH_MFA_KEY", |raw| {
             SecretKey::parse(raw).map_err(|e| e.to_string())
@@ -468,6 +525,10 @@ impl AuthConfig {
         }
         if let Some(jwt) = &self.jwt {
             builder = builder.jwt(jwt.clone());
+        }
+        #[cfg(feature = "passkeys")]
+        if let Some(webauthn) = &self.webauthn {
+            builder = builder.webauthn(webauthn.clone());
         }
         if let Some(mfa) = &self.mfa {
             builder = builder.mfa(mfa.clone());

@@ -85,6 +85,15 @@ pub enum ErrorCode {
     InvalidToken,
     /// 400: the reset or verification token has expired.
     TokenExpired,
+    /// 401: a passkey login's assertion was refused (unknown or deleted passkey, bad
+    /// signature, another challenge, a cloned authenticator); 400: a passkey registration
+    /// was refused.
+    InvalidCredential,
+    /// 400: no passkey ceremony under the ceremony cookie (missing, used already, or
+    /// another browser's): start again.
+    InvalidCeremony,
+    /// 400: the passkey ceremony took longer than its 5 minutes: start again.
+    CeremonyExpired,
     /// 501: the feature needs configuration the server lacks (e.g. no mail sender).
     NotConfigured,
     /// 400: a TOTP or backup code is wrong, already used, or malformed.
@@ -275,6 +284,7 @@ impl From<auth_core::backend::AuthError> for ApiError {
     fn from(e: auth_core::backend::AuthError) -> Self {
         use auth_core::account_token::TokenError as T;
         use auth_core::backend::AuthError as A;
+        use auth_core::passkey::CeremonyError as C;
         use auth_core::password::PasswordError as P;
         match e {
             A::InvalidCredentials => ApiError::new(
@@ -346,6 +356,31 @@ impl From<auth_core::backend::AuthError> for ApiError {
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::InvalidToken,
                 "the refresh token is invalid, expired or was already used",
+            ),
+            A::PasskeysNotConfigured => ApiError::new(
+                StatusCode::NOT_IMPLEMENTED,
+                ErrorCode::NotConfigured,
+                "passkeys are not configured on this server",
+            ),
+            A::PasskeyRejected => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidCredential,
+                "the passkey was not accepted",
+            ),
+            A::PasskeyUnusable(message) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCredential,
+                message,
+            ),
+            A::Ceremony(C::Invalid) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidCeremony,
+                "no passkey ceremony under way in this browser: start again",
+            ),
+            A::Ceremony(C::Expired) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::CeremonyExpired,
+                "the passkey ceremony has expired: start again",
             ),
             A::MfaNotConfigured => ApiError::new(
                 StatusCode::NOT_IMPLEMENTED,

@@ -112,6 +112,10 @@ event_types! {
     ApiKeyCreated = "api_key.created",
     /// An API key was revoked (detail: `key_id`).
     ApiKeyRevoked = "api_key.revoked",
+    /// A user registered a passkey (detail: `passkey_id`, `name`).
+    PasskeyAdded = "passkey.added",
+    /// A user deleted one of their passkeys (detail: `passkey_id`).
+    PasskeyRemoved = "passkey.removed",
     /// A bearer credential was refused (detail `kind`: `api_key`, `jwt` or `refresh`;
     /// `reason`: `unknown`, `expired`, `inactive`, `invalid`, `ended`; `prefix` of an API
     /// key). Accepted bearer requests are not logged.

@@ -121,6 +121,20 @@ pub enum AuthError {
     /// ended), or its session or user is gone or deactivated.
     #[error("the refresh token is invalid, expired or was already used")]
     RefreshRejected,
+    /// Passkeys are not configured on this server (no relying party:
+    /// [`crate::service::AuthServiceBuilder::webauthn`]).
+    #[error("passkeys are not configured on this server")]
+    PasskeysNotConfigured,
+    /// A passkey login was refused: unknown credential, bad signature, wrong challenge or
+    /// origin, no user verification, or a counter that went back (a cloned authenticator).
+    #[error("the passkey was not accepted")]
+    PasskeyRejected,
+    /// A passkey registration was refused (the message says why; safe to show).
+    #[error("{0}")]
+    PasskeyUnusable(String),
+    /// The passkey ceremony (the cookie of its start) is missing, used, or expired.
+    #[error(transparent)]
+    Ceremony(#[from] crate::passkey::CeremonyError),
     /// Multi-factor authentication needs an [`crate::mfa::MfaConfig`] the service does
     /// not have ([`crate::service::AuthServiceBuilder::mfa`]).
     #[error("multi-factor authentication is not configured on this server")]

@@ -22,6 +22,8 @@
 //!   sessions, API keys, JWT access tokens (signing keys, rotation, the JWKS) and the
 //!   rotating refresh tokens of a JWT login.
 //! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
+//! - [`passkey`]: passkeys (WebAuthn): their storage, the ceremonies' server-side state and,
+//!   with the `passkeys` feature, the relying party.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
 //! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
 //!   second step of a login.
@@ -37,6 +39,7 @@
 //! | `mysql` | MySQL / MariaDB (diesel-async over the pure-Rust `mysql_async`) |
 //! | `mail` | `mail::SmtpMailer` (lettre); the [`mail::MailSender`] trait and the `LogMailer` are always there |
 //! | `cli` | the `cli` module, the `manage.py`-style verbs (clap, rpassword) |
+//! | `passkeys` | passkey ceremonies with webauthn-rs ([`passkey::WebauthnConfig`]; needs OpenSSL) |
 //!
 //! A backend left out compiles none of its driver; a database URL for it is an
 //! [`Error::Config`] naming the feature. The macros that expand in the application
@@ -89,6 +92,8 @@ pub mod mfa;
 pub mod migrate;
 #[cfg(auth_backend)]
 mod model;
+#[cfg(auth_backend)]
+pub mod passkey;
 #[cfg(auth_backend)]
 pub mod password;
 #[cfg(auth_backend)]

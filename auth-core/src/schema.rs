@@ -212,6 +212,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Passkeys (WebAuthn credentials): the credential id (base64url), the user handle
+    /// their owner's passkeys share, and webauthn-rs's serialized `Passkey` (JSON).
+    auth_passkeys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        credential_id -> Text,
+        user_handle -> Text,
+        passkey -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     /// A user's TOTP authenticator: the encrypted secret, when it was confirmed, and the
     /// last time step accepted.
     auth_mfa_totp (user_id) {
@@ -220,6 +235,19 @@ diesel::table! {
         enabled_at -> Nullable<Timestamp>,
         last_step -> BigInt,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// WebAuthn ceremonies under way, by the SHA-256 of the browser's ceremony cookie:
+    /// `kind` is `register` (bound to `user_id`) or `login`; `state` is webauthn-rs's
+    /// serialized state (JSON). Single use.
+    auth_webauthn_ceremonies (token_hash) {
+        token_hash -> Text,
+        kind -> Text,
+        user_id -> Nullable<BigInt>,
+        state -> Text,
+        expires_at -> Timestamp,
     }
 }
 

@@ -239,3 +239,33 @@ async fn the_router_follows_the_variables(t: TestDb) {
 }
 
 backend_tests!(the_router_follows_the_variables);
+
+#[test]
+fn the_webauthn_variables_make_the_relying_party() {
+    assert!(merged(&[]).unwrap().webauthn.is_none());
+    let config = merged(&[
+        ("AUTH_WEBAUTHN_RP_ID", "example.com"),
+        ("AUTH_WEBAUTHN_ORIGIN", "https://app.example.com"),
+    ])
+    .unwrap();
+    let rp = config.webauthn.expect("a relying party");
+    assert_eq!(rp.rp_id(), "example.com");
+    assert_eq!(rp.origin().as_str(), "https://app.example.com/");
+    assert_eq!(
+        rp.rp_name(),
+        "example.com",
+        "the name defaults to the RP id"
+    );
+    let err = merged(&[("AUTH_WEBAUTHN_RP_ID", "example.com")]).unwrap_err();
+    assert_eq!(err.variable, "AUTH_WEBAUTHN_ORIGIN");
+    let err = merged(&[("AUTH_WEBAUTHN_ORIGIN", "https://app.example.com")]).unwrap_err();
+    assert_eq!(err.variable, "AUTH_WEBAUTHN_ORIGIN");
+    assert!(err.message.contains("AUTH_WEBAUTHN_RP_ID"), "{err}");
+    // An origin outside the RP id is a start-up error, not a passkey that never works.
+    let err = merged(&[
+        ("AUTH_WEBAUTHN_RP_ID", "example.com"),
+        ("AUTH_WEBAUTHN_ORIGIN", "https://evil.test"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.variable, "AUTH_WEBAUTHN_ORIGIN");
+}

@@ -141,6 +141,12 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "POST /token/refresh",
         "POST /token/revoke",
         "GET /.well-known/jwks.json",
+        "POST /passkeys/register/start",
+        "POST /passkeys/register/finish",
+        "POST /passkeys/login/start",
+        "POST /passkeys/login/finish",
+        "GET /passkeys",
+        "DELETE /passkeys/{id}",
         "GET /admin/users",
         "POST /admin/users",
         "GET /admin/users/{id}",
@@ -177,6 +183,7 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "POST /mfa/backup-codes",
         "POST /reauthenticate",
         "DELETE /admin/users/{id}/mfa",
+        "POST /login/mfa/passkey",
     ];
     expected.sort_unstable();
     assert_eq!(listed, expected);

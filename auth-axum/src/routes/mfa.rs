@@ -76,6 +76,11 @@ pub(crate) struct LoginMfaBody {
     code: Option<String>,
     /// An unused backup code (or give `code`).
     backup_code: Option<String>,
+    /// A passkey assertion (`navigator.credentials.get`'s answer, binary fields
+    /// base64url) for the options of `POST login/mfa/passkey`, in the browser that holds
+    /// its ceremony cookie (or give `code`).
+    #[schema(value_type = Option<Object>)]
+    passkey: Option<serde_json::Value>,
 }
 
 /// `POST reauthenticate` body: the password or a code.
@@ -248,7 +253,7 @@ pub(crate) async fn backup_codes<U: UserStore + Clone + Serialize>(
 }
 
 /// The login's second step: the `mfa_token` of `POST login` (or `POST token`) and a
-/// TOTP code or a backup code. It finishes the login as it started: the session cookie
+/// TOTP code, a backup code, or a passkey assertion (after `POST login/mfa/passkey`). It finishes the login as it started: the session cookie
 /// and the user, or the tokens.
 #[utoipa::path(
     post,
@@ -273,16 +278,40 @@ pub(crate) async fn login_mfa<U: UserStore + Clone + Serialize>(
             "mfa_token: 1 to {MAX_TOKEN_CHARS} characters"
         )));
     }
-    let proof = match (&body.code, &body.backup_code) {
-        (Some(code), None) => {
+    #[cfg(feature = "passkeys")]
+    let (ceremony, credential);
+    let proof = match (&body.code, &body.backup_code, body.passkey) {
+        (Some(code), None, None) => {
             check_code("code", code)?;
             MfaProof::Totp(code)
         }
-        (None, Some(code)) => {
+        (None, Some(code), None) => {
             check_code("backup_code", code)?;
             MfaProof::BackupCode(code)
         }
-        _ => return Err(ApiError::invalid("give either `code` or `backup_code`")),
+        #[cfg(feature = "passkeys")]
+        (None, None, Some(assertion)) => {
+            auth.service().webauthn_config()?;
+            credential = super::passkeys::parse(assertion)?;
+            ceremony = super::passkeys::take_token(&auth, &cookies);
+            MfaProof::Passkey {
+                ceremony: &ceremony,
+                credential: &credential,
+            }
+        }
+        #[cfg(not(feature = "passkeys"))]
+        (None, None, Some(_)) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                crate::response::ErrorCode::NotConfigured,
+                "passkeys are not built into this server",
+            ));
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "give exactly one of `code`, `backup_code` and `passkey`",
+            ));
+        }
     };
     let done = auth
         .service()

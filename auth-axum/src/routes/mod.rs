@@ -22,6 +22,12 @@
 //! | POST | `token` | `{account, password}` | 200 `{access_token, refresh_token, token_type: "Bearer", expires_in}`; throttled and audited like `login` (an e-mail address in `account` as for `login`) |
 //! | POST | `token/refresh` | `{refresh_token}` | 200, the next pair; 401 `invalid_token` when unknown, expired, used (the family then ends) or its login ended |
 //! | POST | `token/revoke` | `{refresh_token}` | 200 (also for an unknown token); the family and its access tokens end |
+//! | POST | `passkeys/register/start` | | 200, the options for `navigator.credentials.create` (a discoverable credential, user verification required); sets the `auth_webauthn` ceremony cookie (`HttpOnly`, `SameSite=Strict`, 5 minutes) |
+//! | POST | `passkeys/register/finish` | the browser's `RegisterPublicKeyCredential` (binary fields base64url), `name?` | 201 `{id, name, created_at, last_used_at}`; 400 `invalid_ceremony` / `ceremony_expired` (the ceremony cookie is missing, used, another user's or too old) or `invalid_credential` |
+//! | POST | `passkeys/login/start` | | 200, the options for `navigator.credentials.get` (usernameless: no credential listed); sets the ceremony cookie |
+//! | POST | `passkeys/login/finish` | the browser's `PublicKeyCredential` (the assertion) | 200 and cookies as `login`; 401 `invalid_credential`, 403 `inactive_account`, 429 (per IP), 400 `invalid_ceremony` / `ceremony_expired` |
+//! | GET | `passkeys` | | 200, the user's passkeys `[{id, name, created_at, last_used_at}]` (never the key material) |
+//! | DELETE | `passkeys/{id}` | | 200; 404 when it is not one of the user's |
 //! | GET | `.well-known/jwks.json` | | 200, the public keys as a bare JWKS `{"keys": [...]}` |
 //! | POST | `login/mfa` | `{mfa_token, code}` or `{mfa_token, backup_code}` | 200, as the login that issued `mfa_token` answers (the session cookie and the user; the user with tokens for `platform: "jwt"`; the token pair for `POST token`); 400 `invalid_code`, 401 `invalid_token` (unknown, used, expired), 429 after too many wrong codes |
 //! | GET | `mfa` | | 200 `{enabled, methods, backup_codes_remaining}` |
@@ -31,6 +37,12 @@
 //! | POST | `mfa/backup-codes` | `{password, code}` | 200 `{backup_codes: [10]}`: the old ones stop working |
 //! | POST | `reauthenticate` | `{password}` or `{code}` | 200, the session, proven again now (a code also marks it MFA-passed): `fresh` guards accept it again |
 //! | GET | `openapi.json` | | 200, the OpenAPI 3.1 document of this router, paths under its mount point (see [`crate::openapi`]) |
+//!
+//! The passkey routes (Cargo feature `passkeys`, on by default) need a relying party
+//! ([`auth_core::service::AuthServiceBuilder::webauthn`], or `AUTH_WEBAUTHN_*`); without
+//! one they answer 501 `not_configured`. A passkey login opens a session (platform
+//! `passkey`) as `login` does, throttled per client IP and audited `login.success`; the
+//! session has passed a second factor (its `mfa_at` is set).
 //!
 //! With MFA on ([`auth_core::service::AuthServiceBuilder::mfa`]), a user who turned it on
 //! gets `{mfa_required: true, mfa_token, methods, expires_at}` from `POST login` and
@@ -53,8 +65,8 @@
 //!
 //! An API key authenticates with `Authorization: Bearer <key>` or `X-API-Key: <key>`, for
 //! every extractor and guard; its permissions are the user's, intersected with the key's
-//! list when it has one. `logout`, `PATCH me`, `change-password`, `sessions` and
-//! `api-keys` need a session: with a key they answer 403 `session_required`.
+//! list when it has one. `logout`, `PATCH me`, `change-password`, `sessions`,
+//! `api-keys` and `passkeys` (but `passkeys/login/*`) need a session: with a key they answer 403 `session_required`.
 //!
 //!
 //! The admin endpoints live under `admin/` (see [`admin`]): users (list, create, show,
@@ -80,6 +92,8 @@ mod documented;
 pub(crate) mod me;
 pub(crate) mod mfa;
 mod openapi_json;
+#[cfg(feature = "passkeys")]
+pub(crate) mod passkeys;
 pub(crate) mod recovery;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
@@ -173,5 +187,30 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
             Session,
             mfa::reauthenticate::<U>,
         );
+    #[cfg(feature = "passkeys")]
+    let routes = routes
+        .route(
+            passkeys::__path_register_start,
+            Session,
+            passkeys::register_start::<U>,
+        )
+        .route(
+            passkeys::__path_register_finish,
+            Session,
+            passkeys::register_finish::<U>,
+        )
+        .route(
+            passkeys::__path_login_start,
+            Public,
+            passkeys::login_start::<U>,
+        )
+        .route(
+            passkeys::__path_login_finish,
+            Public,
+            passkeys::login_finish::<U>,
+        )
+        .route(passkeys::__path_list, Session, passkeys::list::<U>)
+        .route(passkeys::__path_delete, Session, passkeys::delete::<U>)
+        .route(passkeys::__path_mfa_start, Public, passkeys::mfa_start::<U>);
     admin::routes(routes)
 }

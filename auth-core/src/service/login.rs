@@ -146,7 +146,7 @@ impl<U: UserStore> AuthService<U> {
         self.attempt_settled(&mut conn, &reserved, true).await?;
         // A user who turned MFA on always gets the second step, whether or not this
         // server has an MFA key now (fail closed; backup codes need no key).
-        let methods = mfa::methods(&mut conn, user.id()).await?;
+        let methods = self.second_factor_methods(&mut conn, user.id()).await?;
         if !methods.is_empty() {
             let ttl = self
                 .mfa

@@ -25,6 +25,15 @@ pub enum MfaProof<'a> {
     Totp(&'a str),
     /// One of the backup codes.
     BackupCode(&'a str),
+    /// A passkey assertion for the ceremony that
+    /// [`AuthService::passkey_mfa_start`] started (its cookie's token).
+    #[cfg(feature = "passkeys")]
+    Passkey {
+        /// The ceremony cookie's token.
+        ceremony: &'a str,
+        /// The browser's assertion.
+        credential: &'a webauthn_rs::prelude::PublicKeyCredential,
+    },
 }
 
 impl MfaProof<'_> {
@@ -32,6 +41,8 @@ impl MfaProof<'_> {
         match self {
             MfaProof::Totp(_) => Method::Totp,
             MfaProof::BackupCode(_) => Method::BackupCode,
+            #[cfg(feature = "passkeys")]
+            MfaProof::Passkey { .. } => Method::Passkey,
         }
     }
 }
@@ -77,12 +88,32 @@ impl<U: UserStore> AuthService<U> {
     /// `user_id`'s MFA state.
     pub async fn mfa_status(&self, db: &Database, user_id: i64) -> Result<MfaStatus, AuthError> {
         let mut conn = db.conn().await?;
-        let methods = mfa::methods(&mut conn, user_id).await?;
+        let methods = self.second_factor_methods(&mut conn, user_id).await?;
         Ok(MfaStatus {
             enabled: methods.contains(&Method::Totp),
             backup_codes_remaining: backup_codes::remaining(&mut conn, user_id).await?,
             methods,
         })
+    }
+
+    /// The methods `user_id` can finish a login's second step with: TOTP and backup codes
+    /// when MFA is on ([`mfa::methods`]), and then their passkeys too, when passkeys are
+    /// configured. Empty: no second step.
+    pub(super) async fn second_factor_methods(
+        &self,
+        conn: &mut DbConn,
+        user_id: i64,
+    ) -> Result<Vec<Method>, AuthError> {
+        #[allow(unused_mut)]
+        let mut methods = mfa::methods(conn, user_id).await?;
+        #[cfg(feature = "passkeys")]
+        if !methods.is_empty()
+            && self.webauthn.is_some()
+            && !crate::passkey::list_stored(conn, user_id).await?.is_empty()
+        {
+            methods.push(Method::Passkey);
+        }
+        Ok(methods)
     }
 
     /// Starts a TOTP setup for `user`: a new secret (replacing an unconfirmed one),
@@ -399,6 +430,14 @@ impl<U: UserStore> AuthService<U> {
             MfaProof::BackupCode(code) => backup_codes::redeem(&mut conn, user.id(), code, now)
                 .await
                 .map_err(AuthError::from),
+            #[cfg(feature = "passkeys")]
+            MfaProof::Passkey {
+                ceremony,
+                credential,
+            } => {
+                self.passkey_second_factor(&mut conn, user.id(), ceremony, credential)
+                    .await
+            }
         };
         match right {
             Ok(true) => {

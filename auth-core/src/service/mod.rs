@@ -15,6 +15,8 @@ mod hooks;
 mod login;
 mod mail;
 mod mfa;
+#[cfg(feature = "passkeys")]
+mod passkeys;
 mod password_change;
 mod recovery;
 mod register;
@@ -24,6 +26,8 @@ mod verification;
 pub use hooks::{Hooks, NoHooks};
 pub use login::{LoggedIn, LoginOutcome, MfaChallenge};
 pub use mfa::{MfaLogin, MfaProof, MfaStatus};
+#[cfg(feature = "passkeys")]
+pub use passkeys::{CeremonyStart, PASSKEY_PLATFORM};
 pub use tokens::{JWT_PLATFORM, TokenPair};
 
 use std::collections::HashMap;
@@ -82,6 +86,8 @@ pub struct AuthService<U: UserStore> {
     jwt: Option<Arc<Jwt>>,
     mfa: Option<Arc<MfaConfig>>,
     login_by_email: bool,
+    #[cfg(feature = "passkeys")]
+    webauthn: Option<crate::passkey::WebauthnConfig>,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -102,6 +108,8 @@ impl<U: UserStore> Clone for AuthService<U> {
             jwt: self.jwt.clone(),
             mfa: self.mfa.clone(),
             login_by_email: self.login_by_email,
+            #[cfg(feature = "passkeys")]
+            webauthn: self.webauthn.clone(),
         }
     }
 }
@@ -110,8 +118,8 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut platforms: Vec<&String> = self.backends.keys().collect();
         platforms.sort();
-        f.debug_struct("AuthService")
-            .field("platforms", &platforms)
+        let mut f = f.debug_struct("AuthService");
+        f.field("platforms", &platforms)
             .field("hasher", &self.hasher)
             .field("sessions", &self.sessions)
             .field("throttle", &self.throttle)
@@ -123,8 +131,10 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("password_policy", &self.policy)
             .field("jwt", &self.jwt.as_ref().map(|j| j.config()))
             .field("mfa", &self.mfa)
-            .field("login_by_email", &self.login_by_email)
-            .finish_non_exhaustive()
+            .field("login_by_email", &self.login_by_email);
+        #[cfg(feature = "passkeys")]
+        f.field("webauthn", &self.webauthn);
+        f.finish_non_exhaustive()
     }
 }
 
@@ -147,6 +157,8 @@ pub struct AuthServiceBuilder<U: UserStore> {
     jwt: Option<JwtConfig>,
     mfa: Option<MfaConfig>,
     login_by_email: bool,
+    #[cfg(feature = "passkeys")]
+    webauthn: Option<crate::passkey::WebauthnConfig>,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -166,6 +178,8 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             mail_queue: mail::DEFAULT_MAIL_QUEUE,
             policy: PasswordPolicy::default(),
             jwt: None,
+            #[cfg(feature = "passkeys")]
+            webauthn: None,
             mfa: None,
             login_by_email: false,
         }
@@ -266,6 +280,14 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Passkeys (WebAuthn): the `passkeys/*` routes run their ceremonies for this relying
+    /// party. Off by default: without it they answer [`AuthError::PasskeysNotConfigured`].
+    #[cfg(feature = "passkeys")]
+    pub fn webauthn(mut self, config: crate::passkey::WebauthnConfig) -> Self {
+        self.webauthn = Some(config);
+        self
+    }
+
     /// Multi-factor authentication: `POST mfa/totp/setup` and the routes after it work,
     /// TOTP secrets are encrypted with `config.key`. Off by default (the MFA routes then
     /// answer 501 `not_configured`). Users who turned MFA on always get the login's
@@ -327,6 +349,8 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             jwt: self.jwt.map(|config| Arc::new(Jwt::new(config))),
             mfa: self.mfa.map(Arc::new),
             login_by_email: self.login_by_email,
+            #[cfg(feature = "passkeys")]
+            webauthn: self.webauthn,
         }
     }
 }

@@ -57,11 +57,21 @@ pub async fn prepare(
     Ok(())
 }
 
-/// The application: the articles API and the auth router at `/api/contrib/auth`, behind the
-/// auth layer.
+/// The passkey demo page: plain HTML and inline JavaScript calling
+/// `navigator.credentials.create` / `get` with the options of the auth router's
+/// `passkeys/*/start` routes. Open it at `http://localhost:3000/passkey-demo` (`localhost`,
+/// not 127.0.0.1: the relying party is a domain, and `localhost` is a secure context).
+pub const PASSKEY_DEMO: &str = include_str!("passkey_demo.html");
+
+/// The application: the articles API, the passkey demo page at `/passkey-demo`, and the
+/// auth router at `/api/contrib/auth`, behind the auth layer.
 pub fn app(auth: &Auth<User>) -> axum::Router {
     axum::Router::new()
         .merge(articles::router())
+        .route(
+            "/passkey-demo",
+            axum::routing::get(|| async { axum::response::Html(PASSKEY_DEMO) }),
+        )
         .nest("/api/contrib/auth", auth.router())
         .layer(auth.layer())
 }

@@ -16,6 +16,7 @@ use std::path::Path;
 use auth_axum::auth_core::cli::AuthCommand;
 use auth_axum::auth_core::jwt::JwtConfig;
 use auth_axum::auth_core::mfa::{MfaConfig, SecretKey};
+use auth_axum::auth_core::passkey::WebauthnConfig;
 use auth_axum::auth_core::service::AuthService;
 use auth_axum::{Auth, AuthConfig, CookieConfig, Database};
 use clap::Parser;
@@ -95,9 +96,11 @@ async fn serve(
 }
 
 /// The settings: the `AUTH_*` variables ([`AuthConfig::from_env`], listed in the README)
-/// over the quickstart's defaults, which differ from the library's in two places:
+/// over the quickstart's defaults, which differ from the library's in three places:
 /// - the session cookie is not `Secure` (plain HTTP on localhost) unless
 ///   `AUTH_COOKIE_SECURE=true`; in production, serve over HTTPS and keep it on;
+/// - passkeys are on for `localhost` at the served port unless `AUTH_WEBAUTHN_RP_ID` says
+///   otherwise (the demo page: `http://localhost:3000/passkey-demo`);
 /// - token logins are on: signed with the Ed25519 key in `AUTH_JWT_ED25519_PEM_FILE`
 ///   (`openssl genpkey -algorithm ed25519 -out jwt.pem`), else with a key made at start-up
 ///   (tokens then end with the process);
@@ -113,6 +116,14 @@ fn config() -> Result<AuthConfig, BoxError> {
             "AUTH_JWT_ED25519_PEM_FILE is not set: JWTs are signed with a key that ends with this process"
         );
         config.jwt = Some(JwtConfig::ephemeral());
+    }
+    if config.webauthn.is_none() {
+        // Passkeys on localhost (the demo page at /passkey-demo), at the port served.
+        let addr = std::env::var("AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+        let port = addr.rsplit(':').next().unwrap_or("3000");
+        let origin = format!("http://localhost:{port}");
+        tracing::info!(%origin, "AUTH_WEBAUTHN_RP_ID is not set: passkeys for localhost");
+        config.webauthn = Some(WebauthnConfig::new("localhost", &origin, "quickstart")?);
     }
     if config.mfa.is_none() {
         let key = development_mfa_key(Path::new("quickstart-mfa.key"))?;
