@@ -28,8 +28,9 @@
 //! | POST | `passkeys/login/finish` | the browser's `PublicKeyCredential` (the assertion) | 200 and cookies as `login`; 401 `invalid_credential`, 403 `inactive_account`, 429 (per IP), 400 `invalid_ceremony` / `ceremony_expired` |
 //! | GET | `passkeys` | | 200, the user's passkeys `[{id, name, created_at, last_used_at}]` (never the key material) |
 //! | DELETE | `passkeys/{id}` | | 200; 404 when it is not one of the user's |
+//! | POST | `login/mfa/passkey` | `{mfa_token}` | 200, the options for `navigator.credentials.get` listing the passkeys of the challenge's user; sets the ceremony cookie. Finish with `POST login/mfa` and `{mfa_token, passkey}`; 401 `invalid_token`, 400 `invalid_credential` when the user has none |
 //! | GET | `.well-known/jwks.json` | | 200, the public keys as a bare JWKS `{"keys": [...]}` |
-//! | POST | `login/mfa` | `{mfa_token, code}` or `{mfa_token, backup_code}` | 200, as the login that issued `mfa_token` answers (the session cookie and the user; the user with tokens for `platform: "jwt"`; the token pair for `POST token`); 400 `invalid_code`, 401 `invalid_token` (unknown, used, expired), 429 after too many wrong codes |
+//! | POST | `login/mfa` | `{mfa_token, code}`, `{mfa_token, backup_code}` or `{mfa_token, passkey}` (after `login/mfa/passkey`) | 200, as the login that issued `mfa_token` answers (the session cookie and the user; the user with tokens for `platform: "jwt"`; the token pair for `POST token`); 400 `invalid_code`, 401 `invalid_token` (unknown, used, expired), 429 after too many wrong codes |
 //! | GET | `mfa` | | 200 `{enabled, methods, backup_codes_remaining}` |
 //! | POST | `mfa/totp/setup` | | 200 `{secret, otpauth_uri, qr_svg}`: a new TOTP secret (stored encrypted); MFA is not on yet; 409 `mfa_already_enabled` |
 //! | POST | `mfa/totp/confirm` | `{code}` | 200 `{backup_codes: [10]}` (shown once): MFA is on, this session counts as MFA-passed; 400 `invalid_code` |
