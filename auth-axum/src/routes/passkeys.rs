@@ -10,7 +10,7 @@
 
 use auth_core::UserStore;
 use auth_core::passkey::{self, PasskeyInfo, PublicKeyCredential, RegisterPublicKeyCredential};
-use auth_core::service::CeremonyStart;
+use auth_core::service::{CeremonyStart, LoggedIn};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,9 +19,6 @@ use serde_json::Value;
 use tower_cookies::Cookies;
 use tower_cookies::cookie::{Cookie, SameSite};
 
-use super::account::{csrf_cookie, session_cookie};
-use super::wire;
-use crate::csrf;
 use crate::extract::{Client, CurrentUser, Jar};
 use crate::json::JsonBody;
 use crate::layer::Auth;
@@ -244,29 +241,21 @@ pub(crate) async fn login_finish<U: UserStore + Clone + Serialize>(
     auth.service().webauthn_config()?;
     let credential: PublicKeyCredential = parse(credential)?;
     let token = take_token(&auth, &cookies);
-    let (user, session_token, _session) = auth
+    let (user, token, session) = auth
         .service()
         .passkey_login_finish(auth.db(), &token, &credential, &client)
         .await?;
     // A new session: the one presented before (if any) ends, as with `POST login`.
-    let mut conn = auth.db().conn().await?;
     if let Some(old) = cookies.get(&auth.http().cookie.name) {
+        let mut conn = auth.db().conn().await?;
         auth_core::session::delete_by_token(&mut conn, old.value()).await?;
     }
-    let csrf_token = auth
-        .inner
-        .csrf
-        .enabled()
-        .then(|| csrf::token_for(&session_token));
-    cookies.add(session_cookie(&auth, session_token));
-    if let Some(csrf_token) = &csrf_token {
-        cookies.add(csrf_cookie(&auth, csrf_token.clone()));
-    }
-    let mut data = wire::user_with_memberships(&mut conn, &user).await?;
-    if let (Value::Object(map), Some(csrf_token)) = (&mut data, csrf_token) {
-        map.insert("csrf_token".into(), csrf_token.into());
-    }
-    Ok(response::ok(data, "logged in"))
+    let done = LoggedIn {
+        user,
+        token,
+        session,
+    };
+    super::account::session_login_answer(&auth, &cookies, done).await
 }
 
 /// The user's passkeys (never the key material).
