@@ -34,6 +34,17 @@ fn check_code(field: &str, code: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// An `mfa_token`'s shape check: present, not absurdly long (`login/mfa` and
+/// `login/mfa/passkey`).
+pub(crate) fn check_mfa_token(token: &str) -> Result<(), ApiError> {
+    if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+        return Err(ApiError::invalid(format!(
+            "mfa_token: 1 to {MAX_TOKEN_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// `POST mfa/totp/confirm` body.
 // No `Debug`: it holds a secret that must never reach a log.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -193,9 +204,6 @@ pub(crate) async fn disable<U: UserStore + Clone + Serialize>(
     current.require_session()?;
     check_code("code", &body.code)?;
     auth.service()
-        .mfa_config()
-        .ok_or(auth_core::AuthError::MfaNotConfigured)?;
-    auth.service()
         .mfa_disable(
             auth.db(),
             &current.user,
@@ -233,9 +241,6 @@ pub(crate) async fn backup_codes<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     current.require_session()?;
     check_code("code", &body.code)?;
-    auth.service()
-        .mfa_config()
-        .ok_or(auth_core::AuthError::MfaNotConfigured)?;
     let backup_codes = auth
         .service()
         .mfa_regenerate_backup_codes(
@@ -273,11 +278,7 @@ pub(crate) async fn login_mfa<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<LoginMfaBody>,
 ) -> Result<Response, ApiError> {
-    if body.mfa_token.is_empty() || body.mfa_token.len() > MAX_TOKEN_CHARS {
-        return Err(ApiError::invalid(format!(
-            "mfa_token: 1 to {MAX_TOKEN_CHARS} characters"
-        )));
-    }
+    check_mfa_token(&body.mfa_token)?;
     #[cfg(feature = "passkeys")]
     let (ceremony, credential);
     let proof = match (&body.code, &body.backup_code, body.passkey) {

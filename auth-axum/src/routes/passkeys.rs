@@ -340,9 +340,7 @@ pub(crate) async fn mfa_start<U: UserStore + Clone + Serialize>(
     Jar(cookies): Jar,
     JsonBody(body): JsonBody<MfaStartBody>,
 ) -> Result<Response, ApiError> {
-    if body.mfa_token.is_empty() || body.mfa_token.len() > 128 {
-        return Err(ApiError::invalid("mfa_token: 1 to 128 characters"));
-    }
+    super::mfa::check_mfa_token(&body.mfa_token)?;
     let start = auth
         .service()
         .passkey_mfa_start(auth.db(), &body.mfa_token)

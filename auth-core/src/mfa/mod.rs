@@ -24,6 +24,9 @@ pub use cipher::SecretKey;
 use crate::db::DbConn;
 use crate::error::Result;
 
+/// How long an `mfa_token` lives unless configured otherwise: 5 minutes.
+pub const DEFAULT_CHALLENGE_TTL: Duration = Duration::from_secs(300);
+
 /// MFA settings: the key that encrypts TOTP secrets, the issuer name authenticator apps
 /// show, and how long a login waits for its code.
 #[derive(Debug, Clone)]
@@ -43,7 +46,7 @@ impl MfaConfig {
         MfaConfig {
             key,
             issuer: issuer.into(),
-            challenge_ttl: Duration::from_secs(300),
+            challenge_ttl: DEFAULT_CHALLENGE_TTL,
         }
     }
 

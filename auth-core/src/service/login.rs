@@ -152,7 +152,7 @@ impl<U: UserStore> AuthService<U> {
                 .mfa
                 .as_ref()
                 .map(|m| m.challenge_ttl)
-                .unwrap_or(std::time::Duration::from_secs(300));
+                .unwrap_or(mfa::DEFAULT_CHALLENGE_TTL);
             let (mfa_token, expires_at) =
                 mfa::challenge::issue(&mut conn, user.id(), finish, name, ttl, session::now())
                     .await?;

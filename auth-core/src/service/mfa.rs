@@ -242,6 +242,7 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// Turns MFA off for `user`, who gives their password and a code (TOTP or backup).
+    /// [`AuthError::MfaNotConfigured`] on a server without MFA, before anything is checked.
     /// The authenticator, the backup codes and open login challenges are deleted.
     pub async fn mfa_disable(
         &self,
@@ -251,6 +252,7 @@ impl<U: UserStore> AuthService<U> {
         code: &str,
         client: &ClientInfo,
     ) -> Result<(), AuthError> {
+        self.mfa_or_refuse()?;
         self.confirm_password(db, user, password, client, EventType::MfaFailure)
             .await?;
         self.verify_any_code(db, user, code, client, "disable")
@@ -271,7 +273,8 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// New backup codes for `user` (the old ones stop working), who gives their password
-    /// and a code (TOTP or backup).
+    /// and a code (TOTP or backup). [`AuthError::MfaNotConfigured`] on a server without
+    /// MFA.
     pub async fn mfa_regenerate_backup_codes(
         &self,
         db: &Database,
@@ -280,6 +283,7 @@ impl<U: UserStore> AuthService<U> {
         code: &str,
         client: &ClientInfo,
     ) -> Result<Vec<String>, AuthError> {
+        self.mfa_or_refuse()?;
         self.confirm_password(db, user, password, client, EventType::MfaFailure)
             .await?;
         self.verify_any_code(db, user, code, client, "backup_codes")

@@ -41,6 +41,23 @@ fn internal(what: &str, e: impl std::fmt::Display) -> AuthError {
     AuthError::Storage(crate::Error::Config(format!("passkeys: {what}: {e}")))
 }
 
+/// Records an accepted assertion on the stored passkey `id`: its last use, and its new
+/// counter and backup state when the authenticator reported a change.
+async fn record_assertion(
+    conn: &mut DbConn,
+    id: i64,
+    key: &mut Passkey,
+    result: &webauthn_rs::prelude::AuthenticationResult,
+) -> Result<(), AuthError> {
+    let updated = if result.needs_update() && key.update_credential(result) == Some(true) {
+        Some(serde_json::to_string(key).map_err(|e| internal("passkey", e))?)
+    } else {
+        None
+    };
+    passkey::record_use(conn, id, session::now(), updated.as_deref()).await?;
+    Ok(())
+}
+
 impl<U: UserStore> AuthService<U> {
     /// The relying party, or [`AuthError::PasskeysNotConfigured`].
     pub fn webauthn_config(&self) -> Result<&WebauthnConfig, AuthError> {
@@ -283,12 +300,7 @@ impl<U: UserStore> AuthService<U> {
             }
         };
         self.attempt_settled(&mut conn, &reserved, true).await?;
-        let updated = if result.needs_update() && key.update_credential(&result) == Some(true) {
-            Some(serde_json::to_string(&key).map_err(|e| internal("passkey", e))?)
-        } else {
-            None
-        };
-        passkey::record_use(&mut conn, stored.id, session::now(), updated.as_deref()).await?;
+        record_assertion(&mut conn, stored.id, &mut key, &result).await?;
         drop(conn);
         tracing::info!(user_id = user.id(), passkey_id = stored.id, "passkey login");
         // A passkey is possession and (user verification) a PIN or biometric: the session
@@ -379,12 +391,7 @@ impl<U: UserStore> AuthService<U> {
         };
         let mut key: Passkey =
             serde_json::from_str(&stored.passkey).map_err(|e| internal("stored passkey", e))?;
-        let updated = if result.needs_update() && key.update_credential(&result) == Some(true) {
-            Some(serde_json::to_string(&key).map_err(|e| internal("passkey", e))?)
-        } else {
-            None
-        };
-        passkey::record_use(conn, stored.id, session::now(), updated.as_deref()).await?;
+        record_assertion(conn, stored.id, &mut key, &result).await?;
         Ok(true)
     }
 
