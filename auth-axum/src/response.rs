@@ -109,6 +109,9 @@ pub enum ErrorCode {
     MfaNotEnabled,
     /// 503: the database is unreachable.
     Unavailable,
+    /// 503: an upstream identity server (LDAP directory, OpenID provider) is unreachable
+    /// or answered garbage; nothing was written.
+    UpstreamUnavailable,
     /// 503: too many password hashes are running and waiting already; the `Retry-After`
     /// header (and `retry_after` in the body) says how many seconds to wait.
     Busy,
@@ -407,6 +410,14 @@ impl From<auth_core::backend::AuthError> for ApiError {
                 ErrorCode::InvalidToken,
                 "the mfa_token is invalid, expired or was already used",
             ),
+            A::Upstream { service, source } => {
+                tracing::warn!(service = %service, error = %source, "upstream unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::UpstreamUnavailable,
+                    format!("the {service} server is unavailable; try again later"),
+                )
+            }
             A::Storage(e) => e.into(),
             other => ApiError::internal(&other),
         }

@@ -151,6 +151,18 @@ pub enum AuthError {
     /// An `mfa_token` was unknown, used, expired, or its user is gone or deactivated.
     #[error("the mfa_token is invalid, expired or was already used")]
     MfaTokenRejected,
+    /// An upstream identity server (an LDAP directory, an OpenID provider) could not be
+    /// reached or answered garbage: nothing was decided about the credentials, and nothing
+    /// was written. `service` is a label safe to show (`LDAP`, a provider's name); the
+    /// cause is for logs only.
+    #[error("the {service} server is unavailable")]
+    Upstream {
+        /// What was unreachable.
+        service: String,
+        /// Why (logged, never shown).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Storage failure (including [`Error::Conflict`] for a taken account).
     #[error(transparent)]
     Storage(#[from] Error),

@@ -25,6 +25,8 @@
 //! - [`passkey`]: passkeys (WebAuthn): their storage, the ceremonies' server-side state and,
 //!   with the `passkeys` feature, the relying party.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
+//! - [`identity`]: external identities (OpenID Connect / OAuth2 providers, LDAP) linked to
+//!   local users.
 //! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
 //!   second step of a login.
 //!
@@ -80,6 +82,8 @@ mod ddl;
 pub mod error;
 #[cfg(auth_backend)]
 mod field;
+#[cfg(auth_backend)]
+pub mod identity;
 #[cfg(auth_backend)]
 pub mod jwt;
 #[cfg(auth_backend)]

@@ -169,6 +169,17 @@ pub async fn list_for_user(conn: &mut DbConn, user_id: i64) -> Result<Vec<Passke
         .collect())
 }
 
+/// How many passkeys `user_id` has.
+pub async fn count_for_user(conn: &mut DbConn, user_id: i64) -> Result<i64> {
+    Ok(with_conn!(conn, |c| {
+        p::table
+            .filter(p::user_id.eq(user_id))
+            .count()
+            .get_result(c)
+            .await
+    })?)
+}
+
 /// Deletes passkey `id` if `user_id` owns it; `true` if it did.
 pub async fn delete_for_owner(conn: &mut DbConn, user_id: i64, id: i64) -> Result<bool> {
     let deleted = with_conn!(conn, |c| {

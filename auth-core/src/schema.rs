@@ -274,3 +274,17 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    /// External identities: the subject a provider (an OpenID Connect / OAuth2 provider,
+    /// LDAP) asserts, unique per provider, and the local user it logs in as.
+    auth_identities (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        provider -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
