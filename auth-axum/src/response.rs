@@ -107,6 +107,25 @@ pub enum ErrorCode {
     MfaAlreadyEnabled,
     /// 400: MFA is not on (or there is no setup to confirm).
     MfaNotEnabled,
+    /// 400: an OAuth login's `state` is unknown, used already, or another browser's (start
+    /// again from `authorize`).
+    InvalidState,
+    /// 400: an OAuth login took longer than its 10 minutes (start again).
+    StateExpired,
+    /// 400: the identity provider answered with an error (the user refused, the code was
+    /// rejected); the message names the provider's code.
+    ProviderError,
+    /// 400: the ID token's nonce is not this login's.
+    InvalidNonce,
+    /// 400: the provider's ID token failed verification (signature, issuer, audience,
+    /// expiry), or its answer lacks a subject; the message names what failed.
+    InvalidIdToken,
+    /// 409: the external identity is linked to another account.
+    IdentityTaken,
+    /// 403: no account is linked to this external identity and the server creates none.
+    NoAccount,
+    /// 409: the identity is the account's last way to log in.
+    LastLoginMethod,
     /// 503: the database is unreachable.
     Unavailable,
     /// 503: an upstream identity server (LDAP directory, OpenID provider) is unreachable
@@ -283,6 +302,25 @@ impl std::fmt::Display for DisplayChain<'_> {
     }
 }
 
+/// The answer of a refused OAuth login or link.
+fn oauth_error(e: auth_core::oauth::OAuthError) -> ApiError {
+    use auth_core::oauth::OAuthError as O;
+    let message = e.to_string();
+    let (status, code) = match e {
+        O::UnknownProvider(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+        O::InvalidNext => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::InvalidInput),
+        O::InvalidState => (StatusCode::BAD_REQUEST, ErrorCode::InvalidState),
+        O::StateExpired => (StatusCode::BAD_REQUEST, ErrorCode::StateExpired),
+        O::Provider(_) => (StatusCode::BAD_REQUEST, ErrorCode::ProviderError),
+        O::InvalidNonce => (StatusCode::BAD_REQUEST, ErrorCode::InvalidNonce),
+        O::InvalidToken(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidIdToken),
+        O::IdentityTaken => (StatusCode::CONFLICT, ErrorCode::IdentityTaken),
+        O::NoAccount => (StatusCode::FORBIDDEN, ErrorCode::NoAccount),
+        _ => (StatusCode::BAD_REQUEST, ErrorCode::InvalidInput),
+    };
+    ApiError::new(status, code, message)
+}
+
 impl From<auth_core::backend::AuthError> for ApiError {
     fn from(e: auth_core::backend::AuthError) -> Self {
         use auth_core::account_token::TokenError as T;
@@ -409,6 +447,12 @@ impl From<auth_core::backend::AuthError> for ApiError {
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::InvalidToken,
                 "the mfa_token is invalid, expired or was already used",
+            ),
+            A::OAuth(e) => oauth_error(e),
+            A::LastLoginMethod => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::LastLoginMethod,
+                "this is the account's last way to log in: set a password or link another first",
             ),
             A::Upstream { service, source } => {
                 tracing::warn!(service = %service, error = %source, "upstream unavailable");

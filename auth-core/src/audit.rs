@@ -147,6 +147,13 @@ event_types! {
     MfaBackupCodeUsed = "mfa.backup_code_used",
     /// A session's user proved who they are again (detail: `session_id`, `method`).
     Reauthenticated = "session.reauthenticated",
+    /// An external identity was linked to a user (detail: `provider`, `identity_id`, `by`:
+    /// `login` for a first login that created the user, `email` for a verified address,
+    /// `link` for a logged-in user's request).
+    IdentityLinked = "identity.linked",
+    /// A user unlinked one of their external identities (detail: `provider`,
+    /// `identity_id`).
+    IdentityUnlinked = "identity.unlinked",
 }
 
 impl std::fmt::Display for EventType {

@@ -393,6 +393,8 @@ pub struct Cleaned {
     pub throttle: usize,
     /// Expired MFA login challenges ([`crate::mfa::challenge::cleanup_expired`]).
     pub mfa_challenges: usize,
+    /// Expired OAuth logins under way ([`crate::oauth::state::cleanup_expired`]).
+    pub oauth_states: usize,
 }
 
 /// Runs `step` until it deletes nothing; returns the total.
@@ -432,7 +434,9 @@ pub async fn cleanup<U: UserStore>(
     let stale = drain(async || throttle::cleanup(c, before, batch).await).await?;
     let mfa_challenges =
         drain(async || crate::mfa::challenge::cleanup_expired(c, batch).await).await?;
+    let oauth_states = crate::oauth::state::cleanup_expired(c, session::now()).await?;
     Ok(Cleaned {
+        oauth_states,
         sessions,
         tokens,
         api_keys,
@@ -598,6 +602,11 @@ impl AuthCommand {
                     out,
                     "expired MFA login challenges deleted: {}",
                     cleaned.mfa_challenges
+                )?;
+                writeln!(
+                    out,
+                    "expired OAuth logins deleted: {}",
+                    cleaned.oauth_states
                 )?;
             }
             AuthCommand::ListUsers => {

@@ -151,6 +151,13 @@ pub enum AuthError {
     /// An `mfa_token` was unknown, used, expired, or its user is gone or deactivated.
     #[error("the mfa_token is invalid, expired or was already used")]
     MfaTokenRejected,
+    /// An OAuth2 / OpenID Connect login or link was refused (the variant says why).
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
+    /// The identity is the user's last way to log in (no password, no other identity or
+    /// passkey): unlinking it would lock the account.
+    #[error("this is the account's last way to log in")]
+    LastLoginMethod,
     /// An upstream identity server (an LDAP directory, an OpenID provider) could not be
     /// reached or answered garbage: nothing was decided about the credentials, and nothing
     /// was written. `service` is a label safe to show (`LDAP`, a provider's name); the

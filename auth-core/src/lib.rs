@@ -27,6 +27,8 @@
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
 //! - [`identity`]: external identities (OpenID Connect / OAuth2 providers, LDAP) linked to
 //!   local users.
+//! - [`oauth`]: login through OpenID Connect and OAuth2 providers (the authorizations under
+//!   way, the open-redirect guard and, with the `oauth` feature, the providers).
 //! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
 //!   second step of a login.
 //!
@@ -42,6 +44,7 @@
 //! | `mail` | `mail::SmtpMailer` (lettre); the [`mail::MailSender`] trait and the `LogMailer` are always there |
 //! | `cli` | the `cli` module, the `manage.py`-style verbs (clap, rpassword) |
 //! | `passkeys` | passkey ceremonies with webauthn-rs ([`passkey::WebauthnConfig`]; needs OpenSSL) |
+//! | `oauth` | OpenID Connect and OAuth2 providers (openidconnect, reqwest with rustls: `oauth::OAuthConfig`) |
 //!
 //! A backend left out compiles none of its driver; a database URL for it is an
 //! [`Error::Config`] naming the feature. The macros that expand in the application
@@ -98,6 +101,8 @@ pub mod migrate;
 mod model;
 #[cfg(auth_backend)]
 pub mod passkey;
+#[cfg(auth_backend)]
+pub mod oauth;
 #[cfg(auth_backend)]
 pub mod password;
 #[cfg(auth_backend)]

@@ -288,3 +288,19 @@ diesel::table! {
         last_login_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    /// OAuth2 / OpenID Connect authorizations under way, under the SHA-256 of their
+    /// `state`: the browser binding's hash, the PKCE verifier, the nonce, where to go next,
+    /// and the user asking to link (if any). Single use.
+    auth_oauth_states (state_hash) {
+        state_hash -> Text,
+        browser_hash -> Text,
+        provider -> Text,
+        pkce_verifier -> Text,
+        nonce -> Text,
+        next -> Text,
+        link_user_id -> Nullable<BigInt>,
+        expires_at -> Timestamp,
+    }
+}

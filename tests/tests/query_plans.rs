@@ -71,6 +71,8 @@ const CHECKED: &[&str] = &[
     "auth_mfa_totp",
     "auth_mfa_backup_codes",
     "auth_mfa_challenges",
+    "auth_identities",
+    "auth_oauth_states",
 ];
 
 /// PostgreSQL: unique indexes the flows' lookups must go through.

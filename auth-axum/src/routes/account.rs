@@ -129,6 +129,21 @@ pub(crate) fn session_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Coo
     cookie.build()
 }
 
+/// Sets the cookies of a new session: the session cookie holding `token` and, with CSRF
+/// protection on, the CSRF cookie; returns the CSRF token.
+pub(crate) fn add_session_cookies<U: UserStore>(
+    auth: &Auth<U>,
+    cookies: &tower_cookies::Cookies,
+    token: String,
+) -> Option<String> {
+    let csrf_token = auth.inner.csrf.enabled().then(|| csrf::token_for(&token));
+    cookies.add(session_cookie(auth, token));
+    if let Some(csrf_token) = &csrf_token {
+        cookies.add(csrf_cookie(auth, csrf_token.clone()));
+    }
+    csrf_token
+}
+
 /// The CSRF token cookie: readable by scripts (not `HttpOnly`), otherwise with the session
 /// cookie's attributes (`SameSite=Lax`, `Path=/`, `Secure`, `Domain`, `Max-Age`).
 pub(crate) fn csrf_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie<'static> {
@@ -209,11 +224,7 @@ pub(crate) async fn session_login_answer<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     let LoggedIn { user, token, .. } = done;
     let mut conn = auth.db().conn().await?;
-    let csrf_token = auth.inner.csrf.enabled().then(|| csrf::token_for(&token));
-    cookies.add(session_cookie(auth, token));
-    if let Some(csrf_token) = &csrf_token {
-        cookies.add(csrf_cookie(auth, csrf_token.clone()));
-    }
+    let csrf_token = add_session_cookies(auth, cookies, token);
     let mut data = wire::user_with_memberships(&mut conn, &user).await?;
     if let (Value::Object(map), Some(csrf_token)) = (&mut data, csrf_token) {
         map.insert("csrf_token".into(), csrf_token.into());

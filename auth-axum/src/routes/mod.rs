@@ -90,8 +90,11 @@ pub(crate) mod admin;
 pub(crate) mod answers;
 pub(crate) mod api_keys;
 mod documented;
+pub(crate) mod identities;
 pub(crate) mod me;
 pub(crate) mod mfa;
+#[cfg(feature = "oauth")]
+pub(crate) mod oauth;
 mod openapi_json;
 #[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;
@@ -213,5 +216,14 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
         .route(passkeys::__path_list, Session, passkeys::list::<U>)
         .route(passkeys::__path_delete, Session, passkeys::delete::<U>)
         .route(passkeys::__path_mfa_start, Public, passkeys::mfa_start::<U>);
+    let routes = routes
+        .route(identities::__path_list, User, identities::list::<U>)
+        .route(identities::__path_unlink, Session, identities::unlink::<U>);
+    #[cfg(feature = "oauth")]
+    let routes = routes
+        .route(oauth::__path_authorize, Public, oauth::authorize::<U>)
+        .route(oauth::__path_login_redirect, Public, oauth::login_redirect::<U>)
+        .route(oauth::__path_link, Session, oauth::link::<U>)
+        .route(oauth::__path_callback, Public, oauth::callback::<U>);
     admin::routes(routes)
 }

@@ -67,6 +67,10 @@ pub enum Method {
     BackupCode,
     /// A passkey (WebAuthn).
     Passkey,
+    /// A second factor an identity provider checked and said so in its ID token's `amr`
+    /// (trusted only when configured: [`crate::oauth::ProviderConfig::trust_amr`]).
+    /// Recorded, never offered as a way to finish a login.
+    Provider,
 }
 
 impl Method {
@@ -76,6 +80,7 @@ impl Method {
             Method::Totp => "totp",
             Method::BackupCode => "backup_code",
             Method::Passkey => "passkey",
+            Method::Provider => "provider",
         }
     }
 }

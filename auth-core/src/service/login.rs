@@ -144,43 +144,57 @@ impl<U: UserStore> AuthService<U> {
         };
         let mut conn = db.conn().await?;
         self.attempt_settled(&mut conn, &reserved, true).await?;
-        // A user who turned MFA on always gets the second step, whether or not this
-        // server has an MFA key now (fail closed; backup codes need no key).
-        let methods = self.second_factor_methods(&mut conn, user.id()).await?;
-        if !methods.is_empty() {
-            let ttl = self
-                .mfa
-                .as_ref()
-                .map(|m| m.challenge_ttl)
-                .unwrap_or(mfa::DEFAULT_CHALLENGE_TTL);
-            let (mfa_token, expires_at) =
-                mfa::challenge::issue(&mut conn, user.id(), finish, name, ttl, session::now())
-                    .await?;
-            let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
-            self.audit_user(
-                &mut conn,
-                client,
-                EventType::MfaChallenged,
-                &user,
-                json!({ "platform": name, "methods": names }),
-            )
-            .await?;
-            tracing::info!(
-                user_id = user.id(),
-                platform = name,
-                "login: second factor due"
-            );
-            return Ok(LoginOutcome::MfaRequired(MfaChallenge {
-                mfa_required: true,
-                mfa_token,
-                methods,
-                expires_at,
-            }));
+        if let Some(challenge) = self
+            .second_factor_challenge(&mut conn, &user, finish, name, client)
+            .await?
+        {
+            return Ok(LoginOutcome::MfaRequired(challenge));
         }
         drop(conn);
         self.complete_login(db, user, name, client, None)
             .await
             .map(LoginOutcome::Complete)
+    }
+
+    /// The MFA challenge of `user` when they have a second factor to pass (a user who
+    /// turned MFA on always gets it, whether or not this server has an MFA key now: fail
+    /// closed; backup codes need no key); `None` when no second factor is due. `finish` is
+    /// how the MFA step will end, `platform` the login's.
+    pub(super) async fn second_factor_challenge(
+        &self,
+        conn: &mut crate::db::DbConn,
+        user: &U,
+        finish: Finish,
+        platform: &str,
+        client: &ClientInfo,
+    ) -> Result<Option<MfaChallenge>, AuthError> {
+        let methods = self.second_factor_methods(conn, user.id()).await?;
+        if methods.is_empty() {
+            return Ok(None);
+        }
+        let ttl = self
+            .mfa
+            .as_ref()
+            .map(|m| m.challenge_ttl)
+            .unwrap_or(mfa::DEFAULT_CHALLENGE_TTL);
+        let (mfa_token, expires_at) =
+            mfa::challenge::issue(conn, user.id(), finish, platform, ttl, session::now()).await?;
+        let names: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+        self.audit_user(
+            conn,
+            client,
+            EventType::MfaChallenged,
+            user,
+            json!({ "platform": platform, "methods": names }),
+        )
+        .await?;
+        tracing::info!(user_id = user.id(), platform, "login: second factor due");
+        Ok(Some(MfaChallenge {
+            mfa_required: true,
+            mfa_token,
+            methods,
+            expires_at,
+        }))
     }
 
     /// Opens the session of a user whose credentials were checked by a login flow: the

@@ -12,9 +12,12 @@
 
 mod email_change;
 mod hooks;
+mod identities;
 mod login;
 mod mail;
 mod mfa;
+#[cfg(feature = "oauth")]
+mod oauth;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod password_change;
@@ -26,6 +29,8 @@ mod verification;
 pub use hooks::{Hooks, NoHooks};
 pub use login::{LoggedIn, LoginOutcome, MfaChallenge};
 pub use mfa::{MfaLogin, MfaProof, MfaStatus};
+#[cfg(feature = "oauth")]
+pub use oauth::{OAuthCallback, OAuthOutcome, OAuthStart};
 #[cfg(feature = "passkeys")]
 pub use passkeys::{CeremonyStart, PASSKEY_PLATFORM};
 pub use tokens::{JWT_PLATFORM, TokenPair};
@@ -88,6 +93,8 @@ pub struct AuthService<U: UserStore> {
     login_by_email: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
+    #[cfg(feature = "oauth")]
+    oauth: Option<Arc<oauth::OAuthRuntime>>,
 }
 
 impl<U: UserStore> Clone for AuthService<U> {
@@ -110,6 +117,8 @@ impl<U: UserStore> Clone for AuthService<U> {
             login_by_email: self.login_by_email,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn.clone(),
+            #[cfg(feature = "oauth")]
+            oauth: self.oauth.clone(),
         }
     }
 }
@@ -134,6 +143,8 @@ impl<U: UserStore> std::fmt::Debug for AuthService<U> {
             .field("login_by_email", &self.login_by_email);
         #[cfg(feature = "passkeys")]
         f.field("webauthn", &self.webauthn);
+        #[cfg(feature = "oauth")]
+        f.field("oauth", &self.oauth);
         f.finish_non_exhaustive()
     }
 }
@@ -159,6 +170,8 @@ pub struct AuthServiceBuilder<U: UserStore> {
     login_by_email: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
+    #[cfg(feature = "oauth")]
+    oauth: Option<Arc<oauth::OAuthRuntime>>,
 }
 
 impl<U: UserStore> Default for AuthServiceBuilder<U> {
@@ -180,6 +193,8 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             jwt: None,
             #[cfg(feature = "passkeys")]
             webauthn: None,
+            #[cfg(feature = "oauth")]
+            oauth: None,
             mfa: None,
             login_by_email: false,
         }
@@ -297,6 +312,15 @@ impl<U: UserStore> AuthServiceBuilder<U> {
         self
     }
 
+    /// Login through OpenID Connect and OAuth2 providers (`GET oauth/{provider}/authorize`
+    /// and its callback, `GET identities`). An error when a provider's client cannot be
+    /// set up (its redirect URI does not parse, the TLS roots do not load).
+    #[cfg(feature = "oauth")]
+    pub fn oauth(mut self, config: crate::oauth::OAuthConfig) -> Result<Self, crate::Error> {
+        self.oauth = Some(oauth::OAuthRuntime::new(config)?);
+        Ok(self)
+    }
+
     /// Login by account or e-mail (off by default). With `true`, `POST login` and
     /// `POST token` accept the user's e-mail address in `account`: the password backend
     /// the service registers looks a text holding `@` up by e-mail address when no account
@@ -351,6 +375,8 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             login_by_email: self.login_by_email,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn,
+            #[cfg(feature = "oauth")]
+            oauth: self.oauth,
         }
     }
 }

@@ -385,6 +385,7 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
             auth_core::api_key::delete_for_user(conn, user.id()).await?;
             auth_core::passkey::delete_for_user(conn, user.id()).await?;
             auth_core::identity::delete_for_user(conn, user.id()).await?;
+            auth_core::oauth::state::delete_for_user(conn, user.id()).await?;
             auth_core::mfa::forget_user(conn, user.id()).await?;
             manage::forget_user(conn, user.id()).await?;
             user_status::clear(conn, user.id()).await?;

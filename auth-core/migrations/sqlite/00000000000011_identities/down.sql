@@ -1,1 +1,2 @@
+DROP TABLE auth_oauth_states;
 DROP TABLE auth_identities;
