@@ -16,8 +16,9 @@ pub enum ProviderKind {
     /// OpenID Connect: the endpoints and keys come from the issuer's discovery document;
     /// the user is the verified ID token's `sub`.
     Oidc {
-        /// The issuer URL (its `/.well-known/openid-configuration` is read).
-        issuer: Url,
+        /// The issuer URL exactly as the provider writes it in its tokens' `iss` (with or
+        /// without a trailing slash); its `/.well-known/openid-configuration` is read.
+        issuer: String,
     },
     /// Plain OAuth2: the user is read from a user-info endpoint with the access token.
     OAuth2 {
@@ -89,7 +90,10 @@ impl ProviderConfig {
         Self::new(
             name,
             ProviderKind::Oidc {
-                issuer: parse_url("issuer", issuer)?,
+                issuer: {
+                    parse_url("issuer", issuer)?;
+                    issuer.to_owned()
+                },
             },
             client_id,
             client_secret,

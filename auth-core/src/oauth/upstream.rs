@@ -129,14 +129,14 @@ impl Upstream {
 
     /// The OpenID provider's metadata, read at most once per [`DISCOVERY_TTL`] (again
     /// after a failure).
-    async fn metadata(&self, p: &Provider, issuer: &url::Url) -> Result<CoreProviderMetadata, AuthError> {
+    async fn metadata(&self, p: &Provider, issuer: &str) -> Result<CoreProviderMetadata, AuthError> {
         let mut cached = p.discovered.lock().await;
         if let Some((metadata, at)) = cached.as_ref()
             && at.elapsed() < DISCOVERY_TTL
         {
             return Ok(metadata.clone());
         }
-        let issuer = IssuerUrl::from_url(issuer.clone());
+        let issuer = IssuerUrl::new(issuer.to_owned()).map_err(|e| upstream(&p.config.name, e))?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| upstream(&p.config.name, e))?;
