@@ -56,6 +56,10 @@ pub struct AuthConfig {
     pub webauthn: Option<auth_core::passkey::WebauthnConfig>,
     /// Multi-factor authentication (`AUTH_MFA_*`), when `AUTH_MFA_KEY` is set.
     pub mfa: Option<MfaConfig>,
+    /// OpenID Connect / OAuth2 providers (`AUTH_OIDC_<NAME>_*`, `AUTH_OAUTH_*`), when one
+    /// is configured.
+    #[cfg(feature = "oauth")]
+    pub oauth: Option<auth_core::oauth::OAuthConfig>,
     /// Cookie, CSRF, registration mode, client IP (`AUTH_COOKIE_*`, `AUTH_CSRF_*`,
     /// `AUTH_REGISTRATION`, `AUTH_CLIENT_IP_*`).
     pub http: HttpConfig,
@@ -72,6 +76,8 @@ impl Default for AuthConfig {
             #[cfg(feature = "passkeys")]
             webauthn: None,
             mfa: None,
+            #[cfg(feature = "oauth")]
+            oauth: None,
             http: HttpConfig::default(),
         }
     }
@@ -117,6 +123,38 @@ const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_WEBAUTHN_RP_ID", "unset (no passkeys)"),
     ("AUTH_WEBAUTHN_ORIGIN", "required with AUTH_WEBAUTHN_RP_ID"),
     ("AUTH_WEBAUTHN_RP_NAME", "the RP id"),
+    (
+        "AUTH_OIDC_<NAME>_ISSUER",
+        "unset: an OpenID Connect provider named <name> (lowercased) found by discovery",
+    ),
+    (
+        "AUTH_OIDC_<NAME>_CLIENT_ID",
+        "required per provider; AUTH_OIDC_GITHUB_CLIENT_ID alone is the GitHub preset",
+    ),
+    ("AUTH_OIDC_<NAME>_CLIENT_SECRET", "unset (a public client)"),
+    (
+        "AUTH_OIDC_<NAME>_SCOPES",
+        "openid email profile (space-separated)",
+    ),
+    ("AUTH_OIDC_<NAME>_TRUST_AMR", "false"),
+    (
+        "AUTH_OAUTH_PUBLIC_URL",
+        "required with a provider: the auth router's public URL",
+    ),
+    ("AUTH_OAUTH_LINK_VERIFIED_EMAIL", "false"),
+    ("AUTH_OAUTH_CREATE_USERS", "true"),
+    ("AUTH_OAUTH_MFA_URL", "unset (next itself)"),
+];
+
+/// The prefix of the per-provider variables.
+const OIDC_PREFIX: &str = "AUTH_OIDC_";
+/// Their suffixes.
+const OIDC_SUFFIXES: [&str; 5] = [
+    "_ISSUER",
+    "_CLIENT_ID",
+    "_CLIENT_SECRET",
+    "_SCOPES",
+    "_TRUST_AMR",
 ];
 
 /// The passkey variables.
@@ -125,6 +163,19 @@ const WEBAUTHN_VARIABLES: [&str; 3] = [
     "AUTH_WEBAUTHN_ORIGIN",
     "AUTH_WEBAUTHN_RP_NAME",
 ];
+
+/// Whether `name` is a per-provider variable (`AUTH_OIDC_<NAME>_<SUFFIX>`).
+fn is_provider_variable(name: &str) -> bool {
+    name.strip_prefix(OIDC_PREFIX).is_some_and(|rest| {
+        OIDC_SUFFIXES.iter().any(|suffix| {
+            rest.strip_suffix(suffix).is_some_and(|n| {
+                !n.is_empty()
+                    && n.bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            })
+        })
+    })
+}
 
 /// The values read, by name.
 struct Vars(std::collections::HashMap<String, String>);
@@ -226,14 +277,16 @@ impl AuthConfig {
         let mut vars = Vec::new();
         for (name, value) in std::env::vars_os() {
             let Some(name) = name.to_str() else { continue };
-            let Some(&(known, _)) = VARIABLES.iter().find(|(n, _)| *n == name) else {
-                continue;
+            let known = match VARIABLES.iter().find(|(n, _)| *n == name) {
+                Some(&(known, _)) => known,
+                None if is_provider_variable(name) => "AUTH_OIDC_<NAME>_*",
+                None => continue,
             };
             let value = value.into_string().map_err(|_| EnvConfigError {
                 variable: known,
-                message: "not valid UTF-8".into(),
+                message: format!("{name}: not valid UTF-8"),
             })?;
-            vars.push((known.to_owned(), value));
+            vars.push((name.to_owned(), value));
         }
         self.merge_vars(vars)
     }
@@ -297,6 +350,7 @@ impl AuthConfig {
         self.merge_jwt(&vars)?;
         self.merge_webauthn(&vars)?;
         self.merge_mfa(&vars)?;
+        self.merge_oauth(&vars)?;
         Ok(self)
     }
 
@@ -513,6 +567,117 @@ impl AuthConfig {
         Ok(())
     }
 
+    #[cfg(not(feature = "oauth"))]
+    fn merge_oauth(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        match vars
+            .0
+            .keys()
+            .find(|name| is_provider_variable(name) || name.starts_with("AUTH_OAUTH_"))
+        {
+            Some(_) => Err(EnvConfigError {
+                variable: "AUTH_OIDC_<NAME>_*",
+                message: "external identity needs the \"oauth\" Cargo feature of auth-axum, \
+                          which this build leaves out"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    #[cfg(feature = "oauth")]
+    fn merge_oauth(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        use auth_core::oauth::{OAuthConfig, ProviderConfig};
+        const PROVIDER: &str = "AUTH_OIDC_<NAME>_*";
+        let err = |variable: &'static str, message: String| EnvConfigError { variable, message };
+        // The provider names, from the variables present, sorted (a stable order).
+        let mut names: Vec<String> = vars
+            .0
+            .keys()
+            .filter(|name| is_provider_variable(name))
+            .filter_map(|name| {
+                let rest = name.strip_prefix(OIDC_PREFIX)?;
+                OIDC_SUFFIXES
+                    .iter()
+                    .find_map(|suffix| rest.strip_suffix(suffix))
+                    .map(str::to_owned)
+            })
+            .collect();
+        names.sort();
+        names.dedup();
+        if names.is_empty() {
+            if let Some(variable) = [
+                "AUTH_OAUTH_PUBLIC_URL",
+                "AUTH_OAUTH_LINK_VERIFIED_EMAIL",
+                "AUTH_OAUTH_CREATE_USERS",
+                "AUTH_OAUTH_MFA_URL",
+            ]
+            .into_iter()
+            .find(|name| vars.get(name).is_some())
+            {
+                return Err(err(
+                    variable,
+                    "needs a provider (AUTH_OIDC_<NAME>_CLIENT_ID)".into(),
+                ));
+            }
+            return Ok(());
+        }
+        let public = vars.required("AUTH_OAUTH_PUBLIC_URL", "AUTH_OIDC_<NAME>_CLIENT_ID")?;
+        let mut config = OAuthConfig::new(public.trim())
+            .map_err(|e| err("AUTH_OAUTH_PUBLIC_URL", e.to_string()))?;
+        for name in names {
+            let var = |suffix: &str| format!("{OIDC_PREFIX}{name}{suffix}");
+            let get = |suffix: &str| vars.0.get(&var(suffix)).map(|v| v.trim());
+            let provider_name = name.to_ascii_lowercase();
+            let client_id = get("_CLIENT_ID")
+                .ok_or_else(|| err(PROVIDER, format!("{} is required", var("_CLIENT_ID"))))?;
+            let secret = get("_CLIENT_SECRET");
+            let mut provider = match get("_ISSUER") {
+                Some(issuer) => ProviderConfig::oidc(&provider_name, issuer, client_id, secret),
+                None if provider_name == "github" => Ok(ProviderConfig::github(
+                    client_id,
+                    secret.ok_or_else(|| {
+                        err(
+                            PROVIDER,
+                            format!("{} is required for GitHub", var("_CLIENT_SECRET")),
+                        )
+                    })?,
+                )),
+                None => {
+                    return Err(err(
+                        PROVIDER,
+                        format!("{} is required (only GitHub has a preset)", var("_ISSUER")),
+                    ));
+                }
+            }
+            .map_err(|e| err(PROVIDER, format!("{}: {e}", var("_ISSUER"))))?;
+            if let Some(scopes) = get("_SCOPES") {
+                provider = provider.scopes(scopes.split_whitespace().map(str::to_owned));
+            }
+            if let Some(raw) = get("_TRUST_AMR") {
+                let on = boolean(raw)
+                    .map_err(|m| err(PROVIDER, format!("{}: {m}", var("_TRUST_AMR"))))?;
+                provider = provider.trust_amr(on);
+            }
+            config = config
+                .provider(provider)
+                .map_err(|e| err(PROVIDER, e.to_string()))?;
+        }
+        if let Some(on) = vars.parse("AUTH_OAUTH_LINK_VERIFIED_EMAIL", boolean)? {
+            config = config.link_verified_email(on);
+        }
+        if let Some(on) = vars.parse("AUTH_OAUTH_CREATE_USERS", boolean)? {
+            config = config.create_users(on);
+        }
+        if let Some(page) = vars.get("AUTH_OAUTH_MFA_URL") {
+            config = config
+                .mfa_url(page.trim())
+                .map_err(|e| err("AUTH_OAUTH_MFA_URL", e.to_string()))?;
+        }
+        config.check().map_err(|e| err(PROVIDER, e.to_string()))?;
+        self.oauth = Some(config);
+        Ok(())
+    }
+
     /// A service builder with these settings (hashing cost, sessions, throttling, account
     /// mail, JWT, MFA); add backends, hooks or a password policy, then build.
     pub fn service_builder<U: UserStore>(&self) -> AuthServiceBuilder<U> {
@@ -532,6 +697,12 @@ impl AuthConfig {
         }
         if let Some(mfa) = &self.mfa {
             builder = builder.mfa(mfa.clone());
+        }
+        #[cfg(feature = "oauth")]
+        if let Some(oauth) = &self.oauth {
+            builder = builder
+                .oauth(oauth.clone())
+                .expect("the OAuth configuration was checked when it was read");
         }
         builder
     }

@@ -100,9 +100,9 @@ pub mod migrate;
 #[cfg(auth_backend)]
 mod model;
 #[cfg(auth_backend)]
-pub mod passkey;
-#[cfg(auth_backend)]
 pub mod oauth;
+#[cfg(auth_backend)]
+pub mod passkey;
 #[cfg(auth_backend)]
 pub mod password;
 #[cfg(auth_backend)]

@@ -521,6 +521,29 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
         .unwrap();
     }
     drop(conn);
+    // OAuth logins under way: one past its time, one live.
+    {
+        use auth_axum::auth_core::oauth::state;
+        let mut conn = app.t.db.conn().await.unwrap();
+        for (s, ttl) in [("old-state", 0), ("live-state", 600)] {
+            state::store(
+                &mut conn,
+                state::NewPending {
+                    state: s,
+                    browser_token: "b",
+                    provider: "p",
+                    pkce_verifier: "v",
+                    nonce: "n",
+                    next: "/",
+                    link_user_id: None,
+                },
+                auth_axum::auth_core::session::now() - time::Duration::seconds(1),
+                std::time::Duration::from_secs(ttl),
+            )
+            .await
+            .unwrap();
+        }
+    }
 
     // Small batches: several statements per kind.
     let out = run(&app, &["cleanup", "--batch", "2"], None).await.unwrap();
@@ -531,7 +554,8 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
          expired API keys deleted: 2\n\
          expired refresh tokens deleted: 2\n\
          stale throttle rows deleted: 2\n\
-         expired MFA login challenges deleted: 3\n"
+         expired MFA login challenges deleted: 3\n\
+         expired OAuth logins deleted: 1\n"
     );
     // Everything live is still there and still works.
     assert_eq!(app.get("me", Some(&live)).await.status, StatusCode::OK);

@@ -269,3 +269,93 @@ fn the_webauthn_variables_make_the_relying_party() {
     .unwrap_err();
     assert_eq!(err.variable, "AUTH_WEBAUTHN_ORIGIN");
 }
+
+#[test]
+fn the_oidc_variables_make_the_providers() {
+    assert!(merged(&[]).unwrap().oauth.is_none());
+    let config = merged(&[
+        (
+            "AUTH_OAUTH_PUBLIC_URL",
+            "https://app.example.com/api/contrib/auth",
+        ),
+        ("AUTH_OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+        ("AUTH_OIDC_GOOGLE_CLIENT_ID", "google-client"),
+        ("AUTH_OIDC_GOOGLE_CLIENT_SECRET", "google-secret"),
+        ("AUTH_OIDC_CORP_SSO_ISSUER", "https://sso.corp.example/"),
+        ("AUTH_OIDC_CORP_SSO_CLIENT_ID", "corp"),
+        ("AUTH_OIDC_CORP_SSO_SCOPES", "openid email"),
+        ("AUTH_OIDC_CORP_SSO_TRUST_AMR", "true"),
+        ("AUTH_OIDC_GITHUB_CLIENT_ID", "gh"),
+        ("AUTH_OIDC_GITHUB_CLIENT_SECRET", "gh-secret"),
+        ("AUTH_OAUTH_LINK_VERIFIED_EMAIL", "true"),
+    ])
+    .unwrap();
+    let oauth = config.oauth.expect("providers");
+    let names: Vec<&str> = oauth.providers().iter().map(|p| p.name()).collect();
+    assert_eq!(names, ["corp_sso", "github", "google"]);
+    assert_eq!(
+        oauth.redirect_uri("google").as_str(),
+        "https://app.example.com/api/contrib/auth/oauth/google/callback"
+    );
+    // The secret never shows in Debug output.
+    assert!(!format!("{oauth:?}").contains("google-secret"));
+
+    // A provider without its client id, an unknown preset, a bad issuer, a bad boolean, no
+    // public URL: each names what to fix, never a secret.
+    for (vars, variable, hint) in [
+        (
+            vec![
+                ("AUTH_OAUTH_PUBLIC_URL", "https://a.example/"),
+                ("AUTH_OIDC_X_ISSUER", "https://x.example"),
+            ],
+            "AUTH_OIDC_<NAME>_*",
+            "AUTH_OIDC_X_CLIENT_ID",
+        ),
+        (
+            vec![
+                ("AUTH_OAUTH_PUBLIC_URL", "https://a.example/"),
+                ("AUTH_OIDC_X_CLIENT_ID", "x"),
+            ],
+            "AUTH_OIDC_<NAME>_*",
+            "AUTH_OIDC_X_ISSUER",
+        ),
+        (
+            vec![
+                ("AUTH_OAUTH_PUBLIC_URL", "https://a.example/"),
+                ("AUTH_OIDC_X_CLIENT_ID", "x"),
+                ("AUTH_OIDC_X_CLIENT_SECRET", "sekrit"),
+                ("AUTH_OIDC_X_ISSUER", "not a url"),
+            ],
+            "AUTH_OIDC_<NAME>_*",
+            "AUTH_OIDC_X_ISSUER",
+        ),
+        (
+            vec![
+                ("AUTH_OAUTH_PUBLIC_URL", "https://a.example/"),
+                ("AUTH_OIDC_X_CLIENT_ID", "x"),
+                ("AUTH_OIDC_X_ISSUER", "https://x.example"),
+                ("AUTH_OIDC_X_TRUST_AMR", "maybe"),
+            ],
+            "AUTH_OIDC_<NAME>_*",
+            "AUTH_OIDC_X_TRUST_AMR",
+        ),
+        (
+            vec![
+                ("AUTH_OIDC_X_CLIENT_ID", "x"),
+                ("AUTH_OIDC_X_ISSUER", "https://x.example"),
+            ],
+            "AUTH_OAUTH_PUBLIC_URL",
+            "required",
+        ),
+        (
+            vec![("AUTH_OAUTH_CREATE_USERS", "false")],
+            "AUTH_OAUTH_CREATE_USERS",
+            "provider",
+        ),
+    ] {
+        let err = merged(&vars).unwrap_err();
+        assert_eq!(err.variable, variable, "{err}");
+        assert!(err.message.contains(hint), "{err}");
+        assert!(!err.to_string().contains("sekrit"), "{err}");
+    }
+}

@@ -131,7 +131,11 @@ fn location(a: &Answer) -> String {
 }
 
 impl Flow {
-    async fn new(t: TestDb, case: &str, tweak: impl FnOnce(OAuthConfig) -> OAuthConfig) -> Option<Flow> {
+    async fn new(
+        t: TestDb,
+        case: &str,
+        tweak: impl FnOnce(OAuthConfig) -> OAuthConfig,
+    ) -> Option<Flow> {
         let ports = provider()?;
         let client = client_id(case);
         let config = OAuthConfig::new(PUBLIC_URL)
@@ -177,14 +181,20 @@ impl Flow {
     /// Starts a login: the provider URL and the binding cookie.
     async fn start(&self, provider: &str, next: &str, cookies: &str) -> (String, String) {
         let a = self
-            .get(&format!("{AUTH}/oauth/{provider}/authorize?next={next}"), cookies)
+            .get(
+                &format!("{AUTH}/oauth/{provider}/authorize?next={next}"),
+                cookies,
+            )
             .await;
         let url = location(&a);
         let binding = a
             .cookie_value("auth_oauth")
             .expect("the binding cookie is set");
         let set = a.cookie("auth_oauth").unwrap();
-        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
         (url, binding)
     }
 
@@ -264,7 +274,10 @@ async fn full_flow_creates_then_reuses_the_user(t: TestDb) {
     assert_eq!(q["code_challenge_method"], "S256");
     assert_eq!(q["code_challenge"].len(), 43);
     assert!(q["nonce"].len() >= 16 && q["state"].len() >= 16);
-    assert_eq!(q["redirect_uri"], format!("{PUBLIC_URL}oauth/mock/callback"));
+    assert_eq!(
+        q["redirect_uri"],
+        format!("{PUBLIC_URL}oauth/mock/callback")
+    );
     assert!(q["scope"].split(' ').any(|s| s == "openid"));
 
     let users_before = f.users().await;
@@ -278,7 +291,10 @@ async fn full_flow_creates_then_reuses_the_user(t: TestDb) {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let ids = a.body["data"].as_array().unwrap();
     assert_eq!(ids.len(), 1);
-    assert_eq!((ids[0]["provider"].as_str(), ids[0]["subject"].as_str()), (Some("mock"), Some("sub-alice")));
+    assert_eq!(
+        (ids[0]["provider"].as_str(), ids[0]["subject"].as_str()),
+        (Some("mock"), Some("sub-alice"))
+    );
     // The user has no password: a password login with anything fails.
     let a = f
         .app
@@ -298,7 +314,10 @@ async fn full_flow_creates_then_reuses_the_user(t: TestDb) {
 
     // Seed 000's alias.
     let a = f
-        .get(&format!("{AUTH}/oauth-login-redirect?platform=mock&next=/x"), "")
+        .get(
+            &format!("{AUTH}/oauth-login-redirect?platform=mock&next=/x"),
+            "",
+        )
         .await;
     assert!(location(&a).starts_with(&format!("http://127.0.0.1:{}/authorize?", f.ports.oidc)));
 }
@@ -314,21 +333,45 @@ async fn state_is_single_use_and_bound_to_the_browser(t: TestDb) {
     // Another browser (its own binding), no binding, a forged state: refused, and the
     // real browser's login still works afterwards.
     let (_, other) = f.start("mock", "/", "").await;
-    refused(&f.get(&back, &format!("auth_oauth={other}")).await, StatusCode::BAD_REQUEST, "invalid_state");
-    refused(&f.get(&back, "").await, StatusCode::BAD_REQUEST, "invalid_state");
+    refused(
+        &f.get(&back, &format!("auth_oauth={other}")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    );
+    refused(
+        &f.get(&back, "").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    );
     let forged = back.replace("state=", "state=x");
-    refused(&f.get(&forged, &format!("auth_oauth={binding}")).await, StatusCode::BAD_REQUEST, "invalid_state");
+    refused(
+        &f.get(&forged, &format!("auth_oauth={binding}")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    );
     // Another provider's callback with this state.
     let cross = back.replace("/oauth/mock/", "/oauth/github/");
-    refused(&f.get(&cross, &format!("auth_oauth={binding}")).await, StatusCode::BAD_REQUEST, "invalid_state");
+    refused(
+        &f.get(&cross, &format!("auth_oauth={binding}")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    );
     let a = f.get(&back, &format!("auth_oauth={binding}")).await;
     assert_eq!(location(&a), "/app");
     assert!(a.token().is_some());
     // Replayed: the state was used.
-    refused(&f.get(&back, &format!("auth_oauth={binding}")).await, StatusCode::BAD_REQUEST, "invalid_state");
+    refused(
+        &f.get(&back, &format!("auth_oauth={binding}")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    );
     assert_eq!(f.users().await, users_before + 1);
     let failures = f.events(EventType::LoginFailure).await;
-    assert!(failures.iter().all(|e| e.detail["reason"] == "invalid_state"));
+    assert!(
+        failures
+            .iter()
+            .all(|e| e.detail["reason"] == "invalid_state")
+    );
     assert_eq!(failures.len(), 5);
 
     // Two callbacks racing with one state: one session.
@@ -345,7 +388,11 @@ async fn an_expired_state_is_refused(t: TestDb) {
         return;
     };
     f.scenario(json!({"sub": "sub-e"})).await;
-    refused(&f.login("mock", "/").await, StatusCode::BAD_REQUEST, "state_expired");
+    refused(
+        &f.login("mock", "/").await,
+        StatusCode::BAD_REQUEST,
+        "state_expired",
+    );
 }
 
 async fn the_provider_checks_pkce(t: TestDb) {
@@ -376,7 +423,14 @@ async fn the_provider_checks_pkce(t: TestDb) {
     let injected = format!("{AUTH}/oauth/mock/callback?code={stolen_code}&state={own_state}");
     let a = f.get(&injected, &format!("auth_oauth={own_binding}")).await;
     refused(&a, StatusCode::BAD_REQUEST, "provider_error");
-    assert!(a.body["message"].as_str().unwrap().contains("invalid_request"), "{:?}", a.body);
+    assert!(
+        a.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_request"),
+        "{:?}",
+        a.body
+    );
 }
 
 async fn bad_id_tokens_are_refused(t: TestDb) {
@@ -391,39 +445,74 @@ async fn bad_id_tokens_are_refused(t: TestDb) {
         ("exp", "invalid_id_token", "expired"),
         ("nonce", "invalid_nonce", "nonce"),
     ] {
-        f.scenario(json!({"sub": format!("sub-{tamper}"), "tamper": tamper})).await;
+        f.scenario(json!({"sub": format!("sub-{tamper}"), "tamper": tamper}))
+            .await;
         let a = f.login("mock", "/").await;
         refused(&a, StatusCode::BAD_REQUEST, code);
-        assert!(a.body["message"].as_str().unwrap().contains(what), "{tamper}: {:?}", a.body);
+        assert!(
+            a.body["message"].as_str().unwrap().contains(what),
+            "{tamper}: {:?}",
+            a.body
+        );
     }
-    assert_eq!(f.users().await, users_before, "no user from a refused token");
+    assert_eq!(
+        f.users().await,
+        users_before,
+        "no user from a refused token"
+    );
     let mut conn = f.app.t.db.conn().await.unwrap();
-    assert!(identity::find(&mut conn, "mock", "sub-aud").await.unwrap().is_none());
+    assert!(
+        identity::find(&mut conn, "mock", "sub-aud")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn provider_errors_are_refused(t: TestDb) {
     let Some(f) = Flow::new(t, "perror", |c| c).await else {
         return;
     };
-    f.scenario(json!({"sub": "s", "authorize_error": "access_denied"})).await;
+    f.scenario(json!({"sub": "s", "authorize_error": "access_denied"}))
+        .await;
     let a = f.login("mock", "/").await;
     refused(&a, StatusCode::BAD_REQUEST, "provider_error");
-    assert!(a.body["message"].as_str().unwrap().contains("access_denied"));
-    f.scenario(json!({"sub": "s", "token_error": "invalid_grant"})).await;
+    assert!(
+        a.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("access_denied")
+    );
+    f.scenario(json!({"sub": "s", "token_error": "invalid_grant"}))
+        .await;
     let a = f.login("mock", "/").await;
     refused(&a, StatusCode::BAD_REQUEST, "provider_error");
-    assert!(a.body["message"].as_str().unwrap().contains("invalid_grant"));
+    assert!(
+        a.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("invalid_grant")
+    );
 }
 
 async fn next_must_be_a_local_path(t: TestDb) {
     let Some(f) = Flow::new(t, "next", |c| c).await else {
         return;
     };
-    for bad in ["//evil.example/x", "https://evil.example/", "/%5Cevil.example", "evil"] {
+    for bad in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/%5Cevil.example",
+        "evil",
+    ] {
         let a = f
             .get(&format!("{AUTH}/oauth/mock/authorize?next={bad}"), "")
             .await;
-        assert_eq!((a.status, a.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"), "{bad}");
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            "{bad}"
+        );
         assert!(a.cookie("auth_oauth").is_none());
     }
     let a = f.get(&format!("{AUTH}/oauth/nope/authorize"), "").await;
@@ -432,7 +521,10 @@ async fn next_must_be_a_local_path(t: TestDb) {
     f.scenario(json!({"sub": "sub-n"})).await;
     let (url, binding) = f.start("mock", "", "").await;
     let back = f.at_provider(&url).await;
-    assert_eq!(location(&f.get(&back, &format!("auth_oauth={binding}")).await), "/");
+    assert_eq!(
+        location(&f.get(&back, &format!("auth_oauth={binding}")).await),
+        "/"
+    );
 }
 
 /// Registers `account` with `email`, marked verified or not.
@@ -446,9 +538,14 @@ async fn local_user(app: &TestApp, account: &str, email: &str, verified: bool) -
         .await;
     assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
     let mut conn = app.t.db.conn().await.unwrap();
-    let mut user = User::find_by_account(&mut conn, account).await.unwrap().unwrap();
+    let mut user = User::find_by_account(&mut conn, account)
+        .await
+        .unwrap()
+        .unwrap();
     user.is_verified = verified;
-    user.update_fields(&mut conn, &["is_verified"]).await.unwrap();
+    user.update_fields(&mut conn, &["is_verified"])
+        .await
+        .unwrap();
     user.id
 }
 
@@ -459,16 +556,25 @@ async fn linking_by_email_follows_the_rules(t: TestDb) {
     let alice = local_user(&f.app, "alice", "alice@example.test", true).await;
     let carol = local_user(&f.app, "carol", "carol@example.test", false).await;
     // Unverified at the provider: not alice.
-    f.scenario(json!({"sub": "p1", "claims": {"email": "alice@example.test", "email_verified": false}})).await;
+    f.scenario(
+        json!({"sub": "p1", "claims": {"email": "alice@example.test", "email_verified": false}}),
+    )
+    .await;
     let token = f.logged_in("/").await;
     assert_ne!(f.me(&token).await["id"], alice);
     // Verified at the provider, verified here: alice.
-    f.scenario(json!({"sub": "p2", "claims": {"email": "alice@example.test", "email_verified": true}})).await;
+    f.scenario(
+        json!({"sub": "p2", "claims": {"email": "alice@example.test", "email_verified": true}}),
+    )
+    .await;
     let token = f.logged_in("/").await;
     assert_eq!(f.me(&token).await["id"], alice);
     // Verified at the provider, unverified here (someone may have registered the victim's
     // address): not carol.
-    f.scenario(json!({"sub": "p3", "claims": {"email": "carol@example.test", "email_verified": true}})).await;
+    f.scenario(
+        json!({"sub": "p3", "claims": {"email": "carol@example.test", "email_verified": true}}),
+    )
+    .await;
     let token = f.logged_in("/").await;
     assert_ne!(f.me(&token).await["id"], carol);
     let linked = f.events(EventType::IdentityLinked).await;
@@ -496,7 +602,11 @@ async fn no_user_is_created_when_configured_so(t: TestDb) {
     };
     f.scenario(json!({"sub": "nobody"})).await;
     let before = f.users().await;
-    refused(&f.login("mock", "/").await, StatusCode::FORBIDDEN, "no_account");
+    refused(
+        &f.login("mock", "/").await,
+        StatusCode::FORBIDDEN,
+        "no_account",
+    );
     assert_eq!(f.users().await, before);
 }
 
@@ -513,21 +623,28 @@ async fn link_and_unlink(t: TestDb) {
 
     // alice links: no new session, no new user.
     let session = format!("auth_session={alice}");
-    let a = f.get(&format!("{AUTH}/oauth/mock/link?next=/settings"), &session).await;
+    let a = f
+        .get(&format!("{AUTH}/oauth/mock/link?next=/settings"), &session)
+        .await;
     let url = location(&a);
     let binding = a.cookie_value("auth_oauth").unwrap();
     let back = f.at_provider(&url).await;
     // Finished in bob's session: refused.
     refused(
-        &f.get(&back, &format!("auth_oauth={binding}; auth_session={bob}")).await,
+        &f.get(&back, &format!("auth_oauth={binding}; auth_session={bob}"))
+            .await,
         StatusCode::BAD_REQUEST,
         "invalid_state",
     );
     // Start again, finish in alice's.
-    let a = f.get(&format!("{AUTH}/oauth/mock/link?next=/settings"), &session).await;
+    let a = f
+        .get(&format!("{AUTH}/oauth/mock/link?next=/settings"), &session)
+        .await;
     let binding = a.cookie_value("auth_oauth").unwrap();
     let back = f.at_provider(&location(&a)).await;
-    let a = f.get(&back, &format!("auth_oauth={binding}; {session}")).await;
+    let a = f
+        .get(&back, &format!("auth_oauth={binding}; {session}"))
+        .await;
     assert_eq!(location(&a), "/settings");
     assert!(a.token().is_none(), "linking opens no session");
     assert_eq!(f.users().await, users_before);
@@ -537,11 +654,14 @@ async fn link_and_unlink(t: TestDb) {
 
     // bob cannot take alice's identity.
     let bob_session = format!("auth_session={bob}");
-    let a = f.get(&format!("{AUTH}/oauth/mock/link"), &bob_session).await;
+    let a = f
+        .get(&format!("{AUTH}/oauth/mock/link"), &bob_session)
+        .await;
     let binding = a.cookie_value("auth_oauth").unwrap();
     let back = f.at_provider(&location(&a)).await;
     refused(
-        &f.get(&back, &format!("auth_oauth={binding}; {bob_session}")).await,
+        &f.get(&back, &format!("auth_oauth={binding}; {bob_session}"))
+            .await,
         StatusCode::CONFLICT,
         "identity_taken",
     );
@@ -554,7 +674,11 @@ async fn link_and_unlink(t: TestDb) {
         use diesel::prelude::*;
         use diesel_async::RunQueryDsl;
         let mut conn = f.app.t.db.conn().await.unwrap();
-        let bob_id = User::find_by_account(&mut conn, "bob").await.unwrap().unwrap().id;
+        let bob_id = User::find_by_account(&mut conn, "bob")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
         let old = session::now() - time::Duration::hours(1);
         auth_axum::auth_core::with_conn!(&mut conn, |c| {
             diesel::update(s::table.filter(s::user_id.eq(bob_id)))
@@ -567,7 +691,9 @@ async fn link_and_unlink(t: TestDb) {
             .await
             .unwrap();
     }
-    let a = f.get(&format!("{AUTH}/oauth/mock/link"), &bob_session).await;
+    let a = f
+        .get(&format!("{AUTH}/oauth/mock/link"), &bob_session)
+        .await;
     assert_eq!(
         (a.status, a.code()),
         (StatusCode::FORBIDDEN, "reauthentication_required"),
@@ -579,9 +705,25 @@ async fn link_and_unlink(t: TestDb) {
     // alice unlinks (she has a password): done; not hers: 404.
     let ids = f.app.get("identities", Some(&alice)).await.body["data"].clone();
     let id = ids[0]["id"].as_i64().unwrap();
-    let a = f.app.call(Method::DELETE, &format!("{AUTH}/identities/{id}"), None, Some(&bob)).await;
+    let a = f
+        .app
+        .call(
+            Method::DELETE,
+            &format!("{AUTH}/identities/{id}"),
+            None,
+            Some(&bob),
+        )
+        .await;
     assert_eq!((a.status, a.code()), (StatusCode::NOT_FOUND, "not_found"));
-    let a = f.app.call(Method::DELETE, &format!("{AUTH}/identities/{id}"), None, Some(&alice)).await;
+    let a = f
+        .app
+        .call(
+            Method::DELETE,
+            &format!("{AUTH}/identities/{id}"),
+            None,
+            Some(&alice),
+        )
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert_eq!(f.events(EventType::IdentityUnlinked).await.len(), 1);
 }
@@ -591,24 +733,42 @@ async fn the_last_login_method_stays(t: TestDb) {
         return;
     };
     // A user made by the provider: no password.
-    f.scenario(json!({"sub": "only", "claims": {"preferred_username": "olly"}})).await;
+    f.scenario(json!({"sub": "only", "claims": {"preferred_username": "olly"}}))
+        .await;
     let token = f.logged_in("/").await;
     let ids = f.app.get("identities", Some(&token)).await.body["data"].clone();
     let id = ids[0]["id"].as_i64().unwrap();
-    let a = f.app.call(Method::DELETE, &format!("{AUTH}/identities/{id}"), None, Some(&token)).await;
-    assert_eq!((a.status, a.code()), (StatusCode::CONFLICT, "last_login_method"));
+    let a = f
+        .app
+        .call(
+            Method::DELETE,
+            &format!("{AUTH}/identities/{id}"),
+            None,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::CONFLICT, "last_login_method")
+    );
 
     // A second provider linked: either can go, not both, even racing.
-    f.scenario(json!({"sub": "only", "github_user": {"id": 7, "login": "olly"}})).await;
+    f.scenario(json!({"sub": "only", "github_user": {"id": 7, "login": "olly"}}))
+        .await;
     let session = format!("auth_session={token}");
     let a = f.get(&format!("{AUTH}/oauth/github/link"), &session).await;
     let binding = a.cookie_value("auth_oauth").unwrap();
     let back = f.at_provider(&location(&a)).await;
-    let a = f.get(&back, &format!("auth_oauth={binding}; {session}")).await;
+    let a = f
+        .get(&back, &format!("auth_oauth={binding}; {session}"))
+        .await;
     assert_eq!(location(&a), "/");
     let ids = f.app.get("identities", Some(&token)).await.body["data"].clone();
     assert_eq!(ids.as_array().unwrap().len(), 2);
-    let (first, second) = (ids[0]["id"].as_i64().unwrap(), ids[1]["id"].as_i64().unwrap());
+    let (first, second) = (
+        ids[0]["id"].as_i64().unwrap(),
+        ids[1]["id"].as_i64().unwrap(),
+    );
     let (first, second) = (
         format!("{AUTH}/identities/{first}"),
         format!("{AUTH}/identities/{second}"),
@@ -619,7 +779,13 @@ async fn the_last_login_method_stays(t: TestDb) {
     );
     let mut statuses = [a.status, b.status];
     statuses.sort();
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{:?} / {:?}", a.body, b.body);
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{:?} / {:?}",
+        a.body,
+        b.body
+    );
     let ids = f.app.get("identities", Some(&token)).await.body["data"].clone();
     assert_eq!(ids.as_array().unwrap().len(), 1);
 }
@@ -628,7 +794,10 @@ async fn mfa_users_pass_their_second_factor(t: TestDb) {
     let Some(f) = Flow::new(t, "mfa", |c| c).await else {
         return;
     };
-    f.scenario(json!({"sub": "m1", "claims": {"preferred_username": "mia", "amr": ["pwd", "mfa"]}})).await;
+    f.scenario(
+        json!({"sub": "m1", "claims": {"preferred_username": "mia", "amr": ["pwd", "mfa"]}}),
+    )
+    .await;
     let token = f.logged_in("/").await;
     // MFA on for this user (the secret's code computed here by the crate's own TOTP).
     let a = f.app.post("mfa/totp/setup", json!({}), Some(&token)).await;
@@ -639,7 +808,10 @@ async fn mfa_users_pass_their_second_factor(t: TestDb) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let a = f.app.post("mfa/totp/confirm", json!({"code": code(now)}), Some(&token)).await;
+    let a = f
+        .app
+        .post("mfa/totp/confirm", json!({"code": code(now)}), Some(&token))
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
 
     // The provider's amr is not trusted by default: no session, the MFA step.
@@ -648,13 +820,18 @@ async fn mfa_users_pass_their_second_factor(t: TestDb) {
     let to = location(&a);
     let (page, fragment) = to.split_once('#').unwrap();
     assert_eq!(page, "/app");
-    let params: std::collections::HashMap<_, _> =
-        url::form_urlencoded::parse(fragment.as_bytes()).into_owned().collect();
+    let params: std::collections::HashMap<_, _> = url::form_urlencoded::parse(fragment.as_bytes())
+        .into_owned()
+        .collect();
     assert_eq!(params["next"], "/app");
     assert!(params["methods"].contains("totp"));
     let a = f
         .app
-        .post("login/mfa", json!({"mfa_token": params["mfa_token"], "code": code(now + 30)}), None)
+        .post(
+            "login/mfa",
+            json!({"mfa_token": params["mfa_token"], "code": code(now + 30)}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.token().is_some());
@@ -680,7 +857,8 @@ async fn a_trusted_amr_passes_the_second_factor(t: TestDb) {
         ports,
         client,
     };
-    f.scenario(json!({"sub": "t1", "claims": {"amr": ["pwd", "otp"]}})).await;
+    f.scenario(json!({"sub": "t1", "claims": {"amr": ["pwd", "otp"]}}))
+        .await;
     let token = f.logged_in("/").await;
     let a = f.app.post("mfa/totp/setup", json!({}), Some(&token)).await;
     let secret = a.body["data"]["secret"].as_str().unwrap().to_owned();
@@ -689,7 +867,10 @@ async fn a_trusted_amr_passes_the_second_factor(t: TestDb) {
         .unwrap()
         .as_secs();
     let code = auth_axum::auth_core::mfa::totp::code_at(&secret, now).unwrap();
-    let a = f.app.post("mfa/totp/confirm", json!({"code": code}), Some(&token)).await;
+    let a = f
+        .app
+        .post("mfa/totp/confirm", json!({"code": code}), Some(&token))
+        .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     // Trusted, with a second factor in amr: a session that counts as MFA-passed.
     let token = f.logged_in("/").await;
@@ -703,7 +884,8 @@ async fn a_trusted_amr_passes_the_second_factor(t: TestDb) {
         .clone();
     assert!(!current["mfa_at"].is_null(), "{current:?}");
     // Trusted, but a password only: the MFA step.
-    f.scenario(json!({"sub": "t1", "claims": {"amr": ["pwd"]}})).await;
+    f.scenario(json!({"sub": "t1", "claims": {"amr": ["pwd"]}}))
+        .await;
     let a = f.login("mock", "/").await;
     assert!(a.token().is_none());
     assert!(location(&a).contains("#mfa_token="));
@@ -725,15 +907,25 @@ async fn github_preset(t: TestDb) {
     assert_eq!(location(&a), "/gh");
     let token = a.token().unwrap();
     let me = f.me(&token).await;
-    assert_eq!((me["account"].as_str(), me["email"].as_str()), (Some("octocat"), Some("octo@example.test")));
+    assert_eq!(
+        (me["account"].as_str(), me["email"].as_str()),
+        (Some("octocat"), Some("octo@example.test"))
+    );
     assert_eq!(me["is_verified"], true);
     let ids = f.app.get("identities", Some(&token)).await.body["data"].clone();
-    assert_eq!((ids[0]["provider"].as_str(), ids[0]["subject"].as_str()), (Some("github"), Some("4242")));
+    assert_eq!(
+        (ids[0]["provider"].as_str(), ids[0]["subject"].as_str()),
+        (Some("github"), Some("4242"))
+    );
 }
 
 async fn an_unreachable_provider_is_503(t: TestDb) {
     // A port nobody listens on (bound, then released).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = OAuthConfig::new(PUBLIC_URL)
         .unwrap()
         .provider(
@@ -747,7 +939,12 @@ async fn an_unreachable_provider_is_503(t: TestDb) {
         .build();
     let app = TestApp::with_service(t, service).await;
     let a = app.get("oauth/down/authorize?next=/", None).await;
-    assert_eq!((a.status, a.code()), (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"), "{:?}", a.body);
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "upstream_unavailable"),
+        "{:?}",
+        a.body
+    );
     assert!(a.cookie("auth_oauth").is_none());
 }
 

@@ -37,6 +37,12 @@
 //! | POST | `mfa/totp/disable` | `{password, code}` | 200 `{enabled: false, ...}`: authenticator and backup codes deleted |
 //! | POST | `mfa/backup-codes` | `{password, code}` | 200 `{backup_codes: [10]}`: the old ones stop working |
 //! | POST | `reauthenticate` | `{password}` or `{code}` | 200, the session, proven again now (a code also marks it MFA-passed): `fresh` guards accept it again |
+//! | GET | `oauth/{provider}/authorize?next=` | | 302 to the provider (state, PKCE S256, nonce); sets the `auth_oauth` binding cookie; 404 unknown provider, 422 `next` not a local path, 503 provider unreachable |
+//! | GET | `oauth-login-redirect?platform=&next=` | | seed 000's name for `oauth/{provider}/authorize` |
+//! | GET | `oauth/{provider}/callback?code&state` | | 302 to `next` with the session cookie (or to the MFA page with `#mfa_token=...`); 400 `invalid_state` / `state_expired` / `provider_error` / `invalid_nonce` / `invalid_id_token`, 409 `identity_taken` (linking) |
+//! | GET | `oauth/{provider}/link?next=` | | as `authorize`, for the logged-in user (a session proven in the last 10 minutes, else 403 `reauthentication_required`): the callback links the identity |
+//! | GET | `identities` | | 200, the user's linked identities |
+//! | DELETE | `identities/{id}` | | 200, the identity unlinked; 404 when not the user's; 409 `last_login_method` |
 //! | GET | `openapi.json` | | 200, the OpenAPI 3.1 document of this router, paths under its mount point (see [`crate::openapi`]) |
 //!
 //! The passkey routes (Cargo feature `passkeys`, on by default) need a relying party
@@ -222,7 +228,11 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
     #[cfg(feature = "oauth")]
     let routes = routes
         .route(oauth::__path_authorize, Public, oauth::authorize::<U>)
-        .route(oauth::__path_login_redirect, Public, oauth::login_redirect::<U>)
+        .route(
+            oauth::__path_login_redirect,
+            Public,
+            oauth::login_redirect::<U>,
+        )
         .route(oauth::__path_link, Session, oauth::link::<U>)
         .route(oauth::__path_callback, Public, oauth::callback::<U>);
     admin::routes(routes)

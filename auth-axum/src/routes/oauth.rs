@@ -132,7 +132,14 @@ pub(crate) async fn login_redirect<U: UserStore + Clone + Serialize>(
     query: Result<Query<RedirectQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    begin(&auth, &cookies, &query.platform, query.next.as_deref(), None).await
+    begin(
+        &auth,
+        &cookies,
+        &query.platform,
+        query.next.as_deref(),
+        None,
+    )
+    .await
 }
 
 /// Starts linking a provider to the logged-in user.

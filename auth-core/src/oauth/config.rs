@@ -10,6 +10,8 @@ use crate::error::Error;
 const RESERVED_NAMES: &[&str] = &["default", "jwt", "passkey", "ldap"];
 
 /// How a provider says who the user is.
+// A configuration value, built once per provider: boxing the larger variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProviderKind {
@@ -67,7 +69,10 @@ impl std::fmt::Debug for ProviderConfig {
             .field("name", &self.name)
             .field("kind", &self.kind)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<set>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<set>"),
+            )
             .field("scopes", &self.scopes)
             .field("trust_amr", &self.trust_amr)
             .finish()
@@ -320,6 +325,12 @@ impl OAuthConfig {
     /// The MFA page ([`OAuthConfig::mfa_url`]), if one is set.
     pub fn mfa_page(&self) -> Option<&str> {
         self.mfa_url.as_deref()
+    }
+
+    /// Whether the providers' clients can be set up (what
+    /// [`crate::service::AuthServiceBuilder::oauth`] does; no provider is contacted).
+    pub fn check(&self) -> Result<(), Error> {
+        super::upstream::Upstream::new(self).map(|_| ())
     }
 
     /// The configured providers.

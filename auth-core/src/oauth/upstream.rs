@@ -15,9 +15,9 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreProviderMetadata,
 };
 use openidconnect::{
-    AccessTokenHash, AuthUrl, AuthorizationCode, ClaimsVerificationError, ClientId,
-    ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
+    AccessTokenHash, AuthUrl, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, Scope, TokenResponse, TokenUrl,
 };
 use serde_json::Value;
 use tokio::sync::Mutex;
@@ -33,7 +33,9 @@ const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// The largest user-info answer read.
 const MAX_USERINFO_BYTES: usize = 256 * 1024;
 /// `amr` values (RFC 8176) that show a second factor.
-const MFA_AMR: &[&str] = &["mfa", "otp", "hwk", "swk", "sc", "sms", "fpt", "face", "iris"];
+const MFA_AMR: &[&str] = &[
+    "mfa", "otp", "hwk", "swk", "sc", "sms", "fpt", "face", "iris",
+];
 
 /// What a provider proved about the user.
 #[derive(Debug, Clone)]
@@ -129,7 +131,11 @@ impl Upstream {
 
     /// The OpenID provider's metadata, read at most once per [`DISCOVERY_TTL`] (again
     /// after a failure).
-    async fn metadata(&self, p: &Provider, issuer: &str) -> Result<CoreProviderMetadata, AuthError> {
+    async fn metadata(
+        &self,
+        p: &Provider,
+        issuer: &str,
+    ) -> Result<CoreProviderMetadata, AuthError> {
         let mut cached = p.discovered.lock().await;
         if let Some((metadata, at)) = cached.as_ref()
             && at.elapsed() < DISCOVERY_TTL
@@ -257,16 +263,14 @@ impl Upstream {
                     }
                 }
                 let mfa = p.config.trust_amr
-                    && claims.auth_method_refs().is_some_and(|amr| {
-                        amr.iter().any(|m| MFA_AMR.contains(&m.as_str()))
-                    });
+                    && claims
+                        .auth_method_refs()
+                        .is_some_and(|amr| amr.iter().any(|m| MFA_AMR.contains(&m.as_str())));
                 Ok(Verified {
                     subject: claims.subject().as_str().to_owned(),
                     email: claims.email().map(|e| e.as_str().to_owned()),
                     email_verified: claims.email_verified() == Some(true),
-                    username: claims
-                        .preferred_username()
-                        .map(|u| u.as_str().to_owned()),
+                    username: claims.preferred_username().map(|u| u.as_str().to_owned()),
                     mfa,
                 })
             }
@@ -335,7 +339,8 @@ impl Upstream {
         if bytes.len() > MAX_USERINFO_BYTES {
             return Err(refused(OAuthError::InvalidToken("user-info too large")));
         }
-        serde_json::from_slice(&bytes).map_err(|_| refused(OAuthError::InvalidToken("user-info is not JSON")))
+        serde_json::from_slice(&bytes)
+            .map_err(|_| refused(OAuthError::InvalidToken("user-info is not JSON")))
     }
 }
 
@@ -351,7 +356,11 @@ where
         RequestTokenError::ServerResponse(answer) => {
             let code = serde_json::to_value(&answer)
                 .ok()
-                .and_then(|v| v.get("error").and_then(Value::as_str).map(super::error_code))
+                .and_then(|v| {
+                    v.get("error")
+                        .and_then(Value::as_str)
+                        .map(super::error_code)
+                })
                 .unwrap_or_else(|| "error".to_owned());
             refused(OAuthError::Provider(code))
         }
@@ -381,8 +390,9 @@ fn text(value: Option<&Value>) -> Option<String> {
 }
 
 fn from_userinfo(info: &Value, mapping: &UserInfoMapping) -> Result<Verified, AuthError> {
-    let subject = text(info.get(&mapping.subject))
-        .ok_or(refused(OAuthError::InvalidToken("no subject in the user-info")))?;
+    let subject = text(info.get(&mapping.subject)).ok_or(refused(OAuthError::InvalidToken(
+        "no subject in the user-info",
+    )))?;
     let field = |name: &Option<String>| name.as_ref().and_then(|n| text(info.get(n)));
     let email_verified = mapping
         .email_verified

@@ -199,7 +199,9 @@ impl<U: UserStore> AuthService<U> {
             .await
         {
             Ok(v) => v,
-            Err(AuthError::OAuth(e)) => return Err(self.oauth_refused(db, provider, client, e).await),
+            Err(AuthError::OAuth(e)) => {
+                return Err(self.oauth_refused(db, provider, client, e).await);
+            }
             Err(e) => return Err(e),
         };
         if let Some(link_user) = pending.link_user_id {
@@ -207,7 +209,9 @@ impl<U: UserStore> AuthService<U> {
                 let e = OAuthError::InvalidState;
                 return Err(self.oauth_refused(db, provider, client, e).await);
             };
-            let identity = self.link_identity(db, user, provider, &verified, client).await?;
+            let identity = self
+                .link_identity(db, user, provider, &verified, client)
+                .await?;
             return Ok(OAuthOutcome::Linked {
                 identity,
                 next: pending.next,
@@ -215,7 +219,9 @@ impl<U: UserStore> AuthService<U> {
         }
         let user = match self.external_user(db, provider, &verified, client).await {
             Ok(user) => user,
-            Err(AuthError::OAuth(e)) => return Err(self.oauth_refused(db, provider, client, e).await),
+            Err(AuthError::OAuth(e)) => {
+                return Err(self.oauth_refused(db, provider, client, e).await);
+            }
             Err(e) => return Err(e),
         };
         if !user.is_active() {
@@ -304,8 +310,7 @@ impl<U: UserStore> AuthService<U> {
         let now = session::now();
         if let Some(found) = identity::find(&mut conn, provider, &verified.subject).await? {
             if let Some(user) = U::find_by_id(&mut conn, found.user_id).await? {
-                identity::record_login(&mut conn, found.id, now, verified.email.as_deref())
-                    .await?;
+                identity::record_login(&mut conn, found.id, now, verified.email.as_deref()).await?;
                 return Ok(user);
             }
             // A link left by a user deleted outside the framework: it names nobody.
@@ -317,16 +322,26 @@ impl<U: UserStore> AuthService<U> {
             && let Some(user) = U::find_by_email(&mut conn, address).await?
             && user.is_verified()
         {
-            return match identity::link(&mut conn, user.id(), provider, &verified.subject, Some(address))
-                .await?
+            return match identity::link(
+                &mut conn,
+                user.id(),
+                provider,
+                &verified.subject,
+                Some(address),
+            )
+            .await?
             {
                 Some(linked) => {
                     identity::record_login(&mut conn, linked.id, now, Some(address)).await?;
-                    self.audit_linked(&mut conn, client, &user, &linked, "email").await?;
+                    self.audit_linked(&mut conn, client, &user, &linked, "email")
+                        .await?;
                     Ok(user)
                 }
                 // A concurrent first login linked it: log in as whoever it names.
-                None => self.linked_user(&mut conn, provider, &verified.subject).await,
+                None => {
+                    self.linked_user(&mut conn, provider, &verified.subject)
+                        .await
+                }
             };
         }
         if !runtime.config.create_users {
@@ -355,7 +370,9 @@ impl<U: UserStore> AuthService<U> {
         )
         .await?;
         let Some(user) = created else {
-            return self.linked_user(&mut conn, provider, &verified.subject).await;
+            return self
+                .linked_user(&mut conn, provider, &verified.subject)
+                .await;
         };
         let linked = identity::find(&mut conn, provider, &verified.subject)
             .await?
@@ -369,7 +386,8 @@ impl<U: UserStore> AuthService<U> {
             json!({ "platform": provider }),
         )
         .await?;
-        self.audit_linked(&mut conn, client, &user, &linked, "login").await?;
+        self.audit_linked(&mut conn, client, &user, &linked, "login")
+            .await?;
         Ok(user)
     }
 
@@ -426,7 +444,8 @@ impl<U: UserStore> AuthService<U> {
         .await?
         {
             Some(linked) => {
-                self.audit_linked(&mut conn, client, user, &linked, "link").await?;
+                self.audit_linked(&mut conn, client, user, &linked, "link")
+                    .await?;
                 Ok(linked)
             }
             None => {
