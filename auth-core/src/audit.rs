@@ -147,6 +147,12 @@ event_types! {
     MfaBackupCodeUsed = "mfa.backup_code_used",
     /// A session's user proved who they are again (detail: `session_id`, `method`).
     Reauthenticated = "session.reauthenticated",
+    /// A first LDAP login created a local user linked to the directory entry (detail:
+    /// `dn`).
+    LdapUserCreated = "ldap.user_created",
+    /// An LDAP login changed the user's roles from the directory's groups (detail:
+    /// `assigned`, `revoked`: role names).
+    LdapRolesSynced = "ldap.roles_synced",
 }
 
 impl std::fmt::Display for EventType {

@@ -26,7 +26,7 @@
 //!   with the `passkeys` feature, the relying party.
 //! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
 //! - [`identity`]: external identities (OpenID Connect / OAuth2 providers, LDAP) linked to
-//!   local users.
+//!   local users; with the `ldap` feature, `ldap`: the LDAP login backend.
 //! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
 //!   second step of a login.
 //!
@@ -42,6 +42,7 @@
 //! | `mail` | `mail::SmtpMailer` (lettre); the [`mail::MailSender`] trait and the `LogMailer` are always there |
 //! | `cli` | the `cli` module, the `manage.py`-style verbs (clap, rpassword) |
 //! | `passkeys` | passkey ceremonies with webauthn-rs ([`passkey::WebauthnConfig`]; needs OpenSSL) |
+//! | `ldap` | the LDAP login backend (`ldap::LdapBackend`: ldap3 over rustls, no OpenSSL) |
 //!
 //! A backend left out compiles none of its driver; a database URL for it is an
 //! [`Error::Config`] naming the feature. The macros that expand in the application
@@ -86,6 +87,8 @@ mod field;
 pub mod identity;
 #[cfg(auth_backend)]
 pub mod jwt;
+#[cfg(all(auth_backend, feature = "ldap"))]
+pub mod ldap;
 #[cfg(auth_backend)]
 pub mod mail;
 #[cfg(auth_backend)]
