@@ -428,7 +428,48 @@ async fn inactive_users_and_registration_are_refused(t: TestDb) {
     assert_eq!(user_count(&app).await, 1);
 }
 
+/// The same login, configured by the `AUTH_LDAP_*` variables.
+async fn the_environment_configures_ldap_login(t: TestDb) {
+    let Some(s) = slapd::slapd() else { return };
+    let uid = unique("oscar");
+    let dn = s.add_user(&uid, "oscar-pass", None);
+    let group = unique("ops");
+    s.add_group(&group, &[&dn]);
+    let ca = s.ca_file.to_str().unwrap().to_owned();
+    let config = auth_axum::AuthConfig::default()
+        .merge_vars([
+            ("AUTH_LDAP_URL", s.ldap_url()),
+            ("AUTH_LDAP_STARTTLS", "true".into()),
+            ("AUTH_LDAP_CA_FILE", ca),
+            ("AUTH_LDAP_SEARCH_BASE", PEOPLE.into()),
+            ("AUTH_LDAP_BIND_DN", READER_DN.into()),
+            ("AUTH_LDAP_BIND_PASSWORD", READER_PASSWORD.into()),
+            ("AUTH_LDAP_GROUP_SEARCH_BASE", GROUPS.into()),
+            ("AUTH_LDAP_GROUP_ROLES", format!("{group}=operator")),
+        ])
+        .expect("AUTH_LDAP_* variables");
+    let service = config.service_builder::<User>().bcrypt_cost(TEST_COST).build();
+    let app = TestApp::with_service(t, service).await;
+    {
+        let mut conn = app.t.db.conn().await.unwrap();
+        manage::get_or_create_role(&mut conn, "operator", None).await.unwrap();
+    }
+    let a = ldap_login(&app, &uid, "oscar-pass").await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let me = app.get("me", a.token().as_deref()).await;
+    let id = me.body["data"]["id"].as_i64().expect("id");
+    let mut conn = app.t.db.conn().await.unwrap();
+    let roles: Vec<String> = manage::user_roles(&mut conn, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.role)
+        .collect();
+    assert_eq!(roles, ["operator"]);
+}
+
 backend_tests!(
+    the_environment_configures_ldap_login,
     first_login_creates_the_user_and_later_logins_reuse_it,
     wrong_password_and_unknown_user_answer_alike,
     an_empty_password_never_binds,
