@@ -105,8 +105,7 @@ fn check_names(provider: &str, subject: &str) -> Result<()> {
             "a provider name has 1 to {MAX_PROVIDER_CHARS} characters"
         )));
     }
-    if subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS || subject.contains('\0')
-    {
+    if subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS || subject.contains('\0') {
         return Err(Error::Invalid(format!(
             "the provider's subject is empty, longer than {MAX_SUBJECT_CHARS} characters or holds NUL"
         )));
@@ -232,7 +231,10 @@ const ACCOUNT_TRIES: usize = 5;
 ///
 /// `Ok(None)`: the identity was linked meanwhile by a concurrent first login (the caller
 /// finds it again).
-pub async fn provision<U: UserStore>(conn: &mut DbConn, new: &ExternalUser<'_>) -> Result<Option<U>> {
+pub async fn provision<U: UserStore>(
+    conn: &mut DbConn,
+    new: &ExternalUser<'_>,
+) -> Result<Option<U>> {
     check_names(new.provider, new.subject)?;
     let base = account_base(new.account);
     let email = match new.email {
