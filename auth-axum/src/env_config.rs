@@ -123,7 +123,10 @@ const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_WEBAUTHN_RP_ID", "unset (no passkeys)"),
     ("AUTH_WEBAUTHN_ORIGIN", "required with AUTH_WEBAUTHN_RP_ID"),
     ("AUTH_WEBAUTHN_RP_NAME", "the RP id"),
-    ("AUTH_LDAP_URL", "unset (no LDAP login): ldaps://host[:port] or ldap://"),
+    (
+        "AUTH_LDAP_URL",
+        "unset (no LDAP login): ldaps://host[:port] or ldap://",
+    ),
     (
         "AUTH_LDAP_USER_DN_TEMPLATE",
         "unset: e.g. uid={account},ou=people,dc=example,dc=org (or AUTH_LDAP_SEARCH_BASE)",
@@ -134,7 +137,10 @@ const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_LDAP_BIND_PASSWORD", "required with AUTH_LDAP_BIND_DN"),
     ("AUTH_LDAP_STARTTLS", "false"),
     ("AUTH_LDAP_CA_FILE", "unset (the system's CA store)"),
-    ("AUTH_LDAP_ALLOW_PLAIN", "false (ldap:// without StartTLS refused)"),
+    (
+        "AUTH_LDAP_ALLOW_PLAIN",
+        "false (ldap:// without StartTLS refused)",
+    ),
     ("AUTH_LDAP_MAIL_ATTRIBUTE", "mail (empty: none)"),
     ("AUTH_LDAP_GROUP_SEARCH_BASE", "unset (no group mapping)"),
     (
@@ -645,7 +651,12 @@ impl AuthConfig {
                      (AUTH_LDAP_ALLOW_PLAIN=true to accept plain LDAP)",
                 ));
             }
-            _ => return Err(error("AUTH_LDAP_URL", "expected an ldaps:// or ldap:// URL")),
+            _ => {
+                return Err(error(
+                    "AUTH_LDAP_URL",
+                    "expected an ldaps:// or ldap:// URL",
+                ));
+            }
         }
         let mut builder = auth_core::ldap::LdapConfig::builder(url)
             .starttls(starttls)

@@ -285,8 +285,7 @@ impl LdapConfigBuilder {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(config_error("the LDAP URL names no host"));
         }
-        if !matches!(url.path(), "" | "/") || url.query().is_some() || !url.username().is_empty()
-        {
+        if !matches!(url.path(), "" | "/") || url.query().is_some() || !url.username().is_empty() {
             return Err(config_error(
                 "the LDAP URL is scheme://host[:port] (no DN, query or credentials)",
             ));
@@ -793,7 +792,12 @@ impl LdapBackend {
                     .detail(json!({ "assigned": assigned, "revoked": revoked })),
             )
             .await?;
-            tracing::info!(user_id = user.id(), ?assigned, ?revoked, "LDAP roles synced");
+            tracing::info!(
+                user_id = user.id(),
+                ?assigned,
+                ?revoked,
+                "LDAP roles synced"
+            );
         }
         Ok(())
     }
@@ -849,7 +853,8 @@ mod tests {
 
     #[test]
     fn plain_ldap_is_refused_unless_allowed() {
-        let base = || LdapConfig::builder("ldap://127.0.0.1:389").user_dn_template("uid={account},dc=x");
+        let base =
+            || LdapConfig::builder("ldap://127.0.0.1:389").user_dn_template("uid={account},dc=x");
         let err = base().build().unwrap_err();
         assert!(err.to_string().contains("StartTLS"), "{err}");
         assert!(base().allow_plain(true).build().is_ok());

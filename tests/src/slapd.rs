@@ -104,15 +104,35 @@ impl Slapd {
         let p = |name: &str| d.join(name).to_str().expect("UTF-8 path").to_owned();
         // A CA, and a server certificate for 127.0.0.1 (and localhost) signed by it.
         run(Command::new("openssl").args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=auth-tests LDAP CA",
-            "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-            "-keyout", &p("ca.key"), "-out", &p("ca.pem"),
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=auth-tests LDAP CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &p("ca.key"),
+            "-out",
+            &p("ca.pem"),
         ]));
         run(Command::new("openssl").args([
-            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-            "-keyout", &p("server.key"), "-out", &p("server.csr"),
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &p("server.key"),
+            "-out",
+            &p("server.csr"),
         ]));
         std::fs::write(
             d.join("server.ext"),
@@ -121,9 +141,21 @@ impl Slapd {
         )
         .expect("write");
         run(Command::new("openssl").args([
-            "x509", "-req", "-days", "2", "-in", &p("server.csr"),
-            "-CA", &p("ca.pem"), "-CAkey", &p("ca.key"), "-CAcreateserial",
-            "-extfile", &p("server.ext"), "-out", &p("server.pem"),
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-in",
+            &p("server.csr"),
+            "-CA",
+            &p("ca.pem"),
+            "-CAkey",
+            &p("ca.key"),
+            "-CAcreateserial",
+            "-extfile",
+            &p("server.ext"),
+            "-out",
+            &p("server.pem"),
         ]));
         std::fs::create_dir(d.join("db")).expect("mkdir");
         let conf = format!(
@@ -160,7 +192,12 @@ impl Slapd {
              cn: reader\nuserPassword: {READER_PASSWORD}\n"
         );
         std::fs::write(d.join("base.ldif"), base).expect("write");
-        run(Command::new("/usr/sbin/slapadd").args(["-f", &p("slapd.conf"), "-l", &p("base.ldif")]));
+        run(Command::new("/usr/sbin/slapadd").args([
+            "-f",
+            &p("slapd.conf"),
+            "-l",
+            &p("base.ldif"),
+        ]));
         let (ldap_port, ldaps_port) = (free_port(), free_port());
         let urls = format!("ldap://127.0.0.1:{ldap_port}/ ldaps://127.0.0.1:{ldaps_port}/");
         let log = std::fs::File::create(d.join("slapd.log")).expect("log file");
@@ -196,15 +233,23 @@ impl Slapd {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let ok = Command::new("ldapwhoami")
-                .args(["-x", "-H", &self.ldap_url(), "-D", READER_DN, "-w", READER_PASSWORD])
+                .args([
+                    "-x",
+                    "-H",
+                    &self.ldap_url(),
+                    "-D",
+                    READER_DN,
+                    "-w",
+                    READER_PASSWORD,
+                ])
                 .output()
                 .is_ok_and(|o| o.status.success());
             if ok {
                 return;
             }
             if Instant::now() > deadline {
-                let log = std::fs::read_to_string(self.dir.path().join("slapd.log"))
-                    .unwrap_or_default();
+                let log =
+                    std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default();
                 panic!("slapd did not answer within 30 s; its log:\n{log}");
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -224,7 +269,15 @@ impl Slapd {
     /// Applies `ldif` with `ldapmodify` as the root DN (`add` adds entries).
     pub fn modify(&self, ldif: &str, add: bool) {
         let mut cmd = Command::new("ldapmodify");
-        cmd.args(["-x", "-H", &self.ldap_url(), "-D", ROOT_DN, "-w", ROOT_PASSWORD]);
+        cmd.args([
+            "-x",
+            "-H",
+            &self.ldap_url(),
+            "-D",
+            ROOT_DN,
+            "-w",
+            ROOT_PASSWORD,
+        ]);
         if add {
             cmd.arg("-a");
         }

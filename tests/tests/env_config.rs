@@ -311,7 +311,10 @@ fn the_ldap_variables_make_the_ldap_backend() {
     ] {
         assert!(shown.contains(part), "{part} missing from {shown}");
     }
-    assert!(!shown.contains("hunter2"), "the bind password is shown: {shown}");
+    assert!(
+        !shown.contains("hunter2"),
+        "the bind password is shown: {shown}"
+    );
     assert!(!format!("{config:?}").contains("hunter2"));
     // The service gets the backend under the platform "ldap".
     let service = config.service_builder::<User>().build();
@@ -325,18 +328,30 @@ fn a_bad_ldap_value_names_its_variable() {
     let ca = ("AUTH_LDAP_CA_FILE", LDAP_CA);
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![template], "AUTH_LDAP_USER_DN_TEMPLATE"),
-        (vec![("AUTH_LDAP_URL", "http://x"), template], "AUTH_LDAP_URL"),
-        (vec![("AUTH_LDAP_URL", "ldaps://"), template], "AUTH_LDAP_URL"),
+        (
+            vec![("AUTH_LDAP_URL", "http://x"), template],
+            "AUTH_LDAP_URL",
+        ),
+        (
+            vec![("AUTH_LDAP_URL", "ldaps://"), template],
+            "AUTH_LDAP_URL",
+        ),
         (
             vec![("AUTH_LDAP_URL", "ldaps://u:hunter2@h"), template],
             "AUTH_LDAP_URL",
         ),
-        (vec![("AUTH_LDAP_URL", "ldap://h"), template], "AUTH_LDAP_URL"),
+        (
+            vec![("AUTH_LDAP_URL", "ldap://h"), template],
+            "AUTH_LDAP_URL",
+        ),
         (
             vec![url, ("AUTH_LDAP_STARTTLS", "true"), template],
             "AUTH_LDAP_STARTTLS",
         ),
-        (vec![url, ("AUTH_LDAP_STARTTLS", "maybe"), template], "AUTH_LDAP_STARTTLS"),
+        (
+            vec![url, ("AUTH_LDAP_STARTTLS", "maybe"), template],
+            "AUTH_LDAP_STARTTLS",
+        ),
         (vec![url, ca], "AUTH_LDAP_USER_DN_TEMPLATE"),
         (
             vec![url, ca, ("AUTH_LDAP_USER_DN_TEMPLATE", "uid=alice,dc=x")],
@@ -347,7 +362,12 @@ fn a_bad_ldap_value_names_its_variable() {
             "AUTH_LDAP_USER_DN_TEMPLATE",
         ),
         (
-            vec![url, ca, ("AUTH_LDAP_SEARCH_BASE", "dc=x"), ("AUTH_LDAP_SEARCH_FILTER", "(uid=x)")],
+            vec![
+                url,
+                ca,
+                ("AUTH_LDAP_SEARCH_BASE", "dc=x"),
+                ("AUTH_LDAP_SEARCH_FILTER", "(uid=x)"),
+            ],
             "AUTH_LDAP_SEARCH_FILTER",
         ),
         (
@@ -373,10 +393,19 @@ fn a_bad_ldap_value_names_its_variable() {
             "AUTH_LDAP_GROUP_ROLES",
         ),
         (
-            vec![url, ca, template, ("AUTH_LDAP_GROUP_SEARCH_BASE", "dc=x"), ("AUTH_LDAP_GROUP_FILTER", "(cn=x)")],
+            vec![
+                url,
+                ca,
+                template,
+                ("AUTH_LDAP_GROUP_SEARCH_BASE", "dc=x"),
+                ("AUTH_LDAP_GROUP_FILTER", "(cn=x)"),
+            ],
             "AUTH_LDAP_GROUP_FILTER",
         ),
-        (vec![url, ca, template, ("AUTH_LDAP_TIMEOUT", "0s")], "AUTH_LDAP_TIMEOUT"),
+        (
+            vec![url, ca, template, ("AUTH_LDAP_TIMEOUT", "0s")],
+            "AUTH_LDAP_TIMEOUT",
+        ),
         (
             vec![url, ca, template, ("AUTH_LDAP_CONNECT_TIMEOUT", "soon")],
             "AUTH_LDAP_CONNECT_TIMEOUT",
@@ -390,7 +419,12 @@ fn a_bad_ldap_value_names_its_variable() {
             "AUTH_LDAP_CA_FILE",
         ),
         (
-            vec![url, ca, template, ("AUTH_LDAP_MAIL_ATTRIBUTE", "mail address")],
+            vec![
+                url,
+                ca,
+                template,
+                ("AUTH_LDAP_MAIL_ATTRIBUTE", "mail address"),
+            ],
             "AUTH_LDAP_MAIL_ATTRIBUTE",
         ),
     ];

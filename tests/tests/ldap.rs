@@ -6,13 +6,13 @@
 //! CA, plain LDAP refused unless allowed; the throttle; an unreachable server is a 503
 //! that writes nothing; a local user of the same name is not taken over.
 
+use auth_axum::UserStore;
 use auth_axum::auth_core::audit::{self, EventFilter, EventType};
 use auth_axum::auth_core::identity;
 use auth_axum::auth_core::ldap::{LdapBackend, LdapConfig, LdapConfigBuilder};
 use auth_axum::auth_core::rbac::manage;
 use auth_axum::auth_core::service::AuthService;
 use auth_axum::auth_core::throttle::ThrottleConfig;
-use auth_axum::UserStore;
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
 use auth_tests::slapd::{self, GROUPS, PEOPLE, READER_DN, READER_PASSWORD, Slapd, unique};
@@ -39,7 +39,10 @@ async fn app_with(t: TestDb, config: LdapConfigBuilder, throttle: ThrottleConfig
     let service: AuthService<User> = AuthService::builder()
         .bcrypt_cost(TEST_COST)
         .throttle(throttle)
-        .backend("ldap", LdapBackend::new(config.build().expect("LDAP config")))
+        .backend(
+            "ldap",
+            LdapBackend::new(config.build().expect("LDAP config")),
+        )
         .build();
     TestApp::with_service(t, service).await
 }
@@ -93,7 +96,10 @@ async fn first_login_creates_the_user_and_later_logins_reuse_it(t: TestDb) {
     assert_eq!(linked.user_id, id);
     let user = User::find_by_id(&mut conn, id).await.unwrap().unwrap();
     assert_eq!(user.password, identity::NO_PASSWORD, "no usable password");
-    assert_eq!(user.email.as_deref(), Some(format!("{uid}@example.org").as_str()));
+    assert_eq!(
+        user.email.as_deref(),
+        Some(format!("{uid}@example.org").as_str())
+    );
     drop(conn);
     assert_eq!(events(&app, EventType::LdapUserCreated).await.len(), 1);
 
@@ -107,7 +113,11 @@ async fn first_login_creates_the_user_and_later_logins_reuse_it(t: TestDb) {
     assert_eq!(events(&app, EventType::LoginSuccess).await.len(), 2);
     // Its password login is not a way in ("!" matches nothing).
     let a = app
-        .post("login", json!({"account": uid, "password": "alice-pass"}), None)
+        .post(
+            "login",
+            json!({"account": uid, "password": "alice-pass"}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
 }
@@ -170,9 +180,18 @@ async fn an_empty_password_never_binds(t: TestDb) {
         .ca_file(&s.ca_file)
         .user_dn_template(&format!("uid={{account}},{PEOPLE}"));
     let app = app_with(t2, down, ThrottleConfig::default()).await;
-    for (account, password) in [(uid.as_str(), ""), ("car\0ol", "carol-pass"), ("carol\n", "x")] {
+    for (account, password) in [
+        (uid.as_str(), ""),
+        ("car\0ol", "carol-pass"),
+        ("carol\n", "x"),
+    ] {
         let a = ldap_login(&app, account, password).await;
-        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{account:?}: {:?}", a.body);
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{account:?}: {:?}",
+            a.body
+        );
         assert_eq!(a.code(), "invalid_credentials");
     }
     let a = ldap_login(&app, &uid, "carol-pass").await;
@@ -199,7 +218,9 @@ async fn groups_map_to_roles_at_each_login(t: TestDb) {
     {
         let mut conn = app.t.db.conn().await.unwrap();
         for role in ["editor", "viewer", "local-only"] {
-            manage::get_or_create_role(&mut conn, role, None).await.unwrap();
+            manage::get_or_create_role(&mut conn, role, None)
+                .await
+                .unwrap();
         }
     }
     let a = ldap_login(&app, &uid, "dave-pass").await;
@@ -223,7 +244,9 @@ async fn groups_map_to_roles_at_each_login(t: TestDb) {
         "a mapped role unknown locally is not created"
     );
     // A role granted locally, outside the mapping.
-    manage::assign_role(&mut conn, id, "local-only", None).await.unwrap();
+    manage::assign_role(&mut conn, id, "local-only", None)
+        .await
+        .unwrap();
     drop(conn);
 
     // Dave leaves the editors in the directory: the next login revokes the role.
@@ -261,7 +284,12 @@ async fn search_then_bind_finds_the_entry(t: TestDb) {
     let a = ldap_login(&app, &uid, "frank-pass").await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let mut conn = app.t.db.conn().await.unwrap();
-    assert!(identity::find(&mut conn, "ldap", &dn).await.unwrap().is_some());
+    assert!(
+        identity::find(&mut conn, "ldap", &dn)
+            .await
+            .unwrap()
+            .is_some()
+    );
     drop(conn);
 
     // A wrong service password is the server's problem, not the user's: 503, no count.
@@ -305,7 +333,11 @@ async fn starttls_ldaps_and_plain(t: TestDb) {
     }
     // StartTLS with the wrong CA fails the same way.
     let other_ca = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(other_ca.path(), include_str!("../fixtures/ldap_other_ca.pem")).unwrap();
+    std::fs::write(
+        other_ca.path(),
+        include_str!("../fixtures/ldap_other_ca.pem"),
+    )
+    .unwrap();
     let app4 = ldap_app(
         TestDb::sqlite().await,
         plain().starttls(true).ca_file(other_ca.path()),
@@ -355,7 +387,12 @@ async fn an_unreachable_server_is_a_503_that_writes_nothing(t: TestDb) {
     }
     assert_eq!(user_count(&app).await, 0);
     let mut conn = app.t.db.conn().await.unwrap();
-    assert!(identity::list_for_user(&mut conn, 1).await.unwrap().is_empty());
+    assert!(
+        identity::list_for_user(&mut conn, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     drop(conn);
     assert!(events(&app, EventType::LoginSuccess).await.is_empty());
     assert!(events(&app, EventType::LdapUserCreated).await.is_empty());
@@ -375,7 +412,10 @@ async fn a_local_user_of_the_same_name_is_not_taken_over(t: TestDb) {
     app.register(&uid, "judy-local-pass-1").await;
     let local = {
         let mut conn = app.t.db.conn().await.unwrap();
-        User::find_by_account(&mut conn, &uid).await.unwrap().unwrap()
+        User::find_by_account(&mut conn, &uid)
+            .await
+            .unwrap()
+            .unwrap()
     };
     let a = ldap_login(&app, &uid, "judy-ldap-pass").await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
@@ -385,15 +425,28 @@ async fn a_local_user_of_the_same_name_is_not_taken_over(t: TestDb) {
     let account = me.body["data"]["account"].as_str().unwrap();
     assert!(account.starts_with(&format!("{uid}-")), "{account}");
     let mut conn = app.t.db.conn().await.unwrap();
-    assert!(identity::list_for_user(&mut conn, local.id).await.unwrap().is_empty());
+    assert!(
+        identity::list_for_user(&mut conn, local.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        identity::find(&mut conn, "ldap", &dn).await.unwrap().unwrap().user_id,
+        identity::find(&mut conn, "ldap", &dn)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
         ldap_id
     );
     drop(conn);
     // The local user still logs in with its own password, as itself.
     let a = app
-        .post("login", json!({"account": uid, "password": "judy-local-pass-1"}), None)
+        .post(
+            "login",
+            json!({"account": uid, "password": "judy-local-pass-1"}),
+            None,
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let me = app.get("me", a.token().as_deref()).await;
@@ -409,7 +462,10 @@ async fn inactive_users_and_registration_are_refused(t: TestDb) {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     {
         let mut conn = app.t.db.conn().await.unwrap();
-        let mut user = User::find_by_account(&mut conn, &uid).await.unwrap().unwrap();
+        let mut user = User::find_by_account(&mut conn, &uid)
+            .await
+            .unwrap()
+            .unwrap();
         user.is_active = false;
         user.update(&mut conn).await.unwrap();
     }
@@ -448,11 +504,16 @@ async fn the_environment_configures_ldap_login(t: TestDb) {
             ("AUTH_LDAP_GROUP_ROLES", format!("{group}=operator")),
         ])
         .expect("AUTH_LDAP_* variables");
-    let service = config.service_builder::<User>().bcrypt_cost(TEST_COST).build();
+    let service = config
+        .service_builder::<User>()
+        .bcrypt_cost(TEST_COST)
+        .build();
     let app = TestApp::with_service(t, service).await;
     {
         let mut conn = app.t.db.conn().await.unwrap();
-        manage::get_or_create_role(&mut conn, "operator", None).await.unwrap();
+        manage::get_or_create_role(&mut conn, "operator", None)
+            .await
+            .unwrap();
     }
     let a = ldap_login(&app, &uid, "oscar-pass").await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
