@@ -35,7 +35,7 @@ pub struct EnvConfigError {
 }
 
 /// Everything the `AUTH_*` variables configure: the service's settings (hashing, sessions,
-/// throttling, account mail, JWT, passkeys) and the HTTP settings. Build the service with
+/// throttling, account mail, JWT, passkeys, LDAP) and the HTTP settings. Build the service with
 /// [`AuthConfig::service_builder`] (then add backends or hooks) and pass
 /// [`AuthConfig::http`] to [`crate::Auth::with_http`].
 #[derive(Debug, Clone)]
@@ -60,6 +60,10 @@ pub struct AuthConfig {
     /// is configured.
     #[cfg(feature = "oauth")]
     pub oauth: Option<auth_core::oauth::OAuthConfig>,
+    /// LDAP login (`AUTH_LDAP_*`), when `AUTH_LDAP_URL` is set: registered under the
+    /// platform `ldap` by [`AuthConfig::service_builder`].
+    #[cfg(feature = "ldap")]
+    pub ldap: Option<auth_core::ldap::LdapConfig>,
     /// Cookie, CSRF, registration mode, client IP (`AUTH_COOKIE_*`, `AUTH_CSRF_*`,
     /// `AUTH_REGISTRATION`, `AUTH_CLIENT_IP_*`).
     pub http: HttpConfig,
@@ -78,6 +82,8 @@ impl Default for AuthConfig {
             mfa: None,
             #[cfg(feature = "oauth")]
             oauth: None,
+            #[cfg(feature = "ldap")]
+            ldap: None,
             http: HttpConfig::default(),
         }
     }
@@ -144,6 +150,36 @@ const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_OAUTH_LINK_VERIFIED_EMAIL", "false"),
     ("AUTH_OAUTH_CREATE_USERS", "true"),
     ("AUTH_OAUTH_MFA_URL", "unset (next itself)"),
+    (
+        "AUTH_LDAP_URL",
+        "unset (no LDAP login): ldaps://host[:port] or ldap://",
+    ),
+    (
+        "AUTH_LDAP_USER_DN_TEMPLATE",
+        "unset: e.g. uid={account},ou=people,dc=example,dc=org (or AUTH_LDAP_SEARCH_BASE)",
+    ),
+    ("AUTH_LDAP_SEARCH_BASE", "unset (search-then-bind when set)"),
+    ("AUTH_LDAP_SEARCH_FILTER", "(uid={account})"),
+    ("AUTH_LDAP_BIND_DN", "unset (anonymous search)"),
+    ("AUTH_LDAP_BIND_PASSWORD", "required with AUTH_LDAP_BIND_DN"),
+    ("AUTH_LDAP_STARTTLS", "false"),
+    ("AUTH_LDAP_CA_FILE", "unset (the system's CA store)"),
+    (
+        "AUTH_LDAP_ALLOW_PLAIN",
+        "false (ldap:// without StartTLS refused)",
+    ),
+    ("AUTH_LDAP_MAIL_ATTRIBUTE", "mail (empty: none)"),
+    ("AUTH_LDAP_GROUP_SEARCH_BASE", "unset (no group mapping)"),
+    (
+        "AUTH_LDAP_GROUP_FILTER",
+        "(&(objectClass=groupOfNames)(member={dn}))",
+    ),
+    (
+        "AUTH_LDAP_GROUP_ROLES",
+        "none: group=role pairs separated by ';' (group: DN or cn)",
+    ),
+    ("AUTH_LDAP_CONNECT_TIMEOUT", "5s"),
+    ("AUTH_LDAP_TIMEOUT", "10s (each bind or search)"),
 ];
 
 /// The prefix of the per-provider variables.
@@ -155,6 +191,25 @@ const OIDC_SUFFIXES: [&str; 5] = [
     "_CLIENT_SECRET",
     "_SCOPES",
     "_TRUST_AMR",
+];
+
+/// The LDAP variables.
+const LDAP_VARIABLES: [&str; 15] = [
+    "AUTH_LDAP_URL",
+    "AUTH_LDAP_USER_DN_TEMPLATE",
+    "AUTH_LDAP_SEARCH_BASE",
+    "AUTH_LDAP_SEARCH_FILTER",
+    "AUTH_LDAP_BIND_DN",
+    "AUTH_LDAP_BIND_PASSWORD",
+    "AUTH_LDAP_STARTTLS",
+    "AUTH_LDAP_CA_FILE",
+    "AUTH_LDAP_ALLOW_PLAIN",
+    "AUTH_LDAP_MAIL_ATTRIBUTE",
+    "AUTH_LDAP_GROUP_SEARCH_BASE",
+    "AUTH_LDAP_GROUP_FILTER",
+    "AUTH_LDAP_GROUP_ROLES",
+    "AUTH_LDAP_CONNECT_TIMEOUT",
+    "AUTH_LDAP_TIMEOUT",
 ];
 
 /// The passkey variables.
@@ -250,6 +305,24 @@ fn non_empty(raw: &str) -> Result<String, String> {
         true => Err("must not be empty".into()),
         false => Ok(raw.to_owned()),
     }
+}
+
+/// `AUTH_LDAP_GROUP_ROLES`: `group=role` pairs separated by `;`; the last `=` of a pair
+/// ends the group (a DN holds `=` signs, a role name none).
+#[cfg_attr(not(feature = "ldap"), allow(dead_code))]
+fn group_roles(raw: &str) -> Result<Vec<(String, String)>, String> {
+    raw.split(';')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.rsplit_once('=') {
+            Some((group, role)) if !group.trim().is_empty() && !role.trim().is_empty() => {
+                Ok((group.trim().to_owned(), role.trim().to_owned()))
+            }
+            _ => Err(format!(
+                "expected group=role pairs separated by ';', got {pair:?}"
+            )),
+        })
+        .collect()
 }
 
 /// A cookie name: an RFC 6265 token.
@@ -351,6 +424,7 @@ impl AuthConfig {
         self.merge_webauthn(&vars)?;
         self.merge_mfa(&vars)?;
         self.merge_oauth(&vars)?;
+        self.merge_ldap(&vars)?;
         Ok(self)
     }
 
@@ -584,6 +658,22 @@ impl AuthConfig {
         }
     }
 
+    #[cfg(not(feature = "ldap"))]
+    fn merge_ldap(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        match LDAP_VARIABLES
+            .into_iter()
+            .find(|name| vars.get(name).is_some())
+        {
+            Some(variable) => Err(EnvConfigError {
+                variable,
+                message: "LDAP login needs the \"ldap\" Cargo feature of auth-axum, which this \
+                          build leaves out"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     #[cfg(feature = "oauth")]
     fn merge_oauth(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
         use auth_core::oauth::{OAuthConfig, ProviderConfig};
@@ -678,8 +768,192 @@ impl AuthConfig {
         Ok(())
     }
 
+    /// The `AUTH_LDAP_*` variables. The checks that concern one variable are made here, so
+    /// that the error names it; the builder's own checks (the CA file) come last.
+    #[cfg(feature = "ldap")]
+    fn merge_ldap(&mut self, vars: &Vars) -> Result<(), EnvConfigError> {
+        let error = |variable: &'static str, message: &str| EnvConfigError {
+            variable,
+            message: message.to_owned(),
+        };
+        let Some(url) = vars.get("AUTH_LDAP_URL").map(str::trim) else {
+            if let Some(variable) = LDAP_VARIABLES
+                .into_iter()
+                .find(|name| vars.get(name).is_some())
+            {
+                return Err(error(variable, "needs AUTH_LDAP_URL"));
+            }
+            return Ok(());
+        };
+        let starttls = vars.parse("AUTH_LDAP_STARTTLS", boolean)?.unwrap_or(false);
+        let allow_plain = vars
+            .parse("AUTH_LDAP_ALLOW_PLAIN", boolean)?
+            .unwrap_or(false);
+        let parsed = url::Url::parse(url).ok().filter(|u| {
+            u.host_str().is_some_and(|h| !h.is_empty())
+                && u.username().is_empty()
+                && u.password().is_none()
+                && matches!(u.path(), "" | "/")
+        });
+        let Some(parsed) = parsed else {
+            return Err(error(
+                "AUTH_LDAP_URL",
+                "expected ldaps://host[:port] or ldap://host[:port]",
+            ));
+        };
+        match (parsed.scheme(), starttls, allow_plain) {
+            ("ldaps", true, _) => {
+                return Err(error(
+                    "AUTH_LDAP_STARTTLS",
+                    "StartTLS is for ldap:// URLs (ldaps:// is TLS already)",
+                ));
+            }
+            ("ldaps", false, _) | ("ldap", true, _) | ("ldap", false, true) => {}
+            ("ldap", false, false) => {
+                return Err(error(
+                    "AUTH_LDAP_URL",
+                    "ldap:// sends passwords in clear: use ldaps://, or set AUTH_LDAP_STARTTLS=true \
+                     (AUTH_LDAP_ALLOW_PLAIN=true to accept plain LDAP)",
+                ));
+            }
+            _ => {
+                return Err(error(
+                    "AUTH_LDAP_URL",
+                    "expected an ldaps:// or ldap:// URL",
+                ));
+            }
+        }
+        let mut builder = auth_core::ldap::LdapConfig::builder(url)
+            .starttls(starttls)
+            .allow_plain(allow_plain);
+        let template = vars.parse("AUTH_LDAP_USER_DN_TEMPLATE", non_empty)?;
+        let base = vars.parse("AUTH_LDAP_SEARCH_BASE", non_empty)?;
+        let filter = vars.parse("AUTH_LDAP_SEARCH_FILTER", non_empty)?;
+        match (template, base) {
+            (Some(_), Some(_)) => {
+                return Err(error(
+                    "AUTH_LDAP_USER_DN_TEMPLATE",
+                    "give AUTH_LDAP_USER_DN_TEMPLATE or AUTH_LDAP_SEARCH_BASE, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(error(
+                    "AUTH_LDAP_USER_DN_TEMPLATE",
+                    "required with AUTH_LDAP_URL (or AUTH_LDAP_SEARCH_BASE)",
+                ));
+            }
+            (Some(template), None) => {
+                if filter.is_some() {
+                    return Err(error(
+                        "AUTH_LDAP_SEARCH_FILTER",
+                        "needs AUTH_LDAP_SEARCH_BASE",
+                    ));
+                }
+                if !template.contains("{account}") {
+                    return Err(error(
+                        "AUTH_LDAP_USER_DN_TEMPLATE",
+                        "must contain {account}",
+                    ));
+                }
+                builder = builder.user_dn_template(&template);
+            }
+            (None, Some(base)) => {
+                let filter = filter.unwrap_or_else(|| "(uid={account})".into());
+                if !filter.contains("{account}") {
+                    return Err(error("AUTH_LDAP_SEARCH_FILTER", "must contain {account}"));
+                }
+                builder = builder.user_search(&base, &filter);
+            }
+        }
+        match (
+            vars.parse("AUTH_LDAP_BIND_DN", non_empty)?,
+            vars.get("AUTH_LDAP_BIND_PASSWORD"),
+        ) {
+            (Some(dn), Some(password)) if !password.is_empty() => {
+                builder = builder.bind_credentials(&dn, password);
+            }
+            (Some(_), _) => {
+                return Err(error(
+                    "AUTH_LDAP_BIND_PASSWORD",
+                    "required (not empty) with AUTH_LDAP_BIND_DN",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(error("AUTH_LDAP_BIND_PASSWORD", "needs AUTH_LDAP_BIND_DN"));
+            }
+            (None, None) => {}
+        }
+        if let Some(attribute) = vars.get("AUTH_LDAP_MAIL_ATTRIBUTE").map(str::trim) {
+            if !attribute
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b';')
+            {
+                return Err(error(
+                    "AUTH_LDAP_MAIL_ATTRIBUTE",
+                    "expected an attribute name (or empty for none)",
+                ));
+            }
+            builder = builder.mail_attribute((!attribute.is_empty()).then_some(attribute));
+        }
+        let group_base = vars.parse("AUTH_LDAP_GROUP_SEARCH_BASE", non_empty)?;
+        let group_filter = vars.parse("AUTH_LDAP_GROUP_FILTER", |raw| {
+            match raw.contains("{dn}") || raw.contains("{account}") {
+                true => Ok(raw.to_owned()),
+                false => Err("must contain {dn} or {account}".into()),
+            }
+        })?;
+        let roles = vars
+            .parse("AUTH_LDAP_GROUP_ROLES", group_roles)?
+            .unwrap_or_default();
+        match (&group_base, roles.is_empty()) {
+            (Some(base), _) => builder = builder.group_search(base, group_filter.as_deref()),
+            (None, false) => {
+                return Err(error(
+                    "AUTH_LDAP_GROUP_SEARCH_BASE",
+                    "required with AUTH_LDAP_GROUP_ROLES",
+                ));
+            }
+            (None, true) if group_filter.is_some() => {
+                return Err(error(
+                    "AUTH_LDAP_GROUP_FILTER",
+                    "needs AUTH_LDAP_GROUP_SEARCH_BASE",
+                ));
+            }
+            (None, true) => {}
+        }
+        for (group, role) in &roles {
+            builder = builder.group_role(group, role);
+        }
+        if let Some(t) = vars.parse("AUTH_LDAP_CONNECT_TIMEOUT", duration)? {
+            builder = builder.connect_timeout(t);
+        }
+        if let Some(t) = vars.parse("AUTH_LDAP_TIMEOUT", duration)? {
+            builder = builder.operation_timeout(t);
+        }
+        let ca_file = vars.parse("AUTH_LDAP_CA_FILE", non_empty)?;
+        if let Some(path) = &ca_file {
+            builder = builder.ca_file(path);
+        }
+        let config = builder.build().map_err(|e| {
+            let message = match e {
+                auth_core::Error::Config(m) => m,
+                other => other.to_string(),
+            };
+            EnvConfigError {
+                variable: if ca_file.is_some() && message.contains("CA") {
+                    "AUTH_LDAP_CA_FILE"
+                } else {
+                    "AUTH_LDAP_URL"
+                },
+                message,
+            }
+        })?;
+        self.ldap = Some(config);
+        Ok(())
+    }
+
     /// A service builder with these settings (hashing cost, sessions, throttling, account
-    /// mail, JWT, MFA); add backends, hooks or a password policy, then build.
+    /// mail, JWT, MFA, and the LDAP backend under `ldap`); add backends, hooks or a password policy, then build.
     pub fn service_builder<U: UserStore>(&self) -> AuthServiceBuilder<U> {
         let mut builder = auth_core::service::AuthService::<U>::builder()
             .bcrypt_cost(self.bcrypt_cost)
@@ -703,6 +977,13 @@ impl AuthConfig {
             builder = builder
                 .oauth(oauth.clone())
                 .expect("the OAuth configuration was checked when it was read");
+        }
+        #[cfg(feature = "ldap")]
+        if let Some(ldap) = &self.ldap {
+            builder = builder.backend(
+                auth_core::ldap::PROVIDER,
+                auth_core::ldap::LdapBackend::new(ldap.clone()),
+            );
         }
         builder
     }

@@ -154,6 +154,12 @@ event_types! {
     /// A user unlinked one of their external identities (detail: `provider`,
     /// `identity_id`).
     IdentityUnlinked = "identity.unlinked",
+    /// A first LDAP login created a local user linked to the directory entry (detail:
+    /// `dn`).
+    LdapUserCreated = "ldap.user_created",
+    /// An LDAP login changed the user's roles from the directory's groups (detail:
+    /// `assigned`, `revoked`: role names).
+    LdapRolesSynced = "ldap.roles_synced",
 }
 
 impl std::fmt::Display for EventType {

@@ -29,6 +29,7 @@
 //!   local users.
 //! - [`oauth`]: login through OpenID Connect and OAuth2 providers (the authorizations under
 //!   way, the open-redirect guard and, with the `oauth` feature, the providers).
+//! - With the `ldap` feature, `ldap`: the LDAP login backend.
 //! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
 //!   second step of a login.
 //!
@@ -45,6 +46,7 @@
 //! | `cli` | the `cli` module, the `manage.py`-style verbs (clap, rpassword) |
 //! | `passkeys` | passkey ceremonies with webauthn-rs ([`passkey::WebauthnConfig`]; needs OpenSSL) |
 //! | `oauth` | OpenID Connect and OAuth2 providers (openidconnect, reqwest with rustls: `oauth::OAuthConfig`) |
+//! | `ldap` | the LDAP login backend (`ldap::LdapBackend`: ldap3 over rustls, no OpenSSL) |
 //!
 //! A backend left out compiles none of its driver; a database URL for it is an
 //! [`Error::Config`] naming the feature. The macros that expand in the application
@@ -89,6 +91,8 @@ mod field;
 pub mod identity;
 #[cfg(auth_backend)]
 pub mod jwt;
+#[cfg(all(auth_backend, feature = "ldap"))]
+pub mod ldap;
 #[cfg(auth_backend)]
 pub mod mail;
 #[cfg(auth_backend)]

@@ -359,3 +359,179 @@ fn the_oidc_variables_make_the_providers() {
         assert!(!err.to_string().contains("sekrit"), "{err}");
     }
 }
+
+const LDAP_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/ldap_other_ca.pem");
+
+#[test]
+fn the_ldap_variables_make_the_ldap_backend() {
+    assert!(merged(&[]).unwrap().ldap.is_none());
+    let config = merged(&[
+        ("AUTH_LDAP_URL", "ldap://ldap.example.org:389"),
+        ("AUTH_LDAP_STARTTLS", "true"),
+        ("AUTH_LDAP_CA_FILE", LDAP_CA),
+        ("AUTH_LDAP_SEARCH_BASE", "ou=people,dc=example,dc=org"),
+        ("AUTH_LDAP_SEARCH_FILTER", "(mail={account})"),
+        ("AUTH_LDAP_BIND_DN", "cn=reader,dc=example,dc=org"),
+        ("AUTH_LDAP_BIND_PASSWORD", "hunter2-ldap"),
+        ("AUTH_LDAP_MAIL_ATTRIBUTE", "email"),
+        ("AUTH_LDAP_GROUP_SEARCH_BASE", "ou=groups,dc=example,dc=org"),
+        ("AUTH_LDAP_GROUP_FILTER", "(memberUid={account})"),
+        (
+            "AUTH_LDAP_GROUP_ROLES",
+            "cn=admins,ou=groups,dc=example,dc=org=admin; developers=dev",
+        ),
+        ("AUTH_LDAP_CONNECT_TIMEOUT", "2s"),
+        ("AUTH_LDAP_TIMEOUT", "3s"),
+    ])
+    .unwrap();
+    let ldap = config.ldap.as_ref().expect("an LDAP configuration");
+    assert_eq!(ldap.url(), "ldap://ldap.example.org:389");
+    assert_eq!(ldap.mapped_roles(), ["admin", "dev"]);
+    let shown = format!("{ldap:?}");
+    for part in [
+        "starttls: true",
+        "(mail={account})",
+        "cn=reader,dc=example,dc=org",
+        "\"email\"",
+        "(memberUid={account})",
+        "(\"cn=admins,ou=groups,dc=example,dc=org\", \"admin\")",
+        "(\"developers\", \"dev\")",
+        "connect_timeout: 2s",
+        "operation_timeout: 3s",
+    ] {
+        assert!(shown.contains(part), "{part} missing from {shown}");
+    }
+    assert!(
+        !shown.contains("hunter2"),
+        "the bind password is shown: {shown}"
+    );
+    assert!(!format!("{config:?}").contains("hunter2"));
+    // The service gets the backend under the platform "ldap".
+    let service = config.service_builder::<User>().build();
+    assert!(format!("{service:?}").contains("\"ldap\""), "{service:?}");
+}
+
+#[test]
+fn a_bad_ldap_value_names_its_variable() {
+    let template = ("AUTH_LDAP_USER_DN_TEMPLATE", "uid={account},dc=x");
+    let url = ("AUTH_LDAP_URL", "ldaps://ldap.example.org");
+    let ca = ("AUTH_LDAP_CA_FILE", LDAP_CA);
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![template], "AUTH_LDAP_USER_DN_TEMPLATE"),
+        (
+            vec![("AUTH_LDAP_URL", "http://x"), template],
+            "AUTH_LDAP_URL",
+        ),
+        (
+            vec![("AUTH_LDAP_URL", "ldaps://"), template],
+            "AUTH_LDAP_URL",
+        ),
+        (
+            vec![("AUTH_LDAP_URL", "ldaps://u:hunter2@h"), template],
+            "AUTH_LDAP_URL",
+        ),
+        (
+            vec![("AUTH_LDAP_URL", "ldap://h"), template],
+            "AUTH_LDAP_URL",
+        ),
+        (
+            vec![url, ("AUTH_LDAP_STARTTLS", "true"), template],
+            "AUTH_LDAP_STARTTLS",
+        ),
+        (
+            vec![url, ("AUTH_LDAP_STARTTLS", "maybe"), template],
+            "AUTH_LDAP_STARTTLS",
+        ),
+        (vec![url, ca], "AUTH_LDAP_USER_DN_TEMPLATE"),
+        (
+            vec![url, ca, ("AUTH_LDAP_USER_DN_TEMPLATE", "uid=alice,dc=x")],
+            "AUTH_LDAP_USER_DN_TEMPLATE",
+        ),
+        (
+            vec![url, ca, template, ("AUTH_LDAP_SEARCH_BASE", "dc=x")],
+            "AUTH_LDAP_USER_DN_TEMPLATE",
+        ),
+        (
+            vec![
+                url,
+                ca,
+                ("AUTH_LDAP_SEARCH_BASE", "dc=x"),
+                ("AUTH_LDAP_SEARCH_FILTER", "(uid=x)"),
+            ],
+            "AUTH_LDAP_SEARCH_FILTER",
+        ),
+        (
+            vec![url, ca, template, ("AUTH_LDAP_BIND_DN", "cn=svc,dc=x")],
+            "AUTH_LDAP_BIND_PASSWORD",
+        ),
+        (
+            vec![url, ca, template, ("AUTH_LDAP_BIND_PASSWORD", "hunter2")],
+            "AUTH_LDAP_BIND_PASSWORD",
+        ),
+        (
+            vec![url, ca, template, ("AUTH_LDAP_GROUP_ROLES", "admins=admin")],
+            "AUTH_LDAP_GROUP_SEARCH_BASE",
+        ),
+        (
+            vec![
+                url,
+                ca,
+                template,
+                ("AUTH_LDAP_GROUP_SEARCH_BASE", "dc=x"),
+                ("AUTH_LDAP_GROUP_ROLES", "admins"),
+            ],
+            "AUTH_LDAP_GROUP_ROLES",
+        ),
+        (
+            vec![
+                url,
+                ca,
+                template,
+                ("AUTH_LDAP_GROUP_SEARCH_BASE", "dc=x"),
+                ("AUTH_LDAP_GROUP_FILTER", "(cn=x)"),
+            ],
+            "AUTH_LDAP_GROUP_FILTER",
+        ),
+        (
+            vec![url, ca, template, ("AUTH_LDAP_TIMEOUT", "0s")],
+            "AUTH_LDAP_TIMEOUT",
+        ),
+        (
+            vec![url, ca, template, ("AUTH_LDAP_CONNECT_TIMEOUT", "soon")],
+            "AUTH_LDAP_CONNECT_TIMEOUT",
+        ),
+        (
+            vec![url, template, ("AUTH_LDAP_CA_FILE", "/nonexistent/ca.pem")],
+            "AUTH_LDAP_CA_FILE",
+        ),
+        (
+            vec![url, template, ("AUTH_LDAP_CA_FILE", ED25519_PEM)],
+            "AUTH_LDAP_CA_FILE",
+        ),
+        (
+            vec![
+                url,
+                ca,
+                template,
+                ("AUTH_LDAP_MAIL_ATTRIBUTE", "mail address"),
+            ],
+            "AUTH_LDAP_MAIL_ATTRIBUTE",
+        ),
+    ];
+    for (vars, variable) in cases {
+        let e = match merged(&vars) {
+            Ok(_) => panic!("{vars:?} was accepted"),
+            Err(e) => e,
+        };
+        assert_eq!(e.variable, variable, "{vars:?}: {e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+    // Plain LDAP only when allowed.
+    let config = merged(&[
+        ("AUTH_LDAP_URL", "ldap://h"),
+        ("AUTH_LDAP_ALLOW_PLAIN", "true"),
+        template,
+    ])
+    .unwrap();
+    assert!(config.ldap.is_some());
+}
