@@ -220,6 +220,18 @@ pub struct ExternalUser<'a> {
 /// How many account names [`provision`] tries before giving up.
 const ACCOUNT_TRIES: usize = 5;
 
+/// What [`provision`] ended with.
+#[derive(Debug, Clone)]
+pub struct Provisioned<U> {
+    /// The user the identity logs in as.
+    pub user: U,
+    /// The identity.
+    pub identity: Identity,
+    /// `true`: this call created the user; `false`: a concurrent first login linked the
+    /// identity meanwhile, and `user` is the one it created.
+    pub created: bool,
+}
+
 /// Creates a user without a password ([`NO_PASSWORD`]) for a first external login and
 /// links the identity to it, in one transaction: there is never a user without its
 /// identity, nor an identity without its user.
@@ -229,12 +241,12 @@ const ACCOUNT_TRIES: usize = 5;
 /// (the model may index it as unique; linking by address is the caller's decision, not
 /// this function's), and marked verified when the provider says so.
 ///
-/// `Ok(None)`: the identity was linked meanwhile by a concurrent first login (the caller
-/// finds it again).
+/// When a concurrent first login linked the identity meanwhile, its user is returned
+/// (`created: false`).
 pub async fn provision<U: UserStore>(
     conn: &mut DbConn,
     new: &ExternalUser<'_>,
-) -> Result<Option<U>> {
+) -> Result<Provisioned<U>> {
     check_names(new.provider, new.subject)?;
     let base = account_base(new.account);
     let email = match new.email {
@@ -266,7 +278,7 @@ pub async fn provision<U: UserStore>(
             .transaction(async |conn: &mut DbConn| {
                 let user = user.insert(conn).await?;
                 match link(conn, user.id(), new.provider, new.subject, email).await? {
-                    Some(_) => Ok(Some(user)),
+                    Some(identity) => Ok((user, identity)),
                     // Linked meanwhile: roll the user back.
                     None => Err(Error::Conflict {
                         constraint: Some("auth_identities_provider_subject".into()),
@@ -275,10 +287,23 @@ pub async fn provision<U: UserStore>(
             })
             .await;
         match created {
-            Ok(user) => return Ok(user),
+            Ok((user, identity)) => {
+                return Ok(Provisioned {
+                    user,
+                    identity,
+                    created: true,
+                });
+            }
             Err(Error::Conflict { .. }) => {
-                if find(conn, new.provider, new.subject).await?.is_some() {
-                    return Ok(None);
+                if let Some(identity) = find(conn, new.provider, new.subject).await? {
+                    let user = U::find_by_id(conn, identity.user_id)
+                        .await?
+                        .ok_or_else(|| Error::NotFound("the user of an identity".into()))?;
+                    return Ok(Provisioned {
+                        user,
+                        identity,
+                        created: false,
+                    });
                 }
                 // The account (or address) was taken meanwhile: try another name.
             }

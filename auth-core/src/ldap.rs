@@ -703,23 +703,21 @@ impl LdapBackend {
                     email: found.mail.as_deref(),
                     email_verified: false,
                 };
-                match identity::provision::<U>(conn, &new).await? {
-                    Some(user) => {
-                        audit::insert(
-                            conn,
-                            NewEvent::new(EventType::LdapUserCreated)
-                                .user(user.id(), user.account())
-                                .detail(json!({ "dn": found.dn })),
-                        )
-                        .await?;
-                        tracing::info!(user_id = user.id(), "LDAP: local user created");
-                        user
-                    }
+                let provisioned = identity::provision::<U>(conn, &new).await?;
+                if provisioned.created {
+                    let user = &provisioned.user;
+                    audit::insert(
+                        conn,
+                        NewEvent::new(EventType::LdapUserCreated)
+                            .user(user.id(), user.account())
+                            .detail(json!({ "dn": found.dn })),
+                    )
+                    .await?;
+                    tracing::info!(user_id = user.id(), "LDAP: local user created");
+                    provisioned.user
+                } else {
                     // Created by a concurrent first login meanwhile.
-                    None => match identity::find(conn, PROVIDER, &found.dn).await? {
-                        Some(linked) => self.linked_user(conn, &linked, found).await?,
-                        None => return Err(Error::NotFound("the LDAP identity".into()).into()),
-                    },
+                    self.linked_user(conn, &provisioned.identity, found).await?
                 }
             }
         };

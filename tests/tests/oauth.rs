@@ -225,6 +225,19 @@ impl Flow {
         self.get(&back, &format!("auth_oauth={binding}")).await
     }
 
+    /// Starts linking `provider` in the session `token` and goes through the provider: the
+    /// callback's path and query, and the binding cookie.
+    async fn link_start(&self, provider: &str, next: &str, token: &str) -> (String, String) {
+        let a = self
+            .get(
+                &format!("{AUTH}/oauth/{provider}/link?next={next}"),
+                &format!("auth_session={token}"),
+            )
+            .await;
+        let binding = a.cookie_value("auth_oauth").expect("the binding cookie");
+        (self.at_provider(&location(&a)).await, binding)
+    }
+
     /// A login that must succeed: the session token.
     async fn logged_in(&self, next: &str) -> String {
         let a = self.login("mock", next).await;
@@ -623,12 +636,7 @@ async fn link_and_unlink(t: TestDb) {
 
     // alice links: no new session, no new user.
     let session = format!("auth_session={alice}");
-    let a = f
-        .get(&format!("{AUTH}/oauth/mock/link?next=/settings"), &session)
-        .await;
-    let url = location(&a);
-    let binding = a.cookie_value("auth_oauth").unwrap();
-    let back = f.at_provider(&url).await;
+    let (back, binding) = f.link_start("mock", "/settings", &alice).await;
     // Finished in bob's session: refused.
     refused(
         &f.get(&back, &format!("auth_oauth={binding}; auth_session={bob}"))
@@ -637,11 +645,7 @@ async fn link_and_unlink(t: TestDb) {
         "invalid_state",
     );
     // Start again, finish in alice's.
-    let a = f
-        .get(&format!("{AUTH}/oauth/mock/link?next=/settings"), &session)
-        .await;
-    let binding = a.cookie_value("auth_oauth").unwrap();
-    let back = f.at_provider(&location(&a)).await;
+    let (back, binding) = f.link_start("mock", "/settings", &alice).await;
     let a = f
         .get(&back, &format!("auth_oauth={binding}; {session}"))
         .await;
@@ -654,11 +658,7 @@ async fn link_and_unlink(t: TestDb) {
 
     // bob cannot take alice's identity.
     let bob_session = format!("auth_session={bob}");
-    let a = f
-        .get(&format!("{AUTH}/oauth/mock/link"), &bob_session)
-        .await;
-    let binding = a.cookie_value("auth_oauth").unwrap();
-    let back = f.at_provider(&location(&a)).await;
+    let (back, binding) = f.link_start("mock", "/", &bob).await;
     refused(
         &f.get(&back, &format!("auth_oauth={binding}; {bob_session}"))
             .await,
@@ -756,9 +756,7 @@ async fn the_last_login_method_stays(t: TestDb) {
     f.scenario(json!({"sub": "only", "github_user": {"id": 7, "login": "olly"}}))
         .await;
     let session = format!("auth_session={token}");
-    let a = f.get(&format!("{AUTH}/oauth/github/link"), &session).await;
-    let binding = a.cookie_value("auth_oauth").unwrap();
-    let back = f.at_provider(&location(&a)).await;
+    let (back, binding) = f.link_start("github", "/", &token).await;
     let a = f
         .get(&back, &format!("auth_oauth={binding}; {session}"))
         .await;

@@ -169,6 +169,28 @@ impl Upstream {
         .set_redirect_uri(p.redirect.clone())
     }
 
+    /// The client of a plain OAuth2 provider (its secret, if any, for the token endpoint).
+    fn oauth2_client(
+        p: &Provider,
+        auth_url: &url::Url,
+        token_url: &url::Url,
+    ) -> oauth2::basic::BasicClient<
+        oauth2::EndpointSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointSet,
+    > {
+        let mut client = BasicClient::new(ClientId::new(p.config.client_id.clone()))
+            .set_auth_uri(AuthUrl::from_url(auth_url.clone()))
+            .set_token_uri(TokenUrl::from_url(token_url.clone()))
+            .set_redirect_uri(p.redirect.clone());
+        if let Some(secret) = &p.config.client_secret {
+            client = client.set_client_secret(ClientSecret::new(secret.clone()));
+        }
+        client
+    }
+
     /// The authorization URL of a new login at `name`: a random `state`, a PKCE S256
     /// challenge and a random nonce.
     pub(crate) async fn start(&self, name: &str) -> Result<Started, AuthError> {
@@ -199,10 +221,7 @@ impl Upstream {
                 token_url,
                 ..
             } => {
-                let client = BasicClient::new(ClientId::new(p.config.client_id.clone()))
-                    .set_auth_uri(AuthUrl::from_url(auth_url.clone()))
-                    .set_token_uri(TokenUrl::from_url(token_url.clone()))
-                    .set_redirect_uri(p.redirect.clone());
+                let client = Self::oauth2_client(p, auth_url, token_url);
                 let mut request = client.authorize_url(CsrfToken::new_random);
                 for scope in &p.config.scopes {
                     request = request.add_scope(Scope::new(scope.clone()));
@@ -281,13 +300,7 @@ impl Upstream {
                 emails_url,
                 mapping,
             } => {
-                let mut client = BasicClient::new(ClientId::new(p.config.client_id.clone()))
-                    .set_auth_uri(AuthUrl::from_url(auth_url.clone()))
-                    .set_token_uri(TokenUrl::from_url(token_url.clone()))
-                    .set_redirect_uri(p.redirect.clone());
-                if let Some(secret) = &p.config.client_secret {
-                    client = client.set_client_secret(ClientSecret::new(secret.clone()));
-                }
+                let client = Self::oauth2_client(p, auth_url, token_url);
                 let token = client
                     .exchange_code(code)
                     .set_pkce_verifier(verifier)

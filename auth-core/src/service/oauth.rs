@@ -100,10 +100,12 @@ fn usable_browser_token(token: Option<&str>) -> Option<&str> {
 }
 
 impl<U: UserStore> AuthService<U> {
-    fn oauth_runtime(&self) -> Result<&OAuthRuntime, AuthError> {
+    /// The OAuth runtime, when `provider` is one of its providers.
+    fn oauth_runtime(&self, provider: &str) -> Result<&OAuthRuntime, AuthError> {
         self.oauth
             .as_deref()
-            .ok_or_else(|| AuthError::OAuth(OAuthError::UnknownProvider(String::new())))
+            .filter(|runtime| runtime.upstream.has(provider))
+            .ok_or_else(|| OAuthError::UnknownProvider(provider.to_owned()).into())
     }
 
     /// The OAuth configuration, when the service has one.
@@ -122,10 +124,7 @@ impl<U: UserStore> AuthService<U> {
         browser_token: Option<&str>,
         link_user: Option<&U>,
     ) -> Result<OAuthStart, AuthError> {
-        let runtime = self.oauth_runtime()?;
-        if !runtime.upstream.has(provider) {
-            return Err(OAuthError::UnknownProvider(provider.to_owned()).into());
-        }
+        let runtime = self.oauth_runtime(provider)?;
         let next = oauth::check_next(next)?;
         let started = runtime.upstream.start(provider).await?;
         let browser_token = usable_browser_token(browser_token)
@@ -166,10 +165,7 @@ impl<U: UserStore> AuthService<U> {
         current_user: Option<&U>,
         client: &ClientInfo,
     ) -> Result<OAuthOutcome<U>, AuthError> {
-        let runtime = self.oauth_runtime()?;
-        if !runtime.upstream.has(provider) {
-            return Err(OAuthError::UnknownProvider(provider.to_owned()).into());
-        }
+        let runtime = self.oauth_runtime(provider)?;
         let state = callback.state.as_deref().unwrap_or_default();
         let pending = {
             let mut conn = db.conn().await?;
@@ -305,7 +301,7 @@ impl<U: UserStore> AuthService<U> {
         verified: &Verified,
         client: &ClientInfo,
     ) -> Result<U, AuthError> {
-        let runtime = self.oauth_runtime()?;
+        let runtime = self.oauth_runtime(provider)?;
         let mut conn = db.conn().await?;
         let now = session::now();
         if let Some(found) = identity::find(&mut conn, provider, &verified.subject).await? {
@@ -358,7 +354,7 @@ impl<U: UserStore> AuthService<U> {
                     .map(str::to_owned)
             })
             .unwrap_or_else(|| format!("{provider}-user"));
-        let created = identity::provision::<U>(
+        let provisioned = identity::provision::<U>(
             &mut conn,
             &ExternalUser {
                 provider,
@@ -369,25 +365,20 @@ impl<U: UserStore> AuthService<U> {
             },
         )
         .await?;
-        let Some(user) = created else {
-            return self
-                .linked_user(&mut conn, provider, &verified.subject)
-                .await;
-        };
-        let linked = identity::find(&mut conn, provider, &verified.subject)
-            .await?
-            .ok_or_else(|| Error::Config("identity: not found after its insert".into()))?;
+        let (user, linked) = (provisioned.user, provisioned.identity);
         identity::record_login(&mut conn, linked.id, now, verified.email.as_deref()).await?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::Registered,
-            &user,
-            json!({ "platform": provider }),
-        )
-        .await?;
-        self.audit_linked(&mut conn, client, &user, &linked, "login")
+        if provisioned.created {
+            self.audit_user(
+                &mut conn,
+                client,
+                EventType::Registered,
+                &user,
+                json!({ "platform": provider }),
+            )
             .await?;
+            self.audit_linked(&mut conn, client, &user, &linked, "login")
+                .await?;
+        }
         Ok(user)
     }
 
