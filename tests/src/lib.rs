@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod http;
 pub mod model;
+pub mod oidc;
 pub mod slapd;
 pub mod smtp;
 

@@ -7,10 +7,6 @@
 //! The browser is played by hand: our `authorize` answer (302 and the binding cookie), the
 //! provider's authorization endpoint (302 back with `code` and `state`), our callback.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-
 use auth_axum::UserStore;
 use auth_axum::auth_core::audit::{self, EventFilter, EventType};
 use auth_axum::auth_core::identity;
@@ -20,7 +16,8 @@ use auth_axum::auth_core::service::AuthService;
 use auth_axum::auth_core::session;
 use auth_tests::http::{Answer, HOST, TEST_COST, TestApp};
 use auth_tests::model::v1::User;
-use auth_tests::{REQUIRE_ALL_ENV, TestDb, backend_tests};
+use auth_tests::oidc::{Ports, client_id, provider, scenario};
+use auth_tests::{TestDb, backend_tests};
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -28,85 +25,6 @@ use serde_json::{Value, json};
 /// The public URL the router is mounted at in these tests.
 const PUBLIC_URL: &str = "http://localhost/api/contrib/auth/";
 const AUTH: &str = "/api/contrib/auth";
-
-/// The provider process's ports.
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
-struct Ports {
-    oidc: u16,
-    github: u16,
-    control: u16,
-}
-
-struct Provider {
-    ports: Ports,
-    _child: Child,
-}
-
-/// The provider process, started once (installed with `npm ci` first if needed); `None`
-/// (a skip, said) without Node.js unless every tool is required.
-fn provider() -> Option<Ports> {
-    static PROVIDER: OnceLock<Option<Provider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc");
-            let required = std::env::var(REQUIRE_ALL_ENV).as_deref() == Ok("1");
-            if !dir.join("node_modules/oauth2-mock-server").exists() {
-                let installed = Command::new("npm")
-                    .args(["ci", "--no-audit", "--no-fund", "--silent"])
-                    .current_dir(&dir)
-                    .status()
-                    .is_ok_and(|s| s.success());
-                if !installed {
-                    assert!(
-                        !required,
-                        "Node.js and npm are required for the OAuth tests ({REQUIRE_ALL_ENV}=1)"
-                    );
-                    eprintln!("skipped: no Node.js/npm to run the OpenID provider (tests/oidc)");
-                    return None;
-                }
-            }
-            let mut child = Command::new("node")
-                .arg("mock_provider.mjs")
-                .current_dir(&dir)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .expect("node runs");
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().expect("stdout"))
-                .read_line(&mut line)
-                .expect("the provider's first line");
-            let ports: Ports = serde_json::from_str(
-                line.strip_prefix("READY ")
-                    .unwrap_or_else(|| panic!("provider said {line:?}")),
-            )
-            .expect("ports");
-            Some(Provider {
-                ports,
-                _child: child,
-            })
-        })
-        .as_ref()
-        .map(|p| p.ports)
-}
-
-/// A client id of its own for one case on one backend.
-fn client_id(case: &str) -> String {
-    format!("{case}-{}", &session::new_token()[..10])
-}
-
-/// Tells the provider what `client` gets.
-async fn scenario(ports: Ports, client: &str, scenario: Value) {
-    let url = format!("http://127.0.0.1:{}/scenario/{client}", ports.control);
-    let answer = reqwest::Client::new()
-        .post(url)
-        .json(&scenario)
-        .send()
-        .await
-        .expect("control endpoint");
-    assert!(answer.status().is_success());
-}
 
 fn oidc_provider(ports: Ports, client: &str) -> ProviderConfig {
     ProviderConfig::oidc(
