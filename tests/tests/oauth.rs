@@ -326,6 +326,17 @@ async fn an_expired_state_is_refused(t: TestDb) {
     );
 }
 
+/// The query parameter `key` of the local URL `path`.
+fn query_param(path: &str, key: &str) -> String {
+    url::Url::parse(&format!("http://localhost{path}"))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no {key} in {path}"))
+        .1
+        .into_owned()
+}
+
 async fn the_provider_checks_pkce(t: TestDb) {
     let Some(f) = Flow::new(t, "pkce", |c| c).await else {
         return;
@@ -335,22 +346,10 @@ async fn the_provider_checks_pkce(t: TestDb) {
     // server sends their login's PKCE verifier, which the provider refuses.
     let (victim_url, _) = f.start("mock", "/", "").await;
     let victim_back = f.at_provider(&victim_url).await;
-    let stolen_code = url::Url::parse(&format!("http://localhost{victim_back}"))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
+    let stolen_code = query_param(&victim_back, "code");
     let (own_url, own_binding) = f.start("mock", "/", "").await;
     let own_back = f.at_provider(&own_url).await;
-    let own_state = url::Url::parse(&format!("http://localhost{own_back}"))
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1
-        .into_owned();
+    let own_state = query_param(&own_back, "state");
     let injected = format!("{AUTH}/oauth/mock/callback?code={stolen_code}&state={own_state}");
     let a = f.get(&injected, &format!("auth_oauth={own_binding}")).await;
     refused(&a, StatusCode::BAD_REQUEST, "provider_error");
