@@ -6,32 +6,33 @@
 //! (`makemigrations`). Applications normally depend on `auth-axum`, which re-exports this
 //! crate.
 //!
-//! Layout:
-//! - [`db`]: database URL parsing, the connection pool, and the connection enum that lets
-//!   each query be written once and compiled for all three backends.
-//! - [`schema`]: Diesel `table!` definitions of the built-in auth tables.
-//! - [`migrate`]: the embedded per-backend migrations and the call that runs them.
-//! - [`TableDef`] and [`ColumnDef`]: the backend-neutral description of the user table the
-//!   derive produces (its SQL for each backend is internal, as are the portable SQL types
-//!   and the field codecs the generated code uses, under `__private`).
-//! - [`makemigrations`]: writes `up.sql` / `down.sql` for the user table from the derive.
-//! - [`user`]: the [`AuthUser`] trait and the storage operations on the user table.
-//! - [`throttle`], [`account_token`], [`audit`]: account security: login throttling,
-//!   single-use reset and verification tokens, and the audit log.
-//! - [`session`], [`api_key`], [`jwt`] and [`refresh_token`]: the credentials: cookie
-//!   sessions, API keys, JWT access tokens (signing keys, rotation, the JWKS) and the
-//!   rotating refresh tokens of a JWT login.
-//! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development (log) mailers.
-//! - [`passkey`]: passkeys (WebAuthn): their storage, the ceremonies' server-side state and,
-//!   with the `passkeys` feature, the relying party.
-//! - [`password`] and [`password_policy`]: hashing, and which new passwords are accepted.
-//! - [`identity`]: external identities (OpenID Connect / OAuth2 providers, LDAP) linked to
-//!   local users.
-//! - [`oauth`]: login through OpenID Connect and OAuth2 providers (the authorizations under
-//!   way, the open-redirect guard and, with the `oauth` feature, the providers).
-//! - With the `ldap` feature, `ldap`: the LDAP login backend.
-//! - [`mfa`]: multi-factor authentication: TOTP authenticators, backup codes, and the
-//!   second step of a login.
+//! The source tree is laid out by layer, each a folder:
+//!
+//! - the store (`store/`): [`db`] (database URL parsing, the connection pool, and the
+//!   connection enum that lets each query be written once and compiled for all three
+//!   backends), [`schema`] (Diesel `table!` definitions of the auth tables), [`migrate`]
+//!   (the embedded per-backend migrations), [`makemigrations`] (`up.sql` / `down.sql` for
+//!   the user table from the derive) and the SQL the derive's table is created with;
+//! - the user model (`user/`): the [`AuthUser`] trait and the storage operations on the
+//!   user table, [`TableDef`] / [`ColumnDef`] (the backend-neutral description the derive
+//!   produces), the recorded suspensions ([`user_status`]);
+//! - the credentials (`credential/`): [`password`] hashing, cookie [`session`]s,
+//!   [`api_key`]s, [`jwt`] access tokens and their [`refresh_token`]s, [`passkey`]s,
+//!   [`mfa`] (TOTP, backup codes, the login's second step), the single-use
+//!   [`account_token`]s of account mail;
+//! - [`rbac`]: roles, permissions, groups, their cache and the grant rules;
+//! - authority (`authority/`): what a guard requires ([`access`]) and the access [`report`];
+//! - external identity ([`identity`]): identities linked to local users, [`oauth`] and,
+//!   with the `ldap` feature, `ldap`;
+//! - protection (`protection/`): login [`throttle`]s, the [`password_policy`], the
+//!   [`audit`] log;
+//! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development mailers, and the
+//!   account mails ([`account_mail`]);
+//! - the services ([`service`]): [`service::AuthService`] and its flows, and the backend
+//!   trait ([`backend`]).
+//!
+//! [`error`] depends on none of them: the causes it carries from the layers below are
+//! defined in it, and each layer re-exports its own.
 //!
 //! # Cargo features
 //!
@@ -65,78 +66,61 @@ compile_error!(
 // Everything below needs a backend (the queries are compiled per backend): without one,
 // it is left out so that the compile_error! above is the only error reported.
 // `auth_backend` is set by build.rs when the sqlite, postgres or mysql feature is on.
+//
+// The source tree is laid out by layer (store, user model, credentials, RBAC, authority,
+// external identity, protection, mail, services); the public paths below keep one name per
+// module.
 #[cfg(auth_backend)]
-pub mod access;
-#[cfg(auth_backend)]
-pub mod account_mail;
-#[cfg(auth_backend)]
-pub mod account_token;
-#[cfg(auth_backend)]
-pub mod api_key;
-#[cfg(auth_backend)]
-pub mod audit;
-#[cfg(auth_backend)]
-pub mod backend;
+mod authority;
 #[cfg(all(auth_backend, feature = "cli"))]
 pub mod cli;
 #[cfg(auth_backend)]
-pub mod db;
-#[cfg(auth_backend)]
-mod ddl;
+mod credential;
 #[cfg(auth_backend)]
 pub mod error;
 #[cfg(auth_backend)]
-mod field;
-#[cfg(auth_backend)]
 pub mod identity;
-#[cfg(auth_backend)]
-pub mod jwt;
-#[cfg(all(auth_backend, feature = "ldap"))]
-pub mod ldap;
 #[cfg(auth_backend)]
 pub mod mail;
 #[cfg(auth_backend)]
-pub mod makemigrations;
-#[cfg(auth_backend)]
-pub mod mfa;
-#[cfg(auth_backend)]
-pub mod migrate;
-#[cfg(auth_backend)]
-mod model;
-#[cfg(auth_backend)]
-pub mod oauth;
-#[cfg(auth_backend)]
-pub mod passkey;
-#[cfg(auth_backend)]
-pub mod password;
-#[cfg(auth_backend)]
-pub mod password_policy;
+mod protection;
 #[cfg(auth_backend)]
 pub mod rbac;
 #[cfg(auth_backend)]
-pub mod refresh_token;
-#[cfg(auth_backend)]
-pub mod report;
-// Between this crate and auth-axum's session cache: not an application's API.
-#[doc(hidden)]
-#[cfg(auth_backend)]
-pub mod revocation;
-#[cfg(auth_backend)]
-pub mod schema;
-#[cfg(auth_backend)]
 pub mod service;
 #[cfg(auth_backend)]
-pub mod session;
-#[cfg(auth_backend)]
-mod sql_types;
-#[cfg(auth_backend)]
-pub mod throttle;
+mod store;
 #[cfg(auth_backend)]
 mod timefmt;
 #[cfg(auth_backend)]
 pub mod user;
+
 #[cfg(auth_backend)]
-pub mod user_status;
+pub use authority::{access, report};
+#[cfg(auth_backend)]
+pub use credential::{account_token, api_key, jwt, mfa, passkey, password, refresh_token, session};
+// Between this crate and auth-axum's session cache: not an application's API.
+#[doc(hidden)]
+#[cfg(auth_backend)]
+pub use credential::revocation;
+#[cfg(all(auth_backend, feature = "ldap"))]
+pub use identity::ldap;
+#[cfg(auth_backend)]
+pub use identity::oauth;
+#[cfg(auth_backend)]
+pub use mail::account as account_mail;
+#[cfg(auth_backend)]
+pub use protection::{audit, password_policy, throttle};
+#[cfg(auth_backend)]
+pub use service::backend;
+#[cfg(auth_backend)]
+pub use store::{db, makemigrations, migrate, schema};
+#[cfg(auth_backend)]
+use store::{ddl, sql_types};
+#[cfg(auth_backend)]
+pub use user::status as user_status;
+#[cfg(auth_backend)]
+use user::{field, model};
 
 #[cfg(auth_backend)]
 #[doc(hidden)]

@@ -10,6 +10,8 @@
 //! database step only: no pooled connection is held while a password is hashed, while a
 //! backend talks to an upstream server, while a mail goes out, or while a hook runs.
 
+pub mod backend;
+
 mod email_change;
 mod hooks;
 mod identities;

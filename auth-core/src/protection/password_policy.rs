@@ -20,6 +20,8 @@
 //! The service applies the policy on register and change-password, and exposes it as
 //! `AuthService::check_password` for other flows that set a password (reset).
 
+pub use crate::error::PolicyViolation;
+
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -76,43 +78,6 @@ impl Default for PasswordPolicy {
             max_length: DEFAULT_MAX_LENGTH,
             reject_common: true,
             reject_account: true,
-        }
-    }
-}
-
-/// The rule a password broke. `Display` is safe to show to clients and names the rule;
-/// [`PolicyViolation::rule`] is the stable name to branch on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PolicyViolation {
-    /// Fewer characters than the minimum.
-    #[error("password: at least {min} characters")]
-    TooShort {
-        /// The configured minimum.
-        min: usize,
-    },
-    /// More characters than the maximum.
-    #[error("password: at most {max} characters")]
-    TooLong {
-        /// The configured maximum.
-        max: usize,
-    },
-    /// In the list of common passwords.
-    #[error("password: too common, choose a less guessable one")]
-    Common,
-    /// Equal to the account name, or containing it (possibly reversed).
-    #[error("password: must not contain the account name")]
-    ContainsAccount,
-}
-
-impl PolicyViolation {
-    /// The stable rule name: `min_length`, `max_length`, `common` or `contains_account`.
-    pub fn rule(&self) -> &'static str {
-        match self {
-            PolicyViolation::TooShort { .. } => "min_length",
-            PolicyViolation::TooLong { .. } => "max_length",
-            PolicyViolation::Common => "common",
-            PolicyViolation::ContainsAccount => "contains_account",
         }
     }
 }

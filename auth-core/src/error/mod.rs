@@ -4,8 +4,12 @@
 //! `Display` never contains secrets, SQL text or connection strings: messages are safe to
 //! show to a client. The underlying cause (for logs) is kept in `source()`.
 
-use crate::password::PasswordError;
-use crate::password_policy::PolicyViolation;
+mod causes;
+
+pub use causes::{
+    BCRYPT_MAX_BYTES, CeremonyError, MailError, OAuthError, PasswordError, PolicyViolation,
+    TokenError,
+};
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -106,10 +110,10 @@ pub enum AuthError {
     MailNotConfigured,
     /// An account mail could not be sent (logged by the background task that sent it).
     #[error(transparent)]
-    Mail(crate::mail::MailError),
+    Mail(MailError),
     /// A password-reset or verification token was refused.
     #[error(transparent)]
-    Token(#[from] crate::account_token::TokenError),
+    Token(#[from] TokenError),
     /// The new password breaks the password policy; [`PolicyViolation::rule`] names the rule.
     #[error("{0}")]
     WeakPassword(#[from] PolicyViolation),
@@ -134,7 +138,7 @@ pub enum AuthError {
     PasskeyUnusable(String),
     /// The passkey ceremony (the cookie of its start) is missing, used, or expired.
     #[error(transparent)]
-    Ceremony(#[from] crate::passkey::CeremonyError),
+    Ceremony(#[from] CeremonyError),
     /// Multi-factor authentication needs an [`crate::mfa::MfaConfig`] the service does
     /// not have ([`crate::service::AuthServiceBuilder::mfa`]).
     #[error("multi-factor authentication is not configured on this server")]
@@ -153,7 +157,7 @@ pub enum AuthError {
     MfaTokenRejected,
     /// An OAuth2 / OpenID Connect login or link was refused (the variant says why).
     #[error(transparent)]
-    OAuth(#[from] crate::oauth::OAuthError),
+    OAuth(#[from] OAuthError),
     /// The identity is the user's last way to log in (no password, no other identity or
     /// passkey): unlinking it would lock the account.
     #[error("this is the account's last way to log in")]

@@ -16,6 +16,8 @@
 //! Cargo feature ([`WebauthnConfig`]); the storage here does not, so that deleting a user
 //! removes their passkeys whichever features are on.
 
+pub use crate::error::CeremonyError;
+
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
@@ -270,18 +272,6 @@ impl std::fmt::Debug for Ceremony {
             .field("user_id", &self.user_id)
             .finish_non_exhaustive()
     }
-}
-
-/// Why a ceremony could not be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum CeremonyError {
-    /// No ceremony under this token (never started, used already, of another kind or
-    /// another user).
-    #[error("no such passkey ceremony: start again")]
-    Invalid,
-    /// The ceremony is older than [`CEREMONY_TTL`].
-    #[error("the passkey ceremony has expired: start again")]
-    Expired,
 }
 
 /// Stores a ceremony's state and returns the token for the browser's cookie (only its

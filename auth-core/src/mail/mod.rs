@@ -9,8 +9,13 @@
 //! Mail bodies carry single-use tokens: neither [`Mail`]'s `Debug` nor any [`MailError`]
 //! shows the body.
 
+pub use crate::error::MailError;
+
+pub mod account;
+
 use std::fmt;
 use std::sync::Arc;
+#[cfg(feature = "mail")]
 use std::time::Duration;
 
 #[cfg(feature = "mail")]
@@ -51,33 +56,6 @@ impl fmt::Debug for Mail {
             .field("subject", &self.subject)
             .finish_non_exhaustive()
     }
-}
-
-/// Why a mail could not be built or sent. No variant ever carries the mail body.
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    /// The SMTP URL given to [`SmtpMailer::from_url`] is not usable.
-    #[error("invalid SMTP URL: {0}")]
-    InvalidUrl(String),
-    /// An address (the configured sender or a recipient) does not parse.
-    #[error("invalid {role} address {address:?}: {reason}")]
-    InvalidAddress {
-        /// Which address: `from` or `to`.
-        role: &'static str,
-        /// The address as given.
-        address: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// The message could not be assembled (e.g. a line break in the subject).
-    #[error("cannot build the mail: {0}")]
-    InvalidMessage(String),
-    /// The SMTP server could not be reached, refused the mail, or the session failed.
-    #[error("mail transport failed: {0}")]
-    Transport(String),
-    /// Delivery did not finish within the mailer's timeout.
-    #[error("mail transport timed out after {0:?}")]
-    Timeout(Duration),
 }
 
 /// Sends [`Mail`]s. Implemented by [`SmtpMailer`] and [`LogMailer`]; an application may

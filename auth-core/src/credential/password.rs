@@ -21,6 +21,8 @@
 //! - The caller must not hold a pooled database connection while it hashes (the service
 //!   flows take a [`crate::Database`] and check a connection out per step).
 
+pub use crate::error::{BCRYPT_MAX_BYTES, PasswordError};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,29 +30,6 @@ use tokio::sync::{OnceCell, Semaphore};
 
 /// bcrypt cost used when none is configured.
 pub const DEFAULT_BCRYPT_COST: u32 = 12;
-/// The most bytes bcrypt can use.
-pub const BCRYPT_MAX_BYTES: usize = 72;
-
-/// Why a password could not be hashed or checked.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PasswordError {
-    /// More than [`BCRYPT_MAX_BYTES`] bytes.
-    #[error("password is longer than {BCRYPT_MAX_BYTES} bytes")]
-    TooLong,
-    /// Contains a NUL byte.
-    #[error("password contains a NUL byte")]
-    Nul,
-    /// The stored hash is not a bcrypt hash this library can read.
-    #[error("stored password hash is not in a supported format")]
-    UnsupportedHash,
-    /// The hashing task failed (cancelled runtime, invalid cost).
-    #[error("password hashing failed")]
-    Internal,
-    /// Every hashing slot is busy and the wait queue is full: try again shortly.
-    #[error("the server is busy; try again shortly")]
-    Busy,
-}
 
 /// The queue allowed per permit when [`HashLimits::queue`] is not set explicitly.
 pub const DEFAULT_QUEUE_PER_PERMIT: usize = 32;

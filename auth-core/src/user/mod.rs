@@ -5,6 +5,10 @@
 //! and saved. Both are generated: the derive knows the concrete Diesel table, so the
 //! queries it emits are fully typed and compiled for every backend.
 
+pub(crate) mod field;
+pub(crate) mod model;
+pub mod status;
+
 use std::future::Future;
 
 use serde_json::{Map, Value};

@@ -7,6 +7,10 @@
 //! matches. [`login_methods`] counts what a user can still log in with, so that unlinking
 //! never leaves an account nobody can enter.
 
+#[cfg(feature = "ldap")]
+pub mod ldap;
+pub mod oauth;
+
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;

@@ -6,6 +6,8 @@
 //! expired token is refused (and deleted); issuing a new token of a purpose replaces the
 //! user's earlier ones of that purpose, so only the latest mail works.
 
+pub use crate::error::TokenError;
+
 use std::time::Duration;
 
 use diesel::prelude::*;
@@ -64,20 +66,6 @@ impl TokenConfig {
             Purpose::VerifyEmail => self.verify_ttl,
         }
     }
-}
-
-/// Why a token was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    /// Unknown, already used, replaced by a newer one, or of another purpose.
-    #[error("the token is invalid or was already used")]
-    Invalid,
-    /// The token existed but its time ran out.
-    #[error("the token has expired")]
-    Expired,
-    /// Storage failure.
-    #[error(transparent)]
-    Storage(#[from] Error),
 }
 
 /// A consumed token: whose it was and the address it was sent to.
