@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use auth_core::UserStore;
-use auth_core::access::{AccessSpec, Requirement};
+use auth_core::access::AccessSpec;
+use auth_core::authority::decide::{Decision, Refusal, decide, effective_grants};
 use auth_core::rbac::{self, Grants};
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 
-use crate::extract::{Lookup, resolve, resolve_now};
+use crate::extract::{CurrentUser, Lookup, resolve, resolve_now};
 use crate::guard::Authorize;
 use crate::layer::Auth;
 use crate::rejection::{
@@ -78,25 +79,15 @@ impl<U: UserStore + Clone> Auth<U> {
             Ok(Lookup::Miss(_)) => return None,
             Err(e) => return Some(Err(e)),
         };
-        let Some(found) = found else {
-            return Some(refuse_anonymous(spec));
+        // A scope comes from the path: the slow path reads it.
+        let grants = match spec.scope_param {
+            Some(_) => None,
+            None => found.as_ref().and_then(|f| f.global_grants().cloned()),
         };
-        let user = &found.current.user;
-        let allowed = match spec.requirement {
-            Requirement::Login => true,
-            _ if bypasses(&found) => true,
-            // A scope comes from the path: the slow path reads it.
-            Requirement::Permission(_) if spec.scope_param.is_some() => return None,
-            Requirement::Permission(rule) => {
-                let grants = found.global_grants()?;
-                rule.eval(&|code| grants.has_permission(code))
-            }
-            Requirement::Role(roles) => {
-                let grants = found.global_grants()?;
-                roles.iter().any(|r| grants.has_role(r))
-            }
-        };
-        Some(decide(spec, user.id(), allowed).and_then(|()| session_requirements(spec, &found)))
+        match self.decision(spec, found.as_deref(), grants.as_deref()) {
+            Decision::NeedGrants => None,
+            decided => Some(outcome(spec, found.as_deref(), decided)),
+        }
     }
 
     async fn check(
@@ -104,34 +95,34 @@ impl<U: UserStore + Clone> Auth<U> {
         parts: &mut Parts,
         spec: &'static AccessSpec,
     ) -> Result<(), AuthRejection> {
-        let Some(found) = resolve::<U>(parts).await? else {
-            return refuse_anonymous(spec);
-        };
-        let user = &found.current.user;
-        let allowed = match spec.requirement {
-            Requirement::Login => true,
-            _ if bypasses(&found) => true,
-            Requirement::Permission(rule) => {
-                let scope = match spec.scope_param {
-                    Some(param) => Some(scope_from_path(parts, param, spec.handler).await?),
-                    None => None,
-                };
-                let grants = self.grants_for(&found, scope.as_deref()).await?;
-                rule.eval(&|code| grants.has_permission(code))
-            }
-            Requirement::Role(roles) => {
-                let grants = self.grants_for(&found, None).await?;
-                roles.iter().any(|r| grants.has_role(r))
-            }
-        };
-        decide(spec, user.id(), allowed)?;
-        session_requirements(spec, &found)
+        let found = resolve::<U>(parts).await?;
+        let mut decided = self.decision(spec, found.as_deref(), None);
+        if let (Decision::NeedGrants, Some(f)) = (decided, found.as_deref()) {
+            let scope = match spec.scope_param {
+                Some(param) => Some(scope_from_path(parts, param, spec.handler).await?),
+                None => None,
+            };
+            let grants = self.grants_for(f, scope.as_deref()).await?;
+            decided = self.decision(spec, found.as_deref(), Some(&grants));
+        }
+        outcome(spec, found.as_deref(), decided)
     }
 
-    /// The grants of the resolved user in `scope` at the resolution's RBAC version, limited
-    /// to the credential's permission list when it has one; the global ones are kept in the
-    /// resolution (so in the session cache's entry), so that the next guard decides without
-    /// a lookup.
+    /// [`decide`] for the resolved credential (`None`: anonymous).
+    fn decision(
+        &self,
+        spec: &AccessSpec,
+        found: Option<&Resolution<U>>,
+        grants: Option<&Grants>,
+    ) -> Decision {
+        let who = found.map(|f| (&f.current.user, &f.current.credential));
+        decide(spec, who, grants, auth_core::session::now())
+    }
+
+    /// The grants of the resolved credential in `scope` at the resolution's RBAC version,
+    /// limited to the credential's permission list when it has one; the global ones are
+    /// kept in the resolution (so in the session cache's entry), so that the next guard
+    /// decides without a lookup.
     async fn grants_for(
         &self,
         found: &Resolution<U>,
@@ -142,12 +133,16 @@ impl<U: UserStore + Clone> Auth<U> {
         {
             return Ok(grants.clone());
         }
-        let user = &found.current.user;
+        let current = &found.current;
         let mut grants = self
-            .grants_at(user.id(), scope, Some(found.rbac_version))
+            .grants_at(current.user.id(), scope, Some(found.rbac_version))
             .await?;
-        if let Some(limit) = found.current.credential.permission_limit() {
-            grants = Arc::new(limited(&grants, limit, user.is_superuser()));
+        if current.credential.permission_limit().is_some() {
+            grants = Arc::new(effective_grants(
+                &grants,
+                &current.credential,
+                current.user.is_superuser(),
+            ));
         }
         if scope.is_none() {
             found.keep_global_grants(grants.clone());
@@ -156,65 +151,27 @@ impl<U: UserStore + Clone> Auth<U> {
     }
 }
 
-/// Whether the superuser bypass applies: a superuser's unlimited credential. A limited one
-/// (an API key with a permission list) holds exactly its listed permissions.
-fn bypasses<U: UserStore>(found: &Resolution<U>) -> bool {
-    found.current.user.is_superuser() && found.current.credential.permission_limit().is_none()
-}
-
-/// `grants` limited to the permission codes `limit`: the listed permissions held (a
-/// superuser holds them all), and no roles.
-fn limited(grants: &Grants, limit: &[String], superuser: bool) -> Grants {
-    Grants {
-        roles: Default::default(),
-        permissions: limit
-            .iter()
-            .filter(|code| superuser || grants.has_permission(code))
-            .cloned()
-            .collect(),
-    }
-}
-
-/// The guard's `mfa` and `fresh` options, checked on the credential's session (an API
-/// key has none, so it passes neither): 403 `mfa_required` or
-/// `reauthentication_required`.
-fn session_requirements<U: UserStore>(
+/// The answer of a decision, logged.
+fn outcome<U: UserStore>(
     spec: &'static AccessSpec,
-    found: &Resolution<U>,
+    found: Option<&Resolution<U>>,
+    decided: Decision,
 ) -> Result<(), AuthRejection> {
-    if !spec.mfa && spec.fresh_secs.is_none() {
-        return Ok(());
-    }
-    let session = found.current.credential.session();
-    if spec.mfa && !session.is_some_and(|s| s.passed_mfa()) {
-        tracing::debug!(handler = spec.handler, "refused: no second factor");
-        return Err(MfaRequired.into());
-    }
-    if let Some(seconds) = spec.fresh_secs {
-        let max_age = std::time::Duration::from_secs(seconds);
-        let now = auth_core::session::now();
-        if !session.is_some_and(|s| s.is_fresh(max_age, now)) {
-            tracing::debug!(handler = spec.handler, "refused: not fresh");
-            return Err(ReauthenticationRequired.into());
+    let user_id = found.map(|f| f.current.user.id());
+    let refusal = match decided {
+        Decision::Allow | Decision::NeedGrants => {
+            tracing::debug!(handler = spec.handler, user_id, requirement = %spec.requirement, allowed = true, "access decision");
+            return Ok(());
         }
-    }
-    Ok(())
-}
-
-/// 401 for a request without a valid credential.
-fn refuse_anonymous(spec: &'static AccessSpec) -> Result<(), AuthRejection> {
-    tracing::debug!(handler = spec.handler, "refused: not logged in");
-    Err(LoginRequired.into())
-}
-
-/// The decision, logged.
-fn decide(spec: &'static AccessSpec, user_id: i64, allowed: bool) -> Result<(), AuthRejection> {
-    tracing::debug!(handler = spec.handler, user_id, requirement = %spec.requirement, allowed, "access decision");
-    if allowed {
-        Ok(())
-    } else {
-        Err(PermissionDenied.into())
-    }
+        Decision::Refuse(refusal) => refusal,
+    };
+    tracing::debug!(handler = spec.handler, user_id, requirement = %spec.requirement, allowed = false, ?refusal, "access decision");
+    Err(match refusal {
+        Refusal::LoginRequired => LoginRequired.into(),
+        Refusal::PermissionDenied => PermissionDenied.into(),
+        Refusal::MfaRequired => MfaRequired.into(),
+        Refusal::ReauthenticationRequired => ReauthenticationRequired.into(),
+    })
 }
 
 impl<U: UserStore + Clone> Authorize for Auth<U> {
@@ -240,11 +197,61 @@ impl<U: UserStore + Clone> Authorize for Auth<U> {
 }
 
 /// Programmatic checks, for decisions a guard attribute cannot express. They use the same
-/// cache as the guards and honour the same rules (superusers hold everything; inactive users
-/// nothing).
+/// cache as the guards and honour the same rules: [`Auth::has_permission`] and
+/// [`Auth::has_role`] ask about the request's credential (a limited API key holds only its
+/// listed permissions and no role; the superuser bypass needs an unlimited credential;
+/// inactive users hold nothing); [`Auth::user_has_permission`] and
+/// [`Auth::user_has_role`] ask about a user other than the requester.
 impl<U: UserStore + Clone> Auth<U> {
-    /// Whether `user` holds `permission`, globally or (when given) in `scope`.
+    /// Whether the request's credential holds `permission`, globally or (when given) in
+    /// `scope`.
     pub async fn has_permission(
+        &self,
+        current: &CurrentUser<U>,
+        permission: &str,
+        scope: Option<&str>,
+    ) -> Result<bool, ApiError> {
+        Ok(self
+            .credential_grants(current, scope)
+            .await?
+            .is_some_and(|g| g.as_ref().is_none_or(|g| g.has_permission(permission))))
+    }
+
+    /// Whether the request's credential holds `role` (assigned directly, through a group,
+    /// or as an ancestor of a held role). A limited credential holds no role.
+    pub async fn has_role(&self, current: &CurrentUser<U>, role: &str) -> Result<bool, ApiError> {
+        Ok(self
+            .credential_grants(current, None)
+            .await?
+            .is_some_and(|g| g.as_ref().is_none_or(|g| g.has_role(role))))
+    }
+
+    /// The credential's effective grants: `None` when it holds nothing (inactive user),
+    /// `Some(None)` when it passes everything (an unlimited superuser).
+    async fn credential_grants(
+        &self,
+        current: &CurrentUser<U>,
+        scope: Option<&str>,
+    ) -> Result<Option<Option<Grants>>, ApiError> {
+        let user = &current.user;
+        if !user.is_active() {
+            return Ok(None);
+        }
+        if user.is_superuser() && current.credential.permission_limit().is_none() {
+            return Ok(Some(None));
+        }
+        let grants = self.grants_of(user.id(), scope).await?;
+        Ok(Some(Some(effective_grants(
+            &grants,
+            &current.credential,
+            user.is_superuser(),
+        ))))
+    }
+
+    /// Whether `user` (not necessarily the requester) holds `permission`, globally or
+    /// (when given) in `scope`, with all of their grants (superusers hold everything;
+    /// inactive users nothing).
+    pub async fn user_has_permission(
         &self,
         user: &U,
         permission: &str,
@@ -262,9 +269,8 @@ impl<U: UserStore + Clone> Auth<U> {
             .has_permission(permission))
     }
 
-    /// Whether `user` holds `role` (assigned directly, through a group, or as an ancestor of
-    /// a held role).
-    pub async fn has_role(&self, user: &U, role: &str) -> Result<bool, ApiError> {
+    /// Whether `user` (not necessarily the requester) holds `role`.
+    pub async fn user_has_role(&self, user: &U, role: &str) -> Result<bool, ApiError> {
         if !user.is_active() {
             return Ok(false);
         }

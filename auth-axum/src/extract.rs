@@ -18,8 +18,9 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use tower_cookies::Cookies;
 
-use crate::credential::{Credential, Kind};
+use crate::credential::Kind;
 use crate::rejection::{AuthRejection, LoginRequired, MissingAuthLayer, SessionRequired};
+use auth_core::Credential;
 
 use crate::guard::Authorizer;
 use crate::layer::Auth;

@@ -71,6 +71,7 @@
 // that path resolve inside the crate too, for the guarded admin handlers.
 extern crate self as auth_axum;
 
+mod actor;
 mod authorize;
 pub mod config;
 mod credential;
@@ -103,11 +104,12 @@ pub use auth_macros::{login_required, permission_catalog, permission_required, r
 /// The utoipa this crate derives its OpenAPI document with (see [`openapi`]).
 pub use utoipa;
 
+pub use actor::RequestActor;
+pub use auth_core::{Actor, Credential};
 pub use config::{
     ClientIpSource, CookieConfig, CsrfConfig, HttpConfig, OriginScheme, RegistrationMode,
     SessionCacheConfig,
 };
-pub use credential::Credential;
 pub use env_config::{AuthConfig, EnvConfigError};
 pub use extract::{CurrentUser, MaybeUser};
 pub use json::JsonBody;

@@ -10,8 +10,8 @@ use std::sync::{Arc, OnceLock};
 use auth_core::rbac::Grants;
 use auth_core::revocation::Stamp;
 
-use crate::credential::Credential;
 use crate::extract::CurrentUser;
+use auth_core::Credential;
 
 /// A resolved session; see the module docs.
 pub(crate) struct Resolution<U> {

@@ -53,6 +53,10 @@ pub enum ErrorCode {
     Forbidden,
     /// 403: the account is deactivated.
     InactiveAccount,
+    /// 403: an administrative action on the actor's own account (their password, MFA,
+    /// sessions, roles, groups, active state, deletion, locks): use the self-service
+    /// routes, or another administrator.
+    OwnAccount,
     /// 403: the action manages credentials and needs a logged-in session; an API key is
     /// not enough.
     SessionRequired,
@@ -126,6 +130,8 @@ pub enum ErrorCode {
     NoAccount,
     /// 409: the identity is the account's last way to log in.
     LastLoginMethod,
+    /// 409: the change would leave no active superuser.
+    LastSuperuser,
     /// 503: the database is unreachable.
     Unavailable,
     /// 503: an upstream identity server (LDAP directory, OpenID provider) is unreachable
@@ -273,6 +279,17 @@ impl From<auth_core::Error> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
             }
             E::NotFound(what) => ApiError::not_found(&what),
+            e @ E::Exists(_) => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, e.to_string())
+            }
+            e @ E::OwnAccount => {
+                ApiError::new(StatusCode::FORBIDDEN, ErrorCode::OwnAccount, e.to_string())
+            }
+            e @ E::LastSuperuser => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::LastSuperuser,
+                e.to_string(),
+            ),
             E::Invalid(message) => ApiError::invalid(message),
             E::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");

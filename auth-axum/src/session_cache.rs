@@ -26,9 +26,10 @@ use auth_core::revocation;
 use auth_core::{Database, UserStore, rbac};
 use time::PrimitiveDateTime;
 
-use crate::credential::{Credential, Kind};
+use crate::credential::{self, Kind};
 use crate::extract::CurrentUser;
 use crate::resolution::Resolution;
+use auth_core::Credential;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 use tokio::sync::OnceCell;
@@ -169,7 +170,7 @@ impl<U: UserStore> SessionCache<U> {
     ) -> Option<Arc<Resolution<U>>> {
         let found = self.entries.get(digest).map(|c| c.resolution).filter(|e| {
             let credential = &e.current.credential;
-            credential.kind() == kind
+            credential::kind(credential) == kind
                 && db.changes().is_current(credential.user_id(), e.stamp)
                 && credential.is_live(now)
         });

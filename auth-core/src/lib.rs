@@ -71,7 +71,7 @@ compile_error!(
 // external identity, protection, mail, services); the public paths below keep one name per
 // module.
 #[cfg(auth_backend)]
-mod authority;
+pub mod authority;
 #[cfg(all(auth_backend, feature = "cli"))]
 pub mod cli;
 #[cfg(auth_backend)]
@@ -96,9 +96,11 @@ mod timefmt;
 pub mod user;
 
 #[cfg(auth_backend)]
-pub use authority::{access, report};
+pub use authority::{Actor, ClientInfo, access, report};
 #[cfg(auth_backend)]
-pub use credential::{account_token, api_key, jwt, mfa, passkey, password, refresh_token, session};
+pub use credential::{
+    Credential, account_token, api_key, jwt, mfa, passkey, password, refresh_token, session,
+};
 // Between this crate and auth-axum's session cache: not an application's API.
 #[doc(hidden)]
 #[cfg(auth_backend)]

@@ -637,7 +637,7 @@ fn user_filter_pattern_escapes_like_wildcards() {
     use auth_axum::UserFilter;
     let filter = |text: &str| UserFilter {
         account_contains: Some(text.into()),
-        is_active: None,
+        ..UserFilter::default()
     };
     assert_eq!(filter("ann").account_pattern().as_deref(), Some("%ann%"));
     assert_eq!(

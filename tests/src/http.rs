@@ -12,6 +12,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use axum::routing::get;
+use serde::Serialize;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -30,11 +31,11 @@ pub const ORIGIN: &str = "http://localhost";
 /// A migrated database and an app mounting the auth router at `/api/contrib/auth`, with a
 /// public route `/public`, a login-only route `/private` (`GET` and `POST`) and `/whoami`
 /// (`MaybeUser`).
-pub struct TestApp {
+pub struct TestApp<U: UserStore = User> {
     /// The database.
     pub t: TestDb,
     /// The auth handle.
-    pub auth: Auth<User>,
+    pub auth: Auth<U>,
     /// The application.
     pub router: Router,
     _migrations: tempfile::TempDir,
@@ -89,9 +90,13 @@ impl Answer {
 
 /// Migrates `t` (core tables and `v1::User`'s generated migrations).
 pub async fn migrate_user_table(t: &TestDb) -> tempfile::TempDir {
+    migrate_model::<User>(t).await
+}
+
+/// Migrates `t` (core tables and the generated migrations of the model `U`).
+pub async fn migrate_model<U: UserStore>(t: &TestDb) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary folder");
-    makemigrations(&<User as auth_axum::AuthUser>::TABLE, dir.path(), None)
-        .expect("makemigrations");
+    makemigrations(&<U as auth_axum::AuthUser>::TABLE, dir.path(), None).expect("makemigrations");
     migrate::run(&t.db, &AppMigrations::Directory(dir.path().into()))
         .await
         .expect("migrate");
@@ -100,19 +105,24 @@ pub async fn migrate_user_table(t: &TestDb) -> tempfile::TempDir {
 
 /// The test application's routes around an `auth` handle.
 pub fn router(auth: &Auth<User>) -> Router {
+    router_for(auth)
+}
+
+/// [`router`] for any user model.
+pub fn router_for<U: UserStore + Clone + Serialize>(auth: &Auth<U>) -> Router {
     Router::new()
         .route("/public", get(|| async { "public" }))
         .route(
             "/whoami",
-            get(|user: MaybeUser<User>| async move {
+            get(|user: MaybeUser<U>| async move {
                 user.0
-                    .map_or_else(|| "anonymous".to_owned(), |u| u.account.clone())
+                    .map_or_else(|| "anonymous".to_owned(), |u| u.user.account().to_owned())
             }),
         )
         .route(
             "/private",
-            get(|user: CurrentUser<User>| async move { user.account.clone() })
-                .post(|user: CurrentUser<User>| async move { user.account.clone() }),
+            get(|user: CurrentUser<U>| async move { user.user.account().to_owned() })
+                .post(|user: CurrentUser<U>| async move { user.user.account().to_owned() }),
         )
         .nest("/api/contrib/auth", auth.router())
         .layer(auth.layer())
@@ -128,6 +138,11 @@ impl TestApp {
     /// The same with an explicit service.
     pub async fn with_service(t: TestDb, service: AuthService<User>) -> TestApp {
         TestApp::with_config(t, service, TestApp::http_config()).await
+    }
+
+    /// The same with explicit service and HTTP settings.
+    pub async fn with_config(t: TestDb, service: AuthService<User>, http: HttpConfig) -> TestApp {
+        TestApp::for_model(t, service, http).await
     }
 
     /// The HTTP settings of [`TestApp::new`]: the defaults with a non-`Secure` cookie.
@@ -149,12 +164,15 @@ impl TestApp {
             ..TestApp::http_config()
         }
     }
+}
 
-    /// The same with explicit service and HTTP settings.
-    pub async fn with_config(t: TestDb, service: AuthService<User>, http: HttpConfig) -> TestApp {
-        let dir = migrate_user_table(&t).await;
+impl<U: UserStore + Clone + Serialize> TestApp<U> {
+    /// The app over the user model `U` (migrated from its derive), with `service` and
+    /// `http`.
+    pub async fn for_model(t: TestDb, service: AuthService<U>, http: HttpConfig) -> TestApp<U> {
+        let dir = migrate_model::<U>(&t).await;
         let auth = Auth::with_http(t.db.clone(), service, http);
-        let router = router(&auth);
+        let router = router_for(&auth);
         TestApp {
             t,
             auth,
@@ -253,7 +271,7 @@ impl TestApp {
         self.register(account, "pass-word-1").await;
         let token = self.login(account, "pass-word-1").await;
         let mut conn = self.t.db.conn().await.expect("connection");
-        let user = User::find_by_account(&mut conn, account)
+        let user = U::find_by_account(&mut conn, account)
             .await
             .expect("lookup")
             .expect("registered");

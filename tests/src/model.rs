@@ -1,5 +1,6 @@
 //! User models the tests derive: `v1::User` and `v2::User`, the same table one field apart,
-//! for the `makemigrations` ALTER path.
+//! for the `makemigrations` ALTER path, and `minimal::User`, with only what a model needs
+//! (account, password, e-mail): every flow must work on it too.
 
 /// The main test model: every role plus seven custom fields.
 pub mod v1 {
@@ -94,5 +95,25 @@ pub mod v2 {
         pub birthday: Option<PrimitiveDateTime>,
         /// New in v2: a score, default 0 for existing rows.
         pub score: i64,
+    }
+}
+
+/// The smallest useful model: account, password and e-mail, no flags, no times, no custom
+/// field.
+pub mod minimal {
+    use auth_axum::AuthUser;
+
+    /// A user with an account, a password and an e-mail address.
+    #[derive(AuthUser, Clone, PartialEq)]
+    #[auth(table = "users")]
+    pub struct User {
+        /// Primary key.
+        pub id: i64,
+        /// Login name.
+        pub account: String,
+        /// Password hash.
+        pub password: String,
+        /// E-mail address.
+        pub email: String,
     }
 }

@@ -503,34 +503,34 @@ async fn programmatic_checks_and_the_access_report(t: TestDb) {
     let auth = &g.app.auth;
     let user = User::find_by_id(&mut conn, id).await.unwrap().unwrap();
     assert!(
-        auth.has_permission(&user, "article.create", None)
+        auth.user_has_permission(&user, "article.create", None)
             .await
             .unwrap(),
         "inherited through the group's role"
     );
     assert!(
         !auth
-            .has_permission(&user, "article.publish", None)
+            .user_has_permission(&user, "article.publish", None)
             .await
             .unwrap()
     );
     assert!(
         !auth
-            .has_permission(&user, "projects.read", None)
+            .user_has_permission(&user, "projects.read", None)
             .await
             .unwrap()
     );
     assert!(
-        auth.has_permission(&user, "projects.read", Some("p1"))
+        auth.user_has_permission(&user, "projects.read", Some("p1"))
             .await
             .unwrap()
     );
-    assert!(auth.has_role(&user, "editor").await.unwrap());
+    assert!(auth.user_has_role(&user, "editor").await.unwrap());
     assert!(
-        auth.has_role(&user, "Author").await.unwrap(),
+        auth.user_has_role(&user, "Author").await.unwrap(),
         "holding a role implies its ancestors"
     );
-    assert!(!auth.has_role(&user, "admin").await.unwrap());
+    assert!(!auth.user_has_role(&user, "admin").await.unwrap());
     assert_eq!(auth.query_roles(id).await.unwrap(), ["Author", "editor"]);
     assert_eq!(auth.query_groups(id).await.unwrap(), ["Desk"]);
     assert_eq!(
@@ -545,7 +545,7 @@ async fn programmatic_checks_and_the_access_report(t: TestDb) {
     inactive.is_active = false;
     assert!(
         !auth
-            .has_permission(&inactive, "article.create", None)
+            .user_has_permission(&inactive, "article.create", None)
             .await
             .unwrap()
     );

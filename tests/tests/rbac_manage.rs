@@ -2,8 +2,9 @@
 //! rename and delete, readers, the grant rules, the bootstrap, scoped assignments and the
 //! RBAC version (bumped by real changes only).
 
+use auth_axum::Actor;
 use auth_axum::auth_core::migrate::{self, AppMigrations};
-use auth_axum::auth_core::rbac::manage::{self, Assigner, ScopedRole};
+use auth_axum::auth_core::rbac::manage::{self, ScopedRole};
 use auth_axum::auth_core::rbac::{self, Grants};
 use auth_axum::{ApiError, DbConn, Error, ErrorCode};
 use auth_tests::{TestDb, backend_tests};
@@ -351,18 +352,9 @@ async fn grant_rules(t: TestDb) {
     manage::assign_role(conn, plain, "user", None)
         .await
         .unwrap();
-    let as_admin = Assigner {
-        user_id: admin,
-        is_superuser: false,
-    };
-    let as_plain = Assigner {
-        user_id: plain,
-        is_superuser: false,
-    };
-    let as_superuser = Assigner {
-        user_id: 99,
-        is_superuser: true,
-    };
+    let as_admin = Actor::for_user_id(admin, false);
+    let as_plain = Actor::for_user_id(plain, false);
+    let as_superuser = Actor::for_user_id(99, true);
 
     // Out of the box, admin holds users.manage: enough to assign roles it covers.
     manage::assign_role_as(conn, &as_admin, target, "user", None)
@@ -441,10 +433,7 @@ async fn grant_rules(t: TestDb) {
     manage::assign_role(conn, 4, "superadmin", None)
         .await
         .unwrap();
-    let as_superadmin = Assigner {
-        user_id: 4,
-        is_superuser: false,
-    };
+    let as_superadmin = Actor::for_user_id(4, false);
     manage::assign_role_as(conn, &as_superadmin, 5, "superadmin", None)
         .await
         .unwrap();
@@ -454,10 +443,7 @@ async fn grant_rules(t: TestDb) {
         .await
         .unwrap();
     manage::add_to_group(conn, 6, "admins").await.unwrap();
-    let as_grouped = Assigner {
-        user_id: 6,
-        is_superuser: false,
-    };
+    let as_grouped = Actor::for_user_id(6, false);
     manage::assign_role_as(conn, &as_grouped, 7, "user", None)
         .await
         .unwrap();

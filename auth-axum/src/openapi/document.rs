@@ -90,16 +90,16 @@ pub(crate) const ERROR_SCHEMA: &str = "Error";
         admin::roles::CreateBody,
         admin::roles::PatchBody,
         admin::roles::PermissionsBody,
-        admin::roles::RoleDetail,
+        auth_core::service::admin::RoleDetail,
         admin::groups::CreateBody,
         admin::groups::PatchBody,
         admin::groups::RolesBody,
-        admin::groups::GroupDetail,
+        auth_core::service::admin::GroupDetail,
         admin::permissions::CreateBody,
-        admin::overview::Overview,
-        admin::overview::Counts,
-        admin::overview::RoleEntry,
-        admin::overview::GroupEntry,
+        auth_core::service::admin::Overview,
+        auth_core::service::admin::OverviewCounts,
+        auth_core::service::admin::OverviewRole,
+        auth_core::service::admin::OverviewGroup,
     ))
 )]
 struct Base;

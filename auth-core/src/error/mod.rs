@@ -40,6 +40,22 @@ pub enum Error {
     /// message says what is missing and is safe to show to that user.
     #[error("{0}")]
     Forbidden(String),
+    /// A named record (role, group, permission) of that name exists already; the message
+    /// names it.
+    #[error("{0} already exists")]
+    Exists(String),
+    /// The actor tried to act on their own account through an administrative service
+    /// (their password, MFA, sessions, API keys, roles, groups, active state, deletion):
+    /// that goes through the self-service routes, another administrator, or the command
+    /// line.
+    #[error(
+        "you cannot do this to your own account here: use your account's own settings, or ask another administrator"
+    )]
+    OwnAccount,
+    /// The change would leave no active superuser (deleting, deactivating or demoting the
+    /// last one).
+    #[error("this is the last active superuser: make another superuser first")]
+    LastSuperuser,
     /// Any other database error.
     #[error("database error")]
     Database(#[source] diesel::result::Error),

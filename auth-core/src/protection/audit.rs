@@ -189,6 +189,8 @@ pub enum By {
     User,
     /// An operator at the command line ([`crate::cli`]): `"cli"`.
     Cli,
+    /// The system actor of that name ([`crate::authority::Actor::system`]): the name.
+    System(String),
 }
 
 impl By {
@@ -198,6 +200,7 @@ impl By {
             By::Admin { id, account } => serde_json::json!({ "id": id, "account": account }),
             By::User => Value::from("user"),
             By::Cli => Value::from("cli"),
+            By::System(name) => Value::from(name.as_str()),
         }
     }
 }
@@ -217,6 +220,9 @@ pub struct NewEvent {
     pub user_agent: Option<String>,
     /// Details (a JSON object).
     pub detail: Value,
+    /// The credential that acted (`session:<id>`, `api_key:<prefix>`, ...), stored in the
+    /// detail as `credential`.
+    pub credential: Option<String>,
 }
 
 impl NewEvent {
@@ -229,7 +235,14 @@ impl NewEvent {
             ip: None,
             user_agent: None,
             detail: Value::Object(Default::default()),
+            credential: None,
         }
+    }
+
+    /// Names the credential that acted (stored in the detail as `credential`).
+    pub fn credential(mut self, label: &str) -> NewEvent {
+        self.credential = Some(label.to_owned());
+        self
     }
 
     /// Sets the user.
@@ -372,6 +385,18 @@ impl AuditLog {
 
 /// Stores `event` (without calling any hook) and returns the row.
 pub async fn insert(conn: &mut DbConn, event: NewEvent) -> Result<AuditEvent> {
+    let mut event = event;
+    if let Some(label) = event.credential.take() {
+        match &mut event.detail {
+            Value::Object(map) => {
+                map.insert("credential".into(), Value::from(label));
+            }
+            Value::Null => event.detail = serde_json::json!({ "credential": label }),
+            other => {
+                event.detail = serde_json::json!({ "detail": other.take(), "credential": label })
+            }
+        }
+    }
     let created_at = now();
     let account = cut(event.account, 191);
     let ip = cut(event.ip, 64);

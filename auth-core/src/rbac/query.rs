@@ -110,6 +110,34 @@ pub async fn grants(conn: &mut DbConn, user_id: i64, scope: Option<&str>) -> Res
     })
 }
 
+/// The scopes (other than global) in which `user_id` holds a role, directly or through a
+/// group, sorted.
+pub async fn scopes_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<String>> {
+    let (mut direct, via_groups): (Vec<String>, Vec<String>) = with_conn!(conn, |c| {
+        let direct = auth_user_roles::table
+            .filter(auth_user_roles::user_id.eq(user_id))
+            .filter(auth_user_roles::scope.ne(""))
+            .select(auth_user_roles::scope)
+            .load(c)
+            .await?;
+        let via_groups = auth_user_groups::table
+            .inner_join(
+                auth_group_roles::table
+                    .on(auth_group_roles::group_id.eq(auth_user_groups::group_id)),
+            )
+            .filter(auth_user_groups::user_id.eq(user_id))
+            .filter(auth_group_roles::scope.ne(""))
+            .select(auth_group_roles::scope)
+            .load(c)
+            .await?;
+        Ok::<_, diesel::result::Error>((direct, via_groups))
+    })?;
+    direct.extend(via_groups);
+    direct.sort_unstable();
+    direct.dedup();
+    Ok(direct)
+}
+
 /// `assigned` and every ancestor of them (cycle-safe).
 pub(crate) fn with_ancestors(
     assigned: &[i64],

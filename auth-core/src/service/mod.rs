@@ -10,6 +10,7 @@
 //! database step only: no pooled connection is held while a password is hashed, while a
 //! backend talks to an upstream server, while a mail goes out, or while a hook runs.
 
+pub mod admin;
 pub mod backend;
 
 mod email_change;
@@ -28,6 +29,7 @@ mod register;
 mod tokens;
 mod verification;
 
+pub use crate::authority::{Actor, ClientInfo};
 pub use hooks::{Hooks, NoHooks};
 pub use login::{LoggedIn, LoginOutcome, MfaChallenge};
 pub use mfa::{MfaLogin, MfaProof, MfaStatus};
@@ -60,21 +62,6 @@ use mail::MailQueue;
 
 /// The platform name of the password backend.
 pub const DEFAULT_PLATFORM: &str = "default";
-
-/// Client details recorded with a session and in the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    /// Client IP address.
-    pub ip: Option<String>,
-    /// User agent.
-    pub user_agent: Option<String>,
-}
-
-impl ClientInfo {
-    fn event(&self, event: EventType) -> NewEvent {
-        NewEvent::new(event).client(self.ip.as_deref(), self.user_agent.as_deref())
-    }
-}
 
 /// The authentication service for users of type `U`. Cheap to clone.
 pub struct AuthService<U: UserStore> {

@@ -260,6 +260,9 @@ pub struct UserFilter {
     /// Only active (`true`) or inactive (`false`) users. On a model without an `is_active`
     /// field every user is active.
     pub is_active: Option<bool>,
+    /// Only superusers (`true`) or other users (`false`). On a model without an
+    /// `is_superuser` field nobody is a superuser.
+    pub is_superuser: Option<bool>,
 }
 
 impl UserFilter {

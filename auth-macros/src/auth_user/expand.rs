@@ -662,12 +662,29 @@ fn user_store_impl(model: &Model<'_>) -> TokenStream {
             }
         },
     };
+    // `is_superuser` likewise: without the field nobody is a superuser.
+    let superuser_filter = match model.role(Role::Superuser) {
+        Some(column) => {
+            let f = column.ident;
+            quote! {
+                if let ::core::option::Option::Some(superuser) = #filter.is_superuser {
+                    #query = #query.filter(#table::#f.eq(superuser));
+                }
+            }
+        }
+        None => quote! {
+            if #filter.is_superuser == ::core::option::Option::Some(true) {
+                #query = #query.filter(#table::#id.ne(#table::#id));
+            }
+        },
+    };
     let filtered = quote! {({
         let mut #query = #table::table.into_boxed();
         if let ::core::option::Option::Some(pattern) = #filter.account_pattern() {
             #query = #query.filter(#table::#account.like(pattern).escape('!'));
         }
         #active_filter
+        #superuser_filter
         #query
     })};
 

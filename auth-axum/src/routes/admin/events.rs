@@ -1,21 +1,18 @@
 //! `admin/events`: the audit log, newest first.
 
-use super::page::Page;
-use crate::response::{Envelope, ErrorBody};
-use auth_core::audit::AuditEvent;
 use std::collections::HashMap;
 
 use auth_core::UserStore;
-use auth_core::audit::{self, EventFilter, EventType};
+use auth_core::audit::{AuditEvent, EventFilter, EventType};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::page;
+use super::page::{self, Page};
 use crate::layer::Auth;
 use crate::permission_required;
-use crate::response::{self, ApiError};
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// The filters: `user` (a user id), `event` (an event type such as `login.failure` or
 /// `password.change_failed`; [`EventType::ALL`] lists them).
@@ -58,8 +55,9 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     let query = page::ListQuery::parse(query, &["user", "event"])?;
     let filter = event_filter(&query.params)?;
-    let mut conn = auth.db().conn().await?;
-    let total = audit::count(&mut conn, &filter).await?;
-    let items = audit::list(&mut conn, &filter, query.offset, query.per_page).await?;
+    let (items, total) = auth
+        .admin()
+        .events(&filter, query.offset, query.per_page)
+        .await?;
     Ok(response::ok(query.page(items, total), "events"))
 }

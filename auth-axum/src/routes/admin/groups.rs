@@ -1,53 +1,22 @@
 //! `admin/groups`: list, create, show, change (name, description), delete; replace the
 //! roles a group carries.
 
-use crate::openapi::model::refs::Nothing;
-use crate::response::{Envelope, ErrorBody};
-use auth_core::audit::EventType;
-use auth_core::rbac::manage::{self, GroupInfo, ScopedRole};
-use auth_core::{DbConn, UserStore};
+use auth_core::UserStore;
+use auth_core::rbac::manage::GroupInfo;
+use auth_core::service::admin::GroupDetail;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Actor, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
+use super::parse_id;
+use crate::actor::RequestActor;
 use crate::json::JsonBody;
 use crate::layer::Auth;
+use crate::openapi::model::refs::Nothing;
 use crate::permission_required;
-use crate::response::{self, ApiError, ErrorCode};
-
-/// A group with the roles it carries.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct GroupDetail {
-    #[serde(flatten)]
-    group: GroupInfo,
-    roles: Vec<ScopedRole>,
-}
-
-/// The group with this path id, or 404.
-async fn load(conn: &mut DbConn, id: &str) -> Result<GroupInfo, ApiError> {
-    let id = parse_id(id, "group")?;
-    manage::list_groups(conn)
-        .await?
-        .into_iter()
-        .find(|g| g.id == id)
-        .ok_or_else(|| ApiError::not_found("group"))
-}
-
-async fn detail(conn: &mut DbConn, group: GroupInfo) -> Result<GroupDetail, ApiError> {
-    let roles = manage::group_roles(conn, &group.name).await?;
-    Ok(GroupDetail { group, roles })
-}
-
-fn conflict(name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        ErrorCode::Conflict,
-        format!("group {name:?} already exists"),
-    )
-}
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// Lists groups.
 #[utoipa::path(
@@ -62,11 +31,7 @@ fn conflict(name: &str) -> ApiError {
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    Ok(response::ok(
-        manage::list_groups(&mut conn).await?,
-        "groups",
-    ))
+    Ok(response::ok(auth.admin().groups().await?, "groups"))
 }
 
 /// `POST admin/groups` body.
@@ -94,29 +59,16 @@ pub(crate) struct CreateBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    if manage::list_groups(&mut conn)
-        .await?
-        .iter()
-        .any(|g| g.name == body.name)
-    {
-        return Err(conflict(&body.name));
-    }
-    let id = manage::get_or_create_group(&mut conn, &body.name).await?;
-    if let Some(description) = &body.description {
-        manage::describe_group(&mut conn, &body.name, description).await?;
-    }
-    let group = load(&mut conn, &id.to_string()).await?;
-    let change = json!({ "action": "created", "group": group.name });
-    actor
-        .record(&auth, &mut conn, EventType::GroupChanged, None, change)
+    let group = auth
+        .admin()
+        .create_group(&actor, &body.name, body.description.as_deref())
         .await?;
     Ok(response::with_status(
         StatusCode::CREATED,
-        detail(&mut conn, group).await?,
+        group,
         "group created",
     ))
 }
@@ -137,9 +89,8 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let group = load(&mut conn, &id).await?;
-    Ok(response::ok(detail(&mut conn, group).await?, "group"))
+    let group = auth.admin().group(parse_id(&id, "group")?).await?;
+    Ok(response::ok(group, "group"))
 }
 
 /// `PATCH admin/groups/{id}` body.
@@ -170,39 +121,20 @@ pub(crate) struct PatchBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PatchBody>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let group = load(&mut conn, &id).await?;
-    let mut name = group.name.clone();
-    if let Some(new) = &body.name
-        && *new != name
-    {
-        if manage::list_groups(&mut conn)
-            .await?
-            .iter()
-            .any(|g| g.name == *new)
-        {
-            return Err(conflict(new));
-        }
-        manage::rename_group(&mut conn, &name, new).await?;
-        name.clone_from(new);
-    }
-    if let Some(description) = &body.description {
-        manage::describe_group(&mut conn, &name, description).await?;
-    }
-    let was = group.name.clone();
-    let group = load(&mut conn, &group.id.to_string()).await?;
-    let change = json!({ "action": "changed", "group": group.name, "was": was });
-    actor
-        .record(&auth, &mut conn, EventType::GroupChanged, None, change)
+    let group = auth
+        .admin()
+        .change_group(
+            &actor,
+            parse_id(&id, "group")?,
+            body.name.as_deref(),
+            body.description.as_deref(),
+        )
         .await?;
-    Ok(response::ok(
-        detail(&mut conn, group).await?,
-        "group updated",
-    ))
+    Ok(response::ok(group, "group updated"))
 }
 
 /// Deletes the group, its memberships and its roles. Its members lose its roles, so each
@@ -220,23 +152,11 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 #[permission_required("roles.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let group = load(&mut conn, &id).await?;
-    // The members lose the group's roles: each must pass the grant rules.
-    let authority = actor.authority(&mut conn).await?;
-    for role in manage::group_roles(&mut conn, &group.name).await? {
-        authority.check_may_assign()?;
-        authority.check_role(&role.role)?;
-    }
-    if !manage::delete_group(&mut conn, &group.name).await? {
-        return Err(ApiError::not_found("group"));
-    }
-    let change = json!({ "action": "deleted", "group": group.name });
-    actor
-        .record(&auth, &mut conn, EventType::GroupChanged, None, change)
+    auth.admin()
+        .delete_group(&actor, parse_id(&id, "group")?)
         .await?;
     Ok(response::ok(Value::Null, "group deleted"))
 }
@@ -267,43 +187,13 @@ pub(crate) struct RolesBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesBody>,
 ) -> Result<Response, ApiError> {
-    let wanted = dedup(body.roles);
-    let mut conn = auth.db().conn().await?;
-    let group = load(&mut conn, &id).await?;
-    check_roles_exist(&mut conn, &wanted).await?;
-    let held: Vec<String> = manage::group_roles(&mut conn, &group.name)
-        .await?
-        .into_iter()
-        .filter(|r| r.scope.is_none())
-        .map(|r| r.role)
-        .collect();
-    let authority = actor.authority(&mut conn).await?;
-    let (added, removed) = role_changes(&authority, held, &wanted)?;
-    for role in &removed {
-        manage::revoke_group_role(&mut conn, &group.name, role, None).await?;
-    }
-    for role in &added {
-        manage::grant_group_role(&mut conn, &group.name, role, None)
-            .await
-            .map_err(unknown_is_invalid)?;
-    }
-    if !added.is_empty() || !removed.is_empty() {
-        let change = json!({
-            "action": "roles",
-            "group": group.name,
-            "added": added,
-            "removed": removed,
-        });
-        actor
-            .record(&auth, &mut conn, EventType::GroupChanged, None, change)
-            .await?;
-    }
-    Ok(response::ok(
-        detail(&mut conn, group).await?,
-        "roles replaced",
-    ))
+    let group = auth
+        .admin()
+        .set_group_roles(&actor, parse_id(&id, "group")?, body.roles)
+        .await?;
+    Ok(response::ok(group, "roles replaced"))
 }

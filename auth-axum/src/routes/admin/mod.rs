@@ -28,8 +28,12 @@
 //! | GET | `admin/locks` | users.read | | the login locks in force: scope (`account`, `ip`), key, failures, locked_until, lockouts |
 //! | DELETE | `admin/locks/{scope}/{key}` | users.manage | | the lock, counter and escalation are gone |
 //!
-//! Every change follows the grant rules of [`auth_core::rbac::manage::escalation`], with the
-//! acting admin as assigner (403 `forbidden` otherwise, and nothing changes):
+//! Each handler parses its input, calls one service of [`auth_core::service::admin`] with
+//! the request's [`auth_core::Actor`] (the credential acting: a limited API key acts with
+//! its limit), and answers. The service checks authority, writes and audits in one
+//! transaction. Every change follows the grant rules of
+//! [`auth_core::rbac::manage::escalation`] (403 `forbidden` otherwise, and nothing
+//! changes):
 //!
 //! - a role given or taken (directly, through a group membership or through a group's
 //!   roles), or made a parent, must grant only permissions the admin holds (and not make
@@ -43,8 +47,11 @@
 //!   unless the admin is one. Reading (the user, their sessions, the audit log) needs only
 //!   `users.read`.
 //!
-//! Superusers and `superadmin` holders pass every rule but the built-in role rule, which
-//! only superusers pass.
+//! Superusers and `superadmin` holders acting through an unlimited credential pass every
+//! rule but the built-in role rule, which only unlimited superusers pass. No one acts on
+//! their own account here (403 `own_account`: password, MFA, sessions, roles, groups,
+//! active state, deletion, locks): that is what the self-service routes are for. The last
+//! active superuser is never deleted or deactivated (409 `last_superuser`).
 
 pub(crate) mod events;
 pub(crate) mod groups;
@@ -56,14 +63,9 @@ pub(crate) mod roles;
 pub(crate) mod user_mfa;
 pub(crate) mod users;
 
-use auth_core::audit::{By, EventType, NewEvent};
-use auth_core::rbac::manage;
-use auth_core::rbac::manage::{Assigner, Authority};
-use auth_core::{DbConn, UserStore};
+use auth_core::UserStore;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::extract::CurrentUser;
-use crate::layer::Auth;
 use crate::response::ApiError;
 use crate::routes::{Access, Documented};
 
@@ -134,113 +136,9 @@ pub(crate) fn routes<U: UserStore + Clone + Serialize>(routes: Documented<U>) ->
         .route(locks::__path_clear, USERS_MANAGE, locks::clear::<U>)
 }
 
-/// The acting administrator and their client, for the grant rules and the audit log.
-/// Extracting it after the guard costs nothing: the user is already resolved for the
-/// request.
-pub(crate) struct Actor {
-    assigner: Assigner,
-    account: String,
-    client: auth_core::service::ClientInfo,
-}
-
-impl<U: UserStore + Clone> axum::extract::FromRequestParts<Auth<U>> for Actor {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        auth: &Auth<U>,
-    ) -> Result<Self, Self::Rejection> {
-        let current =
-            <CurrentUser<U> as axum::extract::FromRequestParts<Auth<U>>>::from_request_parts(
-                parts, auth,
-            )
-            .await?;
-        let crate::extract::Client(client) =
-            match <crate::extract::Client as axum::extract::FromRequestParts<Auth<U>>>::from_request_parts(parts, auth).await {
-                Ok(c) => c,
-                Err(never) => match never {},
-            };
-        Ok(Actor {
-            assigner: Assigner {
-                user_id: current.user.id(),
-                is_superuser: current.user.is_superuser(),
-            },
-            account: current.user.account().to_owned(),
-            client,
-        })
-    }
-}
-
-impl Actor {
-    /// The acting user's id.
-    pub(crate) fn user_id(&self) -> i64 {
-        self.assigner.user_id
-    }
-
-    /// The actor's client (IP, user agent).
-    pub(crate) fn client(&self) -> &auth_core::service::ClientInfo {
-        &self.client
-    }
-
-    /// Who acted, as the audit log's `by`.
-    pub(crate) fn by(&self) -> By {
-        By::Admin {
-            id: self.assigner.user_id,
-            account: self.account.clone(),
-        }
-    }
-
-    /// What the actor may do under the grant rules, read now.
-    pub(crate) async fn authority(&self, conn: &mut DbConn) -> Result<Authority, ApiError> {
-        Ok(Authority::load(conn, self.assigner).await?)
-    }
-
-    /// Loads the actor's authority and checks that they may act on `target`.
-    pub(crate) async fn authority_over<U: UserStore>(
-        &self,
-        conn: &mut DbConn,
-        target: &U,
-    ) -> Result<Authority, ApiError> {
-        let authority = self.authority(conn).await?;
-        authority
-            .check_user(conn, target.id(), target.is_superuser())
-            .await?;
-        Ok(authority)
-    }
-
-    /// Records `event` about `subject` (a user id and account, when the change concerns a
-    /// user) with `detail`; the acting administrator goes in the detail as `by`.
-    pub(crate) async fn record<U: UserStore>(
-        &self,
-        auth: &Auth<U>,
-        conn: &mut DbConn,
-        event: EventType,
-        subject: Option<(i64, &str)>,
-        detail: serde_json::Value,
-    ) -> Result<(), ApiError> {
-        let mut e = NewEvent::new(event)
-            .client(self.client.ip.as_deref(), self.client.user_agent.as_deref())
-            .detail(detail)
-            .by(&self.by());
-        if let Some((id, account)) = subject {
-            e = e.user(id, account);
-        }
-        auth.service().record(conn, e).await?;
-        Ok(())
-    }
-}
-
 /// A path id: anything but a number names nothing (404).
 fn parse_id(id: &str, what: &str) -> Result<i64, ApiError> {
     id.parse().map_err(|_| ApiError::not_found(what))
-}
-
-/// A name in a request body that names nothing is bad input (422), not a missing resource.
-fn unknown_is_invalid(e: auth_core::Error) -> ApiError {
-    match e {
-        auth_core::Error::NotFound(what) => ApiError::invalid(format!("unknown {what}")),
-        other => other.into(),
-    }
 }
 
 /// `Some(None)` for an explicit `null`, `None` for an absent field (with `#[serde(default)]`).
@@ -250,45 +148,4 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(d).map(Some)
-}
-
-/// The names of a replacement set: each at most once.
-fn dedup(names: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::BTreeSet::new();
-    names
-        .into_iter()
-        .filter(|n| seen.insert(n.clone()))
-        .collect()
-}
-
-/// The names among `names` that are not roles, as a 422.
-async fn check_roles_exist(conn: &mut DbConn, names: &[String]) -> Result<(), ApiError> {
-    let roles = manage::list_roles(conn).await?;
-    match names.iter().find(|n| !roles.iter().any(|r| &r.name == *n)) {
-        Some(unknown) => Err(ApiError::invalid(format!("unknown role {unknown:?}"))),
-        None => Ok(()),
-    }
-}
-
-/// The change from the `held` global roles to the `wanted` set, as (added, removed), once
-/// the actor may assign and every role in it passes the grant rules: nothing may change
-/// otherwise.
-fn role_changes(
-    authority: &Authority,
-    held: Vec<String>,
-    wanted: &[String],
-) -> Result<(Vec<String>, Vec<String>), ApiError> {
-    let added: Vec<String> = wanted
-        .iter()
-        .filter(|r| !held.contains(r))
-        .cloned()
-        .collect();
-    let removed: Vec<String> = held.into_iter().filter(|r| !wanted.contains(r)).collect();
-    if !added.is_empty() || !removed.is_empty() {
-        authority.check_may_assign()?;
-    }
-    for role in added.iter().chain(removed.iter()) {
-        authority.check_role(role)?;
-    }
-    Ok((added, removed))
 }

@@ -1,20 +1,17 @@
 //! `admin/permissions`: list and create.
 
-use crate::response::{Envelope, ErrorBody};
 use auth_core::UserStore;
-use auth_core::audit::EventType;
-use auth_core::rbac::manage;
 use auth_core::rbac::manage::PermissionInfo;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::Actor;
+use crate::actor::RequestActor;
 use crate::json::JsonBody;
 use crate::layer::Auth;
 use crate::permission_required;
-use crate::response::{self, ApiError, ErrorCode};
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// Lists permissions.
 #[utoipa::path(
@@ -29,9 +26,8 @@ use crate::response::{self, ApiError, ErrorCode};
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
     Ok(response::ok(
-        manage::list_permissions(&mut conn).await?,
+        auth.admin().permissions().await?,
         "permissions",
     ))
 }
@@ -61,30 +57,12 @@ pub(crate) struct CreateBody {
 #[permission_required("permissions.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    if manage::list_permissions(&mut conn)
-        .await?
-        .iter()
-        .any(|p| p.code == body.code)
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::Conflict,
-            format!("permission {:?} already exists", body.code),
-        ));
-    }
-    manage::get_or_create_permission(&mut conn, &body.code, &body.remark).await?;
-    let permission = manage::list_permissions(&mut conn)
-        .await?
-        .into_iter()
-        .find(|p| p.code == body.code)
-        .ok_or_else(|| ApiError::not_found("permission"))?;
-    let change = serde_json::json!({ "action": "created", "code": permission.code });
-    actor
-        .record(&auth, &mut conn, EventType::PermissionChanged, None, change)
+    let permission = auth
+        .admin()
+        .create_permission(&actor, &body.code, &body.remark)
         .await?;
     Ok(response::with_status(
         StatusCode::CREATED,

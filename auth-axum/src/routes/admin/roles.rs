@@ -1,46 +1,22 @@
 //! `admin/roles`: list, create, show, change (name, description, parent), delete; replace
 //! a role's permissions.
 
-use crate::openapi::model::refs::Nothing;
-use crate::response::{Envelope, ErrorBody};
-use auth_core::rbac::manage::{self, RoleInfo};
-use auth_core::{DbConn, UserStore};
+use auth_core::UserStore;
+use auth_core::rbac::manage::RoleInfo;
+use auth_core::service::admin::{RoleChanges, RoleDetail};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use auth_core::audit::EventType;
-
-use super::{Actor, dedup, double_option, parse_id, unknown_is_invalid};
+use super::{double_option, parse_id};
+use crate::actor::RequestActor;
 use crate::json::JsonBody;
 use crate::layer::Auth;
+use crate::openapi::model::refs::Nothing;
 use crate::permission_required;
-use crate::response::{self, ApiError};
-
-/// A role with the permissions granted to it directly.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct RoleDetail {
-    #[serde(flatten)]
-    role: RoleInfo,
-    permissions: Vec<String>,
-}
-
-/// The role with this path id, or 404.
-async fn load(conn: &mut DbConn, id: &str) -> Result<RoleInfo, ApiError> {
-    let id = parse_id(id, "role")?;
-    manage::list_roles(conn)
-        .await?
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| ApiError::not_found("role"))
-}
-
-async fn detail(conn: &mut DbConn, role: RoleInfo) -> Result<RoleDetail, ApiError> {
-    let permissions = manage::role_permissions(conn, &role.name).await?;
-    Ok(RoleDetail { role, permissions })
-}
+use crate::response::{self, ApiError, Envelope, ErrorBody};
 
 /// Lists roles.
 #[utoipa::path(
@@ -55,8 +31,7 @@ async fn detail(conn: &mut DbConn, role: RoleInfo) -> Result<RoleDetail, ApiErro
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    Ok(response::ok(manage::list_roles(&mut conn).await?, "roles"))
+    Ok(response::ok(auth.admin().roles().await?, "roles"))
 }
 
 /// `POST admin/roles` body.
@@ -69,14 +44,6 @@ pub(crate) struct CreateBody {
     description: Option<String>,
     #[serde(default)]
     parent: Option<String>,
-}
-
-fn conflict(what: &str, name: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        crate::response::ErrorCode::Conflict,
-        format!("{what} {name:?} already exists"),
-    )
 }
 
 /// Creates a role.
@@ -94,36 +61,21 @@ fn conflict(what: &str, name: &str) -> ApiError {
 #[permission_required("roles.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let roles = manage::list_roles(&mut conn).await?;
-    if roles.iter().any(|r| r.name == body.name) {
-        return Err(conflict("role", &body.name));
-    }
-    if let Some(parent) = &body.parent {
-        let authority = actor.authority(&mut conn).await?;
-        authority.check_role(parent).map_err(unknown_is_invalid)?;
-    }
-    manage::get_or_create_role(&mut conn, &body.name, body.parent.as_deref())
-        .await
-        .map_err(unknown_is_invalid)?;
-    if let Some(description) = &body.description {
-        manage::describe_role(&mut conn, &body.name, description).await?;
-    }
-    let role = manage::list_roles(&mut conn)
-        .await?
-        .into_iter()
-        .find(|r| r.name == body.name)
-        .ok_or_else(|| ApiError::not_found("role"))?;
-    let change = json!({ "action": "created", "role": role.name, "parent": body.parent });
-    actor
-        .record(&auth, &mut conn, EventType::RoleChanged, None, change)
+    let role = auth
+        .admin()
+        .create_role(
+            &actor,
+            &body.name,
+            body.description.as_deref(),
+            body.parent.as_deref(),
+        )
         .await?;
     Ok(response::with_status(
         StatusCode::CREATED,
-        detail(&mut conn, role).await?,
+        role,
         "role created",
     ))
 }
@@ -144,9 +96,8 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let role = load(&mut conn, &id).await?;
-    Ok(response::ok(detail(&mut conn, role).await?, "role"))
+    let role = auth.admin().role(parse_id(&id, "role")?).await?;
+    Ok(response::ok(role, "role"))
 }
 
 /// `PATCH admin/roles/{id}` body: `parent: null` clears the parent.
@@ -179,46 +130,20 @@ pub(crate) struct PatchBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PatchBody>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let role = load(&mut conn, &id).await?;
-    let authority = actor.authority(&mut conn).await?;
-    authority.check_role_edit(&role.name)?;
-    if let Some(Some(parent)) = &body.parent {
-        authority.check_role(parent).map_err(unknown_is_invalid)?;
-    }
-    let before = json!({ "name": role.name, "parent": role.parent });
-    let mut name = role.name.clone();
-    if let Some(new) = &body.name
-        && *new != name
-    {
-        if manage::list_roles(&mut conn)
-            .await?
-            .iter()
-            .any(|r| r.name == *new)
-        {
-            return Err(conflict("role", new));
-        }
-        manage::rename_role(&mut conn, &name, new).await?;
-        name.clone_from(new);
-    }
-    if let Some(description) = &body.description {
-        manage::describe_role(&mut conn, &name, description).await?;
-    }
-    if let Some(parent) = &body.parent {
-        manage::set_role_parent(&mut conn, &name, parent.as_deref())
-            .await
-            .map_err(unknown_is_invalid)?;
-    }
-    let role = load(&mut conn, &role.id.to_string()).await?;
-    let change = json!({ "action": "changed", "role": role.name, "was": before });
-    actor
-        .record(&auth, &mut conn, EventType::RoleChanged, None, change)
+    let changes = RoleChanges {
+        name: body.name,
+        description: body.description,
+        parent: body.parent,
+    };
+    let role = auth
+        .admin()
+        .change_role(&actor, parse_id(&id, "role")?, changes)
         .await?;
-    Ok(response::ok(detail(&mut conn, role).await?, "role updated"))
+    Ok(response::ok(role, "role updated"))
 }
 
 /// Deletes the role and its links (permissions, user and group assignments); its children
@@ -236,21 +161,11 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 #[permission_required("roles.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let role = load(&mut conn, &id).await?;
-    actor
-        .authority(&mut conn)
-        .await?
-        .check_role_edit(&role.name)?;
-    if !manage::delete_role(&mut conn, &role.name).await? {
-        return Err(ApiError::not_found("role"));
-    }
-    let change = json!({ "action": "deleted", "role": role.name });
-    actor
-        .record(&auth, &mut conn, EventType::RoleChanged, None, change)
+    auth.admin()
+        .delete_role(&actor, parse_id(&id, "role")?)
         .await?;
     Ok(response::ok(Value::Null, "role deleted"))
 }
@@ -281,45 +196,13 @@ pub(crate) struct PermissionsBody {
 #[permission_required("roles.manage")]
 pub(crate) async fn set_permissions<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PermissionsBody>,
 ) -> Result<Response, ApiError> {
-    let wanted = dedup(body.permissions);
-    let mut conn = auth.db().conn().await?;
-    let role = load(&mut conn, &id).await?;
-    let known = manage::list_permissions(&mut conn).await?;
-    if let Some(unknown) = wanted.iter().find(|c| !known.iter().any(|p| &p.code == *c)) {
-        return Err(ApiError::invalid(format!("unknown permission {unknown:?}")));
-    }
-    let held = manage::role_permissions(&mut conn, &role.name).await?;
-    let revoked: Vec<&String> = held.iter().filter(|c| !wanted.contains(c)).collect();
-    let granted: Vec<&String> = wanted.iter().filter(|c| !held.contains(c)).collect();
-    let authority = actor.authority(&mut conn).await?;
-    authority.check_role_edit(&role.name)?;
-    authority.check_permissions(granted.iter().chain(&revoked).map(|c| c.as_str()))?;
-    for code in &revoked {
-        manage::revoke_permission(&mut conn, &role.name, code).await?;
-    }
-    for code in &granted {
-        manage::grant_permission(&mut conn, &role.name, code)
-            .await
-            .map_err(unknown_is_invalid)?;
-    }
-    if !granted.is_empty() {
-        let change = json!({ "role": role.name, "permissions": granted });
-        actor
-            .record(&auth, &mut conn, EventType::PermissionGranted, None, change)
-            .await?;
-    }
-    if !revoked.is_empty() {
-        let change = json!({ "role": role.name, "permissions": revoked });
-        actor
-            .record(&auth, &mut conn, EventType::PermissionRevoked, None, change)
-            .await?;
-    }
-    Ok(response::ok(
-        detail(&mut conn, role).await?,
-        "permissions replaced",
-    ))
+    let role = auth
+        .admin()
+        .set_role_permissions(&actor, parse_id(&id, "role")?, body.permissions)
+        .await?;
+    Ok(response::ok(role, "permissions replaced"))
 }

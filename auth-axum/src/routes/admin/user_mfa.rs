@@ -1,14 +1,14 @@
 //! `admin/users/{id}/mfa`: an administrator's reset of a user's MFA (a lost
 //! authenticator), under the same rule as every other action on a user: the actor must
-//! cover the user (see [`super::Actor::authority_over`]).
+//! cover the user (see [`auth_core::service::admin`]).
 
 use auth_core::UserStore;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::Actor;
-use super::users::load;
+use super::parse_id;
+use crate::actor::RequestActor;
 use crate::layer::Auth;
 use crate::openapi::model::refs::Nothing;
 use crate::permission_required;
@@ -30,21 +30,11 @@ use crate::response::{self, ApiError, Envelope, ErrorBody};
 #[permission_required("users.manage")]
 pub(crate) async fn reset<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let user: U = {
-        let mut conn = auth.db().conn().await?;
-        let user = load(&mut conn, &id).await?;
-        actor.authority_over(&mut conn, &user).await?;
-        user
-    };
-    let had = auth
-        .service()
-        .mfa_reset(auth.db(), &user, &actor.by(), actor.client())
+    auth.admin()
+        .reset_mfa(&actor, parse_id(&id, "user")?)
         .await?;
-    if !had {
-        return Err(ApiError::not_found("multi-factor authentication"));
-    }
     Ok(response::ok(serde_json::Value::Null, "mfa reset"))
 }

@@ -1,32 +1,29 @@
 //! `admin/users`: list, create, show, change (rename included), suspend, delete; replace a
 //! user's roles and groups; set their password; list and revoke their sessions.
 
-use super::page::Page;
-use crate::openapi::model::refs::{AdminUser, AdminUserChanges, AdminUserCreate, Nothing};
-use crate::response::{Envelope, ErrorBody};
-use crate::routes::answers::EndedSessions;
-use auth_core::session::Session;
 use std::collections::HashMap;
 
-use auth_core::account_token::{self, Purpose};
-use auth_core::audit::EventType;
-use auth_core::backend::RegisterRequest;
-use auth_core::rbac::{self, manage};
-use auth_core::{UserFilter, UserStore, session, user_status};
+use auth_core::UserFilter;
+use auth_core::UserStore;
+use auth_core::service::admin::{NewAdminUser, UserChanges};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
-use super::page;
-use super::{Actor, check_roles_exist, dedup, parse_id, role_changes, unknown_is_invalid};
+use super::page::{self, Page};
+use super::parse_id;
+use crate::actor::RequestActor;
 use crate::json::JsonBody;
 use crate::layer::Auth;
+use crate::openapi::model::refs::{AdminUser, AdminUserChanges, AdminUserCreate, Nothing};
 use crate::permission_required;
-use crate::response::{self, ApiError};
+use crate::response::{self, ApiError, Envelope, ErrorBody};
+use crate::routes::answers::EndedSessions;
 use crate::routes::validate;
+use auth_core::session::Session;
 
 /// The list's filters: `account` (a literal substring of the account name: `%` and `_`
 /// match themselves), `is_active` (`true` or `false`).
@@ -40,6 +37,7 @@ fn user_filter(query: &HashMap<String, String>) -> Result<UserFilter, ApiError> 
     Ok(UserFilter {
         account_contains: query.get("account").filter(|a| !a.is_empty()).cloned(),
         is_active,
+        ..UserFilter::default()
     })
 }
 
@@ -61,9 +59,10 @@ pub(crate) async fn list<U: UserStore + Clone + Serialize>(
 ) -> Result<Response, ApiError> {
     let query = page::ListQuery::parse(query, &["account", "is_active"])?;
     let filter = user_filter(&query.params)?;
-    let mut conn = auth.db().conn().await?;
-    let total = U::count(&mut conn, &filter).await?;
-    let items = U::list(&mut conn, &filter, query.offset, query.per_page).await?;
+    let (items, total) = auth
+        .admin()
+        .users(&filter, query.offset, query.per_page)
+        .await?;
     Ok(response::ok(query.page(items, total), "users"))
 }
 
@@ -97,7 +96,7 @@ pub(crate) struct CreateBody {
 #[permission_required("users.manage")]
 pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
     validate::account(&body.account)?;
@@ -105,94 +104,19 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     if let Some(email) = &body.email {
         validate::email(email)?;
     }
-    let roles = dedup(body.roles);
-    let mut conn = auth.db().conn().await?;
-    // Every role must exist and be grantable before the user is created.
-    check_roles_exist(&mut conn, &roles).await?;
-    let authority = actor.authority(&mut conn).await?;
-    if !roles.is_empty() {
-        authority.check_may_assign()?;
-    }
-    for role in &roles {
-        authority.check_role(role)?;
-    }
-    let req = RegisterRequest {
+    let new = NewAdminUser {
         account: body.account,
         password: body.password,
         email: body.email,
+        roles: body.roles,
         extra: body.extra,
     };
-    // No connection held across the hash.
-    drop(conn);
-    let user = auth.service().register(auth.db(), None, &req).await?;
-    let mut conn = auth.db().conn().await?;
-    // The roles all at once; if they cannot be given (a role deleted meanwhile, a database
-    // error), the user is taken away again, also all at once: no half-created user.
-    let assigned = conn
-        .transaction(async |conn: &mut auth_core::DbConn| {
-            for role in &roles {
-                manage::assign_role(conn, user.id(), role, None).await?;
-            }
-            Ok::<_, auth_core::Error>(())
-        })
-        .await;
-    if let Err(e) = assigned {
-        conn.transaction(async |conn: &mut auth_core::DbConn| {
-            manage::forget_user(conn, user.id()).await?;
-            U::delete(conn, user.id()).await
-        })
-        .await?;
-        return Err(unknown_is_invalid(e));
-    }
-    let subject = Some((user.id(), user.account()));
-    let change = json!({ "action": "created" });
-    actor
-        .record(&auth, &mut conn, EventType::UserChanged, subject, change)
-        .await?;
-    if !roles.is_empty() {
-        let assigned = json!({ "roles": roles });
-        actor
-            .record(&auth, &mut conn, EventType::RoleAssigned, subject, assigned)
-            .await?;
-    }
+    let user = auth.admin().create_user(&actor, new).await?;
     Ok(response::with_status(
         StatusCode::CREATED,
-        detail(&mut conn, &user).await?,
+        user,
         "user created",
     ))
-}
-
-/// The user with their global and scoped roles, groups and recorded suspension.
-async fn detail<U: UserStore>(conn: &mut auth_core::DbConn, user: &U) -> Result<Value, ApiError> {
-    let mut data = serde_json::to_value(user).map_err(|e| ApiError::internal(&e))?;
-    if let Value::Object(map) = &mut data {
-        let roles = manage::user_roles(conn, user.id()).await?;
-        map.insert(
-            "roles".into(),
-            serde_json::to_value(roles).map_err(|e| ApiError::internal(&e))?,
-        );
-        map.insert(
-            "groups".into(),
-            rbac::group_names(conn, user.id()).await?.into(),
-        );
-        map.insert(
-            "suspension".into(),
-            serde_json::to_value(user_status::get(conn, user.id()).await?)
-                .map_err(|e| ApiError::internal(&e))?,
-        );
-    }
-    Ok(data)
-}
-
-/// The user named by the path, or 404.
-pub(super) async fn load<U: UserStore>(
-    conn: &mut auth_core::DbConn,
-    id: &str,
-) -> Result<U, ApiError> {
-    let id = parse_id(id, "user")?;
-    U::find_by_id(conn, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))
 }
 
 /// A user, with roles, groups and the suspension.
@@ -211,9 +135,8 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let user: U = load(&mut conn, &id).await?;
-    Ok(response::ok(detail(&mut conn, &user).await?, "user"))
+    let user = auth.admin().user(parse_id(&id, "user")?).await?;
+    Ok(response::ok(user, "user"))
 }
 
 /// PATCH: `account` (a new name, under the registration rule; 409 `conflict` when taken),
@@ -240,11 +163,12 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 #[permission_required("users.manage")]
 pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(mut changes): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    let rename = match changes.remove("account") {
+    let id = parse_id(&id, "user")?;
+    let account = match changes.remove("account") {
         None => None,
         Some(Value::String(account)) => {
             validate::account(&account)?;
@@ -252,12 +176,12 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
         }
         Some(_) => return Err(ApiError::invalid("account: expected a text")),
     };
-    let active = match changes.remove("is_active") {
+    let is_active = match changes.remove("is_active") {
         None => None,
         Some(Value::Bool(b)) => Some(b),
         Some(_) => return Err(ApiError::invalid("is_active: expected true or false")),
     };
-    let reason = match changes.remove("suspend_reason") {
+    let suspend_reason = match changes.remove("suspend_reason") {
         None => None,
         Some(Value::String(r)) if !r.trim().is_empty() && r.chars().count() <= 1000 => Some(r),
         Some(_) => {
@@ -266,93 +190,17 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
             ));
         }
     };
-    if reason.is_some() && active == Some(true) {
-        return Err(ApiError::invalid(
-            "suspend_reason: cannot suspend and activate at once",
-        ));
-    }
-    let active = if reason.is_some() {
-        Some(false)
-    } else {
-        active
-    };
     if let Some(Value::String(email)) = changes.get("email") {
         validate::email(email)?;
     }
-    let mut conn = auth.db().conn().await?;
-    let mut user: U = load(&mut conn, &id).await?;
-    actor.authority_over(&mut conn, &user).await?;
-    let was_active = user.is_active();
-    let before_email = user.email().map(str::to_owned);
-    user.apply_changes(&changes).map_err(ApiError::invalid)?;
-    let mut fields: Vec<&str> = changes.keys().map(String::as_str).collect();
-    let before_account = user.account().to_owned();
-    let renamed = match rename {
-        Some(account) if account != before_account => {
-            user.set_account(account).map_err(ApiError::invalid)?;
-            fields.push("account");
-            true
-        }
-        _ => false,
+    let changes = UserChanges {
+        account,
+        is_active,
+        suspend_reason,
+        fields: changes,
     };
-    if let Some(active) = active {
-        user.set_active(active).map_err(ApiError::invalid)?;
-        fields.push("is_active");
-    }
-    let saved = auth
-        .service()
-        .save_changes(
-            &mut conn,
-            &mut user,
-            &fields,
-            before_email.as_deref(),
-            actor.client(),
-            Some(&actor.by()),
-        )
-        .await?;
-    if !saved {
-        return Err(ApiError::not_found("user"));
-    }
-    match active {
-        Some(false) => {
-            if was_active {
-                session::delete_for_user(&mut conn, user.id(), None).await?;
-            }
-            match &reason {
-                Some(reason) => {
-                    user_status::set(&mut conn, user.id(), reason, Some(actor.user_id())).await?
-                }
-                None if was_active => {
-                    user_status::clear(&mut conn, user.id()).await?;
-                }
-                None => {}
-            }
-        }
-        Some(true) => {
-            user_status::clear(&mut conn, user.id()).await?;
-        }
-        None => {}
-    }
-    let action = match active {
-        Some(false) if was_active => "suspended",
-        Some(true) if !was_active => "activated",
-        _ => "changed",
-    };
-    let mut fields: Vec<&str> = changes.keys().map(String::as_str).collect();
-    if renamed {
-        fields.push("account");
-    }
-    fields.sort_unstable();
-    let mut change = json!({ "action": action, "fields": fields, "reason": reason });
-    if renamed {
-        change["account"] = json!({ "old": before_account, "new": user.account() });
-    }
-    let subject = Some((user.id(), user.account()));
-    actor
-        .record(&auth, &mut conn, EventType::UserChanged, subject, change)
-        .await?;
-    let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
-    Ok(response::ok(detail(&mut conn, &user).await?, "updated"))
+    let user = auth.admin().change_user(&actor, id, changes).await?;
+    Ok(response::ok(user, "updated"))
 }
 
 /// Deletes a user; their sessions and links go with them.
@@ -369,40 +217,11 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
 #[permission_required("users.manage")]
 pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let user: U = load(&mut conn, &id).await?;
-    actor.authority_over(&mut conn, &user).await?;
-    // All or nothing: no user without links, no links without a user.
-    let deleted = conn
-        .transaction(async |conn: &mut auth_core::DbConn| {
-            // The user's row first, as every transaction writing its tokens does (see
-            // `UserStore::lock`): a token mail issued meanwhile waits for this one.
-            U::lock(conn, user.id()).await?;
-            session::delete_for_user(conn, user.id(), None).await?;
-            auth_core::api_key::delete_for_user(conn, user.id()).await?;
-            auth_core::passkey::delete_for_user(conn, user.id()).await?;
-            auth_core::identity::delete_for_user(conn, user.id()).await?;
-            auth_core::oauth::state::delete_for_user(conn, user.id()).await?;
-            auth_core::mfa::forget_user(conn, user.id()).await?;
-            manage::forget_user(conn, user.id()).await?;
-            user_status::clear(conn, user.id()).await?;
-            for purpose in [Purpose::PasswordReset, Purpose::VerifyEmail] {
-                account_token::revoke_for_user(conn, user.id(), purpose).await?;
-            }
-            U::delete(conn, user.id()).await
-        })
-        .await?;
-    if !deleted {
-        return Err(ApiError::not_found("user"));
-    }
-    let subject = Some((user.id(), user.account()));
-    let change = json!({ "action": "deleted" });
-    actor
-        .record(&auth, &mut conn, EventType::UserChanged, subject, change)
-        .await?;
+    let id = parse_id(&id, "user")?;
+    auth.admin().delete_user(&actor, id).await?;
     Ok(response::ok(Value::Null, "user deleted"))
 }
 
@@ -431,47 +250,13 @@ pub(crate) struct RolesBody {
 #[permission_required("users.manage")]
 pub(crate) async fn set_roles<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesBody>,
 ) -> Result<Response, ApiError> {
-    let wanted = dedup(body.roles);
-    let mut conn = auth.db().conn().await?;
-    let user: U = load(&mut conn, &id).await?;
-    let authority = actor.authority_over(&mut conn, &user).await?;
-    check_roles_exist(&mut conn, &wanted).await?;
-    let held: Vec<String> = manage::user_roles(&mut conn, user.id())
-        .await?
-        .into_iter()
-        .filter(|r| r.scope.is_none())
-        .map(|r| r.role)
-        .collect();
-    let (added, removed) = role_changes(&authority, held, &wanted)?;
-    for role in &removed {
-        manage::revoke_role(&mut conn, user.id(), role, None).await?;
-    }
-    for role in &added {
-        manage::assign_role(&mut conn, user.id(), role, None)
-            .await
-            .map_err(unknown_is_invalid)?;
-    }
-    let subject = Some((user.id(), user.account()));
-    if !added.is_empty() {
-        let detail = json!({ "roles": added });
-        actor
-            .record(&auth, &mut conn, EventType::RoleAssigned, subject, detail)
-            .await?;
-    }
-    if !removed.is_empty() {
-        let detail = json!({ "roles": removed });
-        actor
-            .record(&auth, &mut conn, EventType::RoleRevoked, subject, detail)
-            .await?;
-    }
-    Ok(response::ok(
-        detail(&mut conn, &user).await?,
-        "roles replaced",
-    ))
+    let id = parse_id(&id, "user")?;
+    let user = auth.admin().set_user_roles(&actor, id, body.roles).await?;
+    Ok(response::ok(user, "roles replaced"))
 }
 
 /// `PUT admin/users/{id}/groups` body.
@@ -499,51 +284,16 @@ pub(crate) struct GroupsBody {
 #[permission_required("users.manage")]
 pub(crate) async fn set_groups<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<GroupsBody>,
 ) -> Result<Response, ApiError> {
-    let wanted = dedup(body.groups);
-    let mut conn = auth.db().conn().await?;
-    let user: U = load(&mut conn, &id).await?;
-    let authority = actor.authority_over(&mut conn, &user).await?;
-    let groups = manage::list_groups(&mut conn).await?;
-    if let Some(unknown) = wanted
-        .iter()
-        .find(|n| !groups.iter().any(|g| &g.name == *n))
-    {
-        return Err(ApiError::invalid(format!("unknown group {unknown:?}")));
-    }
-    let held = rbac::group_names(&mut conn, user.id()).await?;
-    let added: Vec<&String> = wanted.iter().filter(|g| !held.contains(g)).collect();
-    let removed: Vec<&String> = held.iter().filter(|g| !wanted.contains(g)).collect();
-    if !added.is_empty() || !removed.is_empty() {
-        authority.check_may_assign()?;
-    }
-    for group in added.iter().chain(removed.iter()) {
-        for role in manage::group_roles(&mut conn, group).await? {
-            authority.check_role(&role.role)?;
-        }
-    }
-    for group in &removed {
-        manage::remove_from_group(&mut conn, user.id(), group).await?;
-    }
-    for group in &added {
-        manage::add_to_group(&mut conn, user.id(), group)
-            .await
-            .map_err(unknown_is_invalid)?;
-    }
-    if !added.is_empty() || !removed.is_empty() {
-        let subject = Some((user.id(), user.account()));
-        let change = json!({ "action": "membership", "joined": added, "left": removed });
-        actor
-            .record(&auth, &mut conn, EventType::GroupChanged, subject, change)
-            .await?;
-    }
-    Ok(response::ok(
-        detail(&mut conn, &user).await?,
-        "groups replaced",
-    ))
+    let id = parse_id(&id, "user")?;
+    let user = auth
+        .admin()
+        .set_user_groups(&actor, id, body.groups)
+        .await?;
+    Ok(response::ok(user, "groups replaced"))
 }
 
 /// `POST admin/users/{id}/password` body. No `Debug`: it holds a password.
@@ -575,27 +325,15 @@ pub(crate) struct PasswordBody {
 #[permission_required("users.manage")]
 pub(crate) async fn set_password<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> Result<Response, ApiError> {
     validate::password("password", &body.password)?;
-    let mut user: U = {
-        let mut conn = auth.db().conn().await?;
-        let user = load(&mut conn, &id).await?;
-        actor.authority_over(&mut conn, &user).await?;
-        user
-    };
-    // No connection held across the hash.
+    let id = parse_id(&id, "user")?;
     let ended = auth
-        .service()
-        .set_password(
-            auth.db(),
-            &mut user,
-            &body.password,
-            actor.client(),
-            &actor.by(),
-        )
+        .admin()
+        .set_password(&actor, id, &body.password)
         .await?;
     Ok(response::ok(
         EndedSessions {
@@ -622,9 +360,8 @@ pub(crate) async fn sessions<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let user: U = load(&mut conn, &id).await?;
-    let sessions = session::list_for_user(&mut conn, user.id()).await?;
+    let id = parse_id(&id, "user")?;
+    let sessions = auth.admin().user_sessions(id).await?;
     Ok(response::ok(sessions, "sessions"))
 }
 
@@ -643,20 +380,11 @@ pub(crate) async fn sessions<U: UserStore + Clone + Serialize>(
 #[permission_required("users.manage")]
 pub(crate) async fn revoke_session<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
-    actor: Actor,
+    RequestActor(actor): RequestActor,
     Path((id, session_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let mut conn = auth.db().conn().await?;
-    let user: U = load(&mut conn, &id).await?;
-    actor.authority_over(&mut conn, &user).await?;
+    let id = parse_id(&id, "user")?;
     let session_id = parse_id(&session_id, "session")?;
-    if !session::revoke_for_user(&mut conn, user.id(), session_id).await? {
-        return Err(ApiError::not_found("session"));
-    }
-    let subject = Some((user.id(), user.account()));
-    let detail = json!({ "session_id": session_id });
-    actor
-        .record(&auth, &mut conn, EventType::SessionRevoked, subject, detail)
-        .await?;
+    auth.admin().revoke_session(&actor, id, session_id).await?;
     Ok(response::ok(Value::Null, "session revoked"))
 }

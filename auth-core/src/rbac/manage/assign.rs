@@ -2,7 +2,7 @@
 //!
 //! [`assign_role`] and [`revoke_role`] do what they are told (for seeding, tests and code
 //! that has already decided). [`assign_role_as`] and [`revoke_role_as`] apply the grant
-//! rules of [`super::escalation`] for an [`Assigner`] (the user acting, e.g. through an
+//! rules of [`super::escalation`] for an [`Actor`] (the user acting, e.g. through an
 //! admin endpoint): one of [`super::ASSIGN_PERMISSIONS`], the role covered by the
 //! assigner's own permissions, and the target user covered too. A refusal is
 //! [`Error::Forbidden`](crate::Error::Forbidden).
@@ -11,8 +11,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::Serialize;
 
-use super::escalation::{Assigner, Authority};
+use super::escalation::Authority;
 use super::{now, scope_key, scope_of};
+use crate::authority::Actor;
 use crate::db::DbConn;
 use crate::error::Result;
 use crate::schema::{auth_roles, auth_user_groups, auth_user_roles};
@@ -93,53 +94,53 @@ pub async fn revoke_role(
     })
 }
 
-/// Fails with [`Error::Forbidden`](crate::Error::Forbidden) unless `assigner` may assign or revoke `role` (see
+/// Fails with [`Error::Forbidden`](crate::Error::Forbidden) unless `actor` may assign or revoke `role` (see
 /// [`super::escalation`]); an unknown role is [`Error::NotFound`](crate::Error::NotFound). For checking a whole
 /// change before making any of it, load an [`Authority`] once instead.
-pub async fn check_may_grant(conn: &mut DbConn, assigner: &Assigner, role: &str) -> Result<()> {
-    let authority = Authority::load(conn, *assigner).await?;
+pub async fn check_may_grant(conn: &mut DbConn, actor: &Actor, role: &str) -> Result<()> {
+    let authority = Authority::load(conn, actor).await?;
     authority.check_may_assign()?;
     authority.check_role(role)
 }
 
-/// The grant rules for `assigner` giving or taking `role` from the user `user_id`: may
+/// The grant rules for `actor` giving or taking `role` from the user `user_id`: may
 /// assign, covers the role, covers the user (whose superuser flag the caller checks: this
 /// crate does not know the user model).
 async fn check_assignment(
     conn: &mut DbConn,
-    assigner: &Assigner,
+    actor: &Actor,
     user_id: i64,
     role: &str,
 ) -> Result<()> {
-    let authority = Authority::load(conn, *assigner).await?;
+    let authority = Authority::load(conn, actor).await?;
     authority.check_may_assign()?;
     authority.check_role(role)?;
-    authority.check_user(conn, user_id, false).await
+    authority.check_user_id(conn, user_id, false).await
 }
 
-/// [`assign_role`] on behalf of `assigner`, under the grant rules (see the module docs):
+/// [`assign_role`] on behalf of `actor`, under the grant rules (see the module docs):
 /// [`Error::Forbidden`](crate::Error::Forbidden) when not allowed.
 pub async fn assign_role_as(
     conn: &mut DbConn,
-    assigner: &Assigner,
+    actor: &Actor,
     user_id: i64,
     role: &str,
     scope: Option<&str>,
 ) -> Result<bool> {
-    check_assignment(conn, assigner, user_id, role).await?;
+    check_assignment(conn, actor, user_id, role).await?;
     assign_role(conn, user_id, role, scope).await
 }
 
-/// [`revoke_role`] on behalf of `assigner`, under the grant rules (see the module docs):
+/// [`revoke_role`] on behalf of `actor`, under the grant rules (see the module docs):
 /// [`Error::Forbidden`](crate::Error::Forbidden) when not allowed.
 pub async fn revoke_role_as(
     conn: &mut DbConn,
-    assigner: &Assigner,
+    actor: &Actor,
     user_id: i64,
     role: &str,
     scope: Option<&str>,
 ) -> Result<bool> {
-    check_assignment(conn, assigner, user_id, role).await?;
+    check_assignment(conn, actor, user_id, role).await?;
     revoke_role(conn, user_id, role, scope).await
 }
 

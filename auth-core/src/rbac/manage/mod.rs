@@ -191,7 +191,7 @@ pub use assign::{
     revoke_role_as, user_roles,
 };
 pub use bootstrap::{BUILTIN_ROLES, Bootstrapped, DEFAULT_GRANTS, DEFAULT_PERMISSIONS, bootstrap};
-pub use escalation::{ASSIGN_PERMISSIONS, Assigner, Authority, SUPERADMIN_ROLE, is_builtin_role};
+pub use escalation::{ASSIGN_PERMISSIONS, Authority, SUPERADMIN_ROLE, is_builtin_role};
 pub use groups::{
     GroupInfo, add_to_group, delete_group, describe_group, get_or_create_group, grant_group_role,
     group_roles, list_groups, remove_from_group, rename_group, revoke_group_role,
