@@ -36,6 +36,11 @@ impl<U: UserStore> CurrentUser<U> {
     pub fn actor(&self, client: auth_core::ClientInfo) -> Actor {
         Actor::user(&self.user, self.credential.clone(), client)
     }
+
+    /// `client`, naming this credential as the one acting (what the audit log records).
+    pub(crate) fn acting(&self, client: auth_core::ClientInfo) -> auth_core::ClientInfo {
+        self.actor(client).client().clone()
+    }
 }
 
 impl<U: UserStore + Clone> Auth<U> {

@@ -566,6 +566,10 @@ impl<U: UserStore> FromRequestParts<Auth<U>> for Client {
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Ok(Client(auth_core::service::ClientInfo { ip, user_agent }))
+        Ok(Client(auth_core::service::ClientInfo {
+            ip,
+            user_agent,
+            credential: None,
+        }))
     }
 }

@@ -386,7 +386,7 @@ pub struct Cleaned {
     pub tokens: usize,
     /// Expired API keys ([`api_key::cleanup_expired`]).
     pub api_keys: usize,
-    /// Expired refresh tokens of JWT logins ([`refresh_token::cleanup_expired`]).
+    /// Expired refresh tokens of JWT logins.
     pub refresh_tokens: usize,
     /// Throttle rows whose keys saw no attempt for [`throttle::retention`] and hold no
     /// lock ([`throttle::cleanup`]).

@@ -10,14 +10,15 @@
 //!
 //! - the store (`store/`): [`db`] (database URL parsing, the connection pool, and the
 //!   connection enum that lets each query be written once and compiled for all three
-//!   backends), [`schema`] (Diesel `table!` definitions of the auth tables), [`migrate`]
+//!   backends), `schema` (Diesel `table!` definitions of the auth tables, crate-private),
+//!   [`migrate`]
 //!   (the embedded per-backend migrations), [`makemigrations`] (`up.sql` / `down.sql` for
 //!   the user table from the derive) and the SQL the derive's table is created with;
 //! - the user model (`user/`): the [`AuthUser`] trait and the storage operations on the
 //!   user table, [`TableDef`] / [`ColumnDef`] (the backend-neutral description the derive
 //!   produces), the recorded suspensions ([`user_status`]);
 //! - the credentials (`credential/`): [`password`] hashing, cookie [`session`]s,
-//!   [`api_key`]s, [`jwt`] access tokens and their [`refresh_token`]s, [`passkey`]s,
+//!   [`api_key`]s, [`jwt`] access tokens and their refresh tokens, [`passkey`]s,
 //!   [`mfa`] (TOTP, backup codes, the login's second step), the single-use
 //!   [`account_token`]s of account mail;
 //! - [`rbac`]: roles, permissions, groups, their cache and the grant rules;
@@ -98,9 +99,7 @@ pub mod user;
 #[cfg(auth_backend)]
 pub use authority::{Actor, ClientInfo, access, report};
 #[cfg(auth_backend)]
-pub use credential::{
-    Credential, account_token, api_key, jwt, mfa, passkey, password, refresh_token, session,
-};
+pub use credential::{Credential, account_token, api_key, jwt, mfa, passkey, password, session};
 // Between this crate and auth-axum's session cache: not an application's API.
 #[doc(hidden)]
 #[cfg(auth_backend)]
@@ -116,7 +115,18 @@ pub use protection::{audit, password_policy, throttle};
 #[cfg(auth_backend)]
 pub use service::backend;
 #[cfg(auth_backend)]
-pub use store::{db, makemigrations, migrate, schema};
+pub use store::{db, makemigrations, migrate};
+
+// Storage that only tests reach directly (the `test-support` feature, which applications
+// never turn on): the Diesel tables and the refresh-token store.
+#[cfg(all(auth_backend, feature = "test-support"))]
+pub use credential::refresh_token;
+#[cfg(all(auth_backend, not(feature = "test-support")))]
+use credential::refresh_token;
+#[cfg(all(auth_backend, feature = "test-support"))]
+pub use store::schema;
+#[cfg(all(auth_backend, not(feature = "test-support")))]
+use store::schema;
 #[cfg(auth_backend)]
 use store::{ddl, sql_types};
 #[cfg(auth_backend)]

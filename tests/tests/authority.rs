@@ -166,6 +166,15 @@ async fn a_limited_key_cannot_take_over_its_owner(t: TestDb) {
         json!(format!("api_key:{prefix}"))
     );
     assert_eq!(events[0].detail["by"]["id"], json!(owner));
+    // A self-service event names the credential too: the session that made the key.
+    let filter = EventFilter {
+        event: Some(EventType::ApiKeyCreated),
+        user_id: Some(owner),
+    };
+    let created = audit::list(&mut conn, &filter, 0, 10).await.unwrap();
+    assert_eq!(created.len(), 1);
+    let label = created[0].detail["credential"].as_str().unwrap_or_default();
+    assert!(label.starts_with("session:"), "{:?}", created[0].detail);
 }
 
 /// A superuser's key limited to `users.manage` is no superuser: it cannot grant

@@ -284,6 +284,7 @@ pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Client(client): Client,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     let session = current.require_session()?;
     auth.service()
         .logout(auth.db(), &current.user, session, &client)

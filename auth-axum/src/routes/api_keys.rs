@@ -66,6 +66,7 @@ pub(crate) async fn create<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<CreateBody>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     let user = &current.user;
     let name = body.name.trim();
@@ -180,6 +181,7 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("api key"))?;
     let mut conn = auth.db().conn().await?;

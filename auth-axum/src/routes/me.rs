@@ -55,6 +55,7 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(mut changes): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     let changes = match changes.remove("extra") {
         None => changes,
@@ -142,6 +143,7 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<ChangePasswordBody>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     validate::password("new_password", &body.new_password)?;
     let session_id = current.require_session()?.id;
     let mut user = current.user;

@@ -143,6 +143,7 @@ pub(crate) async fn setup<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Client(client): Client,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     let setup = auth
         .service()
@@ -172,6 +173,7 @@ pub(crate) async fn confirm<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<ConfirmBody>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     let session = current.require_session()?;
     check_code("code", &body.code)?;
     let backup_codes = auth
@@ -201,6 +203,7 @@ pub(crate) async fn disable<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<PasswordAndCode>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     check_code("code", &body.code)?;
     auth.service()
@@ -239,6 +242,7 @@ pub(crate) async fn backup_codes<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<PasswordAndCode>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     check_code("code", &body.code)?;
     let backup_codes = auth
@@ -351,6 +355,7 @@ pub(crate) async fn reauthenticate<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<ReauthBody>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     let session = current.require_session()?;
     if let Some(code) = &body.code {
         check_code("code", code)?;

@@ -169,6 +169,7 @@ pub(crate) async fn register_finish<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     auth.service().webauthn_config()?;
     let body: RegisterFinishBody = parse(body)?;
@@ -297,6 +298,7 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     auth.service().webauthn_config()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("passkey"))?;

@@ -101,6 +101,7 @@ pub(crate) async fn request_verify<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Client(client): Client,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     if auth
         .service()
         .request_verify(auth.db(), &current.user, &client)

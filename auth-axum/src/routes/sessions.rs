@@ -63,6 +63,7 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    let client = current.acting(client);
     current.require_session()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("session"))?;
     let mut conn = auth.db().conn().await?;

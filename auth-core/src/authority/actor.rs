@@ -11,19 +11,28 @@ use crate::credential::session::Session;
 use crate::rbac::Grants;
 use crate::user::AuthUser;
 
-/// Client details recorded with a session and in the audit log.
+/// Client details recorded with a session and in the audit log, and the credential acting
+/// from it when there is one ([`Actor::client`] sets it): every audit event written from a
+/// `ClientInfo` names that credential.
 #[derive(Debug, Clone, Default)]
 pub struct ClientInfo {
     /// Client IP address.
     pub ip: Option<String>,
     /// User agent.
     pub user_agent: Option<String>,
+    /// The credential acting from this client (`session:<id>`, `jwt:<session id>`,
+    /// `api_key:<prefix>`), as [`Actor::credential_label`] names it.
+    pub credential: Option<String>,
 }
 
 impl ClientInfo {
-    /// An audit event from this client.
+    /// An audit event from this client (naming the acting credential, if any).
     pub(crate) fn event(&self, event: EventType) -> NewEvent {
-        NewEvent::new(event).client(self.ip.as_deref(), self.user_agent.as_deref())
+        let e = NewEvent::new(event).client(self.ip.as_deref(), self.user_agent.as_deref());
+        match &self.credential {
+            Some(label) => e.credential(label),
+            None => e,
+        }
     }
 }
 
@@ -76,6 +85,8 @@ impl Actor {
 
     /// `user`, acting through `credential`, from `client`.
     pub fn user<U: AuthUser>(user: &U, credential: Credential, client: ClientInfo) -> Actor {
+        let mut client = client;
+        client.credential = Some(label(&credential));
         Actor {
             principal: Principal::User {
                 id: user.id(),
@@ -204,11 +215,7 @@ impl Actor {
     /// The credential, as the audit log names it: `session:<id>`, `jwt:<session id>` or
     /// `api_key:<prefix>`; `None` without one.
     pub fn credential_label(&self) -> Option<String> {
-        Some(match self.credential.as_ref()? {
-            Credential::Session(s) => format!("session:{}", s.id),
-            Credential::Jwt(t) => format!("jwt:{}", t.session.id),
-            Credential::ApiKey(k) => format!("api_key:{}", k.prefix),
-        })
+        self.credential.as_ref().map(label)
     }
 
     /// Who acted, as the audit log's `by` when acting on someone else's account.
@@ -226,16 +233,21 @@ impl Actor {
     /// An audit event from this actor: its client, and the credential that acted in
     /// `detail.credential`.
     pub(crate) fn event(&self, event: EventType) -> NewEvent {
-        let e = self.client.event(event);
-        match self.credential_label() {
-            Some(label) => e.credential(&label),
-            None => e,
-        }
+        self.client.event(event)
     }
 
     /// [`Actor::event`] about the account `user_id` (set the detail, then `by`).
     pub(crate) fn event_on(&self, event: EventType, user_id: i64, account: &str) -> NewEvent {
         self.event(event).user(user_id, account)
+    }
+}
+
+/// How the audit log names `credential`.
+fn label(credential: &Credential) -> String {
+    match credential {
+        Credential::Session(s) => format!("session:{}", s.id),
+        Credential::Jwt(t) => format!("jwt:{}", t.session.id),
+        Credential::ApiKey(k) => format!("api_key:{}", k.prefix),
     }
 }
 

@@ -8,6 +8,8 @@ pub mod jwt;
 pub mod mfa;
 pub mod passkey;
 pub mod password;
+// Public to tests only (`test-support`); the rest of the crate reaches it directly.
+#[cfg_attr(not(feature = "test-support"), allow(unreachable_pub))]
 pub mod refresh_token;
 pub mod revocation;
 pub mod session;

@@ -5,5 +5,7 @@ pub mod db;
 pub(crate) mod ddl;
 pub mod makemigrations;
 pub mod migrate;
+// Public to tests only (`test-support`); the rest of the crate reaches it directly.
+#[cfg_attr(not(feature = "test-support"), allow(unreachable_pub))]
 pub mod schema;
 pub(crate) mod sql_types;
