@@ -302,20 +302,20 @@ pub async fn createsuperuser<U: UserStore>(
 
 /// `changepassword`: sets the password of `account` (the service's password policy
 /// applies) and, in the same transaction, ends every session of the user, their
-/// outstanding reset links and the account's login lock
-/// ([`AuthService::set_password`]); audited as `password.changed` by `cli`. Returns how
-/// many sessions ended.
+/// outstanding reset links and the account's login lock, as the system actor `cli`
+/// ([`crate::service::admin::Admin::set_password`]); audited as `password.changed` by
+/// `cli`. Returns how many sessions ended.
 pub async fn changepassword<U: UserStore>(
     db: &Database,
     service: &AuthService<U>,
     account: &str,
     password: &PasswordSource,
 ) -> Result<usize, CliError> {
-    let mut user: U = find_user(db, account).await?;
+    let user: U = find_user(db, account).await?;
     let password = password.read().await?;
-    let client = crate::service::ClientInfo::default();
     Ok(service
-        .set_password(db, &mut user, &password, &client, &By::Cli)
+        .admin(db)
+        .set_password(&crate::Actor::system("cli"), user.id(), &password)
         .await?)
 }
 

@@ -310,34 +310,6 @@ impl<U: UserStore> AuthService<U> {
         Ok(codes)
     }
 
-    /// An administrator's reset of `user`'s MFA (a lost authenticator): everything MFA
-    /// keeps for them is deleted, so their next login asks for the password only. `false`
-    /// when they had no authenticator. Audited as `mfa.disabled` with `by`. The caller
-    /// checks that the administrator may act on `user`.
-    pub async fn mfa_reset(
-        &self,
-        db: &Database,
-        user: &U,
-        by: &By,
-        client: &ClientInfo,
-    ) -> Result<bool, AuthError> {
-        let mut conn = db.conn().await?;
-        let had = conn
-            .transaction(async |conn: &mut DbConn| mfa::forget_user(conn, user.id()).await)
-            .await?;
-        if had {
-            self.audit_user(
-                &mut conn,
-                client,
-                EventType::MfaDisabled,
-                user,
-                json!({ "by": by.to_json() }),
-            )
-            .await?;
-        }
-        Ok(had)
-    }
-
     /// Proves again, in `current`, that the user is who they are: with their password,
     /// or with a code (which also marks the session as having passed a second factor).
     /// Guards with `fresh = ".."` then accept the session for that long. Answers how

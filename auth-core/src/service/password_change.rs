@@ -2,9 +2,8 @@
 
 use serde_json::json;
 
-use super::recovery::replace_password;
 use super::{AuthService, ClientInfo};
-use crate::audit::{By, EventType};
+use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::db::{Database, DbConn};
 use crate::password::PasswordError;
@@ -102,54 +101,6 @@ impl<U: UserStore> AuthService<U> {
             json!({ "ended_sessions": ended }),
         )
         .await?;
-        drop(conn);
-        self.hooks.after_change_password(user).await;
-        Ok(ended)
-    }
-
-    /// Sets `user`'s password without asking for the old one, for an operator (the
-    /// command line's `changepassword`, [`crate::cli`], and the admin route
-    /// `POST admin/users/{id}/password`; `by` says who): the new password
-    /// goes through [`AuthService::check_password`], then one transaction stores the hash
-    /// and ends what the old password opened, as a reset does: every session of the user,
-    /// their outstanding reset links and the account's login lock. Audited as
-    /// `password.changed` with `by` and `ended_sessions`. No connection is held while
-    /// hashing. Returns how many sessions ended.
-    pub async fn set_password(
-        &self,
-        db: &Database,
-        user: &mut U,
-        new_password: &str,
-        client: &ClientInfo,
-        by: &By,
-    ) -> Result<usize, AuthError> {
-        self.check_password(user.account(), new_password)?;
-        let hash = self.hasher.hash(new_password).await?;
-        user.set_password_hash(hash);
-        let mut conn = db.conn().await?;
-        let changed: &U = user;
-        let ended = conn
-            .transaction(async |conn: &mut DbConn| {
-                if !U::lock(conn, changed.id()).await? {
-                    return Err(AuthError::Storage(crate::Error::NotFound(format!(
-                        "user {:?}",
-                        changed.account()
-                    ))));
-                }
-                replace_password(conn, changed).await
-            })
-            .await?;
-        tracing::info!(
-            user_id = user.id(),
-            ended_sessions = ended,
-            "password set by an operator"
-        );
-        let event = client
-            .event(EventType::PasswordChanged)
-            .user(user.id(), user.account())
-            .detail(json!({ "ended_sessions": ended }))
-            .by(by);
-        self.record(&mut conn, event).await?;
         drop(conn);
         self.hooks.after_change_password(user).await;
         Ok(ended)
