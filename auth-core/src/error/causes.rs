@@ -13,10 +13,10 @@ pub const BCRYPT_MAX_BYTES: usize = 72;
 #[non_exhaustive]
 pub enum PasswordError {
     /// More than [`BCRYPT_MAX_BYTES`] bytes.
-    #[error("password is longer than {BCRYPT_MAX_BYTES} bytes")]
+    #[error("password: at most {BCRYPT_MAX_BYTES} bytes")]
     TooLong,
     /// Contains a NUL byte.
-    #[error("password contains a NUL byte")]
+    #[error("password: must not contain NUL")]
     Nul,
     /// The stored hash is not a bcrypt hash this library can read.
     #[error("stored password hash is not in a supported format")]
@@ -112,7 +112,7 @@ pub enum TokenError {
 pub enum CeremonyError {
     /// No ceremony under this token (never started, used already, of another kind or
     /// another user).
-    #[error("no such passkey ceremony: start again")]
+    #[error("no passkey ceremony under way in this browser: start again")]
     Invalid,
     /// The ceremony is older than `CEREMONY_TTL`.
     #[error("the passkey ceremony has expired: start again")]

@@ -5,6 +5,9 @@
 //! show to a client. The underlying cause (for logs) is kept in `source()`.
 
 mod causes;
+mod code;
+
+pub use code::{Answer, ErrorCode};
 
 pub use causes::{
     BCRYPT_MAX_BYTES, CeremonyError, MailError, OAuthError, PasswordError, PolicyViolation,
@@ -22,7 +25,7 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
     /// The database could not be reached in time (pool timeout, connection refused).
-    #[error("the database is unavailable")]
+    #[error("service temporarily unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A unique constraint refused the write (account or email already taken).
     #[error("a record with the same unique value already exists")]
@@ -115,7 +118,7 @@ pub enum AuthError {
     Password(#[from] PasswordError),
     /// Too many failed logins (or wrong old passwords) for this account name or from this
     /// client, or too many account mails: try again after `retry_after`.
-    #[error("too many failed logins; try again later")]
+    #[error("too many failed logins; try again in {} seconds", retry_after.as_secs().max(1))]
     Throttled {
         /// How long until the lock ends.
         retry_after: std::time::Duration,
@@ -176,13 +179,13 @@ pub enum AuthError {
     OAuth(#[from] OAuthError),
     /// The identity is the user's last way to log in (no password, no other identity or
     /// passkey): unlinking it would lock the account.
-    #[error("this is the account's last way to log in")]
+    #[error("this is the account's last way to log in: set a password or link another first")]
     LastLoginMethod,
     /// An upstream identity server (an LDAP directory, an OpenID provider) could not be
     /// reached or answered garbage: nothing was decided about the credentials, and nothing
     /// was written. `service` is a label safe to show (`LDAP`, a provider's name); the
     /// cause is for logs only.
-    #[error("the {service} server is unavailable")]
+    #[error("the {service} server is unavailable; try again later")]
     Upstream {
         /// What was unreachable.
         service: String,
@@ -193,4 +196,97 @@ pub enum AuthError {
     /// Storage failure (including [`Error::Conflict`] for a taken account).
     #[error(transparent)]
     Storage(#[from] Error),
+}
+
+impl Error {
+    /// How this error answers over HTTP (see [`Answer`]).
+    pub fn answer(&self) -> Answer {
+        use ErrorCode as C;
+        match self {
+            Error::Conflict { .. } | Error::Exists(_) => Answer::new(409, C::Conflict),
+            Error::Forbidden(_) => Answer::new(403, C::Forbidden),
+            Error::OwnAccount => Answer::new(403, C::OwnAccount),
+            Error::LastSuperuser => Answer::new(409, C::LastSuperuser),
+            Error::NotFound(_) => Answer::new(404, C::NotFound),
+            Error::Invalid(_) => Answer::new(422, C::InvalidInput),
+            Error::Unavailable(_) => Answer::new(503, C::Unavailable),
+            Error::Config(_) | Error::Database(_) | Error::Migration(_) | Error::Io(_) => {
+                Answer::new(500, C::Internal)
+            }
+        }
+    }
+}
+
+/// How long to wait before retrying a request refused for a busy hasher, in seconds.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+impl AuthError {
+    /// How this error answers over HTTP (see [`Answer`]).
+    pub fn answer(&self) -> Answer {
+        use ErrorCode as C;
+        match self {
+            AuthError::InvalidCredentials => Answer::new(401, C::InvalidCredentials),
+            AuthError::Inactive => Answer::new(403, C::InactiveAccount),
+            AuthError::UnknownPlatform(_) | AuthError::Unsupported(_) => {
+                Answer::new(400, C::UnknownPlatform)
+            }
+            AuthError::Invalid(_) => Answer::new(422, C::InvalidInput),
+            AuthError::Password(PasswordError::TooLong | PasswordError::Nul) => {
+                Answer::new(422, C::InvalidInput)
+            }
+            AuthError::Password(PasswordError::Busy) => Answer::new(503, C::Busy),
+            AuthError::Password(_) => Answer::new(500, C::Internal),
+            AuthError::Throttled { .. } => Answer::new(429, C::TooManyAttempts),
+            AuthError::MailNotConfigured
+            | AuthError::TokensNotConfigured
+            | AuthError::PasskeysNotConfigured
+            | AuthError::MfaNotConfigured => Answer::new(501, C::NotConfigured),
+            AuthError::Mail(_) => Answer::new(500, C::Internal),
+            AuthError::Token(TokenError::Invalid) => Answer::new(400, C::InvalidToken),
+            AuthError::Token(TokenError::Expired) => Answer::new(400, C::TokenExpired),
+            AuthError::Token(TokenError::Storage(e)) | AuthError::Storage(e) => e.answer(),
+            AuthError::WeakPassword(_) => Answer::new(422, C::WeakPassword),
+            AuthError::RefreshRejected | AuthError::MfaTokenRejected => {
+                Answer::new(401, C::InvalidToken)
+            }
+            AuthError::PasskeyRejected => Answer::new(401, C::InvalidCredential),
+            AuthError::PasskeyUnusable(_) => Answer::new(400, C::InvalidCredential),
+            AuthError::Ceremony(CeremonyError::Invalid) => Answer::new(400, C::InvalidCeremony),
+            AuthError::Ceremony(CeremonyError::Expired) => Answer::new(400, C::CeremonyExpired),
+            AuthError::InvalidCode => Answer::new(400, C::InvalidCode),
+            AuthError::MfaAlreadyEnabled => Answer::new(409, C::MfaAlreadyEnabled),
+            AuthError::MfaNotEnabled => Answer::new(400, C::MfaNotEnabled),
+            AuthError::OAuth(e) => e.answer(),
+            AuthError::LastLoginMethod => Answer::new(409, C::LastLoginMethod),
+            AuthError::Upstream { .. } => Answer::new(503, C::UpstreamUnavailable),
+        }
+    }
+
+    /// Seconds the client should wait before retrying (`Retry-After`), when the refusal
+    /// is temporary: a throttled attempt, a busy hasher.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AuthError::Throttled { retry_after } => Some(retry_after.as_secs().max(1)),
+            AuthError::Password(PasswordError::Busy) => Some(BUSY_RETRY_AFTER_SECS),
+            _ => None,
+        }
+    }
+}
+
+impl OAuthError {
+    /// How this refusal answers over HTTP (see [`Answer`]).
+    pub fn answer(&self) -> Answer {
+        use ErrorCode as C;
+        match self {
+            OAuthError::UnknownProvider(_) => Answer::new(404, C::NotFound),
+            OAuthError::InvalidNext => Answer::new(422, C::InvalidInput),
+            OAuthError::InvalidState => Answer::new(400, C::InvalidState),
+            OAuthError::StateExpired => Answer::new(400, C::StateExpired),
+            OAuthError::Provider(_) => Answer::new(400, C::ProviderError),
+            OAuthError::InvalidNonce => Answer::new(400, C::InvalidNonce),
+            OAuthError::InvalidToken(_) => Answer::new(400, C::InvalidIdToken),
+            OAuthError::IdentityTaken => Answer::new(409, C::IdentityTaken),
+            OAuthError::NoAccount => Answer::new(403, C::NoAccount),
+        }
+    }
 }
