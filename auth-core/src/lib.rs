@@ -22,15 +22,19 @@
 //!   [`mfa`] (TOTP, backup codes, the login's second step), the single-use
 //!   [`account_token`]s of account mail;
 //! - [`rbac`]: roles, permissions, groups, their cache and the grant rules;
-//! - authority (`authority/`): what a guard requires ([`access`]) and the access [`report`];
+//! - [`authority`]: who acts ([`Actor`]: the credential, its permission limit, its session),
+//!   what a guard requires ([`access`]), the one guard decision ([`authority::decide`]) and
+//!   the access [`report`];
 //! - external identity ([`identity`]): identities linked to local users, [`oauth`] and,
 //!   with the `ldap` feature, `ldap`;
 //! - protection (`protection/`): login [`throttle`]s, the [`password_policy`], the
 //!   [`audit`] log;
 //! - [`mail`]: the [`mail::MailSender`] trait, its SMTP and development mailers, and the
 //!   account mails ([`account_mail`]);
-//! - the services ([`service`]): [`service::AuthService`] and its flows, and the backend
-//!   trait ([`backend`]).
+//! - the services ([`service`]): [`service::AuthService`] and its flows, the
+//!   administration services ([`service::admin`]: every admin change checks the actor's
+//!   authority, writes and audits in one transaction), and the backend trait
+//!   ([`backend`]).
 //!
 //! [`error`] depends on none of them: the causes it carries from the layers below are
 //! defined in it, and each layer re-exports its own.

@@ -53,6 +53,19 @@ pub(super) async fn lock_user<U: UserStore>(conn: &mut DbConn, id: i64) -> Resul
         .ok_or_else(|| Error::NotFound("user".into()).into())
 }
 
+/// The user `id`, locked for the rest of the transaction, once `actor` is shown to have
+/// authority over them (see [`crate::rbac::manage::escalation`]): with that authority.
+async fn target<U: UserStore>(
+    conn: &mut DbConn,
+    actor: &Actor,
+    id: i64,
+) -> Result<(U, crate::rbac::manage::Authority), AuthError> {
+    let user: U = lock_user(conn, id).await?;
+    let authority = authority(conn, actor).await?;
+    authority.check_user(conn, &user).await?;
+    Ok((user, authority))
+}
+
 /// Fails with [`Error::LastSuperuser`] when `target` is the last active superuser, so that
 /// removing, deactivating or demoting them would leave nobody with full authority.
 /// Every active superuser's row is locked first (in id order), so two administrators
@@ -179,11 +192,7 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
         let mut conn = self.conn().await?;
         let (user, email_change) = conn
             .transaction(async |conn: &mut DbConn| {
-                let mut user: U = lock_user(conn, id).await?;
-                authority(conn, actor)
-                    .await?
-                    .check_user(conn, &user)
-                    .await?;
+                let (mut user, _): (U, _) = target(conn, actor, id).await?;
                 let was_active = user.is_active();
                 if active == Some(false) && was_active {
                     keep_a_superuser(conn, &user).await?;
@@ -276,11 +285,7 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
         conn.transaction(async |conn: &mut DbConn| {
             // The user's row first, as every transaction writing its tokens does (see
             // `UserStore::lock`): a token mail issued meanwhile waits for this one.
-            let user: U = lock_user(conn, id).await?;
-            authority(conn, actor)
-                .await?
-                .check_user(conn, &user)
-                .await?;
+            let (user, _): (U, _) = target(conn, actor, id).await?;
             keep_a_superuser(conn, &user).await?;
             session::delete_for_user(conn, user.id(), None).await?;
             crate::api_key::delete_for_user(conn, user.id()).await?;
@@ -319,9 +324,7 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
         let mut conn = self.conn().await?;
         let user = conn
             .transaction(async |conn: &mut DbConn| {
-                let user: U = lock_user(conn, id).await?;
-                let authority = authority(conn, actor).await?;
-                authority.check_user(conn, &user).await?;
+                let (user, authority): (U, _) = target(conn, actor, id).await?;
                 check_roles_exist(conn, &wanted).await?;
                 let held: Vec<String> = manage::user_roles(conn, user.id())
                     .await?
@@ -368,9 +371,7 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
         let mut conn = self.conn().await?;
         let user = conn
             .transaction(async |conn: &mut DbConn| {
-                let user: U = lock_user(conn, id).await?;
-                let authority = authority(conn, actor).await?;
-                authority.check_user(conn, &user).await?;
+                let (user, authority): (U, _) = target(conn, actor, id).await?;
                 let known = manage::list_groups(conn).await?;
                 if let Some(unknown) = wanted.iter().find(|n| !known.iter().any(|g| &g.name == *n))
                 {
@@ -434,11 +435,7 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
         let mut conn = self.conn().await?;
         let (user, ended) = conn
             .transaction(async |conn: &mut DbConn| {
-                let mut user: U = lock_user(conn, id).await?;
-                authority(conn, actor)
-                    .await?
-                    .check_user(conn, &user)
-                    .await?;
+                let (mut user, _): (U, _) = target(conn, actor, id).await?;
                 user.set_password_hash(hash);
                 let ended = super::super::recovery::replace_password(conn, &user).await?;
                 let event = actor
@@ -469,11 +466,7 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
     ) -> Result<(), AuthError> {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn: &mut DbConn| {
-            let user: U = lock_user(conn, id).await?;
-            authority(conn, actor)
-                .await?
-                .check_user(conn, &user)
-                .await?;
+            let (user, _): (U, _) = target(conn, actor, id).await?;
             if !session::revoke_for_user(conn, user.id(), session_id).await? {
                 return Err(Error::NotFound("session".into()).into());
             }
@@ -493,11 +486,7 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
     pub async fn reset_mfa(&self, actor: &Actor, id: i64) -> Result<(), AuthError> {
         let mut conn = self.conn().await?;
         conn.transaction(async |conn: &mut DbConn| {
-            let user: U = lock_user(conn, id).await?;
-            authority(conn, actor)
-                .await?
-                .check_user(conn, &user)
-                .await?;
+            let (user, _): (U, _) = target(conn, actor, id).await?;
             if !crate::mfa::forget_user(conn, user.id()).await? {
                 return Err(Error::NotFound("multi-factor authentication".into()).into());
             }
