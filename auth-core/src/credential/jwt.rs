@@ -2,7 +2,7 @@
 //!
 //! An access token is a signed JWT (`sub`, `sid`, `iat`, `exp`, `jti`, `iss`, and `kid` in
 //! the header), short-lived ([`JwtConfig::access_ttl`], 15 minutes by default). `sid` names
-//! the session its refresh family belongs to ([`crate::refresh_token`]): ending that session
+//! the session its refresh family belongs to (the refresh-token store): ending that session
 //! (logout, revocation, a password change elsewhere, deactivation) ends the token on its
 //! next request, and the token carries no permissions: guards read the user's current
 //! ones.

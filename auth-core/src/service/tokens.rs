@@ -2,7 +2,7 @@
 //!
 //! A token login is a login ([`AuthService::login`]: the same backend, throttling, audit
 //! and hooks) whose session, recorded with platform [`JWT_PLATFORM`], is the refresh
-//! family ([`crate::refresh_token`]). Its refresh token lasts as long as an unused session
+//! family (the refresh-token store). Its refresh token lasts as long as an unused session
 //! does (the idle timeout, renewed by each refresh, never past the absolute timeout).
 
 use serde::Serialize;
