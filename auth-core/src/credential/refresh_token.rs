@@ -139,6 +139,7 @@ pub async fn end_family(conn: &mut DbConn, session_id: i64) -> Result<()> {
 
 /// Deletes at most `batch` tokens that expired before `now`; call until it returns less
 /// than `batch`.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
     let now = now();
     delete_batch!(conn, r, r::expires_at.le(now), batch)
