@@ -284,10 +284,8 @@ pub(crate) async fn logout<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Client(client): Client,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    let session = current.require_session()?;
     auth.service()
-        .logout(auth.db(), &current.user, session, &client)
+        .logout(auth.db(), &current.user, &current.actor(client))
         .await?;
     clear_cookies(&auth, &cookies);
     Ok(response::ok(Value::Null, "logged out"))

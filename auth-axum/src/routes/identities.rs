@@ -44,12 +44,10 @@ pub(crate) async fn unlink<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    current.require_session()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("identity"))?;
     let removed = auth
         .service()
-        .unlink_identity(auth.db(), &current.user, id, &client)
+        .unlink_identity(auth.db(), &current.user, &current.actor(client), id)
         .await?;
     Ok(response::ok(removed, "identity unlinked"))
 }

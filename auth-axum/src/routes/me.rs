@@ -143,9 +143,8 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<ChangePasswordBody>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
     validate::password("new_password", &body.new_password)?;
-    let session_id = current.require_session()?.id;
+    let actor = current.actor(client);
     let mut user = current.user;
     let ended = auth
         .service()
@@ -154,8 +153,7 @@ pub(crate) async fn change_password<U: UserStore + Clone + Serialize>(
             &mut user,
             &body.old_password,
             &body.new_password,
-            Some(session_id),
-            &client,
+            &actor,
         )
         .await?;
     Ok(response::ok(

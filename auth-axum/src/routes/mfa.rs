@@ -5,10 +5,10 @@
 //! ([`auth_core::service::AuthServiceBuilder::mfa`]), except the login step with a backup
 //! code (a user who turned MFA on is never let in on a password alone).
 
-use auth_core::UserStore;
 use auth_core::mfa::challenge::Finish;
 use auth_core::mfa::totp::Setup;
 use auth_core::service::{MfaLogin, MfaProof, MfaStatus};
+use auth_core::{AuthError, UserStore};
 use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -143,11 +143,9 @@ pub(crate) async fn setup<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Client(client): Client,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    current.require_session()?;
     let setup = auth
         .service()
-        .mfa_setup(auth.db(), &current.user, &client)
+        .mfa_setup(auth.db(), &current.user, &current.actor(client))
         .await?;
     Ok(response::ok(setup, "scan the code, then confirm"))
 }
@@ -173,12 +171,10 @@ pub(crate) async fn confirm<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<ConfirmBody>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    let session = current.require_session()?;
     check_code("code", &body.code)?;
     let backup_codes = auth
         .service()
-        .mfa_confirm(auth.db(), &current.user, Some(session), &body.code, &client)
+        .mfa_confirm(auth.db(), &current.user, &current.actor(client), &body.code)
         .await?;
     Ok(response::ok(BackupCodes { backup_codes }, "mfa enabled"))
 }
@@ -203,8 +199,6 @@ pub(crate) async fn disable<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<PasswordAndCode>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    current.require_session()?;
     check_code("code", &body.code)?;
     auth.service()
         .mfa_disable(
@@ -212,7 +206,7 @@ pub(crate) async fn disable<U: UserStore + Clone + Serialize>(
             &current.user,
             &body.password,
             &body.code,
-            &client,
+            &current.actor(client),
         )
         .await?;
     let status = auth
@@ -242,8 +236,6 @@ pub(crate) async fn backup_codes<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<PasswordAndCode>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    current.require_session()?;
     check_code("code", &body.code)?;
     let backup_codes = auth
         .service()
@@ -252,7 +244,7 @@ pub(crate) async fn backup_codes<U: UserStore + Clone + Serialize>(
             &current.user,
             &body.password,
             &body.code,
-            &client,
+            &current.actor(client),
         )
         .await?;
     Ok(response::ok(
@@ -355,21 +347,20 @@ pub(crate) async fn reauthenticate<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<ReauthBody>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    let session = current.require_session()?;
     if let Some(code) = &body.code {
         check_code("code", code)?;
     }
+    let actor = current.actor(client);
     auth.service()
         .reauthenticate(
             auth.db(),
             &current.user,
-            session,
+            &actor,
             body.password.as_deref(),
             body.code.as_deref(),
-            &client,
         )
         .await?;
+    let session = actor.session().ok_or(AuthError::SessionRequired)?;
     let mut conn = auth.db().conn().await?;
     let now = auth_core::session::find_by_id(&mut conn, session.id)
         .await?

@@ -140,11 +140,11 @@ pub(crate) async fn register_start<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     Jar(cookies): Jar,
     current: CurrentUser<U>,
+    Client(client): Client,
 ) -> Result<Response, ApiError> {
-    current.require_session()?;
     let start = auth
         .service()
-        .passkey_register_start(auth.db(), &current.user)
+        .passkey_register_start(auth.db(), &current.user, &current.actor(client))
         .await?;
     Ok(started(&auth, &cookies, start))
 }
@@ -169,8 +169,6 @@ pub(crate) async fn register_finish<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    current.require_session()?;
     auth.service().webauthn_config()?;
     let body: RegisterFinishBody = parse(body)?;
     let name = body.name.as_deref().map_or("Passkey", str::trim);
@@ -189,7 +187,7 @@ pub(crate) async fn register_finish<U: UserStore + Clone + Serialize>(
             &token,
             &body.credential,
             name,
-            &client,
+            &current.actor(client),
         )
         .await?;
     Ok(response::with_status(
@@ -272,11 +270,12 @@ pub(crate) async fn login_finish<U: UserStore + Clone + Serialize>(
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    Client(client): Client,
 ) -> Result<Response, ApiError> {
-    current.require_session()?;
-    auth.service().webauthn_config()?;
-    let mut conn = auth.db().conn().await?;
-    let keys = passkey::list_for_user(&mut conn, current.user.id()).await?;
+    let keys = auth
+        .service()
+        .passkeys(auth.db(), &current.user, &current.actor(client))
+        .await?;
     Ok(response::ok(keys, "passkeys"))
 }
 
@@ -298,18 +297,11 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    current.require_session()?;
     auth.service().webauthn_config()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("passkey"))?;
-    let mut conn = auth.db().conn().await?;
-    if !auth
-        .service()
-        .passkey_delete(&mut conn, &current.user, id, &client)
-        .await?
-    {
-        return Err(ApiError::not_found("passkey"));
-    }
+    auth.service()
+        .passkey_delete(auth.db(), &current.user, &current.actor(client), id)
+        .await?;
     Ok(response::ok(Value::Null, "passkey deleted"))
 }
 

@@ -1,6 +1,5 @@
 //! A user's own sessions: list and revoke.
 
-use auth_core::audit::{By, EventType};
 use auth_core::{UserStore, session};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -32,14 +31,17 @@ pub(crate) struct SessionView {
 pub(crate) async fn list<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
     current: CurrentUser<U>,
+    Client(client): Client,
 ) -> Result<Response, ApiError> {
-    let this = current.require_session()?.id;
-    let mut conn = auth.db().conn().await?;
-    let sessions: Vec<SessionView> = session::list_for_user(&mut conn, current.user.id())
+    let actor = current.actor(client);
+    let this = actor.session().map(|s| s.id);
+    let sessions: Vec<SessionView> = auth
+        .service()
+        .sessions(auth.db(), &actor)
         .await?
         .into_iter()
         .map(|s| SessionView {
-            current: s.id == this,
+            current: Some(s.id) == this,
             session: s,
         })
         .collect();
@@ -63,22 +65,9 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let client = current.acting(client);
-    current.require_session()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("session"))?;
-    let mut conn = auth.db().conn().await?;
-    if !session::revoke_for_user(&mut conn, current.user.id(), id).await? {
-        return Err(ApiError::not_found("session"));
-    }
-    let detail = serde_json::json!({ "session_id": id, "by": By::User.to_json() });
     auth.service()
-        .audit_user(
-            &mut conn,
-            &client,
-            EventType::SessionRevoked,
-            &current.user,
-            detail,
-        )
+        .revoke_session(auth.db(), &current.actor(client), id)
         .await?;
     Ok(response::ok(Value::Null, "session revoked"))
 }

@@ -8,6 +8,7 @@ use time::PrimitiveDateTime;
 use crate::audit::{By, EventType, NewEvent};
 use crate::credential::Credential;
 use crate::credential::session::Session;
+use crate::error::{AuthError, Error};
 use crate::rbac::Grants;
 use crate::user::AuthUser;
 
@@ -158,6 +159,18 @@ impl Actor {
     /// session); `None` for an API key.
     pub fn session(&self) -> Option<&Session> {
         self.credential.as_ref().and_then(Credential::session)
+    }
+
+    /// The login (a session, or a token login's session) through which the user `user_id`
+    /// acts on their own account: what managing one's own credentials and second factors
+    /// needs. [`AuthError::SessionRequired`] for an API key or no user;
+    /// [`Error::Forbidden`] when the actor is another user.
+    pub fn own_login(&self, user_id: i64) -> Result<&Session, AuthError> {
+        let session = self.session().ok_or(AuthError::SessionRequired)?;
+        if !self.is(user_id) {
+            return Err(Error::Forbidden("another user's account".into()).into());
+        }
+        Ok(session)
     }
 
     /// When the session passed a second factor.

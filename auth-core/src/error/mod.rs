@@ -177,6 +177,10 @@ pub enum AuthError {
     /// An OAuth2 / OpenID Connect login or link was refused (the variant says why).
     #[error(transparent)]
     OAuth(#[from] OAuthError),
+    /// The action manages credentials (API keys, sessions) and needs a login (a session or
+    /// a token login); an API key is not enough.
+    #[error("this needs a logged-in session, not an API key")]
+    SessionRequired,
     /// The identity is the user's last way to log in (no password, no other identity or
     /// passkey): unlinking it would lock the account.
     #[error("this is the account's last way to log in: set a password or link another first")]
@@ -258,6 +262,7 @@ impl AuthError {
             AuthError::MfaNotEnabled => Answer::new(400, C::MfaNotEnabled),
             AuthError::OAuth(e) => e.answer(),
             AuthError::LastLoginMethod => Answer::new(409, C::LastLoginMethod),
+            AuthError::SessionRequired => Answer::new(403, C::SessionRequired),
             AuthError::Upstream { .. } => Answer::new(503, C::UpstreamUnavailable),
         }
     }

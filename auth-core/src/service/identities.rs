@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{AuthService, ClientInfo};
+use super::{Actor, AuthService};
 use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::db::{Database, DbConn};
@@ -21,14 +21,17 @@ impl<U: UserStore> AuthService<U> {
     /// Unlinks `user`'s identity `id`. [`Error::NotFound`] when it is not one of theirs;
     /// [`AuthError::LastLoginMethod`] when it is their last way in (no usable password, no
     /// other identity, no passkey). The check and the delete run in one transaction behind
-    /// the user's row lock, so two unlinks racing cannot both pass it.
+    /// the user's row lock, so two unlinks racing cannot both pass it. `actor` is `user`
+    /// acting through a login ([`Actor::own_login`]).
     pub async fn unlink_identity(
         &self,
         db: &Database,
         user: &U,
+        actor: &Actor,
         id: i64,
-        client: &ClientInfo,
     ) -> Result<Identity, AuthError> {
+        actor.own_login(user.id())?;
+        let client = actor.client();
         let mut conn = db.conn().await?;
         let removed = conn
             .transaction(async |conn: &mut DbConn| {

@@ -4,7 +4,7 @@ use serde_json::json;
 use time::PrimitiveDateTime;
 
 use super::DEFAULT_PLATFORM;
-use super::{AuthService, ClientInfo};
+use super::{Actor, AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::backend::LoginRequest;
@@ -278,15 +278,13 @@ impl<U: UserStore> AuthService<U> {
         })
     }
 
-    /// Ends the session of `token` on the server (a replayed cookie is then dead).
-    /// The backend's logout hook (an upstream call, perhaps) runs with no connection held.
-    pub async fn logout(
-        &self,
-        db: &Database,
-        user: &U,
-        session: &Session,
-        client: &ClientInfo,
-    ) -> Result<(), AuthError> {
+    /// Ends the session `user` acts through ([`Actor::own_login`]; an API key has none
+    /// to end: [`AuthError::SessionRequired`]) on the server, so a replayed cookie is then
+    /// dead. The backend's logout hook (an upstream call, perhaps) runs with no connection
+    /// held.
+    pub async fn logout(&self, db: &Database, user: &U, actor: &Actor) -> Result<(), AuthError> {
+        let session = actor.own_login(user.id())?;
+        let client = actor.client();
         {
             let mut conn = db.conn().await?;
             session::delete_by_id(&mut conn, session.id).await?;

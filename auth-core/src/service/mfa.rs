@@ -8,13 +8,13 @@
 use serde_json::json;
 
 use super::login::LoggedIn;
-use super::{AuthService, ClientInfo, TokenPair};
+use super::{Actor, AuthService, ClientInfo, TokenPair};
 use crate::audit::{By, EventType};
 use crate::backend::AuthError;
 use crate::db::{Database, DbConn};
 use crate::mfa::challenge::{self, Finish};
 use crate::mfa::{self, Method, MfaConfig, backup_codes, totp};
-use crate::session::{self, Session};
+use crate::session;
 use crate::throttle::{Key, Scope};
 use crate::user::UserStore;
 
@@ -118,13 +118,16 @@ impl<U: UserStore> AuthService<U> {
 
     /// Starts a TOTP setup for `user`: a new secret (replacing an unconfirmed one),
     /// stored encrypted; MFA stays off until [`AuthService::mfa_confirm`].
-    /// [`AuthError::MfaAlreadyEnabled`] when it is on.
+    /// [`AuthError::MfaAlreadyEnabled`] when it is on. `actor` is `user` acting through
+    /// a login ([`Actor::own_login`]: an API key is [`AuthError::SessionRequired`]).
     pub async fn mfa_setup(
         &self,
         db: &Database,
         user: &U,
-        client: &ClientInfo,
+        actor: &Actor,
     ) -> Result<totp::Setup, AuthError> {
+        actor.own_login(user.id())?;
+        let client = actor.client();
         let config = self.mfa_or_refuse()?;
         let mut conn = db.conn().await?;
         let setup =
@@ -141,17 +144,19 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// Confirms the pending setup with a code from the authenticator: MFA is on, and the
-    /// answer is the new backup codes (shown once). The session the user confirmed from
-    /// (`current`) counts as having passed the second factor. A wrong code is
-    /// [`AuthError::InvalidCode`] (throttled and audited like a login's).
+    /// answer is the new backup codes (shown once). The actor's session (its login)
+    /// counts as having passed the second factor. A wrong code is
+    /// [`AuthError::InvalidCode`] (throttled and audited like a login's). `actor` is
+    /// `user` acting through a login ([`Actor::own_login`]).
     pub async fn mfa_confirm(
         &self,
         db: &Database,
         user: &U,
-        current: Option<&Session>,
+        actor: &Actor,
         code: &str,
-        client: &ClientInfo,
     ) -> Result<Vec<String>, AuthError> {
+        let current = actor.own_login(user.id())?;
+        let client = actor.client();
         let config = self.mfa_or_refuse()?;
         let reserved = self
             .reserve_code_attempt(db, user, client, "confirm")
@@ -181,9 +186,7 @@ impl<U: UserStore> AuthService<U> {
             }
         };
         self.attempt_settled(&mut conn, &reserved, true).await?;
-        if let Some(current) = current {
-            session::reauthenticated(&mut conn, current.id, user.id(), now, true).await?;
-        }
+        session::reauthenticated(&mut conn, current.id, user.id(), now, true).await?;
         self.audit_user(&mut conn, client, EventType::MfaEnabled, user, json!({}))
             .await?;
         tracing::info!(user_id = user.id(), "MFA enabled");
@@ -241,7 +244,8 @@ impl<U: UserStore> AuthService<U> {
         }
     }
 
-    /// Turns MFA off for `user`, who gives their password and a code (TOTP or backup).
+    /// Turns MFA off for `user`, who gives their password and a code (TOTP or backup),
+    /// acting through a login ([`Actor::own_login`]).
     /// [`AuthError::MfaNotConfigured`] on a server without MFA, before anything is checked.
     /// The authenticator, the backup codes and open login challenges are deleted.
     pub async fn mfa_disable(
@@ -250,8 +254,10 @@ impl<U: UserStore> AuthService<U> {
         user: &U,
         password: &str,
         code: &str,
-        client: &ClientInfo,
+        actor: &Actor,
     ) -> Result<(), AuthError> {
+        actor.own_login(user.id())?;
+        let client = actor.client();
         self.mfa_or_refuse()?;
         self.confirm_password(db, user, password, client, EventType::MfaFailure)
             .await?;
@@ -273,7 +279,7 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// New backup codes for `user` (the old ones stop working), who gives their password
-    /// and a code (TOTP or backup). [`AuthError::MfaNotConfigured`] on a server without
+    /// and a code (TOTP or backup), acting through a login ([`Actor::own_login`]). [`AuthError::MfaNotConfigured`] on a server without
     /// MFA.
     pub async fn mfa_regenerate_backup_codes(
         &self,
@@ -281,8 +287,10 @@ impl<U: UserStore> AuthService<U> {
         user: &U,
         password: &str,
         code: &str,
-        client: &ClientInfo,
+        actor: &Actor,
     ) -> Result<Vec<String>, AuthError> {
+        actor.own_login(user.id())?;
+        let client = actor.client();
         self.mfa_or_refuse()?;
         self.confirm_password(db, user, password, client, EventType::MfaFailure)
             .await?;
@@ -310,19 +318,21 @@ impl<U: UserStore> AuthService<U> {
         Ok(codes)
     }
 
-    /// Proves again, in `current`, that the user is who they are: with their password,
+    /// Proves again, in the actor's session, that the user is who they are: with their password,
     /// or with a code (which also marks the session as having passed a second factor).
     /// Guards with `fresh = ".."` then accept the session for that long. Answers how
-    /// (`password`, `totp` or `backup_code`).
+    /// (`password`, `totp` or `backup_code`). `actor` is `user` acting through the
+    /// login to refresh ([`Actor::own_login`]).
     pub async fn reauthenticate(
         &self,
         db: &Database,
         user: &U,
-        current: &Session,
+        actor: &Actor,
         password: Option<&str>,
         code: Option<&str>,
-        client: &ClientInfo,
     ) -> Result<&'static str, AuthError> {
+        let current = actor.own_login(user.id())?;
+        let client = actor.client();
         let (mfa, method) = match (password, code) {
             (Some(password), None) => {
                 self.confirm_password(db, user, password, client, EventType::LoginFailure)

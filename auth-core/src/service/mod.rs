@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod backend;
+mod credentials;
 
 mod email_change;
 mod hooks;
@@ -30,6 +31,9 @@ mod tokens;
 mod verification;
 
 pub use crate::authority::{Actor, ClientInfo};
+pub use credentials::{
+    ApiKeyRequest, CreatedApiKey, MAX_KEY_DAYS, MAX_KEY_NAME, MAX_KEY_PERMISSIONS,
+};
 pub use hooks::{Hooks, NoHooks};
 pub use login::{LoggedIn, LoginOutcome, MfaChallenge};
 pub use mfa::{MfaLogin, MfaProof, MfaStatus};

@@ -10,7 +10,7 @@ use webauthn_rs::prelude::{
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
 };
 
-use super::{AuthService, ClientInfo};
+use super::{Actor, AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::db::{Database, DbConn};
@@ -68,12 +68,15 @@ impl<U: UserStore> AuthService<U> {
 
     /// Starts registering a passkey for `user`: a discoverable (resident) credential with
     /// user verification required; the user's passkeys are excluded (no duplicate on one
-    /// authenticator). The ceremony is bound to `user`.
+    /// authenticator). The ceremony is bound to `user`, who acts through a login
+    /// ([`Actor::own_login`]: an API key never adds a way to log in).
     pub async fn passkey_register_start(
         &self,
         db: &Database,
         user: &U,
+        actor: &Actor,
     ) -> Result<CeremonyStart, AuthError> {
+        actor.own_login(user.id())?;
         let rp = self.webauthn_config()?;
         let mut conn = db.conn().await?;
         let stored = passkey::list_stored(&mut conn, user.id()).await?;
@@ -132,8 +135,10 @@ impl<U: UserStore> AuthService<U> {
         token: &str,
         credential: &RegisterPublicKeyCredential,
         name: &str,
-        client: &ClientInfo,
+        actor: &Actor,
     ) -> Result<PasskeyInfo, AuthError> {
+        actor.own_login(user.id())?;
+        let client = actor.client();
         let rp = self.webauthn_config()?;
         let mut conn = db.conn().await?;
         let ceremony =
@@ -177,27 +182,47 @@ impl<U: UserStore> AuthService<U> {
         Ok(info)
     }
 
-    /// Deletes the passkey `id` of `user` (`false` when it is not theirs) and audits
-    /// `passkey.removed`.
+    /// The passkeys of `user`, who acts through a login ([`Actor::own_login`]).
+    pub async fn passkeys(
+        &self,
+        db: &Database,
+        user: &U,
+        actor: &Actor,
+    ) -> Result<Vec<PasskeyInfo>, AuthError> {
+        actor.own_login(user.id())?;
+        self.webauthn_config()?;
+        let mut conn = db.conn().await?;
+        Ok(passkey::list_for_user(&mut conn, user.id()).await?)
+    }
+
+    /// Deletes the passkey `id` of `user`, who acts through a login
+    /// ([`Actor::own_login`]), and audits `passkey.removed`, in one transaction;
+    /// [`crate::Error::NotFound`] when it is not theirs.
     pub async fn passkey_delete(
         &self,
-        conn: &mut DbConn,
+        db: &Database,
         user: &U,
+        actor: &Actor,
         id: i64,
-        client: &ClientInfo,
-    ) -> Result<bool, AuthError> {
-        if !passkey::delete_for_owner(conn, user.id(), id).await? {
-            return Ok(false);
-        }
-        self.audit_user(
-            conn,
-            client,
-            EventType::PasskeyRemoved,
-            user,
-            json!({ "passkey_id": id }),
-        )
-        .await?;
-        Ok(true)
+    ) -> Result<(), AuthError> {
+        actor.own_login(user.id())?;
+        self.webauthn_config()?;
+        let mut conn = db.conn().await?;
+        conn.transaction(async |conn: &mut DbConn| {
+            if !passkey::delete_for_owner(conn, user.id(), id).await? {
+                return Err(crate::Error::NotFound("passkey".into()).into());
+            }
+            self.audit_user(
+                conn,
+                actor.client(),
+                EventType::PasskeyRemoved,
+                user,
+                json!({ "passkey_id": id }),
+            )
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Starts a usernameless login: the options name no credential (the authenticator

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{AuthService, ClientInfo};
+use super::{Actor, AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::db::{Database, DbConn};
@@ -59,16 +59,19 @@ impl<U: UserStore> AuthService<U> {
     /// Changes a password after checking the old one ([`AuthService::confirm_password`],
     /// audited as `password.change_failed` when wrong) and then the new one
     /// ([`AuthService::check_password`]). The new hash and the end of the user's other
-    /// sessions are one transaction. No connection is held while hashing.
+    /// sessions (all but the actor's) are one transaction. No connection is held while
+    /// hashing. `actor` is `user` acting through a login ([`Actor::own_login`]: an API key
+    /// is [`AuthError::SessionRequired`]).
     pub async fn change_password(
         &self,
         db: &Database,
         user: &mut U,
         old_password: &str,
         new_password: &str,
-        current_session: Option<i64>,
-        client: &ClientInfo,
+        actor: &Actor,
     ) -> Result<usize, AuthError> {
+        let current_session = Some(actor.own_login(user.id())?.id);
+        let client = actor.client();
         self.confirm_password(
             db,
             user,

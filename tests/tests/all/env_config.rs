@@ -181,7 +181,7 @@ fn a_bad_value_names_its_variable() {
 
 #[test]
 fn the_readme_lists_every_variable() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
     for (name, default) in AuthConfig::VARIABLES {
         assert!(
             readme.contains(&format!("`{name}`")),

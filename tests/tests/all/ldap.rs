@@ -335,7 +335,10 @@ async fn starttls_ldaps_and_plain(t: TestDb) {
     let other_ca = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(
         other_ca.path(),
-        include_str!("../fixtures/ldap_other_ca.pem"),
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/ldap_other_ca.pem"
+        )),
     )
     .unwrap();
     let app4 = ldap_app(

@@ -22,8 +22,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "pass-word-1";
-const ED25519_PEM: &str = include_str!("../fixtures/jwt_ed25519_test_only.pem");
-const RS256_PEM: &str = include_str!("../fixtures/jwt_rs256_test_only.pem");
+const ED25519_PEM: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/jwt_ed25519_test_only.pem"
+));
+const RS256_PEM: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/jwt_rs256_test_only.pem"
+));
 
 #[permission_required("article.read")]
 async fn read(user: CurrentUser<User>) -> String {

@@ -360,7 +360,9 @@ async fn keys_cannot_manage_credentials(t: TestDb) {
         .await;
     let auth = format!("Bearer {key}");
     let own_key = format!("api-keys/{key_id}");
-    let attempts: [(Method, &str, Value); 7] = [
+    // Every route that manages the user's own credentials or second factors refuses a key,
+    // in auth-core (`Actor::own_login`): none of these routes checks it itself.
+    let attempts: [(Method, &str, Value); 13] = [
         (Method::POST, "api-keys", json!({"name": "wider"})),
         (Method::GET, "api-keys", Value::Null),
         (Method::DELETE, &own_key, Value::Null),
@@ -372,6 +374,20 @@ async fn keys_cannot_manage_credentials(t: TestDb) {
         (Method::POST, "logout", Value::Null),
         (Method::GET, "sessions", Value::Null),
         (Method::PATCH, "me", json!({"email": "eve@evil.test"})),
+        (Method::POST, "mfa/totp/setup", json!({})),
+        (
+            Method::POST,
+            "mfa/totp/disable",
+            json!({"password": "x", "code": "123456"}),
+        ),
+        (
+            Method::POST,
+            "mfa/backup-codes",
+            json!({"password": "x", "code": "123456"}),
+        ),
+        (Method::POST, "reauthenticate", json!({"password": "x"})),
+        (Method::DELETE, "identities/1", Value::Null),
+        (Method::DELETE, "sessions/1", Value::Null),
     ];
     for (method, path, body) in attempts {
         let a = k

@@ -550,14 +550,15 @@ async fn programmatic_checks_and_the_access_report(t: TestDb) {
             .unwrap()
     );
 
-    // The access report lists this file's guarded handlers with the roles that pass.
+    // The access report lists this file's guarded handlers with the roles that pass (by
+    // their full path: other modules of this test binary have guarded handlers too).
     let report = auth_axum::auth_core::report::access_report(&mut conn)
         .await
         .unwrap();
     let row = |handler: &str| {
         report
             .iter()
-            .find(|r| r.handler.ends_with(&format!("::{handler}")))
+            .find(|r| r.handler == format!("{}::{handler}", module_path!()))
             .unwrap_or_else(|| panic!("{handler} missing from {report:?}"))
             .clone()
     };
@@ -577,7 +578,7 @@ async fn programmatic_checks_and_the_access_report(t: TestDb) {
     assert_eq!(
         report
             .iter()
-            .filter(|r| r.handler.ends_with("::stacked"))
+            .filter(|r| r.handler == format!("{}::stacked", module_path!()))
             .count(),
         2,
         "one row per guard"

@@ -138,10 +138,8 @@ async fn mails_arrive_in_order_through_one_server() {
 
 #[tokio::test]
 async fn a_closed_port_is_an_error_within_the_timeout() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = auth_tests::ClosedPort::bind();
+    let port = closed.port();
     let timeout = Duration::from_secs(5);
     let mailer = SmtpMailer::from_url_with_timeout(
         &format!("smtp://127.0.0.1:{port}"),

@@ -835,12 +835,9 @@ async fn github_preset(t: TestDb) {
 }
 
 async fn an_unreachable_provider_is_503(t: TestDb) {
-    // A port nobody listens on (bound, then released).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nobody listens on, held for the whole test.
+    let closed = auth_tests::ClosedPort::bind();
+    let port = closed.port();
     let config = OAuthConfig::new(PUBLIC_URL)
         .unwrap()
         .provider(

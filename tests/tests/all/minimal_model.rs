@@ -1,13 +1,18 @@
 //! Every flow on the smallest model (issue 24 item 8): account, password and e-mail, no
 //! `is_active`, `is_superuser`, `is_verified`, times or custom fields. Optional fields are
 //! optional: register, log in, `me`, an e-mail change (self-service and by an
-//! administrator), change-password, API keys and sessions all work without them.
+//! administrator), change-password, API keys and sessions all work without them; so do the
+//! mailed flows (a password reset, e-mail verification, which such a model has nothing to
+//! record) and a second factor.
 
 use auth_axum::UserStore;
+use auth_axum::auth_core::account_mail::AccountMail;
+use auth_axum::auth_core::mail::SmtpMailer;
 use auth_axum::auth_core::rbac::manage;
 use auth_axum::auth_core::service::AuthService;
 use auth_tests::http::{TEST_COST, TestApp};
 use auth_tests::model::minimal::User;
+use auth_tests::smtp::{ReceivedMail, SmtpServer};
 use auth_tests::{TestDb, backend_tests};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
@@ -137,4 +142,114 @@ async fn flows_on_a_minimal_model(t: TestDb) {
     );
 }
 
-backend_tests!(flows_on_a_minimal_model);
+/// The token of a mailed link to `route` (the link is checked to answer that it is usable).
+async fn mailed_token(app: &TestApp<User>, mail: &ReceivedMail, route: &str) -> String {
+    let link = mail.first_link().expect("the mail carries a link");
+    let path = link
+        .strip_prefix("http://localhost")
+        .expect("the link is under the public URL");
+    assert!(
+        path.starts_with(&format!("/api/contrib/auth/{route}?token=")),
+        "{link}"
+    );
+    let a = app.call(Method::GET, path, None, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{link}: {:?}", a.body);
+    path.split("token=").nth(1).unwrap().to_owned()
+}
+
+async fn mailed_flows_and_mfa_on_a_minimal_model(t: TestDb) {
+    if !crate::mfa::pyotp_available() {
+        return;
+    }
+    let server = SmtpServer::start();
+    let mailer = SmtpMailer::from_url(&server.url(), "Accounts <accounts@example.test>").unwrap();
+    let service = AuthService::builder()
+        .bcrypt_cost(TEST_COST)
+        .mail(AccountMail::new(
+            mailer,
+            "http://localhost/api/contrib/auth",
+            "Test App",
+        ))
+        .mfa(crate::mfa::mfa_config())
+        .build();
+    let app = TestApp::for_model(t, service, TestApp::http_config()).await;
+    let a = app
+        .post(
+            "register",
+            json!({ "account": "min", "password": "pass-word-1", "email": "min@example.com" }),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let session = app.login("min", "pass-word-1").await;
+
+    // Verification: a model without is_verified counts every address as verified, so
+    // there is nothing to mail.
+    let a = app.post("request-verify", json!({}), Some(&session)).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["message"], "already verified");
+
+    // A password reset through the mailed link.
+    let a = app
+        .post("forgot-password", json!({ "account": "min" }), None)
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.body);
+    let mail = server.next_mail().await;
+    assert_eq!(mail.rcpt_to, vec!["min@example.com".to_owned()]);
+    let token = mailed_token(&app, &mail, "reset-password").await;
+    let a = app
+        .post(
+            "reset-password",
+            json!({ "token": token, "new_password": "brand-new-9" }),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(
+        app.get("me", Some(&session)).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the reset ended the session"
+    );
+    let session = app.login("min", "brand-new-9").await;
+
+    // A second factor: set up, confirmed, then asked for at login.
+    let a = app.post("mfa/totp/setup", json!({}), Some(&session)).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let secret = a.body["data"]["secret"].as_str().unwrap().to_owned();
+    let code = crate::mfa::pyotp(&secret, crate::mfa::unix_now());
+    let a = app
+        .post("mfa/totp/confirm", json!({ "code": code }), Some(&session))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let backup = a.body["data"]["backup_codes"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = app
+        .post(
+            "login",
+            json!({ "account": "min", "password": "brand-new-9" }),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["data"]["mfa_required"], true, "{:?}", a.body);
+    assert!(a.token().is_none(), "no session before the second factor");
+    let mfa_token = a.body["data"]["mfa_token"].as_str().unwrap().to_owned();
+    let a = app
+        .post(
+            "login/mfa",
+            json!({ "mfa_token": mfa_token, "code": backup }),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["data"]["account"], "min");
+    let second = a.token().expect("the second step sets the session cookie");
+    assert_eq!(app.get("me", Some(&second)).await.status, StatusCode::OK);
+}
+
+backend_tests!(
+    flows_on_a_minimal_model,
+    mailed_flows_and_mfa_on_a_minimal_model
+);

@@ -23,7 +23,10 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "pass-word-1";
-const ED25519_PEM: &str = include_str!("../fixtures/jwt_ed25519_test_only.pem");
+const ED25519_PEM: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/jwt_ed25519_test_only.pem"
+));
 
 #[login_required(mfa)]
 async fn strong(user: CurrentUser<User>) -> String {
@@ -41,7 +44,7 @@ async fn sensitive(user: CurrentUser<User>) -> String {
 }
 
 /// Seconds since the epoch now.
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -49,7 +52,7 @@ fn unix_now() -> u64 {
 }
 
 /// Whether python3 with pyotp can run; a skip (said) unless every tool is required.
-fn pyotp_available() -> bool {
+pub(crate) fn pyotp_available() -> bool {
     let ok = std::process::Command::new("python3")
         .args(["-c", "import pyotp"])
         .status()
@@ -65,7 +68,7 @@ fn pyotp_available() -> bool {
 }
 
 /// The TOTP code of `secret` at `unix`, by pyotp.
-fn pyotp(secret: &str, unix: u64) -> String {
+pub(crate) fn pyotp(secret: &str, unix: u64) -> String {
     let out = std::process::Command::new("python3")
         .args([
             "-c",
@@ -84,7 +87,7 @@ fn pyotp(secret: &str, unix: u64) -> String {
 }
 
 /// The MFA configuration of these tests (a fresh key each time).
-fn mfa_config() -> MfaConfig {
+pub(crate) fn mfa_config() -> MfaConfig {
     MfaConfig::new(SecretKey::generate(), "Test App")
 }
 
