@@ -298,6 +298,40 @@ impl<U: UserStore + Clone + Serialize> TestApp<U> {
             .expect("assign");
     }
 
+    /// Moves the creation and proofs of `user_id`'s sessions `seconds` into the past (a
+    /// session kept since, a stolen cookie), and tells the session caches, as any session
+    /// change does.
+    pub async fn age_sessions(&self, user_id: i64, seconds: i64) {
+        use auth_axum::auth_core::schema::auth_sessions as s;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let past = auth_axum::auth_core::session::now() - time::Duration::seconds(seconds);
+        let mut conn = self.t.db.conn().await.expect("connection");
+        auth_axum::auth_core::with_conn!(&mut conn, |c| {
+            diesel::update(s::table.filter(s::user_id.eq(user_id)))
+                .set((
+                    s::created_at.eq(past),
+                    s::reauthenticated_at.eq(None::<time::PrimitiveDateTime>),
+                ))
+                .execute(c)
+                .await
+                .expect("age the sessions");
+            // Only a session that passed a second factor keeps one (older now).
+            diesel::update(
+                s::table
+                    .filter(s::user_id.eq(user_id))
+                    .filter(s::mfa_at.is_not_null()),
+            )
+            .set(s::mfa_at.eq(Some(past)))
+            .execute(c)
+            .await
+            .expect("age the second factors")
+        });
+        auth_axum::auth_core::revocation::user_changed(&mut conn, user_id)
+            .await
+            .expect("tell the caches");
+    }
+
     /// Logs in; panics unless 200; returns the session token.
     pub async fn login(&self, account: &str, password: &str) -> String {
         let a = self

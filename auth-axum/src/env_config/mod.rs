@@ -162,6 +162,7 @@ impl AuthConfig {
             &mut s.touch_interval,
             duration,
         )?;
+        vars.set("AUTH_SESSION_SUDO_WINDOW", &mut s.sudo_window, duration)?;
         if s.idle_timeout > s.absolute_timeout {
             return Err(EnvConfigError {
                 variable: "AUTH_SESSION_IDLE_TIMEOUT",

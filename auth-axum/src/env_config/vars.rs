@@ -8,6 +8,7 @@ pub(super) const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_SESSION_IDLE_TIMEOUT", "14days"),
     ("AUTH_SESSION_ABSOLUTE_TIMEOUT", "30days"),
     ("AUTH_SESSION_TOUCH_INTERVAL", "60s"),
+    ("AUTH_SESSION_SUDO_WINDOW", "10m"),
     ("AUTH_COOKIE_NAME", "auth_session"),
     ("AUTH_COOKIE_DOMAIN", "unset (the exact host)"),
     ("AUTH_COOKIE_SECURE", "true"),

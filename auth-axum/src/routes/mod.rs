@@ -179,6 +179,11 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
         .route(recovery::__path_verify, Public, recovery::verify::<U>)
         .route(sessions::__path_list, Session, sessions::list::<U>)
         .route(sessions::__path_revoke, Session, sessions::revoke::<U>)
+        .route(
+            sessions::__path_revoke_others,
+            Session,
+            sessions::revoke_others::<U>,
+        )
         .route(api_keys::__path_list, Session, api_keys::list::<U>)
         .route(api_keys::__path_create, Session, api_keys::create::<U>)
         .route(api_keys::__path_revoke, Session, api_keys::revoke::<U>)

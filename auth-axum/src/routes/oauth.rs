@@ -24,14 +24,11 @@ use tower_cookies::cookie::{Cookie, SameSite};
 
 use crate::extract::{Client, CurrentUser, Jar, MaybeUser};
 use crate::layer::Auth;
-use crate::response::{ApiError, ErrorBody, ErrorCode};
+use crate::response::{ApiError, ErrorBody};
 use crate::routes::account::add_session_cookies;
 
 /// The cookie binding an authorization under way to the browser that started it.
 pub(crate) const BINDING_COOKIE: &str = "auth_oauth";
-
-/// How recently a session must have been proven to link a provider.
-const LINK_FRESHNESS: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// `?next=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -150,7 +147,7 @@ pub(crate) async fn login_redirect<U: UserStore + Clone + Serialize>(
     params(("provider" = String, Path, description = "The provider's configured name."), NextQuery),
     responses(
         (status = 302, description = "To the provider; the callback links the identity to this user (no new session)."),
-        (status = 403, description = "The session was not proven in the last 10 minutes (`reauthentication_required`: `POST reauthenticate`).", body = ErrorBody),
+        (status = 403, description = "The session's last proof of identity is older than the sudo window, 10 minutes by default (`reauthentication_required`: `POST reauthenticate`).", body = ErrorBody),
         (status = 404, description = "No such provider (`not_found`).", body = ErrorBody),
         (status = 422, description = "`next` is not a local path (`invalid_input`).", body = ErrorBody),
     )
@@ -161,15 +158,11 @@ pub(crate) async fn link<U: UserStore + Clone + Serialize>(
     current: CurrentUser<U>,
     Jar(cookies): Jar,
     query: Result<Query<NextQuery>, QueryRejection>,
+    Client(client): Client,
 ) -> Result<Response, ApiError> {
-    let session = current.require_session()?;
-    if !session.is_fresh(LINK_FRESHNESS, auth_core::session::now()) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::ReauthenticationRequired,
-            "linking a provider needs a recent login: POST reauthenticate first",
-        ));
-    }
+    // Sudo mode: a new way into the account needs a recent proof of identity.
+    auth.service()
+        .sudo(&current.actor(client), current.user.id())?;
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
     begin(
         &auth,

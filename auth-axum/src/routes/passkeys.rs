@@ -169,6 +169,9 @@ pub(crate) async fn register_finish<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
+    // Who may act comes before what they sent (the service checks sudo mode again).
+    let actor = current.actor(client);
+    actor.own_login(current.user.id())?;
     auth.service().webauthn_config()?;
     let body: RegisterFinishBody = parse(body)?;
     let name = body.name.as_deref().map_or("Passkey", str::trim);
@@ -187,7 +190,7 @@ pub(crate) async fn register_finish<U: UserStore + Clone + Serialize>(
             &token,
             &body.credential,
             name,
-            &current.actor(client),
+            &actor,
         )
         .await?;
     Ok(response::with_status(
@@ -297,7 +300,6 @@ pub(crate) async fn delete<U: UserStore + Clone + Serialize>(
     Client(client): Client,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    auth.service().webauthn_config()?;
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("passkey"))?;
     auth.service()
         .passkey_delete(auth.db(), &current.user, &current.actor(client), id)

@@ -6,6 +6,7 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::answers::EndedSessions;
 use crate::extract::{Client, CurrentUser};
 use crate::layer::Auth;
 use crate::openapi::model::refs::Nothing;
@@ -70,4 +71,29 @@ pub(crate) async fn revoke<U: UserStore + Clone + Serialize>(
         .revoke_session(auth.db(), &current.actor(client), id)
         .await?;
     Ok(response::ok(Value::Null, "session revoked"))
+}
+
+/// "Sign out everywhere else": ends every other session of the user (token logins
+/// included); this one stays.
+#[utoipa::path(
+    delete,
+    path = "/sessions",
+    tag = "sessions",
+    responses((status = 200, description = "Ended: how many.", body = inline(Envelope<EndedSessions>)))
+)]
+pub(crate) async fn revoke_others<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    current: CurrentUser<U>,
+    Client(client): Client,
+) -> Result<Response, ApiError> {
+    let ended = auth
+        .service()
+        .revoke_other_sessions(auth.db(), &current.actor(client))
+        .await?;
+    Ok(response::ok(
+        EndedSessions {
+            ended_sessions: ended,
+        },
+        "other sessions ended",
+    ))
 }

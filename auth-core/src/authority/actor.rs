@@ -173,6 +173,23 @@ impl Actor {
         Ok(session)
     }
 
+    /// [`Actor::own_login`], in sudo mode: the session's last proof of identity
+    /// ([`Session::proven_at`]) is at most `window` old at `now`, else
+    /// [`AuthError::ReauthenticationRequired`]. What adding or removing a way into the
+    /// account needs, so that a stolen session cookie cannot keep the account for good.
+    pub fn sudo(
+        &self,
+        user_id: i64,
+        window: std::time::Duration,
+        now: PrimitiveDateTime,
+    ) -> Result<&Session, AuthError> {
+        let session = self.own_login(user_id)?;
+        if !session.is_fresh(window, now) {
+            return Err(AuthError::ReauthenticationRequired { window });
+        }
+        Ok(session)
+    }
+
     /// When the session passed a second factor.
     pub fn mfa_at(&self) -> Option<PrimitiveDateTime> {
         self.session().and_then(|s| s.mfa_at)

@@ -33,6 +33,10 @@ pub struct SessionConfig {
     pub absolute_timeout: Duration,
     /// Minimum time between two renewals of the idle expiry. Default 60 s.
     pub touch_interval: Duration,
+    /// Sudo mode: how recent the session's last proof of identity (the login, a second
+    /// factor, `POST reauthenticate`) must be for the actions that add or remove a way in
+    /// (an API key, a passkey, TOTP, an external identity). Default 10 minutes.
+    pub sudo_window: Duration,
 }
 
 impl Default for SessionConfig {
@@ -41,6 +45,7 @@ impl Default for SessionConfig {
             idle_timeout: Duration::from_secs(14 * 24 * 3600),
             absolute_timeout: Duration::from_secs(30 * 24 * 3600),
             touch_interval: Duration::from_secs(60),
+            sudo_window: Duration::from_secs(10 * 60),
         }
     }
 }

@@ -177,6 +177,17 @@ pub enum AuthError {
     /// An OAuth2 / OpenID Connect login or link was refused (the variant says why).
     #[error(transparent)]
     OAuth(#[from] OAuthError),
+    /// The action adds or removes a way into the account (sudo mode) and the session's
+    /// last proof of identity is older than the sudo window.
+    #[error(
+        "this needs a recent proof of identity: POST reauthenticate with your password or a \
+         code (or log in again), then retry within {} minutes",
+        window.as_secs().div_ceil(60)
+    )]
+    ReauthenticationRequired {
+        /// The sudo window.
+        window: std::time::Duration,
+    },
     /// The action manages credentials (API keys, sessions) and needs a login (a session or
     /// a token login); an API key is not enough.
     #[error("this needs a logged-in session, not an API key")]
@@ -263,6 +274,9 @@ impl AuthError {
             AuthError::OAuth(e) => e.answer(),
             AuthError::LastLoginMethod => Answer::new(409, C::LastLoginMethod),
             AuthError::SessionRequired => Answer::new(403, C::SessionRequired),
+            AuthError::ReauthenticationRequired { .. } => {
+                Answer::new(403, C::ReauthenticationRequired)
+            }
             AuthError::Upstream { .. } => Answer::new(503, C::UpstreamUnavailable),
         }
     }

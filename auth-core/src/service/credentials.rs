@@ -1,5 +1,5 @@
 //! A user's own credentials: their API keys (create, list, revoke) and their sessions (list,
-//! end one). Each takes the [`Actor`]; managing credentials needs a login (a session or a
+//! end one, end all the others). Each takes the [`Actor`]; managing credentials needs a login (a session or a
 //! token login): an API key can neither make, see nor end keys or sessions
 //! ([`AuthError::SessionRequired`]), so a limited key never mints an unlimited one. Each
 //! change and its audit event are one transaction.
@@ -48,8 +48,9 @@ pub struct CreatedApiKey {
 }
 
 impl<U: UserStore> AuthService<U> {
-    /// Creates an API key for the acting user. 403 [`AuthError::SessionRequired`] from an
-    /// API key; 422 for a bad name, lifetime or too many codes; 403
+    /// Creates an API key for the acting user, in sudo mode ([`AuthService::sudo`]: 403
+    /// [`AuthError::ReauthenticationRequired`] when the session's last proof of identity
+    /// is too old). 403 [`AuthError::SessionRequired`] from an API key; 422 for a bad name, lifetime or too many codes; 403
     /// [`Error::Forbidden`] for a listed permission the user does not hold (a superuser
     /// holds every permission that exists; an unknown code is held by nobody).
     pub async fn create_api_key(
@@ -59,6 +60,7 @@ impl<U: UserStore> AuthService<U> {
         request: ApiKeyRequest,
     ) -> Result<CreatedApiKey, AuthError> {
         let user_id = session_user(actor)?;
+        self.sudo(actor, user_id)?;
         let name = request.name.trim();
         if name.is_empty() || name.chars().count() > MAX_KEY_NAME {
             return Err(AuthError::Invalid(format!(
@@ -187,6 +189,34 @@ impl<U: UserStore> AuthService<U> {
                 .by(&By::User);
             self.record(conn, event).await?;
             Ok(())
+        })
+        .await
+    }
+
+    /// "Sign out everywhere else": ends every session of the acting user but the one they
+    /// act through (token logins included), and answers how many ended. No proof of
+    /// identity is needed: it only takes access away. 403 [`AuthError::SessionRequired`]
+    /// from an API key. Session caches hear of it.
+    pub async fn revoke_other_sessions(
+        &self,
+        db: &Database,
+        actor: &Actor,
+    ) -> Result<usize, AuthError> {
+        let user_id = session_user(actor)?;
+        let keep = actor.session().map(|s| s.id);
+        let mut conn = db.conn().await?;
+        conn.transaction(async |conn: &mut DbConn| {
+            let ended = session::delete_for_user(conn, user_id, keep).await?;
+            let event = actor
+                .event_on(
+                    EventType::SessionRevoked,
+                    user_id,
+                    actor.account().unwrap_or_default(),
+                )
+                .detail(json!({ "ended_sessions": ended, "kept_session_id": keep }))
+                .by(&By::User);
+            self.record(conn, event).await?;
+            Ok(ended)
         })
         .await
     }

@@ -22,7 +22,7 @@ impl<U: UserStore> AuthService<U> {
     /// [`AuthError::LastLoginMethod`] when it is their last way in (no usable password, no
     /// other identity, no passkey). The check and the delete run in one transaction behind
     /// the user's row lock, so two unlinks racing cannot both pass it. `actor` is `user`
-    /// acting through a login ([`Actor::own_login`]).
+    /// acting through a login in sudo mode ([`AuthService::sudo`]).
     pub async fn unlink_identity(
         &self,
         db: &Database,
@@ -30,7 +30,7 @@ impl<U: UserStore> AuthService<U> {
         actor: &Actor,
         id: i64,
     ) -> Result<Identity, AuthError> {
-        actor.own_login(user.id())?;
+        self.sudo(actor, user.id())?;
         let client = actor.client();
         let mut conn = db.conn().await?;
         let removed = conn

@@ -119,14 +119,16 @@ impl<U: UserStore> AuthService<U> {
     /// Starts a TOTP setup for `user`: a new secret (replacing an unconfirmed one),
     /// stored encrypted; MFA stays off until [`AuthService::mfa_confirm`].
     /// [`AuthError::MfaAlreadyEnabled`] when it is on. `actor` is `user` acting through
-    /// a login ([`Actor::own_login`]: an API key is [`AuthError::SessionRequired`]).
+    /// a login in sudo mode ([`AuthService::sudo`]: an API key is
+    /// [`AuthError::SessionRequired`], a session proven too long ago
+    /// [`AuthError::ReauthenticationRequired`]).
     pub async fn mfa_setup(
         &self,
         db: &Database,
         user: &U,
         actor: &Actor,
     ) -> Result<totp::Setup, AuthError> {
-        actor.own_login(user.id())?;
+        self.sudo(actor, user.id())?;
         let client = actor.client();
         let config = self.mfa_or_refuse()?;
         let mut conn = db.conn().await?;

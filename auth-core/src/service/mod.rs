@@ -58,7 +58,7 @@ use crate::jwt::{Jwt, JwtConfig};
 use crate::mfa::MfaConfig;
 use crate::password::{self, HashLimits, PasswordHasher};
 use crate::password_policy::PasswordPolicy;
-use crate::session::SessionConfig;
+use crate::session::{self, Session, SessionConfig};
 use crate::throttle::{self, MailThrottleConfig, Reservation, Reserved, Scope, ThrottleConfig};
 use crate::user::UserStore;
 
@@ -84,6 +84,7 @@ pub struct AuthService<U: UserStore> {
     jwt: Option<Arc<Jwt>>,
     mfa: Option<Arc<MfaConfig>>,
     login_by_email: bool,
+    keep_api_keys_on_reset: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
     #[cfg(feature = "oauth")]
@@ -108,6 +109,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             jwt: self.jwt.clone(),
             mfa: self.mfa.clone(),
             login_by_email: self.login_by_email,
+            keep_api_keys_on_reset: self.keep_api_keys_on_reset,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn.clone(),
             #[cfg(feature = "oauth")]
@@ -161,6 +163,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     jwt: Option<JwtConfig>,
     mfa: Option<MfaConfig>,
     login_by_email: bool,
+    keep_api_keys_on_reset: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
     #[cfg(feature = "oauth")]
@@ -190,11 +193,21 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             oauth: None,
             mfa: None,
             login_by_email: false,
+            keep_api_keys_on_reset: false,
         }
     }
 }
 
 impl<U: UserStore> AuthServiceBuilder<U> {
+    /// Whether a password set without the old one (a reset, an administrator's or the
+    /// command line's) leaves the user's API keys working. Default `false`: such a
+    /// password ends every session AND every API key, so that a recovery evicts whoever
+    /// held the account (a key made with a stolen session included).
+    pub fn keep_api_keys_on_reset(mut self, keep: bool) -> Self {
+        self.keep_api_keys_on_reset = keep;
+        self
+    }
+
     /// bcrypt cost of the default password backend (default 12).
     pub fn bcrypt_cost(mut self, cost: u32) -> Self {
         self.cost = cost;
@@ -366,6 +379,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             jwt: self.jwt.map(|config| Arc::new(Jwt::new(config))),
             mfa: self.mfa.map(Arc::new),
             login_by_email: self.login_by_email,
+            keep_api_keys_on_reset: self.keep_api_keys_on_reset,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn,
             #[cfg(feature = "oauth")]
@@ -388,6 +402,14 @@ impl<U: UserStore> AuthService<U> {
     /// Session lifetimes.
     pub fn session_config(&self) -> &SessionConfig {
         &self.sessions
+    }
+
+    /// Sudo mode: `actor` is the user `user_id` acting through a login whose last proof
+    /// of identity is within [`SessionConfig::sudo_window`] ([`Actor::sudo`]). The
+    /// services that add or remove a way into the account (API keys, passkeys, TOTP,
+    /// external identities) check it; an application's own sensitive routes may too.
+    pub fn sudo<'a>(&self, actor: &'a Actor, user_id: i64) -> Result<&'a Session, AuthError> {
+        actor.sudo(user_id, self.sessions.sudo_window, session::now())
     }
 
     /// Login throttling limits.

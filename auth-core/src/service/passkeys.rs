@@ -68,15 +68,16 @@ impl<U: UserStore> AuthService<U> {
 
     /// Starts registering a passkey for `user`: a discoverable (resident) credential with
     /// user verification required; the user's passkeys are excluded (no duplicate on one
-    /// authenticator). The ceremony is bound to `user`, who acts through a login
-    /// ([`Actor::own_login`]: an API key never adds a way to log in).
+    /// authenticator). The ceremony is bound to `user`, who acts through a login in sudo
+    /// mode ([`AuthService::sudo`]: an API key never adds a way to log in, nor does a
+    /// session whose last proof of identity is too old).
     pub async fn passkey_register_start(
         &self,
         db: &Database,
         user: &U,
         actor: &Actor,
     ) -> Result<CeremonyStart, AuthError> {
-        actor.own_login(user.id())?;
+        self.sudo(actor, user.id())?;
         let rp = self.webauthn_config()?;
         let mut conn = db.conn().await?;
         let stored = passkey::list_stored(&mut conn, user.id()).await?;
@@ -126,8 +127,8 @@ impl<U: UserStore> AuthService<U> {
     }
 
     /// Finishes a registration started by [`AuthService::passkey_register_start`] for the
-    /// same `user`, with the ceremony `token` of its cookie (used up whatever happens):
-    /// stores the passkey as `name` and audits `passkey.added`.
+    /// same `user` (still in sudo mode), with the ceremony `token` of its cookie (used up
+    /// whatever happens): stores the passkey as `name` and audits `passkey.added`.
     pub async fn passkey_register_finish(
         &self,
         db: &Database,
@@ -137,7 +138,7 @@ impl<U: UserStore> AuthService<U> {
         name: &str,
         actor: &Actor,
     ) -> Result<PasskeyInfo, AuthError> {
-        actor.own_login(user.id())?;
+        self.sudo(actor, user.id())?;
         let client = actor.client();
         let rp = self.webauthn_config()?;
         let mut conn = db.conn().await?;
@@ -195,8 +196,8 @@ impl<U: UserStore> AuthService<U> {
         Ok(passkey::list_for_user(&mut conn, user.id()).await?)
     }
 
-    /// Deletes the passkey `id` of `user`, who acts through a login
-    /// ([`Actor::own_login`]), and audits `passkey.removed`, in one transaction;
+    /// Deletes the passkey `id` of `user`, who acts through a login in sudo mode
+    /// ([`AuthService::sudo`]), and audits `passkey.removed`, in one transaction;
     /// [`crate::Error::NotFound`] when it is not theirs.
     pub async fn passkey_delete(
         &self,
@@ -205,7 +206,7 @@ impl<U: UserStore> AuthService<U> {
         actor: &Actor,
         id: i64,
     ) -> Result<(), AuthError> {
-        actor.own_login(user.id())?;
+        self.sudo(actor, user.id())?;
         self.webauthn_config()?;
         let mut conn = db.conn().await?;
         conn.transaction(async |conn: &mut DbConn| {

@@ -75,8 +75,9 @@ impl<U: UserStore> AuthService<U> {
         Ok(())
     }
 
-    /// Sets a new password with a reset token (single use): every session of the user
-    /// ends, their other reset tokens die, and the account's login lock is cleared. No
+    /// Sets a new password with a reset token (single use): every session and API key of
+    /// the user ends (the keys stay with `keep_api_keys_on_reset`), their other reset
+    /// tokens die, and the account's login lock is cleared. No
     /// connection is held while hashing.
     pub async fn reset_password(
         &self,
@@ -103,18 +104,20 @@ impl<U: UserStore> AuthService<U> {
         // All or nothing: the token is used up only with the new password stored, the
         // sessions ended and the lock cleared.
         let reset: &U = &user;
+        let keep_api_keys = self.keep_api_keys_on_reset;
         let ended = conn
             .transaction(async |conn: &mut DbConn| {
                 // The user's row first, as every transaction writing its tokens does (see
                 // `UserStore::lock`): a reset mail issued meanwhile waits for this one.
                 U::lock(conn, reset.id()).await?;
                 account_token::redeem(conn, Purpose::PasswordReset, token).await?;
-                replace_password(conn, reset).await
+                replace_password(conn, reset, keep_api_keys).await
             })
             .await?;
         tracing::info!(
             user_id = user.id(),
-            ended_sessions = ended,
+            ended_sessions = ended.sessions,
+            ended_api_keys = ended.api_keys,
             "password reset"
         );
         self.audit_user(
@@ -122,7 +125,7 @@ impl<U: UserStore> AuthService<U> {
             client,
             EventType::PasswordReset,
             &user,
-            json!({ "ended_sessions": ended }),
+            json!({ "ended_sessions": ended.sessions, "ended_api_keys": ended.api_keys }),
         )
         .await?;
         drop(conn);
@@ -131,17 +134,32 @@ impl<U: UserStore> AuthService<U> {
     }
 }
 
+/// What a password set without the old one ended.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Evicted {
+    /// Sessions (token logins included).
+    pub(super) sessions: usize,
+    /// API keys (none when the service keeps them: `keep_api_keys_on_reset`).
+    pub(super) api_keys: usize,
+}
+
 /// Stores `user`'s new password hash and ends what the old password opened, as a reset
-/// does: every session of the user, their outstanding reset links, and the account's login
-/// lock. Run it in a transaction that has taken [`UserStore::lock`] first. Returns how many
-/// sessions ended.
+/// does: every session of the user, every API key (unless `keep_api_keys`: a key made with
+/// a stolen session must not outlive the recovery), their outstanding reset links, and the
+/// account's login lock. Run it in a transaction that has taken [`UserStore::lock`] first.
 pub(super) async fn replace_password<U: UserStore>(
     conn: &mut DbConn,
     user: &U,
-) -> Result<usize, AuthError> {
+    keep_api_keys: bool,
+) -> Result<Evicted, AuthError> {
     user.update_fields(conn, &["password"]).await?;
-    let ended = session::delete_for_user(conn, user.id(), None).await?;
+    let sessions = session::delete_for_user(conn, user.id(), None).await?;
+    let api_keys = if keep_api_keys {
+        0
+    } else {
+        crate::api_key::delete_for_user(conn, user.id()).await?
+    };
     account_token::revoke_for_user(conn, user.id(), Purpose::PasswordReset).await?;
     throttle::clear(conn, &throttle::Key::account(user.account())).await?;
-    Ok(ended)
+    Ok(Evicted { sessions, api_keys })
 }

@@ -41,6 +41,7 @@ fn every_variable_is_applied() {
         ("AUTH_SESSION_IDLE_TIMEOUT", "2h"),
         ("AUTH_SESSION_ABSOLUTE_TIMEOUT", "7days"),
         ("AUTH_SESSION_TOUCH_INTERVAL", "30s"),
+        ("AUTH_SESSION_SUDO_WINDOW", "5m"),
         ("AUTH_COOKIE_NAME", "sid"),
         ("AUTH_COOKIE_DOMAIN", "example.com"),
         ("AUTH_COOKIE_SECURE", "false"),
@@ -87,6 +88,7 @@ fn every_variable_is_applied() {
         Duration::from_secs(7 * 86_400)
     );
     assert_eq!(config.sessions.touch_interval, Duration::from_secs(30));
+    assert_eq!(config.sessions.sudo_window, Duration::from_secs(5 * 60));
     assert_eq!(config.http.cookie.name, "sid");
     assert_eq!(config.http.cookie.domain.as_deref(), Some("example.com"));
     assert!(!config.http.cookie.secure);

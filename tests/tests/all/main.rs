@@ -24,6 +24,7 @@ mod http_sessions;
 mod instances;
 mod jwt;
 mod ldap;
+mod lifecycle;
 mod mail;
 mod mfa;
 mod minimal_model;

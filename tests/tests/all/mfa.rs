@@ -808,7 +808,7 @@ async fn guards_ask_for_the_second_factor_and_freshness(t: TestDb) {
         m.get("/sensitive", Some(&strong_session)).await.status,
         StatusCode::OK
     );
-    age_sessions(&m, gina, 3600).await;
+    m.app.age_sessions(gina, 3600).await;
     let a = m.get("/sensitive", Some(&strong_session)).await;
     assert_eq!(
         (a.status, a.code()),
@@ -858,39 +858,6 @@ async fn guards_ask_for_the_second_factor_and_freshness(t: TestDb) {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(a.body["data"]["mfa_at"].is_string());
     assert_eq!(m.get("/strong", Some(&plain)).await.status, StatusCode::OK);
-}
-
-/// Moves the creation and proofs of `user_id`'s sessions `seconds` into the past, and tells
-/// the session caches (as any session change does).
-async fn age_sessions(m: &Mfa, user_id: i64, seconds: i64) {
-    use auth_axum::auth_core::schema::auth_sessions as s;
-    use diesel::prelude::*;
-    use diesel_async::RunQueryDsl;
-    let past = auth_axum::auth_core::session::now() - time::Duration::seconds(seconds);
-    let mut conn = m.app.t.db.conn().await.unwrap();
-    auth_axum::auth_core::with_conn!(&mut conn, |c| {
-        diesel::update(s::table.filter(s::user_id.eq(user_id)))
-            .set((
-                s::created_at.eq(past),
-                s::reauthenticated_at.eq(None::<time::PrimitiveDateTime>),
-            ))
-            .execute(c)
-            .await
-            .unwrap();
-        // Only a session that passed a second factor keeps one (older now).
-        diesel::update(
-            s::table
-                .filter(s::user_id.eq(user_id))
-                .filter(s::mfa_at.is_not_null()),
-        )
-        .set(s::mfa_at.eq(Some(past)))
-        .execute(c)
-        .await
-        .unwrap()
-    });
-    auth_axum::auth_core::revocation::user_changed(&mut conn, user_id)
-        .await
-        .unwrap();
 }
 
 async fn turning_mfa_off_needs_password_and_code(t: TestDb) {

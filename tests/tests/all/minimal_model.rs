@@ -239,7 +239,7 @@ async fn mailed_flows_and_mfa_on_a_minimal_model(t: TestDb) {
     let a = app
         .post(
             "login/mfa",
-            json!({ "mfa_token": mfa_token, "code": backup }),
+            json!({ "mfa_token": mfa_token, "backup_code": backup }),
             None,
         )
         .await;

@@ -410,7 +410,8 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
 
     /// Sets the user's password without the old one: the password policy applies, then
     /// in one transaction the actor's authority is checked again, the hash stored, every
-    /// session of the user ended (token logins too), their reset links killed, the
+    /// session of the user ended (token logins too), and every API key unless the service
+    /// keeps them (`keep_api_keys_on_reset`), their reset links killed, the
     /// account's login lock cleared, and the change audited (`password.changed` with
     /// `by`). No connection is held while hashing. Returns how many sessions ended.
     pub async fn set_password(
@@ -433,14 +434,19 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
         self.service.check_password(user.account(), password)?;
         let hash = self.service.hasher.hash(password).await?;
         let mut conn = self.conn().await?;
+        let keep_api_keys = self.service.keep_api_keys_on_reset;
         let (user, ended) = conn
             .transaction(async |conn: &mut DbConn| {
                 let (mut user, _): (U, _) = target(conn, actor, id).await?;
                 user.set_password_hash(hash);
-                let ended = super::super::recovery::replace_password(conn, &user).await?;
+                let ended =
+                    super::super::recovery::replace_password(conn, &user, keep_api_keys).await?;
                 let event = actor
                     .event_on(EventType::PasswordChanged, user.id(), user.account())
-                    .detail(json!({ "ended_sessions": ended }))
+                    .detail(json!({
+                        "ended_sessions": ended.sessions,
+                        "ended_api_keys": ended.api_keys,
+                    }))
                     .by(&actor.by());
                 self.service.record(conn, event).await?;
                 Ok::<_, AuthError>((user, ended))
@@ -449,11 +455,12 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
         drop(conn);
         tracing::info!(
             user_id = user.id(),
-            ended_sessions = ended,
+            ended_sessions = ended.sessions,
+            ended_api_keys = ended.api_keys,
             "password set by an administrator"
         );
         self.service.hooks.after_change_password(&user).await;
-        Ok(ended)
+        Ok(ended.sessions)
     }
 
     /// Ends one of the user's sessions (a token login's refresh family with it); 404 when
