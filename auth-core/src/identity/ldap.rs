@@ -866,6 +866,12 @@ impl<U: UserStore> AuthBackend<U> for LdapBackend {
     ) -> BoxFuture<'a, Result<U, AuthError>> {
         Box::pin(async { Err(AuthError::Unsupported(PROVIDER.into())) })
     }
+
+    /// Directory names match without regard to case or surrounding spaces, so each
+    /// spelling of one account counts against one throttle key.
+    fn throttle_name<'a>(&self, typed: &'a str) -> std::borrow::Cow<'a, str> {
+        typed.trim().to_lowercase().into()
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The mails the framework sends about an account: the password-reset link, the e-mail
-//! verification link, and (in private registration) the notice that someone tried to
+//! verification link, the notices of a credential added or removed (and what a reset left
+//! on the account), and (in private registration) the notice that someone tried to
 //! register an existing account. Configure with [`AccountMail`]; the service sends them
 //! in background tasks so that no request waits on (or is timed by) the mail server.
 
@@ -127,6 +128,39 @@ impl AccountMail {
                  it. If it was not, you need not do anything.\n",
                 app = self.app_name,
             ),
+        )
+    }
+
+    /// The notice that a way into the account was added or removed (`change`, e.g. `a new
+    /// API key "ci" was created`), or the password changed: mailed to the account's
+    /// address, whoever made the change (the user, an administrator). `remaining` lists the
+    /// ways in still on the account that a password reset does not end (passkeys, TOTP,
+    /// linked identities), for the user to review; empty: nothing listed.
+    pub fn credential_changed(
+        &self,
+        to: &str,
+        account: &str,
+        change: &str,
+        remaining: &[String],
+    ) -> Mail {
+        let mut text = format!(
+            "On the account \"{account}\" at {app}: {change}.\n\nIf this was not you, reset \
+             your password at once: a reset ends every session and API key of the account.\n",
+            app = self.app_name,
+        );
+        if !remaining.is_empty() {
+            text.push_str(
+                "\nStill on the account, which a reset does not remove (review them in your \
+                 account settings and remove any you do not recognise):\n",
+            );
+            for item in remaining {
+                text.push_str(&format!("- {item}\n"));
+            }
+        }
+        Mail::new(
+            to,
+            format!("{}: a change to how you sign in", self.app_name),
+            text,
         )
     }
 }

@@ -68,6 +68,15 @@ pub trait AuthBackend<U: UserStore>: Send + Sync + 'static {
         req: &'a LoginRequest,
     ) -> BoxFuture<'a, Result<U, AuthError>>;
 
+    /// The account name a login typed as `typed` counts against in the login throttle.
+    /// The default is the text itself (the password backend's names are exact); a backend
+    /// whose names are not (a directory that binds `Bob`, `BOB` and ` bob ` to one entry)
+    /// folds them, so that every spelling shares one counter instead of getting its own
+    /// tries.
+    fn throttle_name<'a>(&self, typed: &'a str) -> std::borrow::Cow<'a, str> {
+        typed.into()
+    }
+
     /// Creates a user.
     fn register<'a>(
         &'a self,

@@ -89,36 +89,45 @@ impl<U: UserStore> AuthService<U> {
             }
         }
         let mut conn = db.conn().await?;
-        conn.transaction(async |conn: &mut DbConn| {
-            if let Some(codes) = &permissions {
-                check_held(conn, actor, user_id, codes).await?;
-            }
-            let (key, record) = api_key::create(
-                conn,
-                NewApiKey {
-                    user_id,
-                    name,
-                    permissions: permissions.as_deref(),
-                    expires_at,
-                },
-            )
-            .await?;
-            let event = actor
-                .event_on(
-                    EventType::ApiKeyCreated,
-                    user_id,
-                    actor.account().unwrap_or_default(),
+        let created = conn
+            .transaction(async |conn: &mut DbConn| {
+                if let Some(codes) = &permissions {
+                    check_held(conn, actor, user_id, codes).await?;
+                }
+                let (key, record) = api_key::create(
+                    conn,
+                    NewApiKey {
+                        user_id,
+                        name,
+                        permissions: permissions.as_deref(),
+                        expires_at,
+                    },
                 )
-                .detail(json!({
-                    "key_id": record.id,
-                    "name": record.name,
-                    "prefix": record.prefix,
-                    "permissions": record.permissions,
-                }));
-            self.record(conn, event).await?;
-            Ok::<_, AuthError>(CreatedApiKey { key, record })
-        })
-        .await
+                .await?;
+                let event = actor
+                    .event_on(
+                        EventType::ApiKeyCreated,
+                        user_id,
+                        actor.account().unwrap_or_default(),
+                    )
+                    .detail(json!({
+                        "key_id": record.id,
+                        "name": record.name,
+                        "prefix": record.prefix,
+                        "permissions": record.permissions,
+                    }));
+                self.record(conn, event).await?;
+                Ok::<_, AuthError>(CreatedApiKey { key, record })
+            })
+            .await?;
+        drop(conn);
+        self.credential_notice(
+            db,
+            user_id,
+            format!("a new API key \"{}\" was created", created.record.name),
+            false,
+        );
+        Ok(created)
     }
 
     /// The acting user's API keys, newest first (never the keys themselves). 403
@@ -151,9 +160,12 @@ impl<U: UserStore> AuthService<U> {
                 )
                 .detail(json!({ "key_id": id }));
             self.record(conn, event).await?;
-            Ok(())
+            Ok::<_, AuthError>(())
         })
-        .await
+        .await?;
+        drop(conn);
+        self.credential_notice(db, user_id, "an API key was revoked".into(), false);
+        Ok(())
     }
 
     /// The acting user's live sessions (token logins included), most recently used

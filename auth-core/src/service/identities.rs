@@ -62,6 +62,13 @@ impl<U: UserStore> AuthService<U> {
         )
         .await?;
         tracing::info!(user_id = user.id(), provider = %removed.provider, "identity unlinked");
+        drop(conn);
+        self.credential_notice(
+            db,
+            user.id(),
+            format!("the {} identity was unlinked", removed.provider),
+            false,
+        );
         Ok(removed)
     }
 }

@@ -101,7 +101,8 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<LoginOutcome<LoggedIn<U>>, AuthError> {
         let name = label;
         let backend = self.backend(platform)?;
-        let keys = self.login_keys(&self.throttle_account(db, &req.account).await?, client);
+        let typed = backend.throttle_name(&req.account);
+        let keys = self.login_keys(&self.throttle_account(db, &typed).await?, client);
         let reserved = self
             .reserve_attempt(db, &keys, || {
                 client.event(EventType::LoginFailure).account(&req.account)

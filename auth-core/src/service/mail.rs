@@ -128,6 +128,41 @@ impl<U: UserStore> AuthService<U> {
         self.queue.push(what, Box::pin(work));
     }
 
+    /// Mails user `user_id` the notice that `change` happened to how they sign in (see
+    /// [`AccountMail::credential_changed`]), in the background after the change committed;
+    /// nothing without account mail or an address. With `list_remaining` (after a password
+    /// set without the old one) the notice lists the passkeys, the authenticator and the
+    /// linked identities still on the account, which the reset did not end.
+    pub(super) fn credential_notice(
+        &self,
+        db: &Database,
+        user_id: i64,
+        change: String,
+        list_remaining: bool,
+    ) {
+        let Some(mail) = self.mail.clone() else {
+            return;
+        };
+        let db = db.clone();
+        self.background("credential notice", async move {
+            let mut conn = db.conn().await?;
+            let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
+                return Ok(());
+            };
+            let Some(to) = user.email().filter(|e| !e.is_empty()).map(str::to_owned) else {
+                return Ok(());
+            };
+            let remaining = if list_remaining {
+                remaining_ways_in(&mut conn, user_id).await?
+            } else {
+                Vec::new()
+            };
+            drop(conn);
+            let notice = mail.credential_changed(&to, user.account(), &change, &remaining);
+            mail.sender.send(&notice).await.map_err(AuthError::Mail)
+        });
+    }
+
     /// The account-mail key of an account name, with its limit.
     pub(super) fn mail_account_key(&self, account: &str) -> (Key, u32) {
         (
@@ -254,4 +289,24 @@ mod tests {
         tasks.wait().await;
         assert_eq!(ran.load(Ordering::SeqCst), 1);
     }
+}
+
+/// The ways into user `user_id`'s account that a password reset leaves: their passkeys,
+/// their authenticator, their linked identities.
+async fn remaining_ways_in(conn: &mut DbConn, user_id: i64) -> Result<Vec<String>, AuthError> {
+    let mut items: Vec<String> = crate::passkey::list_for_user(conn, user_id)
+        .await?
+        .into_iter()
+        .map(|p| format!("the passkey \"{}\"", p.name))
+        .collect();
+    if crate::mfa::totp::is_enabled(conn, user_id).await? {
+        items.push("an authenticator app (two-factor authentication)".into());
+    }
+    items.extend(
+        crate::identity::list_for_user(conn, user_id)
+            .await?
+            .into_iter()
+            .map(|i| format!("the linked {} identity", i.provider)),
+    );
+    Ok(items)
 }

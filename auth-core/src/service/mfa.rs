@@ -192,6 +192,13 @@ impl<U: UserStore> AuthService<U> {
         self.audit_user(&mut conn, client, EventType::MfaEnabled, user, json!({}))
             .await?;
         tracing::info!(user_id = user.id(), "MFA enabled");
+        drop(conn);
+        self.credential_notice(
+            db,
+            user.id(),
+            "two-factor authentication was turned on".into(),
+            false,
+        );
         Ok(codes)
     }
 
@@ -277,6 +284,13 @@ impl<U: UserStore> AuthService<U> {
         )
         .await?;
         tracing::info!(user_id = user.id(), "MFA disabled");
+        drop(conn);
+        self.credential_notice(
+            db,
+            user.id(),
+            "two-factor authentication was turned off".into(),
+            false,
+        );
         Ok(())
     }
 

@@ -437,6 +437,13 @@ impl<U: UserStore> AuthService<U> {
             Some(linked) => {
                 self.audit_linked(&mut conn, client, user, &linked, "link")
                     .await?;
+                drop(conn);
+                self.credential_notice(
+                    db,
+                    user.id(),
+                    format!("a {provider} identity was linked"),
+                    false,
+                );
                 Ok(linked)
             }
             None => {

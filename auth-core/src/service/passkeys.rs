@@ -180,6 +180,13 @@ impl<U: UserStore> AuthService<U> {
         )
         .await?;
         tracing::info!(user_id = user.id(), passkey_id = info.id, "passkey added");
+        drop(conn);
+        self.credential_notice(
+            db,
+            user.id(),
+            format!("a passkey \"{}\" was added", info.name),
+            false,
+        );
         Ok(info)
     }
 
@@ -221,9 +228,11 @@ impl<U: UserStore> AuthService<U> {
                 json!({ "passkey_id": id }),
             )
             .await?;
-            Ok(())
+            Ok::<_, AuthError>(())
         })
-        .await
+        .await?;
+        self.credential_notice(db, user.id(), "a passkey was removed".into(), false);
+        Ok(())
     }
 
     /// Starts a usernameless login: the options name no credential (the authenticator

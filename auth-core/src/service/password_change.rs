@@ -105,6 +105,7 @@ impl<U: UserStore> AuthService<U> {
         )
         .await?;
         drop(conn);
+        self.credential_notice(db, user.id(), "the password was changed".into(), false);
         self.hooks.after_change_password(user).await;
         Ok(ended)
     }

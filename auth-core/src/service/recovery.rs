@@ -129,6 +129,7 @@ impl<U: UserStore> AuthService<U> {
         )
         .await?;
         drop(conn);
+        self.credential_notice(db, user.id(), "the password was reset".into(), true);
         self.hooks.after_reset_password(&user).await;
         Ok(user)
     }

@@ -251,6 +251,14 @@ async fn changepassword_ends_sessions_and_follows_the_policy(t: TestDb) {
         assert_eq!(app.get("me", Some(token)).await.status, StatusCode::OK);
     }
     assert!(events(&app, EventType::PasswordChanged).await.is_empty());
+    // An API key made before: a password set without the old one ends it too.
+    let key = app
+        .post("api-keys", json!({"name": "ci"}), Some(&first))
+        .await
+        .body["data"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let out = run(
         &app,
@@ -260,6 +268,15 @@ async fn changepassword_ends_sessions_and_follows_the_policy(t: TestDb) {
     .await
     .unwrap();
     assert_eq!(out, "Password of alice changed; 2 session(s) ended.\n");
+    let by_key = app
+        .call_bare(
+            axum::http::Method::GET,
+            "/api/contrib/auth/me",
+            None,
+            &[("authorization", &format!("Bearer {key}"))],
+        )
+        .await;
+    assert_eq!(by_key.status, StatusCode::UNAUTHORIZED, "the key ended");
     // The sessions opened before no longer resolve, warm cache or not.
     for token in [&first, &second] {
         assert_eq!(
@@ -295,7 +312,10 @@ async fn changepassword_ends_sessions_and_follows_the_policy(t: TestDb) {
     let changed = events(&app, EventType::PasswordChanged).await;
     assert_eq!(changed.len(), 1, "{changed:?}");
     assert_eq!(changed[0].user_id, Some(id));
-    assert_eq!(changed[0].detail, json!({"ended_sessions": 2, "by": "cli"}));
+    assert_eq!(
+        changed[0].detail,
+        json!({"ended_sessions": 2, "ended_api_keys": 1, "by": "cli"})
+    );
 
     let err = cli::changepassword(
         &app.t.db,

@@ -369,6 +369,40 @@ async fn wrong_passwords_are_throttled(t: TestDb) {
     assert_eq!(user_count(&app).await, 0);
 }
 
+/// The directory binds every spelling of a name to one entry, so every spelling counts
+/// against one throttle key: `bob`, `Bob`, `BOB` and ` bob ` do not each get their tries.
+async fn every_spelling_counts_against_one_key(t: TestDb) {
+    let Some(s) = slapd::slapd() else { return };
+    let uid = unique("ivan");
+    s.add_user(&uid, "ivan-pass", None);
+    let throttle = ThrottleConfig {
+        account_limit: 4,
+        ..ThrottleConfig::default()
+    };
+    let app = app_with(t, template(s), throttle).await;
+    let mut title = uid.clone();
+    title[..1].make_ascii_uppercase();
+    for spelling in [uid.clone(), title, uid.to_uppercase(), format!(" {uid} ")] {
+        let a = ldap_login(&app, &spelling, "wrong").await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNAUTHORIZED,
+            "{spelling:?}: {:?}",
+            a.body
+        );
+    }
+    for spelling in [uid.clone(), uid.to_uppercase()] {
+        let a = ldap_login(&app, &spelling, "ivan-pass").await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            "{spelling:?}: {:?}",
+            a.body
+        );
+    }
+    assert_eq!(user_count(&app).await, 0);
+}
+
 async fn an_unreachable_server_is_a_503_that_writes_nothing(t: TestDb) {
     let Some(s) = slapd::slapd() else { return };
     let down = LdapConfig::builder(&format!("ldaps://127.0.0.1:{}", slapd::free_port()))
@@ -533,6 +567,7 @@ async fn the_environment_configures_ldap_login(t: TestDb) {
 }
 
 backend_tests!(
+    every_spelling_counts_against_one_key,
     the_environment_configures_ldap_login,
     first_login_creates_the_user_and_later_logins_reuse_it,
     wrong_password_and_unknown_user_answer_alike,

@@ -34,6 +34,31 @@ fn service(server: &SmtpServer, keep_keys: bool) -> AuthService<auth_tests::mode
         .build()
 }
 
+/// Registers `account` with an address (`<account>@example.test`, where its mails go) and
+/// logs in: the user's id and session token.
+async fn member(app: &TestApp, account: &str) -> (i64, String) {
+    let a = app
+        .post(
+            "register",
+            json!({ "account": account, "password": PASSWORD, "email": format!("{account}@example.test") }),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let id = a.body["data"]["id"].as_i64().unwrap();
+    (id, app.login(account, PASSWORD).await)
+}
+
+/// The next mail to `account` whose text contains `needle`, skipping any other.
+async fn mail_saying(server: &SmtpServer, account: &str, needle: &str) -> String {
+    loop {
+        let mail = server.next_mail().await;
+        if mail.rcpt_to == [format!("{account}@example.test")] && mail.text().contains(needle) {
+            return mail.text();
+        }
+    }
+}
+
 /// `GET me` with the API key `key`.
 async fn me_by_key(app: &TestApp, key: &str) -> Answer {
     app.call_bare(
@@ -76,8 +101,13 @@ async fn reset_by_mail(app: &TestApp, server: &SmtpServer, account: &str, new_pa
         .post("forgot-password", json!({ "account": account }), None)
         .await;
     assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.body);
-    let mail = server.next_mail().await;
-    let link = mail.first_link().expect("a reset link");
+    // The registration's verification mail may come first.
+    let link = loop {
+        let mail = server.next_mail().await;
+        if let Some(link) = mail.first_link().filter(|l| l.contains("/reset-password?")) {
+            break link;
+        }
+    };
     let token = link.split("token=").nth(1).expect("a token").to_owned();
     let a = app
         .post(
@@ -92,7 +122,7 @@ async fn reset_by_mail(app: &TestApp, server: &SmtpServer, account: &str, new_pa
 async fn a_stolen_session_cannot_keep_the_account(t: TestDb) {
     let server = SmtpServer::start();
     let app = TestApp::with_service(t, service(&server, false)).await;
-    let (owner_id, _) = app.user("owner").await;
+    let (owner_id, _) = member(&app, "owner").await;
     // The owner's earlier key, made in sudo mode (the login counts as the proof).
     let owner_key = {
         let fresh = app.login("owner", PASSWORD).await;
@@ -192,7 +222,7 @@ async fn a_stolen_session_cannot_keep_the_account(t: TestDb) {
 async fn keep_api_keys_on_reset_keeps_them(t: TestDb) {
     let server = SmtpServer::start();
     let app = TestApp::with_service(t, service(&server, true)).await;
-    let (id, token) = app.user("kept").await;
+    let (id, token) = member(&app, "kept").await;
     let key = create_key(&app, &token, "deploy").await;
     // keep_api_keys_on_reset: the reset ends the sessions, not the key.
     reset_by_mail(&app, &server, "kept", "brand-new-pass-9").await;
@@ -207,7 +237,7 @@ async fn keep_api_keys_on_reset_keeps_them(t: TestDb) {
 async fn an_admin_password_set_ends_the_keys(t: TestDb) {
     let server = SmtpServer::start();
     let app = TestApp::with_service(t, service(&server, false)).await;
-    let (id, token) = app.user("victim").await;
+    let (id, token) = member(&app, "victim").await;
     let key = create_key(&app, &token, "deploy").await;
     let (admin_id, _) = app.user("boss").await;
     {
@@ -235,7 +265,7 @@ async fn an_admin_password_set_ends_the_keys(t: TestDb) {
 async fn sign_out_everywhere_else(t: TestDb) {
     let server = SmtpServer::start();
     let app = TestApp::with_service(t, service(&server, false)).await;
-    let (id, here) = app.user("roamer").await;
+    let (id, here) = member(&app, "roamer").await;
     let phone = app.login("roamer", PASSWORD).await;
     let laptop = app.login("roamer", PASSWORD).await;
     let key = create_key(&app, &here, "ci").await;
@@ -279,6 +309,51 @@ async fn sign_out_everywhere_else(t: TestDb) {
     );
 }
 
+/// The owner hears of every way in added or removed, and of a reset, with what the reset
+/// left on the account.
+async fn notices_reach_the_owner(t: TestDb) {
+    if !crate::mfa::pyotp_available() {
+        return;
+    }
+    let server = SmtpServer::start();
+    let app = TestApp::with_service(t, service(&server, false)).await;
+    let (_, token) = member(&app, "noticed").await;
+    let key = create_key(&app, &token, "deploy").await;
+    mail_saying(&server, "noticed", "a new API key \"deploy\" was created").await;
+    let a = app.post("mfa/totp/setup", json!({}), Some(&token)).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let secret = a.body["data"]["secret"].as_str().unwrap().to_owned();
+    let code = crate::mfa::pyotp(&secret, crate::mfa::unix_now());
+    let a = app
+        .post("mfa/totp/confirm", json!({ "code": code }), Some(&token))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    mail_saying(
+        &server,
+        "noticed",
+        "two-factor authentication was turned on",
+    )
+    .await;
+    let keys = app.get("api-keys", Some(&token)).await;
+    let key_id = keys.body["data"][0]["id"].as_i64().unwrap();
+    let a = app
+        .call(
+            Method::DELETE,
+            &format!("/api/contrib/auth/api-keys/{key_id}"),
+            None,
+            Some(&token),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(me_by_key(&app, &key).await.status, StatusCode::UNAUTHORIZED);
+    mail_saying(&server, "noticed", "an API key was revoked").await;
+    reset_by_mail(&app, &server, "noticed", "brand-new-pass-9").await;
+    let text = mail_saying(&server, "noticed", "the password was reset").await;
+    assert!(text.contains("Still on the account"), "{text}");
+    assert!(text.contains("an authenticator app"), "{text}");
+    assert!(!text.contains(&secret), "never a secret in a mail");
+}
+
 async fn the_sudo_window_is_configurable(t: TestDb) {
     let sessions = SessionConfig {
         sudo_window: std::time::Duration::from_secs(3 * 3600),
@@ -304,5 +379,6 @@ backend_tests!(
     keep_api_keys_on_reset_keeps_them,
     an_admin_password_set_ends_the_keys,
     sign_out_everywhere_else,
+    notices_reach_the_owner,
     the_sudo_window_is_configurable
 );

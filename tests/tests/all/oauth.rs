@@ -619,7 +619,17 @@ async fn link_and_unlink(t: TestDb) {
     );
     assert!(a.cookie("auth_oauth").is_none());
 
-    // alice unlinks (she has a password): done; not hers: 404.
+    // alice unlinks (she has a password): done; not hers: 404 (bob proves himself again
+    // first: unlinking is in sudo mode, and his login is an hour old).
+    let a = f
+        .app
+        .post(
+            "reauthenticate",
+            json!({"password": "pass-word-1"}),
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     let ids = f.app.get("identities", Some(&alice)).await.body["data"].clone();
     let id = ids[0]["id"].as_i64().unwrap();
     let a = f

@@ -133,6 +133,7 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "GET /verify",
         "POST /verify",
         "GET /sessions",
+        "DELETE /sessions",
         "DELETE /sessions/{id}",
         "GET /api-keys",
         "POST /api-keys",

@@ -143,6 +143,16 @@ async fn reset_flow(t: TestDb) {
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    // The owner hears of it, with what a reset does not end (nothing here).
+    let notice = server.next_mail().await;
+    assert_eq!(notice.rcpt_to, vec!["alice@example.test".to_owned()]);
+    assert!(
+        notice.text().contains("the password was reset"),
+        "{}",
+        notice.text()
+    );
+    assert!(!notice.text().contains("Still on the account"));
+    assert_eq!(notice.first_link(), None, "a notice carries no token");
     // Every session ended; the old password is gone, the new one works.
     assert_eq!(
         app.get("me", Some(&session)).await.status,

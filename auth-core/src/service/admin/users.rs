@@ -459,6 +459,12 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
             ended_api_keys = ended.api_keys,
             "password set by an administrator"
         );
+        self.service.credential_notice(
+            self.db,
+            user.id(),
+            "an administrator set a new password".into(),
+            true,
+        );
         self.service.hooks.after_change_password(&user).await;
         Ok(ended.sessions)
     }
@@ -503,6 +509,13 @@ impl<U: UserStore + serde::Serialize> Admin<'_, U> {
             self.service.record(conn, event).await?;
             Ok::<_, AuthError>(())
         })
-        .await
+        .await?;
+        self.service.credential_notice(
+            self.db,
+            id,
+            "an administrator turned off two-factor authentication".into(),
+            false,
+        );
+        Ok(())
     }
 }
