@@ -150,6 +150,15 @@ impl AuthConfig {
                 _ => Err("expected a bcrypt cost from 4 to 31".into()),
             }
         })?;
+        vars.set("AUTH_SESSION_PROFILE", &mut self.sessions, |raw| match raw
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "default" => Ok(SessionConfig::default()),
+            "asvs_l2" => Ok(SessionConfig::asvs_l2()),
+            _ => Err("expected default or asvs_l2".into()),
+        })?;
         let s = &mut self.sessions;
         vars.set("AUTH_SESSION_IDLE_TIMEOUT", &mut s.idle_timeout, duration)?;
         vars.set(

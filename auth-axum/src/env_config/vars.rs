@@ -5,6 +5,7 @@ use super::*;
 /// Every variable read, with its default (what the README lists).
 pub(super) const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_BCRYPT_COST", "12 (4 to 31)"),
+    ("AUTH_SESSION_PROFILE", "default (or asvs_l2)"),
     ("AUTH_SESSION_IDLE_TIMEOUT", "14days"),
     ("AUTH_SESSION_ABSOLUTE_TIMEOUT", "30days"),
     ("AUTH_SESSION_TOUCH_INTERVAL", "60s"),

@@ -50,6 +50,19 @@ impl Default for SessionConfig {
     }
 }
 
+impl SessionConfig {
+    /// The OWASP ASVS level 2 profile (V3.3): a session ends after 30 minutes unused and
+    /// 12 hours after login, whatever its use; the touch interval and the sudo window stay
+    /// at their defaults. `AUTH_SESSION_PROFILE=asvs_l2` picks it.
+    pub fn asvs_l2() -> SessionConfig {
+        SessionConfig {
+            idle_timeout: Duration::from_secs(30 * 60),
+            absolute_timeout: Duration::from_secs(12 * 3600),
+            ..SessionConfig::default()
+        }
+    }
+}
+
 /// A stored session (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable, Selectable, utoipa::ToSchema)]
 #[diesel(table_name = s)]

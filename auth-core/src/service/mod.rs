@@ -85,6 +85,7 @@ pub struct AuthService<U: UserStore> {
     mfa: Option<Arc<MfaConfig>>,
     login_by_email: bool,
     keep_api_keys_on_reset: bool,
+    first_password_by_reset: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
     #[cfg(feature = "oauth")]
@@ -110,6 +111,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             mfa: self.mfa.clone(),
             login_by_email: self.login_by_email,
             keep_api_keys_on_reset: self.keep_api_keys_on_reset,
+            first_password_by_reset: self.first_password_by_reset,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn.clone(),
             #[cfg(feature = "oauth")]
@@ -164,6 +166,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     mfa: Option<MfaConfig>,
     login_by_email: bool,
     keep_api_keys_on_reset: bool,
+    first_password_by_reset: bool,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
     #[cfg(feature = "oauth")]
@@ -194,6 +197,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             mfa: None,
             login_by_email: false,
             keep_api_keys_on_reset: false,
+            first_password_by_reset: false,
         }
     }
 }
@@ -205,6 +209,15 @@ impl<U: UserStore> AuthServiceBuilder<U> {
     /// held the account (a key made with a stolen session included).
     pub fn keep_api_keys_on_reset(mut self, keep: bool) -> Self {
         self.keep_api_keys_on_reset = keep;
+        self
+    }
+
+    /// Whether `forgot-password` mails a reset link to a user who has no local password (a
+    /// user an LDAP directory or an identity provider created), letting them set a first
+    /// one. Default `false`: their directory or provider stays their one way in, and the
+    /// request answers 202 as always, sending nothing.
+    pub fn first_password_by_reset(mut self, allow: bool) -> Self {
+        self.first_password_by_reset = allow;
         self
     }
 
@@ -380,6 +393,7 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             mfa: self.mfa.map(Arc::new),
             login_by_email: self.login_by_email,
             keep_api_keys_on_reset: self.keep_api_keys_on_reset,
+            first_password_by_reset: self.first_password_by_reset,
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn,
             #[cfg(feature = "oauth")]

@@ -63,6 +63,13 @@ impl<U: UserStore> AuthService<U> {
         let Some(user) = user.filter(|u| u.is_active()) else {
             return Ok(());
         };
+        if user.password_hash() == crate::identity::NO_PASSWORD && !self.first_password_by_reset {
+            tracing::info!(
+                user_id = user.id(),
+                "no reset mail: the account has no local password (first_password_by_reset)"
+            );
+            return Ok(());
+        }
         // Counted against the account found, however it was named.
         let what = TokenMail {
             mail,

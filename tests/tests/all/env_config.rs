@@ -182,6 +182,28 @@ fn a_bad_value_names_its_variable() {
 }
 
 #[test]
+fn the_asvs_l2_profile_and_its_overrides() {
+    let config = merged(&[("AUTH_SESSION_PROFILE", "asvs_l2")]).unwrap();
+    assert_eq!(config.sessions.idle_timeout, Duration::from_secs(30 * 60));
+    assert_eq!(
+        config.sessions.absolute_timeout,
+        Duration::from_secs(12 * 3600)
+    );
+    let config = merged(&[
+        ("AUTH_SESSION_PROFILE", "ASVS_L2"),
+        ("AUTH_SESSION_IDLE_TIMEOUT", "10m"),
+    ])
+    .unwrap();
+    assert_eq!(config.sessions.idle_timeout, Duration::from_secs(10 * 60));
+    assert_eq!(
+        config.sessions.absolute_timeout,
+        Duration::from_secs(12 * 3600)
+    );
+    let e = merged(&[("AUTH_SESSION_PROFILE", "paranoid")]).unwrap_err();
+    assert_eq!(e.variable, "AUTH_SESSION_PROFILE");
+}
+
+#[test]
 fn the_readme_lists_every_variable() {
     let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));
     for (name, default) in AuthConfig::VARIABLES {

@@ -8,7 +8,7 @@ use auth_axum::auth_core::account_mail::AccountMail;
 use auth_axum::auth_core::audit::{self, EventFilter, EventType};
 use auth_axum::auth_core::mail::SmtpMailer;
 use auth_axum::auth_core::mfa::{MfaConfig, SecretKey};
-use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::service::{AuthService, AuthServiceBuilder};
 use auth_axum::auth_core::session::SessionConfig;
 use auth_tests::http::{Answer, TEST_COST, TestApp};
 use auth_tests::smtp::SmtpServer;
@@ -21,6 +21,11 @@ const PASSWORD: &str = "pass-word-1";
 /// A service with account mail (to `server`) and MFA; `keep_keys` as
 /// `keep_api_keys_on_reset`.
 fn service(server: &SmtpServer, keep_keys: bool) -> AuthService<auth_tests::model::v1::User> {
+    builder(server).keep_api_keys_on_reset(keep_keys).build()
+}
+
+/// The builder of [`service`].
+fn builder(server: &SmtpServer) -> AuthServiceBuilder<auth_tests::model::v1::User> {
     let mailer = SmtpMailer::from_url(&server.url(), "Accounts <accounts@example.test>").unwrap();
     AuthService::builder()
         .bcrypt_cost(TEST_COST)
@@ -30,8 +35,6 @@ fn service(server: &SmtpServer, keep_keys: bool) -> AuthService<auth_tests::mode
             "Test App",
         ))
         .mfa(MfaConfig::new(SecretKey::generate(), "Test App"))
-        .keep_api_keys_on_reset(keep_keys)
-        .build()
 }
 
 /// Registers `account` with an address (`<account>@example.test`, where its mails go) and
@@ -354,6 +357,51 @@ async fn notices_reach_the_owner(t: TestDb) {
     assert!(!text.contains(&secret), "never a secret in a mail");
 }
 
+/// A user with no local password (made by a directory or a provider) gets no reset link,
+/// so that forgot-password cannot add a password beside their one way in; unless the
+/// service allows it (`first_password_by_reset`).
+async fn no_first_password_through_a_reset(t: TestDb, allow: bool) {
+    let server = SmtpServer::start();
+    let service = builder(&server).first_password_by_reset(allow).build();
+    let app = TestApp::with_service(t, service).await;
+    let (id, _) = member(&app, "external").await;
+    {
+        use auth_tests::model::v1::users;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let mut conn = app.t.db.conn().await.unwrap();
+        auth_axum::auth_core::with_conn!(&mut conn, |c| {
+            diesel::update(users::table.filter(users::id.eq(id)))
+                .set(users::password.eq(auth_axum::auth_core::identity::NO_PASSWORD))
+                .execute(c)
+                .await
+        })
+        .unwrap();
+    }
+    app.auth.service().wait_background().await;
+    while server.try_next_mail().is_some() {}
+    let a = app
+        .post("forgot-password", json!({ "account": "external" }), None)
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::ACCEPTED,
+        "the same answer: {:?}",
+        a.body
+    );
+    app.auth.service().wait_background().await;
+    let mail = server.try_next_mail();
+    assert_eq!(mail.is_some(), allow, "a reset link only when allowed");
+}
+
+async fn no_reset_link_without_a_local_password(t: TestDb) {
+    no_first_password_through_a_reset(t, false).await;
+}
+
+async fn first_password_by_reset_when_allowed(t: TestDb) {
+    no_first_password_through_a_reset(t, true).await;
+}
+
 async fn the_sudo_window_is_configurable(t: TestDb) {
     let sessions = SessionConfig {
         sudo_window: std::time::Duration::from_secs(3 * 3600),
@@ -380,5 +428,7 @@ backend_tests!(
     an_admin_password_set_ends_the_keys,
     sign_out_everywhere_else,
     notices_reach_the_owner,
+    no_reset_link_without_a_local_password,
+    first_password_by_reset_when_allowed,
     the_sudo_window_is_configurable
 );
