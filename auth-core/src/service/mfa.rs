@@ -171,7 +171,10 @@ impl<U: UserStore> AuthService<U> {
                     if !totp::accept(conn, config, user.id(), code, now, true).await? {
                         return Ok(None);
                     }
-                    Ok(Some(backup_codes::replace(conn, user.id(), now).await?))
+                    let key = backup_codes::CodeKey::of(config);
+                    Ok(Some(
+                        backup_codes::replace(conn, &key, user.id(), now).await?,
+                    ))
                 },
             )
             .await;
@@ -307,7 +310,7 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<Vec<String>, AuthError> {
         actor.own_login(user.id())?;
         let client = actor.client();
-        self.mfa_or_refuse()?;
+        let config = self.mfa_or_refuse()?;
         self.confirm_password(db, user, password, client, EventType::MfaFailure)
             .await?;
         self.verify_any_code(db, user, code, client, "backup_codes")
@@ -319,7 +322,8 @@ impl<U: UserStore> AuthService<U> {
                     if !totp::is_enabled(conn, user.id()).await? {
                         return Err(AuthError::MfaNotEnabled);
                     }
-                    Ok(backup_codes::replace(conn, user.id(), session::now()).await?)
+                    let key = backup_codes::CodeKey::of(config);
+                    Ok(backup_codes::replace(conn, &key, user.id(), session::now()).await?)
                 },
             )
             .await?;
@@ -426,12 +430,18 @@ impl<U: UserStore> AuthService<U> {
                         Err(e) => Err(e),
                     }
                 }
-                // Without the key no TOTP code can be checked: backup codes still work.
+                // Without the key no TOTP code can be checked (nor a keyed backup code).
                 None => Err(AuthError::MfaNotConfigured),
             },
-            MfaProof::BackupCode(code) => backup_codes::redeem(&mut conn, user.id(), code, now)
-                .await
-                .map_err(AuthError::from),
+            MfaProof::BackupCode(code) => {
+                // Keyed digests need the MFA key: without it only codes stored by earlier
+                // versions can be checked, and any other code is not a wrong one.
+                let key = self.mfa_config().map(backup_codes::CodeKey::of);
+                match backup_codes::redeem(&mut conn, key.as_ref(), user.id(), code, now).await {
+                    Ok(false) if key.is_none() => Err(AuthError::MfaNotConfigured),
+                    other => other.map_err(AuthError::from),
+                }
+            }
             #[cfg(feature = "passkeys")]
             MfaProof::Passkey {
                 ceremony,

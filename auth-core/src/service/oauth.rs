@@ -354,13 +354,19 @@ impl<U: UserStore> AuthService<U> {
                     .map(str::to_owned)
             })
             .unwrap_or_else(|| format!("{provider}-user"));
+        // Only an address the provider verified becomes the account's: an unverified one
+        // could be anyone's (an attacker claims `victim@example.com` at a provider that does
+        // not check, to be in the account before its owner registers or links it).
         let provisioned = identity::provision::<U>(
             &mut conn,
             &ExternalUser {
                 provider,
                 subject: &verified.subject,
                 account: &wanted,
-                email: verified.email.as_deref(),
+                email: verified
+                    .email
+                    .as_deref()
+                    .filter(|_| verified.email_verified),
                 email_verified: verified.email_verified,
             },
         )

@@ -1049,11 +1049,78 @@ async fn without_an_mfa_key_the_routes_answer_501_and_mfa_users_still_need_a_cod
     )
     .await;
     assert_eq!(
-        a.status,
-        StatusCode::OK,
-        "backup codes need no key: {:?}",
-        a.body
+        (a.status, a.code()),
+        (StatusCode::NOT_IMPLEMENTED, "not_configured"),
+        "no key: a backup code (a keyed digest) cannot be checked either"
     );
+    // Back with the key, the code works.
+    let a = m.password_login("judy").await;
+    let mfa_token = a.body["data"]["mfa_token"].as_str().unwrap().to_owned();
+    let a = m
+        .post(
+            "login/mfa",
+            json!({"mfa_token": mfa_token, "backup_code": &enabled.backup_codes[0]}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+}
+
+/// Backup codes are stored as keyed digests (HMAC under a key derived from the MFA key):
+/// a database dump alone cannot be brute-forced (about 50 bits per code). A code stored
+/// by an earlier version (the plain SHA-256) still verifies, once.
+async fn backup_codes_are_stored_keyed_and_old_ones_still_work(t: TestDb) {
+    use auth_axum::auth_core::schema::auth_mfa_backup_codes as b;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use sha2::{Digest, Sha256};
+    if !pyotp_available() {
+        return;
+    }
+    let m = Mfa::new(t).await;
+    let (id, token) = m.app.user("kim").await;
+    let enabled = m.enable(&token).await;
+    let mut conn = m.app.t.db.conn().await.unwrap();
+    let stored: Vec<String> = auth_axum::auth_core::with_conn!(&mut conn, |c| {
+        b::table
+            .filter(b::user_id.eq(id))
+            .select(b::code_hash)
+            .load(c)
+            .await
+    })
+    .unwrap();
+    assert_eq!(stored.len(), 10);
+    let plain = |code: &str| hex::encode(Sha256::digest(format!("{id}:{}", code.replace('-', ""))));
+    for (hash, code) in stored.iter().zip(&enabled.backup_codes) {
+        assert!(hash.starts_with("h1:"), "{hash}");
+        assert!(!stored.contains(&plain(code)), "not the plain SHA-256");
+    }
+    // A code of the old format, as an earlier version stored it.
+    let old = "abcde-fghjk";
+    auth_axum::auth_core::with_conn!(&mut conn, |c| {
+        diesel::insert_into(b::table)
+            .values((
+                b::user_id.eq(id),
+                b::code_hash.eq(plain(old)),
+                b::used_at.eq(None::<time::PrimitiveDateTime>),
+                b::created_at.eq(auth_axum::auth_core::session::now()),
+            ))
+            .execute(c)
+            .await
+    })
+    .unwrap();
+    drop(conn);
+    for expected in [StatusCode::OK, StatusCode::BAD_REQUEST] {
+        let mfa_token = m.challenge("kim").await;
+        let a = m
+            .post(
+                "login/mfa",
+                json!({"mfa_token": mfa_token, "backup_code": old}),
+                None,
+            )
+            .await;
+        assert_eq!(a.status, expected, "used once, then spent: {:?}", a.body);
+    }
 }
 
 backend_tests!(
@@ -1067,6 +1134,7 @@ backend_tests!(
     turning_mfa_off_needs_password_and_code,
     admins_reset_mfa_only_for_users_they_cover,
     without_an_mfa_key_the_routes_answer_501_and_mfa_users_still_need_a_code,
+    backup_codes_are_stored_keyed_and_old_ones_still_work,
 );
 
 /// Our codes agree with pyotp's (an independent implementation) across secrets and times,

@@ -526,6 +526,25 @@ async fn linking_by_email_is_off_by_default(t: TestDb) {
     assert_eq!(me["email"], Value::Null);
 }
 
+/// An address the provider did not verify does not become the new account's: whoever
+/// claimed `victim@example.test` at a provider that does not check cannot sit in an account
+/// that later receives the victim's mail (and their password-reset links).
+async fn an_unverified_address_is_not_stored(t: TestDb) {
+    let Some(f) = Flow::new(t, "unverified", |c| c).await else {
+        return;
+    };
+    f.scenario(json!({"sub": "u1", "claims": {"email": "victim@example.test", "email_verified": false, "preferred_username": "claimer"}})).await;
+    let token = f.logged_in("/").await;
+    let me = f.me(&token).await;
+    assert_eq!(me["email"], Value::Null, "{me:?}");
+    // Verified: stored, and marked so.
+    f.scenario(json!({"sub": "u2", "claims": {"email": "owner@example.test", "email_verified": true, "preferred_username": "owner"}})).await;
+    let token = f.logged_in("/").await;
+    let me = f.me(&token).await;
+    assert_eq!(me["email"], "owner@example.test");
+    assert_eq!(me["is_verified"], true);
+}
+
 async fn no_user_is_created_when_configured_so(t: TestDb) {
     let Some(f) = Flow::new(t, "nocreate", |c| c.create_users(false)).await else {
         return;
@@ -871,6 +890,7 @@ async fn an_unreachable_provider_is_503(t: TestDb) {
 }
 
 backend_tests!(
+    an_unverified_address_is_not_stored,
     full_flow_creates_then_reuses_the_user,
     state_is_single_use_and_bound_to_the_browser,
     an_expired_state_is_refused,

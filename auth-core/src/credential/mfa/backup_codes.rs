@@ -2,16 +2,24 @@
 //! for when the authenticator is lost.
 //!
 //! A code is 10 characters from a 31-letter alphabet without look-alikes (about 50 bits),
-//! shown as `xxxxx-xxxxx`. Only the SHA-256 of the user id and the normalized code is
-//! stored. A code is used up by the one `UPDATE` that sets its `used_at`: two requests
-//! racing with the same code cannot both pass.
+//! shown as `xxxxx-xxxxx`. What is stored is a keyed digest of the user id and the
+//! normalized code: HMAC-SHA256 under a key derived from the MFA key ([`CodeKey`]),
+//! written `h1:` and 43 base64url characters. About 50 bits would not resist a brute force
+//! of a plain hash taken from a database dump; without the key, a digest reveals nothing.
+//! Codes stored by earlier versions (the plain SHA-256, 64 hex digits) still verify until
+//! they are used or replaced. A code is used up by the one `UPDATE` that sets its
+//! `used_at`: two requests racing with the same code cannot both pass.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use time::PrimitiveDateTime;
 
+use super::MfaConfig;
 use crate::db::DbConn;
 use crate::error::Result;
 use crate::schema::auth_mfa_backup_codes as b;
@@ -44,8 +52,41 @@ fn normalized(code: &str) -> Option<String> {
     (clean.len() == LEN && clean.bytes().all(|b| ALPHABET.contains(&b))).then_some(clean)
 }
 
-/// What is stored of a code.
-fn digest(user_id: i64, normalized: &str) -> String {
+/// The key of the backup codes' digests, derived from the MFA key
+/// ([`MfaConfig::key`]): changing that key makes the stored codes unusable, as it does
+/// the TOTP secrets.
+#[derive(Clone)]
+pub struct CodeKey([u8; 32]);
+
+impl std::fmt::Debug for CodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeKey(..)")
+    }
+}
+
+impl CodeKey {
+    /// The key of `config`'s backup codes.
+    pub fn of(config: &MfaConfig) -> CodeKey {
+        CodeKey(config.key.derive("auth-core mfa backup codes v1"))
+    }
+}
+
+/// The prefix of a keyed digest.
+const KEYED: &str = "h1:";
+
+/// What is stored of a code: the keyed digest.
+fn digest(key: &CodeKey, user_id: i64, normalized: &str) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&key.0).expect("HMAC takes a key of any length");
+    mac.update(format!("{user_id}:{normalized}").as_bytes());
+    format!(
+        "{KEYED}{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// What earlier versions stored: the plain SHA-256 (still accepted until used).
+fn legacy_digest(user_id: i64, normalized: &str) -> String {
     hex::encode(Sha256::digest(format!("{user_id}:{normalized}").as_bytes()))
 }
 
@@ -53,6 +94,7 @@ fn digest(user_id: i64, normalized: &str) -> String {
 /// they are seen). Run it in the transaction that turns MFA on or regenerates.
 pub async fn replace(
     conn: &mut DbConn,
+    key: &CodeKey,
     user_id: i64,
     now: PrimitiveDateTime,
 ) -> Result<Vec<String>> {
@@ -63,7 +105,7 @@ pub async fn replace(
             let clean = normalized(code).unwrap_or_default();
             (
                 b::user_id.eq(user_id),
-                b::code_hash.eq(digest(user_id, &clean)),
+                b::code_hash.eq(digest(key, user_id, &clean)),
                 b::used_at.eq(None::<PrimitiveDateTime>),
                 b::created_at.eq(now),
             )
@@ -85,9 +127,11 @@ pub async fn replace(
     Ok(codes)
 }
 
-/// Uses `code` up for `user_id`: `true` when it was one of their unused codes.
+/// Uses `code` up for `user_id`: `true` when it was one of their unused codes. Without a
+/// `key` (a server without MFA configured) only codes stored by earlier versions can match.
 pub async fn redeem(
     conn: &mut DbConn,
+    key: Option<&CodeKey>,
     user_id: i64,
     code: &str,
     now: PrimitiveDateTime,
@@ -95,11 +139,14 @@ pub async fn redeem(
     let Some(clean) = normalized(code) else {
         return Ok(false);
     };
-    let hash = digest(user_id, &clean);
+    let mut hashes = vec![legacy_digest(user_id, &clean)];
+    if let Some(key) = key {
+        hashes.push(digest(key, user_id, &clean));
+    }
     let found: Option<i64> = with_conn!(conn, |c| {
         b::table
             .filter(b::user_id.eq(user_id))
-            .filter(b::code_hash.eq(&hash))
+            .filter(b::code_hash.eq_any(&hashes))
             .filter(b::used_at.is_null())
             .select(b::id)
             .first(c)
@@ -162,6 +209,19 @@ mod tests {
             normalized("abcde-fghi0").is_none(),
             "0 is not in the alphabet"
         );
-        assert_ne!(digest(1, &clean), digest(2, &clean), "bound to the user");
+        let key = CodeKey([7; 32]);
+        assert_ne!(
+            digest(&key, 1, &clean),
+            digest(&key, 2, &clean),
+            "bound to the user"
+        );
+        assert_ne!(
+            digest(&key, 1, &clean),
+            digest(&CodeKey([8; 32]), 1, &clean),
+            "bound to the key"
+        );
+        let stored = digest(&key, 1, &clean);
+        assert!(stored.starts_with(KEYED) && stored.len() <= 64, "{stored}");
+        assert_ne!(stored, legacy_digest(1, &clean));
     }
 }

@@ -30,6 +30,16 @@ impl std::fmt::Debug for SecretKey {
 }
 
 impl SecretKey {
+    /// A key for another purpose, derived from this one: HMAC-SHA256 of `label` under it.
+    /// The backup codes' keyed digests use one, so that no key serves two purposes.
+    pub(crate) fn derive(&self, label: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC takes a key of any length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The key of these 32 bytes.
     pub fn from_bytes(bytes: [u8; 32]) -> SecretKey {
         SecretKey(bytes)
