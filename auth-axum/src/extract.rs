@@ -455,7 +455,8 @@ fn jwt_detail(reason: &str) -> serde_json::Value {
     serde_json::json!({ "kind": "jwt", "reason": reason })
 }
 
-/// Audits a refused bearer credential.
+/// Audits a refused bearer credential (at most one row per client and interval:
+/// [`auth_core::service::AuthService::record_rejection`]).
 async fn reject_bearer<U: UserStore>(
     auth: &Auth<U>,
     conn: &mut auth_core::DbConn,
@@ -473,7 +474,7 @@ async fn reject_bearer<U: UserStore>(
         .client(ip.as_deref(), user_agent)
         .detail(detail);
     event.user_id = user_id;
-    auth.service().record(conn, event).await?;
+    auth.service().record_rejection(conn, event).await?;
     Ok(())
 }
 

@@ -86,6 +86,7 @@ pub struct AuthService<U: UserStore> {
     login_by_email: bool,
     keep_api_keys_on_reset: bool,
     first_password_by_reset: bool,
+    rejections: crate::protection::rejections::RejectionLimiter,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
     #[cfg(feature = "oauth")]
@@ -112,6 +113,7 @@ impl<U: UserStore> Clone for AuthService<U> {
             login_by_email: self.login_by_email,
             keep_api_keys_on_reset: self.keep_api_keys_on_reset,
             first_password_by_reset: self.first_password_by_reset,
+            rejections: self.rejections.clone(),
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn.clone(),
             #[cfg(feature = "oauth")]
@@ -167,6 +169,7 @@ pub struct AuthServiceBuilder<U: UserStore> {
     login_by_email: bool,
     keep_api_keys_on_reset: bool,
     first_password_by_reset: bool,
+    rejection_interval: std::time::Duration,
     #[cfg(feature = "passkeys")]
     webauthn: Option<crate::passkey::WebauthnConfig>,
     #[cfg(feature = "oauth")]
@@ -198,6 +201,7 @@ impl<U: UserStore> Default for AuthServiceBuilder<U> {
             login_by_email: false,
             keep_api_keys_on_reset: false,
             first_password_by_reset: false,
+            rejection_interval: crate::protection::rejections::DEFAULT_INTERVAL,
         }
     }
 }
@@ -218,6 +222,14 @@ impl<U: UserStore> AuthServiceBuilder<U> {
     /// request answers 202 as always, sending nothing.
     pub fn first_password_by_reset(mut self, allow: bool) -> Self {
         self.first_password_by_reset = allow;
+        self
+    }
+
+    /// At most one `bearer.rejected` audit row per client (an IP, an IPv6 /64) in this
+    /// interval; the next row counts the refusals left out (`detail.suppressed`). Default
+    /// 60 s; zero writes every refusal. The limiter remembers at most 10,000 clients.
+    pub fn rejection_log_interval(mut self, interval: std::time::Duration) -> Self {
+        self.rejection_interval = interval;
         self
     }
 
@@ -394,6 +406,9 @@ impl<U: UserStore> AuthServiceBuilder<U> {
             login_by_email: self.login_by_email,
             keep_api_keys_on_reset: self.keep_api_keys_on_reset,
             first_password_by_reset: self.first_password_by_reset,
+            rejections: crate::protection::rejections::RejectionLimiter::new(
+                self.rejection_interval,
+            ),
             #[cfg(feature = "passkeys")]
             webauthn: self.webauthn,
             #[cfg(feature = "oauth")]
@@ -450,6 +465,30 @@ impl<U: UserStore> AuthService<U> {
     pub async fn record(&self, conn: &mut DbConn, event: NewEvent) -> Result<(), AuthError> {
         self.audit.record(conn, event).await?;
         Ok(())
+    }
+
+    /// Records the refusal of a credential (`bearer.rejected`), unless one was recorded
+    /// for the same client within the rejection interval
+    /// ([`AuthServiceBuilder::rejection_log_interval`]): a flood of bad tokens writes a
+    /// bounded number of rows, each saying how many refusals it stands for.
+    pub async fn record_rejection(
+        &self,
+        conn: &mut DbConn,
+        event: NewEvent,
+    ) -> Result<(), AuthError> {
+        let Some(suppressed) = self
+            .rejections
+            .admit(event.ip.as_deref(), std::time::Instant::now())
+        else {
+            return Ok(());
+        };
+        let mut event = event;
+        if suppressed > 0
+            && let serde_json::Value::Object(map) = &mut event.detail
+        {
+            map.insert("suppressed".into(), suppressed.into());
+        }
+        self.record(conn, event).await
     }
 
     /// Records `event` about `user` from `client`, with `detail` (the one shape most flows,

@@ -228,7 +228,7 @@ impl<U: UserStore> AuthService<U> {
                     .event(EventType::BearerRejected)
                     .detail(json!({ "kind": "refresh", "reason": reason }));
                 event.user_id = user_id;
-                self.record(&mut conn, event).await?;
+                self.record_rejection(&mut conn, event).await?;
                 Err(AuthError::RefreshRejected)
             }
         }

@@ -8,11 +8,12 @@
 use auth_axum::auth_core::audit::{self, EventFilter, EventType};
 use auth_axum::auth_core::rbac::manage;
 use auth_axum::auth_core::schema::auth_api_keys;
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::{
     CurrentUser, MaybeUser, UserStore, auth_core::session, auth_core::with_conn,
     permission_required, role_required,
 };
-use auth_tests::http::{Answer, HOST, ORIGIN, TestApp, send};
+use auth_tests::http::{Answer, HOST, ORIGIN, TEST_COST, TestApp, send};
 use auth_tests::model::v1::User;
 use auth_tests::{TestDb, backend_tests};
 use axum::Router;
@@ -54,7 +55,12 @@ struct Keys {
 
 impl Keys {
     async fn new(t: TestDb) -> Keys {
-        let app = TestApp::new(t).await;
+        // Every refused key audited (no per-client interval): the tests read each reason.
+        let service = AuthService::builder()
+            .bcrypt_cost(TEST_COST)
+            .rejection_log_interval(std::time::Duration::ZERO)
+            .build();
+        let app = TestApp::with_service(t, service).await;
         let router = Router::new()
             .route("/read", get(read))
             .route("/write", get(write).post(write))
@@ -437,6 +443,59 @@ async fn keys_cannot_manage_credentials(t: TestDb) {
 
 /// A bearer request without the session cookie needs no CSRF token (nothing a cross-site
 /// page could ride); with the cookie beside it, the check applies as for any cookie request.
+/// A flood of bad keys from one client writes one `bearer.rejected` row per interval (60 s
+/// by default), an IPv6 client counting as its /64; other clients get their own row.
+async fn a_flood_of_bad_keys_writes_a_row_per_client(t: TestDb) {
+    let service = AuthService::builder().bcrypt_cost(TEST_COST).build();
+    let app = TestApp::with_config(t, service, TestApp::forwarded_http_config()).await;
+    let bad = |ip: &'static str, n: usize| {
+        let app = &app;
+        async move {
+            for i in 0..n {
+                let key = format!("ak_{i:08}_{}", "x".repeat(43));
+                let a = app
+                    .call_bare(
+                        Method::GET,
+                        "/api/contrib/auth/me",
+                        None,
+                        &[
+                            ("authorization", &format!("Bearer {key}")),
+                            ("x-forwarded-for", ip),
+                        ],
+                    )
+                    .await;
+                assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
+            }
+        }
+    };
+    let rows = || async {
+        let mut conn = app.t.db.conn().await.unwrap();
+        audit::list(
+            &mut conn,
+            &EventFilter {
+                event: Some(EventType::BearerRejected),
+                ..EventFilter::default()
+            },
+            0,
+            100,
+        )
+        .await
+        .unwrap()
+    };
+    bad("203.0.113.5", 30).await;
+    assert_eq!(rows().await.len(), 1, "one row for thirty refusals");
+    bad("2001:db8:1:2::1", 5).await;
+    bad("2001:db8:1:2:ffff::9", 5).await;
+    assert_eq!(rows().await.len(), 2, "one /64, one more row");
+    bad("203.0.113.6", 3).await;
+    let all = rows().await;
+    assert_eq!(all.len(), 3);
+    assert!(
+        all.iter().all(|e| e.detail["reason"] == "unknown"),
+        "{all:?}"
+    );
+}
+
 async fn bearer_requests_skip_csrf_and_never_fall_back_to_the_cookie(t: TestDb) {
     let k = Keys::new(t).await;
     let (_, token) = k.editor("fay").await;
@@ -528,6 +587,7 @@ async fn the_last_use_is_written_at_most_once_a_minute(t: TestDb) {
 }
 
 backend_tests!(
+    a_flood_of_bad_keys_writes_a_row_per_client,
     keys_are_shown_once_and_stored_hashed,
     a_key_authenticates_every_guard,
     a_limited_key_holds_the_intersection,

@@ -45,11 +45,13 @@ async fn private(user: CurrentUser<User>) -> String {
     user.account.clone()
 }
 
-/// The service of these tests: cheap hashing, token logins with `jwt`.
+/// The service of these tests: cheap hashing, token logins with `jwt`, every refused
+/// token audited (no per-client interval: the tests read each refusal's reason).
 fn service(jwt: JwtConfig) -> AuthService<User> {
     AuthService::builder()
         .bcrypt_cost(auth_tests::http::TEST_COST)
         .jwt(jwt)
+        .rejection_log_interval(std::time::Duration::ZERO)
         .build()
 }
 
