@@ -78,10 +78,9 @@ async fn begin<U: UserStore + Clone + Serialize>(
     next: Option<&str>,
     link_user: Option<&U>,
 ) -> Result<Response, ApiError> {
-    let held = cookies.get(BINDING_COOKIE).map(|c| c.value().to_owned());
     let start = auth
         .service()
-        .oauth_start(auth.db(), provider, next, held.as_deref(), link_user)
+        .oauth_start(auth.db(), provider, next, link_user)
         .await?;
     cookies.add(binding_cookie(auth, start.browser_token));
     found(&start.url)

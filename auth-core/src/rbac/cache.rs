@@ -49,7 +49,7 @@ impl GrantCache {
 
     /// The cached grants of `user_id` in `scope` if they were computed at `version`.
     pub fn cached(&self, user_id: i64, scope: Option<&str>, version: i64) -> Option<Arc<Grants>> {
-        let key = (user_id, scope.map(str::to_owned));
+        let key = (user_id, super::lookup_scope(scope).map(str::to_owned));
         match self.inner.get(&key) {
             Some((cached_version, grants)) if cached_version == version => Some(grants),
             _ => None,
@@ -68,6 +68,9 @@ impl GrantCache {
         if let Some(grants) = self.cached(user_id, scope, version) {
             return Ok(grants);
         }
+        // A scope past the columns' width holds the global grants: one key for them all,
+        // so long paths cannot fill the cache with entries of their own.
+        let scope = super::lookup_scope(scope);
         let key = (user_id, scope.map(str::to_owned));
         let fresh = Arc::new(grants(conn, user_id, scope).await?);
         self.inner.insert(key, (version, fresh.clone()));

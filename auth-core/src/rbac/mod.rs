@@ -20,4 +20,15 @@ pub mod manage;
 pub mod query;
 
 pub use cache::GrantCache;
+
+/// The longest scope, in characters (the width of the scope columns). No assignment holds
+/// a longer one, so a longer scope (taken from a request's path, say) holds the global
+/// grants only.
+pub const MAX_SCOPE_CHARS: usize = 191;
+
+/// `scope` as the grant lookups read it: one longer than [`MAX_SCOPE_CHARS`] is no scope
+/// any assignment can hold, so it is the global one (and never a cache key of its own).
+pub(crate) fn lookup_scope(scope: Option<&str>) -> Option<&str> {
+    scope.filter(|s| s.chars().count() <= MAX_SCOPE_CHARS)
+}
 pub use query::{Grants, Named, grants, group_names, role_table, user_groups, user_roles, version};

@@ -45,7 +45,7 @@ impl OAuthRuntime {
 pub struct OAuthStart {
     /// The provider's authorization URL.
     pub url: String,
-    /// The browser binding (the same as the request's when it had a usable one).
+    /// The browser binding: a fresh value at every start.
     pub browser_token: String,
 }
 
@@ -89,16 +89,6 @@ pub enum OAuthOutcome<U> {
     },
 }
 
-/// A usable browser binding token: what [`session::new_token`] makes (43 base64url
-/// characters); anything else is replaced.
-fn usable_browser_token(token: Option<&str>) -> Option<&str> {
-    token.filter(|t| {
-        t.len() == 43
-            && t.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    })
-}
-
 impl<U: UserStore> AuthService<U> {
     /// The OAuth runtime, when `provider` is one of its providers.
     fn oauth_runtime(&self, provider: &str) -> Result<&OAuthRuntime, AuthError> {
@@ -115,21 +105,20 @@ impl<U: UserStore> AuthService<U> {
 
     /// Starts a login at `provider` (or, with `link_user`, the link of `provider` to that
     /// logged-in user), to come back to `next` (a local path: [`oauth::check_next`]).
-    /// `browser_token` is the binding cookie's value, kept when usable.
+    /// The browser binding is a fresh value every time: one the browser presents is never
+    /// reused, so a binding planted in the browser (a cookie set from a sibling domain)
+    /// binds nothing.
     pub async fn oauth_start(
         &self,
         db: &Database,
         provider: &str,
         next: Option<&str>,
-        browser_token: Option<&str>,
         link_user: Option<&U>,
     ) -> Result<OAuthStart, AuthError> {
         let runtime = self.oauth_runtime(provider)?;
         let next = oauth::check_next(next)?;
         let started = runtime.upstream.start(provider).await?;
-        let browser_token = usable_browser_token(browser_token)
-            .map(str::to_owned)
-            .unwrap_or_else(session::new_token);
+        let browser_token = session::new_token();
         let mut conn = db.conn().await?;
         state::store(
             &mut conn,
@@ -465,19 +454,5 @@ impl<U: UserStore> AuthService<U> {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::usable_browser_token;
-
-    #[test]
-    fn only_our_tokens_bind_a_browser() {
-        let ours = crate::session::new_token();
-        assert_eq!(usable_browser_token(Some(&ours)), Some(ours.as_str()));
-        assert_eq!(usable_browser_token(Some("short")), None);
-        assert_eq!(usable_browser_token(Some(&"a;".repeat(22)[..43])), None);
-        assert_eq!(usable_browser_token(None), None);
     }
 }

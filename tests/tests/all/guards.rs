@@ -416,6 +416,22 @@ async fn scoped_permissions_follow_the_path(t: TestDb) {
         StatusCode::OK,
         "a global grant holds in every scope"
     );
+    // A scope past the columns' width (191 characters) holds no assignment: the global
+    // grants decide, and a path cannot make grant-cache entries of its own.
+    for n in [192, 4000] {
+        let long = format!("/projects/{}", "p".repeat(n));
+        assert_eq!(g.get(&long, Some(&global_token)).await, StatusCode::OK);
+        assert_eq!(
+            g.get(&long, Some(&local_token)).await,
+            StatusCode::FORBIDDEN
+        );
+    }
+    // Nor can an assignment be made in such a scope: a clear refusal, not a driver error.
+    let long = "p".repeat(192);
+    let err = manage::assign_role(&mut conn, local, "Viewer", Some(&long))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("191"), "{err}");
 }
 
 async fn stacked_guards_all_apply(t: TestDb) {

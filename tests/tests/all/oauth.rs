@@ -253,6 +253,27 @@ async fn full_flow_creates_then_reuses_the_user(t: TestDb) {
     assert!(location(&a).starts_with(&format!("http://127.0.0.1:{}/authorize?", f.ports.oidc)));
 }
 
+/// The binding cookie is a fresh value at every authorization: a value planted in the
+/// browser (set from a sibling domain, say) is never adopted, so it binds nothing.
+async fn a_planted_binding_is_never_reused(t: TestDb) {
+    let Some(f) = Flow::new(t, "planted", |c| c).await else {
+        return;
+    };
+    f.scenario(json!({"sub": "sub-p"})).await;
+    let planted = "p".repeat(43);
+    let (url, binding) = f.start("mock", "/", &format!("auth_oauth={planted}")).await;
+    assert_ne!(binding, planted, "a fresh binding");
+    let back = f.at_provider(&url).await;
+    refused(
+        &f.get(&back, &format!("auth_oauth={planted}")).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    );
+    // Two starts in one browser: each its own value.
+    let (_, again) = f.start("mock", "/", &format!("auth_oauth={binding}")).await;
+    assert_ne!(again, binding);
+}
+
 async fn state_is_single_use_and_bound_to_the_browser(t: TestDb) {
     let Some(f) = Flow::new(t, "state", |c| c).await else {
         return;
@@ -890,6 +911,7 @@ async fn an_unreachable_provider_is_503(t: TestDb) {
 }
 
 backend_tests!(
+    a_planted_binding_is_never_reused,
     an_unverified_address_is_not_stored,
     full_flow_creates_then_reuses_the_user,
     state_is_single_use_and_bound_to_the_browser,

@@ -15,7 +15,7 @@ use super::escalation::Authority;
 use super::{now, scope_key, scope_of};
 use crate::authority::Actor;
 use crate::db::DbConn;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::schema::{auth_roles, auth_user_groups, auth_user_roles};
 use crate::with_conn;
 
@@ -51,6 +51,12 @@ pub async fn assign_role(
     role: &str,
     scope: Option<&str>,
 ) -> Result<bool> {
+    if scope.is_some_and(|s| s.chars().count() > super::super::MAX_SCOPE_CHARS) {
+        return Err(Error::Invalid(format!(
+            "scope: at most {} characters",
+            super::super::MAX_SCOPE_CHARS
+        )));
+    }
     let scope = scope_key(scope);
     changing!(conn, |c| {
         let role_id = id_of!(c, auth_roles, name, role, "role");
