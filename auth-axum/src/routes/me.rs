@@ -35,8 +35,10 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
 /// PATCH me: `email` and the model's custom fields, at the top level or under `extra`
 /// (as `me` answers them); identity, password and flags are refused (they have their own
 /// routes). Only the fields sent are written. A new e-mail address needs
-/// `current_password` too (422 without it, 401 `invalid_credentials` when wrong); it is
-/// then unverified, and the old address is told.
+/// `current_password` too (422 without it, 401 `invalid_credentials` when wrong). With
+/// account mail it is confirmed first (202: the link mailed to it makes the change, and the
+/// current address is told); without, it is written at once, unverified, and the old
+/// address is told.
 #[utoipa::path(
     patch,
     path = "/me",
@@ -44,6 +46,7 @@ pub(crate) async fn get<U: UserStore + Clone + Serialize>(
     request_body = UserChanges,
     responses(
         (status = 200, description = "Updated: the user.", body = inline(Envelope<UserWithMemberships>)),
+        (status = 202, description = "With account mail, a new `email` waits for its confirmation: the link mailed to it makes the change (`POST verify`); the other fields are updated, and the answer is the user as now.", body = inline(Envelope<UserWithMemberships>)),
         (status = 401, description = "A wrong `current_password` (`invalid_credentials`).", body = ErrorBody),
         (status = 409, description = "The e-mail address is taken (`conflict`).", body = ErrorBody),
         (status = 422, description = "An unknown or core field, a wrong type, a missing `current_password` (`invalid_input`).", body = ErrorBody),
@@ -71,9 +74,12 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     if let Some(Value::String(email)) = changes.get("email") {
         validate::email(email)?;
     }
+    let actor = current.actor(client.clone());
+    let original = current.user.clone();
     let mut user = current.user;
     let before_email = user.email().map(str::to_owned);
     user.apply_changes(&changes).map_err(ApiError::invalid)?;
+    let mut pending = None;
     if user.email() != before_email.as_deref() {
         let Some(password) = current_password else {
             return Err(ApiError::invalid(
@@ -89,6 +95,19 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
                 EventType::EmailChangeFailed,
             )
             .await?;
+        // With account mail, the new address is confirmed first: the account keeps the
+        // old one until the link mailed to the new one is followed.
+        let new = user.email().unwrap_or_default().to_owned();
+        if auth
+            .service()
+            .request_email_change(auth.db(), &original, &actor, &new)
+            .await?
+        {
+            changes.remove("email");
+            user = original;
+            user.apply_changes(&changes).map_err(ApiError::invalid)?;
+            pending = Some(new);
+        }
     }
     let fields: Vec<&str> = changes.keys().map(String::as_str).collect();
     let mut conn = auth.db().conn().await?;
@@ -108,7 +127,14 @@ pub(crate) async fn patch<U: UserStore + Clone + Serialize>(
     }
     let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
     let data = wire::user_with_memberships(&mut conn, &user).await?;
-    Ok(response::ok(data, "updated"))
+    Ok(match pending {
+        None => response::ok(data, "updated"),
+        Some(new) => response::with_status(
+            axum::http::StatusCode::ACCEPTED,
+            data,
+            &format!("updated; confirm {new} with the link mailed to it to make it the address"),
+        ),
+    })
 }
 
 // No `Debug`: it holds a secret that must never reach a log.

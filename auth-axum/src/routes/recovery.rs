@@ -203,16 +203,23 @@ fn query_token(query: &HashMap<String, String>) -> Result<&str, ApiError> {
     Ok(token)
 }
 
+/// Whether `query`'s token is a usable token of one of `purposes` (the first that knows it
+/// answers).
 async fn check<U: UserStore + Clone + Serialize>(
     auth: &Auth<U>,
-    purpose: Purpose,
+    purposes: &[Purpose],
     query: &HashMap<String, String>,
 ) -> Result<Response, ApiError> {
     let token = query_token(query)?;
     let mut conn = auth.db().conn().await?;
-    account_token::peek(&mut conn, purpose, token)
-        .await
-        .map_err(AuthError::from)?;
+    let mut found = Err(TokenError::Invalid);
+    for purpose in purposes {
+        found = account_token::peek(&mut conn, *purpose, token).await;
+        if !matches!(found, Err(TokenError::Invalid)) {
+            break;
+        }
+    }
+    found.map_err(AuthError::from)?;
     Ok(response::ok(
         TokenValid { valid: true },
         "the token is valid",
@@ -236,7 +243,7 @@ pub(crate) async fn check_reset<U: UserStore + Clone + Serialize>(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
-    check(&auth, Purpose::PasswordReset, &query).await
+    check(&auth, &[Purpose::PasswordReset], &query).await
 }
 
 /// `GET verify?token=`: whether a verification token is still usable.
@@ -255,5 +262,6 @@ pub(crate) async fn check_verify<U: UserStore + Clone + Serialize>(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|_| ApiError::invalid("the query string is malformed"))?;
-    check(&auth, Purpose::VerifyEmail, &query).await
+    // The link of an e-mail change is a verification link too.
+    check(&auth, &[Purpose::EmailChange, Purpose::VerifyEmail], &query).await
 }

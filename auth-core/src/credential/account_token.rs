@@ -28,6 +28,9 @@ pub enum Purpose {
     PasswordReset,
     /// Proving the e-mail address belongs to the user.
     VerifyEmail,
+    /// Confirming a new e-mail address (the token's `email`): following its link makes it
+    /// the account's.
+    EmailChange,
 }
 
 impl Purpose {
@@ -36,6 +39,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "reset",
             Purpose::VerifyEmail => "verify",
+            Purpose::EmailChange => "email_change",
         }
     }
 }
@@ -45,7 +49,7 @@ impl Purpose {
 pub struct TokenConfig {
     /// How long a password-reset token is valid.
     pub reset_ttl: Duration,
-    /// How long a verification token is valid.
+    /// How long a verification token is valid (and a new address's confirmation).
     pub verify_ttl: Duration,
 }
 
@@ -63,7 +67,7 @@ impl TokenConfig {
     pub fn ttl(&self, purpose: Purpose) -> Duration {
         match purpose {
             Purpose::PasswordReset => self.reset_ttl,
-            Purpose::VerifyEmail => self.verify_ttl,
+            Purpose::VerifyEmail | Purpose::EmailChange => self.verify_ttl,
         }
     }
 }

@@ -103,6 +103,40 @@ impl AccountMail {
         )
     }
 
+    /// The link that confirms `to` as the account's new address (the verification link:
+    /// following it makes the change).
+    pub fn confirm_new_email(&self, to: &str, account: &str, token: &str, ttl: Duration) -> Mail {
+        Mail::new(
+            to,
+            format!("{}: confirm your new e-mail address", self.app_name),
+            format!(
+                "The account \"{account}\" at {app} asked to use this address from now on. \
+                 To confirm it, open this link within {hours} hours:\n\n{link}\n\nUntil \
+                 then the account's mail keeps going to its old address. If you did not ask \
+                 for this, ignore this mail.\n",
+                app = self.app_name,
+                hours = ttl.as_secs().div_ceil(3600),
+                link = Self::link(&self.verify_link, token),
+            ),
+        )
+    }
+
+    /// The notice to the current address that a change of address was asked for (the new
+    /// address is not named: this one may no longer be the user's).
+    pub fn email_change_requested(&self, to: &str, account: &str) -> Mail {
+        Mail::new(
+            to,
+            format!("{}: a new e-mail address was requested", self.app_name),
+            format!(
+                "Someone logged in to the account \"{account}\" at {app} asked to change its \
+                 e-mail address. Nothing changes unless the link mailed to the new address is \
+                 followed. If this was not you, reset your password now: a reset ends every \
+                 session and API key of the account, and this request with them.\n",
+                app = self.app_name,
+            ),
+        )
+    }
+
     /// The notice to the old address that an account's e-mail address changed.
     pub fn email_changed(&self, to: &str, account: &str) -> Mail {
         Mail::new(

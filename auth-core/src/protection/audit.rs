@@ -84,6 +84,9 @@ event_types! {
     Verified = "email.verified",
     /// A user's e-mail address changed (by the user, or by an administrator: detail `by`).
     EmailChanged = "email.changed",
+    /// A user asked to change their e-mail address: a confirmation link went to the new
+    /// address (detail `new`), which takes effect once the link is followed.
+    EmailChangeRequested = "email.change_requested",
     /// A user's own e-mail change was refused: wrong current password (detail `reason`:
     /// `invalid_credentials` or `throttled`).
     EmailChangeFailed = "email.change_failed",

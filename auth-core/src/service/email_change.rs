@@ -1,13 +1,21 @@
 //! Changing a user's e-mail address (ASVS 3.7.1): by the user, after their current password
 //! was checked by the caller, or by an administrator ([`super::admin`]).
+//!
+//! With account mail configured, the user's own change is confirmed: a link goes to the new
+//! address, the current one is told, and only following the link changes the account
+//! ([`AuthService::request_email_change`], then [`AuthService::verify_email`]). Someone who
+//! holds a session and the password cannot quietly move the account's mail (and its reset
+//! links) to an address of theirs.
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use super::{AuthService, ClientInfo};
-use crate::account_token::{self, Purpose};
+use super::mail::TokenMail;
+use super::{Actor, AuthService, ClientInfo};
+use crate::account_token::{self, Purpose, Redeemed, TokenError};
 use crate::audit::{By, EventType};
 use crate::backend::AuthError;
-use crate::db::DbConn;
+use crate::db::{Database, DbConn};
+use crate::error::Error;
 use crate::user::UserStore;
 
 impl<U: UserStore> AuthService<U> {
@@ -79,7 +87,11 @@ impl<U: UserStore> AuthService<U> {
             return Err(crate::Error::NotFound("user".into()).into());
         }
         if email_changed {
-            for purpose in [Purpose::PasswordReset, Purpose::VerifyEmail] {
+            for purpose in [
+                Purpose::PasswordReset,
+                Purpose::VerifyEmail,
+                Purpose::EmailChange,
+            ] {
                 account_token::revoke_for_user(conn, user.id(), purpose).await?;
             }
             tracing::info!(user_id = user.id(), "e-mail address changed");
@@ -100,5 +112,121 @@ impl<U: UserStore> AuthService<U> {
                     .map_err(AuthError::Mail)
             });
         }
+    }
+
+    /// Asks to change the acting user's e-mail address to `new` (the caller checked their
+    /// current password, or a recent proof). With account mail configured nothing changes
+    /// yet: a single-use link (as long-lived as a verification link) goes to `new`, the
+    /// current address is told, and the address changes when the link is followed
+    /// ([`AuthService::verify_email`]); `true`. Without account mail there is no link to
+    /// send: `false`, and the caller writes the address at once.
+    ///
+    /// 409 when another user holds `new`; counted against the account-mail limits (429
+    /// over them). A password set without the old one cancels a pending change.
+    pub async fn request_email_change(
+        &self,
+        db: &Database,
+        user: &U,
+        actor: &Actor,
+        new: &str,
+    ) -> Result<bool, AuthError> {
+        actor.own_login(user.id())?;
+        let Some(mail) = self.mail.clone() else {
+            return Ok(false);
+        };
+        {
+            let mut conn = db.conn().await?;
+            if let Some(other) = U::find_by_email(&mut conn, new).await?
+                && other.id() != user.id()
+            {
+                return Err(Error::Exists("e-mail address".into()).into());
+            }
+            let mut keys = vec![self.mail_account_key(user.account())];
+            keys.extend(self.mail_ip_key(actor.client()));
+            if let Some(retry_after) = self.count_mail(&mut conn, &keys).await? {
+                return Err(AuthError::Throttled { retry_after });
+            }
+        }
+        let (this, db, user_id) = (self.clone(), db.clone(), user.id());
+        let (client, new) = (actor.client().clone(), new.to_owned());
+        self.background("e-mail change", async move {
+            let mut conn = db.conn().await?;
+            let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
+                return Ok(());
+            };
+            let what = TokenMail {
+                mail: &mail,
+                purpose: Purpose::EmailChange,
+                count: false,
+                to: Some(&new),
+            };
+            if this.mail_token(&db, conn, &user, &client, what).await?
+                && let Some(old) = user.email().filter(|e| !e.is_empty())
+            {
+                let notice = mail.email_change_requested(old, user.account());
+                mail.sender.send(&notice).await.map_err(AuthError::Mail)?;
+            }
+            Ok(())
+        });
+        Ok(true)
+    }
+
+    /// Makes the address of an e-mail change token the account's (the link of
+    /// [`AuthService::request_email_change`] was followed): in one transaction behind the
+    /// user's row lock, the address is written and marked verified (the link proved it),
+    /// the user's reset, verification and change tokens die, and `email.changed` is
+    /// audited (`confirmed: true`); then the old address gets the notice. 409 when another
+    /// user took the address meanwhile.
+    pub(super) async fn confirm_email_change(
+        &self,
+        conn: &mut DbConn,
+        redeemed: Redeemed,
+        client: &ClientInfo,
+    ) -> Result<U, AuthError> {
+        let Some(new) = redeemed.email else {
+            return Err(TokenError::Invalid.into());
+        };
+        let (user, old) = conn
+            .transaction(async |conn: &mut DbConn| {
+                if !U::lock(conn, redeemed.user_id).await? {
+                    return Err(AuthError::from(TokenError::Invalid));
+                }
+                let Some(mut user) = U::find_by_id(conn, redeemed.user_id).await? else {
+                    return Err(TokenError::Invalid.into());
+                };
+                if let Some(other) = U::find_by_email(conn, &new).await?
+                    && other.id() != user.id()
+                {
+                    return Err(Error::Exists("e-mail address".into()).into());
+                }
+                let old = user.email().map(str::to_owned);
+                let mut change = Map::new();
+                change.insert("email".into(), Value::String(new.clone()));
+                user.apply_changes(&change).map_err(AuthError::Invalid)?;
+                let mut fields = vec!["email"];
+                if user.set_verified(true).is_ok() {
+                    fields.push("is_verified");
+                }
+                if !user.update_fields(conn, &fields).await? {
+                    return Err(TokenError::Invalid.into());
+                }
+                for purpose in [
+                    Purpose::PasswordReset,
+                    Purpose::VerifyEmail,
+                    Purpose::EmailChange,
+                ] {
+                    account_token::revoke_for_user(conn, user.id(), purpose).await?;
+                }
+                let event = client
+                    .event(EventType::EmailChanged)
+                    .user(user.id(), user.account())
+                    .detail(json!({ "old": old, "new": new, "confirmed": true }));
+                self.record(conn, event).await?;
+                Ok((user, old))
+            })
+            .await?;
+        tracing::info!(user_id = user.id(), "e-mail address changed (confirmed)");
+        self.email_change_notice(&user, old.as_deref());
+        Ok(user)
     }
 }

@@ -104,6 +104,9 @@ pub(super) struct TokenMail<'a> {
     pub(super) mail: &'a AccountMail,
     pub(super) purpose: Purpose,
     pub(super) count: bool,
+    /// The address to mail (and record in the token) instead of the user's own: the new
+    /// address of an e-mail change.
+    pub(super) to: Option<&'a str>,
 }
 
 impl<U: UserStore> AuthService<U> {
@@ -197,8 +200,9 @@ impl<U: UserStore> AuthService<U> {
             mail,
             purpose,
             count,
+            to,
         } = what;
-        let Some(email) = user.email().filter(|e| !e.is_empty()) else {
+        let Some(email) = to.or(user.email()).filter(|e| !e.is_empty()) else {
             return Ok(false);
         };
         if count {
@@ -230,10 +234,18 @@ impl<U: UserStore> AuthService<U> {
                 mail.verify(email, user.account(), &token, ttl),
                 EventType::VerifyRequested,
             ),
+            Purpose::EmailChange => (
+                mail.confirm_new_email(email, user.account(), &token, ttl),
+                EventType::EmailChangeRequested,
+            ),
         };
         mail.sender.send(&message).await.map_err(AuthError::Mail)?;
         let mut conn = db.conn().await?;
-        self.audit_user(&mut conn, client, event, user, json!({ "email": email }))
+        let detail = match purpose {
+            Purpose::EmailChange => json!({ "new": email }),
+            _ => json!({ "email": email }),
+        };
+        self.audit_user(&mut conn, client, event, user, detail)
             .await?;
         Ok(true)
     }

@@ -75,6 +75,7 @@ impl<U: UserStore> AuthService<U> {
             mail,
             purpose: Purpose::PasswordReset,
             count: true,
+            to: None,
         };
         if self.mail_token(db, conn, &user, client, what).await? {
             self.hooks.after_forgot_password(&user).await;
@@ -168,6 +169,8 @@ pub(super) async fn replace_password<U: UserStore>(
         crate::api_key::delete_for_user(conn, user.id()).await?
     };
     account_token::revoke_for_user(conn, user.id(), Purpose::PasswordReset).await?;
+    // A pending address change dies with the old password (it may be an intruder's).
+    account_token::revoke_for_user(conn, user.id(), Purpose::EmailChange).await?;
     throttle::clear(conn, &throttle::Key::account(user.account())).await?;
     Ok(Evicted { sessions, api_keys })
 }

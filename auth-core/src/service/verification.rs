@@ -79,13 +79,16 @@ impl<U: UserStore> AuthService<U> {
             mail,
             purpose: Purpose::VerifyEmail,
             count,
+            to: None,
         };
         self.mail_token(db, conn, &user, client, what).await?;
         Ok(())
     }
 
     /// Marks the user's e-mail address verified with a verification token (single use).
-    /// A token mailed to an address the user has since changed is refused.
+    /// A token mailed to an address the user has since changed is refused. The token of
+    /// an e-mail change ([`AuthService::request_email_change`]) makes its new address the
+    /// account's, verified.
     pub async fn verify_email(
         &self,
         db: &Database,
@@ -94,6 +97,19 @@ impl<U: UserStore> AuthService<U> {
     ) -> Result<U, AuthError> {
         let user = {
             let mut conn = db.conn().await?;
+            match account_token::redeem(&mut conn, Purpose::EmailChange, token).await {
+                Ok(redeemed) => {
+                    let user = self
+                        .confirm_email_change(&mut conn, redeemed, client)
+                        .await?;
+                    drop(conn);
+                    self.hooks.after_verify(&user).await;
+                    return Ok(user);
+                }
+                // Not an address change: a verification token, or nothing.
+                Err(account_token::TokenError::Invalid) => {}
+                Err(e) => return Err(e.into()),
+            }
             let redeemed = account_token::redeem(&mut conn, Purpose::VerifyEmail, token).await?;
             let Some(mut user) = U::find_by_id(&mut conn, redeemed.user_id).await? else {
                 return Err(account_token::TokenError::Invalid.into());

@@ -49,8 +49,10 @@ async fn load(app: &TestApp, id: i64) -> User {
 }
 
 /// Self-service: no current password, no change (422); a wrong one, 401; the right one
-/// changes it, and then the address is unverified, the reset link mailed to the old
-/// address is dead, the old address got a notice, and `email.changed` is recorded.
+/// mails a link to the new address (and a notice to the current one) and changes nothing
+/// until it is followed; then the address is the new one, verified, the reset link mailed
+/// to the old address is dead, the old address got a notice, and `email.changed` is
+/// recorded.
 async fn email_change_needs_the_password_and_cleans_up(t: TestDb) {
     let server = SmtpServer::start();
     let app = app_with_mail(t, &server).await;
@@ -103,10 +105,17 @@ async fn email_change_needs_the_password_and_cleans_up(t: TestDb) {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert!(events(&app, EventType::EmailChanged).await.is_empty());
 
+    // The right password: nothing changes until the new address confirms it. A link goes
+    // there; the current address is told (without the new one).
     let a = patch(json!({"email": "new@example.test", "current_password": "pass-word-1"})).await;
-    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
-    assert_eq!(a.body["data"]["email"], "new@example.test");
-    assert_eq!(a.body["data"]["is_verified"], false);
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.body);
+    assert_eq!(a.body["data"]["email"], "alice@example.test");
+    let confirm = server.next_mail().await;
+    assert_eq!(confirm.rcpt_to, vec!["new@example.test".to_owned()]);
+    let requested = server.next_mail().await;
+    assert_eq!(requested.rcpt_to, vec!["alice@example.test".to_owned()]);
+    assert!(!requested.text().contains("new@example.test"));
+    assert_eq!(requested.first_link(), None, "no token to the old address");
     let user = load(&app, id).await;
     assert_eq!(
         (
@@ -114,8 +123,24 @@ async fn email_change_needs_the_password_and_cleans_up(t: TestDb) {
             user.is_verified,
             user.first_name.as_str()
         ),
-        (Some("new@example.test"), false, "Alice")
+        (Some("alice@example.test"), true, "Alice")
     );
+    assert!(events(&app, EventType::EmailChanged).await.is_empty());
+    // The link makes the change: the new address, verified (the link proved it).
+    let link = confirm.first_link().expect("a confirmation link");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let a = app.get(&format!("verify?token={token}"), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let a = app.post("verify", json!({"token": token}), None).await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert_eq!(a.body["data"]["email"], "new@example.test");
+    let user = load(&app, id).await;
+    assert_eq!(
+        (user.email.as_deref(), user.is_verified),
+        (Some("new@example.test"), true)
+    );
+    let a = app.post("verify", json!({"token": token}), None).await;
+    assert_eq!(a.code(), "invalid_token", "single use");
     let a = app
         .post(
             "reset-password",
@@ -147,6 +172,72 @@ async fn email_change_needs_the_password_and_cleans_up(t: TestDb) {
     assert_eq!(changed[0].user_id, Some(id));
     assert_eq!(changed[0].detail["old"], "alice@example.test");
     assert_eq!(changed[0].detail["new"], "new@example.test");
+    assert_eq!(changed[0].detail["confirmed"], true);
+    app.auth.service().wait_background().await;
+    assert_eq!(events(&app, EventType::EmailChangeRequested).await.len(), 1);
+}
+
+/// A pending change dies with a password reset (the request may be an intruder's), and
+/// the link of a change cannot take an address another user got meanwhile.
+async fn a_pending_change_dies_with_a_reset(t: TestDb) {
+    let server = SmtpServer::start();
+    let app = app_with_mail(t, &server).await;
+    let a = app
+        .post(
+            "register",
+            json!({"account": "erin", "password": "pass-word-1", "email": "erin@example.test"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    server.next_mail().await; // the verification mail
+    let session = app.login("erin", "pass-word-1").await;
+    let a = app
+        .call(
+            Method::PATCH,
+            "/api/contrib/auth/me",
+            Some(json!({"email": "thief@example.test", "current_password": "pass-word-1"})),
+            Some(&session),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::ACCEPTED, "{:?}", a.body);
+    let confirm = server.next_mail().await;
+    assert_eq!(confirm.rcpt_to, vec!["thief@example.test".to_owned()]);
+    let change = confirm
+        .first_link()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    server.next_mail().await; // the notice to erin
+    // Erin resets her password through her (still her) address.
+    app.post("forgot-password", json!({"account": "erin"}), None)
+        .await;
+    let reset = server.next_mail().await;
+    assert_eq!(reset.rcpt_to, vec!["erin@example.test".to_owned()]);
+    let reset = reset
+        .first_link()
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let a = app
+        .post(
+            "reset-password",
+            json!({"token": reset, "new_password": "brand-new-9"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let a = app.post("verify", json!({"token": change}), None).await;
+    assert_eq!(a.code(), "invalid_token", "the change died with the reset");
+    let user = User::find_by_account(&mut app.t.db.conn().await.unwrap(), "erin")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.email.as_deref(), Some("erin@example.test"));
 }
 
 /// An administrator changes the address without a password; the same clean-up follows and
@@ -350,6 +441,7 @@ async fn admin_delete_is_all_or_nothing(t: TestDb) {
 }
 
 backend_tests!(
+    a_pending_change_dies_with_a_reset,
     email_change_needs_the_password_and_cleans_up,
     admin_email_change_is_audited_with_the_admin,
     only_changed_columns_are_written,
