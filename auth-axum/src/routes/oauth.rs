@@ -138,14 +138,15 @@ pub(crate) async fn login_redirect<U: UserStore + Clone + Serialize>(
     .await
 }
 
-/// Starts linking a provider to the logged-in user.
+/// Starts linking a provider to the logged-in user: a POST (a form's, or a script's), so
+/// that it passes the CSRF check; a cross-site page cannot start it.
 #[utoipa::path(
-    get,
+    post,
     path = "/oauth/{provider}/link",
     tag = "external identity",
     params(("provider" = String, Path, description = "The provider's configured name."), NextQuery),
     responses(
-        (status = 302, description = "To the provider; the callback links the identity to this user (no new session)."),
+        (status = 303, description = "To the provider (a form's POST follows it); the callback links the identity to this user (no new session)."),
         (status = 403, description = "The session's last proof of identity is older than the sudo window, 10 minutes by default (`reauthentication_required`: `POST reauthenticate`).", body = ErrorBody),
         (status = 404, description = "No such provider (`not_found`).", body = ErrorBody),
         (status = 422, description = "`next` is not a local path (`invalid_input`).", body = ErrorBody),
@@ -163,14 +164,17 @@ pub(crate) async fn link<U: UserStore + Clone + Serialize>(
     auth.service()
         .sudo(&current.actor(client), current.user.id())?;
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    begin(
+    let mut answer = begin(
         &auth,
         &cookies,
         &provider,
         query.next.as_deref(),
         Some(&current.user),
     )
-    .await
+    .await?;
+    // See Other: the browser follows a POST's redirect with a GET.
+    *answer.status_mut() = StatusCode::SEE_OTHER;
+    Ok(answer)
 }
 
 /// The provider's redirect back.

@@ -141,7 +141,7 @@ async fn a_stolen_session_cannot_keep_the_account(t: TestDb) {
         (Method::POST, "passkeys/register/start", json!({})),
         (Method::DELETE, "passkeys/1", Value::Null),
         (Method::DELETE, "identities/1", Value::Null),
-        (Method::GET, "oauth/github/link", Value::Null),
+        (Method::POST, "oauth/github/link", Value::Null),
     ];
     for (method, path, body) in &plants {
         let a = app

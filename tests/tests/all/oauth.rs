@@ -143,17 +143,32 @@ impl Flow {
         self.get(&back, &format!("auth_oauth={binding}")).await
     }
 
-    /// Starts linking `provider` in the session `token` and goes through the provider: the
-    /// callback's path and query, and the binding cookie.
+    /// `POST <path>` from the page's own origin (a form's submit) with these cookies.
+    async fn post(&self, path: &str, cookies: &str) -> Answer {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("host", HOST)
+            .header("origin", auth_tests::http::ORIGIN);
+        if !cookies.is_empty() {
+            req = req.header("cookie", cookies);
+        }
+        self.app.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// Starts linking `provider` in the session `token` (a form's POST) and goes through
+    /// the provider: the callback's path and query, and the binding cookie.
     async fn link_start(&self, provider: &str, next: &str, token: &str) -> (String, String) {
         let a = self
-            .get(
+            .post(
                 &format!("{AUTH}/oauth/{provider}/link?next={next}"),
                 &format!("auth_session={token}"),
             )
             .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{:?}", a.body);
         let binding = a.cookie_value("auth_oauth").expect("the binding cookie");
-        (self.at_provider(&location(&a)).await, binding)
+        let to = a.headers[header::LOCATION].to_str().unwrap().to_owned();
+        (self.at_provider(&to).await, binding)
     }
 
     /// A login that must succeed: the session token.
@@ -345,6 +360,24 @@ async fn an_expired_state_is_refused(t: TestDb) {
         StatusCode::BAD_REQUEST,
         "state_expired",
     );
+}
+
+/// `authorize` is public: each start sweeps the expired states, so a flood of starts
+/// leaves at most one state lifetime of rows (here a zero lifetime: one row).
+async fn starts_sweep_the_expired_states(t: TestDb) {
+    use auth_axum::auth_core::schema::auth_oauth_states as st;
+    use auth_axum::auth_core::with_conn;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let Some(f) = Flow::new(t, "sweep", |c| c.state_ttl(std::time::Duration::ZERO)).await else {
+        return;
+    };
+    for _ in 0..5 {
+        f.start("mock", "/", "").await;
+    }
+    let mut conn = f.app.t.db.conn().await.unwrap();
+    let rows: i64 = with_conn!(&mut conn, |c| st::table.count().get_result(c).await).unwrap();
+    assert_eq!(rows, 1, "only the latest start's row");
 }
 
 /// The query parameter `key` of the local URL `path`.
@@ -622,8 +655,34 @@ async fn link_and_unlink(t: TestDb) {
         StatusCode::CONFLICT,
         "identity_taken",
     );
+    // A cross-site page cannot start a link in bob's browser (the CSRF check), nor can a
+    // GET (a link or an image).
+    let cross = f
+        .app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("{AUTH}/oauth/mock/link"))
+                .header("host", HOST)
+                .header("origin", "https://evil.example")
+                .header("cookie", &bob_session)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (cross.status, cross.code()),
+        (StatusCode::FORBIDDEN, "csrf"),
+        "{:?}",
+        cross.body
+    );
+    let a = f
+        .get(&format!("{AUTH}/oauth/mock/link"), &bob_session)
+        .await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(a.cookie("auth_oauth").is_none());
     // Linking needs a recent login; an API-key-less anonymous request is refused.
-    let a = f.get(&format!("{AUTH}/oauth/mock/link"), "").await;
+    let a = f.post(&format!("{AUTH}/oauth/mock/link"), "").await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
     {
         // bob's login an hour old (and the session caches told, as any session change does).
@@ -649,7 +708,7 @@ async fn link_and_unlink(t: TestDb) {
             .unwrap();
     }
     let a = f
-        .get(&format!("{AUTH}/oauth/mock/link"), &bob_session)
+        .post(&format!("{AUTH}/oauth/mock/link"), &bob_session)
         .await;
     assert_eq!(
         (a.status, a.code()),
@@ -911,6 +970,7 @@ async fn an_unreachable_provider_is_503(t: TestDb) {
 }
 
 backend_tests!(
+    starts_sweep_the_expired_states,
     a_planted_binding_is_never_reused,
     an_unverified_address_is_not_stored,
     full_flow_creates_then_reuses_the_user,

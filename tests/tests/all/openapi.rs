@@ -152,7 +152,7 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "DELETE /identities/{id}",
         "GET /oauth/{provider}/authorize",
         "GET /oauth-login-redirect",
-        "GET /oauth/{provider}/link",
+        "POST /oauth/{provider}/link",
         "GET /oauth/{provider}/callback",
         "GET /admin/users",
         "POST /admin/users",

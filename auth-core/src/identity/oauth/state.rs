@@ -75,7 +75,7 @@ pub struct NewPending<'a> {
     pub link_user_id: Option<i64>,
 }
 
-/// Stores an authorization valid until `now + ttl`.
+/// Stores an authorization valid until `now + ttl`, deleting the expired ones first.
 pub async fn store(
     conn: &mut DbConn,
     new: NewPending<'_>,
@@ -93,7 +93,12 @@ pub async fn store(
         st::link_user_id.eq(new.link_user_id),
         st::expires_at.eq(now + ttl),
     );
+    // Expired authorizations are swept on the way (by their index): `authorize` is
+    // public, so the table holds at most one state lifetime of starts, whoever floods it.
     with_conn!(conn, |c| {
+        diesel::delete(st::table.filter(st::expires_at.le(now)))
+            .execute(c)
+            .await?;
         diesel::insert_into(st::table).values(row).execute(c).await
     })?;
     Ok(())
