@@ -206,24 +206,6 @@ macro_rules! backend_tests {
     )+};
 }
 
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn database_name_is_replaced() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/test", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("mysql://root@h:3306/test?ssl=false", "x"),
-            "mysql://root@h:3306/x?ssl=false"
-        );
-        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-    }
-}
-
 /// A port on 127.0.0.1 that refuses connections for as long as this value lives: the socket
 /// is bound (so no other test in this process can take the port) but never listens.
 pub struct ClosedPort {
@@ -243,5 +225,23 @@ impl ClosedPort {
     /// The port number.
     pub fn port(&self) -> u16 {
         self.socket.local_addr().expect("a bound socket").port()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("mysql://root@h:3306/test?ssl=false", "x"),
+            "mysql://root@h:3306/x?ssl=false"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
     }
 }

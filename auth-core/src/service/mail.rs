@@ -273,6 +273,26 @@ impl<U: UserStore> AuthService<U> {
     }
 }
 
+/// The ways into user `user_id`'s account that a password reset leaves: their passkeys,
+/// their authenticator, their linked identities.
+async fn remaining_ways_in(conn: &mut DbConn, user_id: i64) -> Result<Vec<String>, AuthError> {
+    let mut items: Vec<String> = crate::passkey::list_for_user(conn, user_id)
+        .await?
+        .into_iter()
+        .map(|p| format!("the passkey \"{}\"", p.name))
+        .collect();
+    if crate::mfa::totp::is_enabled(conn, user_id).await? {
+        items.push("an authenticator app (two-factor authentication)".into());
+    }
+    items.extend(
+        crate::identity::list_for_user(conn, user_id)
+            .await?
+            .into_iter()
+            .map(|i| format!("the linked {} identity", i.provider)),
+    );
+    Ok(items)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -301,24 +321,4 @@ mod tests {
         tasks.wait().await;
         assert_eq!(ran.load(Ordering::SeqCst), 1);
     }
-}
-
-/// The ways into user `user_id`'s account that a password reset leaves: their passkeys,
-/// their authenticator, their linked identities.
-async fn remaining_ways_in(conn: &mut DbConn, user_id: i64) -> Result<Vec<String>, AuthError> {
-    let mut items: Vec<String> = crate::passkey::list_for_user(conn, user_id)
-        .await?
-        .into_iter()
-        .map(|p| format!("the passkey \"{}\"", p.name))
-        .collect();
-    if crate::mfa::totp::is_enabled(conn, user_id).await? {
-        items.push("an authenticator app (two-factor authentication)".into());
-    }
-    items.extend(
-        crate::identity::list_for_user(conn, user_id)
-            .await?
-            .into_iter()
-            .map(|i| format!("the linked {} identity", i.provider)),
-    );
-    Ok(items)
 }
