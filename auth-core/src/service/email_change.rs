@@ -9,7 +9,6 @@
 
 use serde_json::{Map, Value, json};
 
-use super::mail::TokenMail;
 use super::{Actor, AuthService, ClientInfo};
 use crate::account_token::{self, Purpose, Redeemed, TokenError};
 use crate::audit::{By, EventType};
@@ -134,36 +133,48 @@ impl<U: UserStore> AuthService<U> {
         let Some(mail) = self.mail.clone() else {
             return Ok(false);
         };
+        // The token is issued and the request audited here, in the request (so nothing of
+        // it writes beside the caller's own writes that follow); only the mails go out in
+        // the background.
+        let mut conn = db.conn().await?;
+        if let Some(other) = U::find_by_email(&mut conn, new).await?
+            && other.id() != user.id()
         {
-            let mut conn = db.conn().await?;
-            if let Some(other) = U::find_by_email(&mut conn, new).await?
-                && other.id() != user.id()
-            {
-                return Err(Error::Exists("e-mail address".into()).into());
-            }
-            let mut keys = vec![self.mail_account_key(user.account())];
-            keys.extend(self.mail_ip_key(actor.client()));
-            if let Some(retry_after) = self.count_mail(&mut conn, &keys).await? {
-                return Err(AuthError::Throttled { retry_after });
-            }
+            return Err(Error::Exists("e-mail address".into()).into());
         }
-        let (this, db, user_id) = (self.clone(), db.clone(), user.id());
-        let (client, new) = (actor.client().clone(), new.to_owned());
+        let mut keys = vec![self.mail_account_key(user.account())];
+        keys.extend(self.mail_ip_key(actor.client()));
+        if let Some(retry_after) = self.count_mail(&mut conn, &keys).await? {
+            return Err(AuthError::Throttled { retry_after });
+        }
+        let (id, ttl) = (user.id(), self.tokens.ttl(Purpose::EmailChange));
+        let token = conn
+            .transaction(async |conn: &mut DbConn| {
+                if !U::lock(conn, id).await? {
+                    return Err(AuthError::from(Error::NotFound("user".into())));
+                }
+                Ok(account_token::issue(conn, Purpose::EmailChange, id, Some(new), ttl).await?)
+            })
+            .await?;
+        self.audit_user(
+            &mut conn,
+            actor.client(),
+            EventType::EmailChangeRequested,
+            user,
+            json!({ "new": new }),
+        )
+        .await?;
+        drop(conn);
+        let (account, new, old) = (
+            user.account().to_owned(),
+            new.to_owned(),
+            user.email().filter(|e| !e.is_empty()).map(str::to_owned),
+        );
         self.background("e-mail change", async move {
-            let mut conn = db.conn().await?;
-            let Some(user) = U::find_by_id(&mut conn, user_id).await? else {
-                return Ok(());
-            };
-            let what = TokenMail {
-                mail: &mail,
-                purpose: Purpose::EmailChange,
-                count: false,
-                to: Some(&new),
-            };
-            if this.mail_token(&db, conn, &user, &client, what).await?
-                && let Some(old) = user.email().filter(|e| !e.is_empty())
-            {
-                let notice = mail.email_change_requested(old, user.account());
+            let confirm = mail.confirm_new_email(&new, &account, &token, ttl);
+            mail.sender.send(&confirm).await.map_err(AuthError::Mail)?;
+            if let Some(old) = old {
+                let notice = mail.email_change_requested(&old, &account);
                 mail.sender.send(&notice).await.map_err(AuthError::Mail)?;
             }
             Ok(())

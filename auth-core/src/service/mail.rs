@@ -104,9 +104,6 @@ pub(super) struct TokenMail<'a> {
     pub(super) mail: &'a AccountMail,
     pub(super) purpose: Purpose,
     pub(super) count: bool,
-    /// The address to mail (and record in the token) instead of the user's own: the new
-    /// address of an e-mail change.
-    pub(super) to: Option<&'a str>,
 }
 
 impl<U: UserStore> AuthService<U> {
@@ -200,9 +197,8 @@ impl<U: UserStore> AuthService<U> {
             mail,
             purpose,
             count,
-            to,
         } = what;
-        let Some(email) = to.or(user.email()).filter(|e| !e.is_empty()) else {
+        let Some(email) = user.email().filter(|e| !e.is_empty()) else {
             return Ok(false);
         };
         if count {

@@ -75,7 +75,6 @@ impl<U: UserStore> AuthService<U> {
             mail,
             purpose: Purpose::PasswordReset,
             count: true,
-            to: None,
         };
         if self.mail_token(db, conn, &user, client, what).await? {
             self.hooks.after_forgot_password(&user).await;

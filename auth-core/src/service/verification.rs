@@ -79,7 +79,6 @@ impl<U: UserStore> AuthService<U> {
             mail,
             purpose: Purpose::VerifyEmail,
             count,
-            to: None,
         };
         self.mail_token(db, conn, &user, client, what).await?;
         Ok(())
