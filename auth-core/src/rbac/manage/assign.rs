@@ -5,7 +5,7 @@
 //! rules of [`super::escalation`] for an [`Actor`] (the user acting, e.g. through an
 //! admin endpoint): one of [`super::ASSIGN_PERMISSIONS`], the role covered by the
 //! assigner's own permissions, and the target user covered too. A refusal is
-//! [`Error::Forbidden`](crate::Error::Forbidden).
+//! [`Error::Forbidden`].
 
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -100,8 +100,8 @@ pub async fn revoke_role(
     })
 }
 
-/// Fails with [`Error::Forbidden`](crate::Error::Forbidden) unless `actor` may assign or revoke `role` (see
-/// [`super::escalation`]); an unknown role is [`Error::NotFound`](crate::Error::NotFound). For checking a whole
+/// Fails with [`Error::Forbidden`] unless `actor` may assign or revoke `role` (see
+/// [`super::escalation`]); an unknown role is [`Error::NotFound`]. For checking a whole
 /// change before making any of it, load an [`Authority`] once instead.
 pub async fn check_may_grant(conn: &mut DbConn, actor: &Actor, role: &str) -> Result<()> {
     let authority = Authority::load(conn, actor).await?;
@@ -125,7 +125,7 @@ async fn check_assignment(
 }
 
 /// [`assign_role`] on behalf of `actor`, under the grant rules (see the module docs):
-/// [`Error::Forbidden`](crate::Error::Forbidden) when not allowed.
+/// [`Error::Forbidden`] when not allowed.
 pub async fn assign_role_as(
     conn: &mut DbConn,
     actor: &Actor,
@@ -138,7 +138,7 @@ pub async fn assign_role_as(
 }
 
 /// [`revoke_role`] on behalf of `actor`, under the grant rules (see the module docs):
-/// [`Error::Forbidden`](crate::Error::Forbidden) when not allowed.
+/// [`Error::Forbidden`] when not allowed.
 pub async fn revoke_role_as(
     conn: &mut DbConn,
     actor: &Actor,
