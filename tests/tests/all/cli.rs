@@ -541,11 +541,12 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
         .unwrap();
     }
     drop(conn);
-    // OAuth logins under way: one past its time, one live.
+    // OAuth logins under way: one live, then one past its time (a start sweeps the expired
+    // ones, so the expired one comes last).
     {
         use auth_axum::auth_core::oauth::state;
         let mut conn = app.t.db.conn().await.unwrap();
-        for (s, ttl) in [("old-state", 0), ("live-state", 600)] {
+        for (s, ttl) in [("live-state", 600), ("old-state", 0)] {
             state::store(
                 &mut conn,
                 state::NewPending {
