@@ -867,6 +867,39 @@ impl<U: UserStore> AuthBackend<U> for LdapBackend {
         Box::pin(async { Err(AuthError::Unsupported(PROVIDER.into())) })
     }
 
+    /// Binds as the directory entry the user is linked to (the identity's subject is its
+    /// DN), so that a user the directory created proves who they are again with their
+    /// directory password.
+    fn confirm_password<'a>(
+        &'a self,
+        db: &'a Database,
+        user: &'a U,
+        password: &'a str,
+    ) -> BoxFuture<'a, Option<Result<bool, AuthError>>> {
+        Box::pin(async move {
+            let linked = async {
+                let mut conn = db.conn().await?;
+                let links = identity::list_for_user(&mut conn, user.id()).await?;
+                Ok::<_, AuthError>(links.into_iter().find(|l| l.provider == PROVIDER))
+            };
+            let dn = match linked.await {
+                Ok(Some(link)) => link.subject,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            if password.is_empty() {
+                return Some(Ok(false));
+            }
+            let checked = async {
+                let mut ldap = self.connect().await?;
+                let bound = self.bind(&mut ldap, &dn, password, true).await;
+                let _ = tokio::time::timeout(self.config.operation_timeout, ldap.unbind()).await;
+                bound
+            };
+            Some(checked.await)
+        })
+    }
+
     /// Directory names match without regard to case or surrounding spaces, so each
     /// spelling of one account counts against one throttle key.
     fn throttle_name<'a>(&self, typed: &'a str) -> std::borrow::Cow<'a, str> {

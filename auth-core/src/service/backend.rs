@@ -68,6 +68,19 @@ pub trait AuthBackend<U: UserStore>: Send + Sync + 'static {
         req: &'a LoginRequest,
     ) -> BoxFuture<'a, Result<U, AuthError>>;
 
+    /// Checks `password` for `user`, who already has an account (re-authentication: sudo
+    /// mode, `POST reauthenticate`), when the user has no local password but this backend
+    /// holds their credentials (a directory). `None`: the backend cannot (the service then
+    /// checks the local password). Throttling and auditing are the caller's.
+    fn confirm_password<'a>(
+        &'a self,
+        _db: &'a Database,
+        _user: &'a U,
+        _password: &'a str,
+    ) -> BoxFuture<'a, Option<Result<bool, AuthError>>> {
+        Box::pin(async { None })
+    }
+
     /// The account name a login typed as `typed` counts against in the login throttle.
     /// The default is the text itself (the password backend's names are exact); a backend
     /// whose names are not (a directory that binds `Bob`, `BOB` and ` bob ` to one entry)

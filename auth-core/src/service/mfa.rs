@@ -355,8 +355,16 @@ impl<U: UserStore> AuthService<U> {
         let client = actor.client();
         let (mfa, method) = match (password, code) {
             (Some(password), None) => {
-                self.confirm_password(db, user, password, client, EventType::LoginFailure)
-                    .await?;
+                // A directory's user proves it with their directory password.
+                self.confirm_password_with(
+                    db,
+                    user,
+                    password,
+                    client,
+                    EventType::LoginFailure,
+                    true,
+                )
+                .await?;
                 (false, "password")
             }
             (None, Some(code)) => {

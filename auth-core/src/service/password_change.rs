@@ -26,13 +26,50 @@ impl<U: UserStore> AuthService<U> {
         client: &ClientInfo,
         failed: EventType,
     ) -> Result<(), AuthError> {
+        self.confirm_password_with(db, user, password, client, failed, false)
+            .await
+    }
+
+    /// [`AuthService::confirm_password`]; with `directory`, a user without a local password
+    /// whose credentials a backend holds (a directory: [`AuthBackend::confirm_password`])
+    /// is checked there. Re-authentication does so, so that a user the directory created
+    /// can reach sudo mode.
+    ///
+    /// [`AuthBackend::confirm_password`]: crate::backend::AuthBackend::confirm_password
+    pub(super) async fn confirm_password_with(
+        &self,
+        db: &Database,
+        user: &U,
+        password: &str,
+        client: &ClientInfo,
+        failed: EventType,
+        directory: bool,
+    ) -> Result<(), AuthError> {
         let keys = self.login_keys(user.account(), client);
         let failure = || client.event(failed).user(user.id(), user.account());
         let reserved = self.reserve_attempt(db, &keys, failure).await?;
-        let checked = match self.hasher.verify(password, user.password_hash()).await {
-            // An unreadable stored hash cannot match (the time was spent all the same).
-            Err(PasswordError::UnsupportedHash) => Ok(false),
-            other => other,
+        let mut upstream = None;
+        if directory && user.password_hash() == crate::identity::NO_PASSWORD {
+            for backend in self.backends.values() {
+                if let Some(answer) = backend.confirm_password(db, user, password).await {
+                    upstream = Some(answer);
+                    break;
+                }
+            }
+        }
+        let checked = match upstream {
+            Some(Ok(right)) => Ok(right),
+            Some(Err(e)) => {
+                // Not checked (the directory is down): the attempt does not count.
+                let mut conn = db.conn().await?;
+                self.attempt_settled(&mut conn, &reserved, false).await?;
+                return Err(e);
+            }
+            None => match self.hasher.verify(password, user.password_hash()).await {
+                // An unreadable stored hash cannot match (the time was spent all the same).
+                Err(PasswordError::UnsupportedHash) => Ok(false),
+                other => other,
+            },
         };
         let mut conn = db.conn().await?;
         match checked {

@@ -369,6 +369,40 @@ async fn wrong_passwords_are_throttled(t: TestDb) {
     assert_eq!(user_count(&app).await, 0);
 }
 
+/// A user the directory created has no local password: they reach sudo mode with their
+/// directory password (a bind as their entry), and a wrong one is refused.
+async fn a_directory_user_reauthenticates_with_the_directory(t: TestDb) {
+    let Some(s) = slapd::slapd() else { return };
+    let uid = unique("judy");
+    s.add_user(&uid, "judy-pass", None);
+    let app = ldap_app(t, template(s)).await;
+    let a = ldap_login(&app, &uid, "judy-pass").await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let token = a.token().expect("session cookie");
+    let id = a.body["data"]["id"].as_i64().unwrap();
+    app.age_sessions(id, 20 * 60).await;
+    let a = app
+        .post("api-keys", json!({"name": "ci"}), Some(&token))
+        .await;
+    assert_eq!(a.code(), "reauthentication_required", "{:?}", a.body);
+    let a = app
+        .post("reauthenticate", json!({"password": "wrong"}), Some(&token))
+        .await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{:?}", a.body);
+    let a = app
+        .post(
+            "reauthenticate",
+            json!({"password": "judy-pass"}),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let a = app
+        .post("api-keys", json!({"name": "ci"}), Some(&token))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+}
+
 /// The directory binds every spelling of a name to one entry, so every spelling counts
 /// against one throttle key: `bob`, `Bob`, `BOB` and ` bob ` do not each get their tries.
 async fn every_spelling_counts_against_one_key(t: TestDb) {
@@ -567,6 +601,7 @@ async fn the_environment_configures_ldap_login(t: TestDb) {
 }
 
 backend_tests!(
+    a_directory_user_reauthenticates_with_the_directory,
     every_spelling_counts_against_one_key,
     the_environment_configures_ldap_login,
     first_login_creates_the_user_and_later_logins_reuse_it,
