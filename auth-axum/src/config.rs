@@ -15,6 +15,12 @@ pub struct CookieConfig {
     pub secure: bool,
     /// `Domain` attribute; `None` (the default) binds the cookie to the exact host.
     pub domain: Option<String>,
+    /// Whether the cookies (session, CSRF, the OAuth binding, the passkey ceremony) carry
+    /// the `__Host-` prefix when they can: with `Secure` on and no `Domain`, so by default
+    /// in production. A browser then takes such a cookie only from this exact host over
+    /// HTTPS, with `Path=/`: no sibling domain can plant or overwrite it. Default `true`.
+    /// Turning it on (or upgrading to it) renames the cookies: everyone signs in again once.
+    pub host_prefix: bool,
 }
 
 impl Default for CookieConfig {
@@ -23,11 +29,27 @@ impl Default for CookieConfig {
             name: "auth_session".into(),
             secure: true,
             domain: None,
+            host_prefix: true,
         }
     }
 }
 
 impl CookieConfig {
+    /// The name a cookie called `base` goes by: `__Host-<base>` with the prefix on,
+    /// `Secure` on and no `Domain`; `base` otherwise.
+    pub fn named(&self, base: &str) -> String {
+        if self.host_prefix && self.secure && self.domain.is_none() {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// The session cookie's name ([`CookieConfig::named`] of [`CookieConfig::name`]).
+    pub fn session_name(&self) -> String {
+        self.named(&self.name)
+    }
+
     /// The defaults with `Secure` off, for development over plain HTTP on localhost.
     pub fn insecure_dev() -> Self {
         CookieConfig {

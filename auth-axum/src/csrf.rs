@@ -76,8 +76,8 @@ impl CsrfPolicy {
             enabled: csrf.enabled,
             scheme,
             allowed,
-            session_cookie: http.cookie.name.clone(),
-            csrf_cookie: csrf.cookie_name.clone(),
+            session_cookie: http.cookie.session_name(),
+            csrf_cookie: http.cookie.named(&csrf.cookie_name),
         }
     }
 

@@ -221,7 +221,7 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
         return Ok(Lookup::Known(memo.clone()));
     }
     let jwt = auth.service().jwt().is_some();
-    let presented = match presented(parts, &auth.http().cookie.name, jwt) {
+    let presented = match presented(parts, &auth.http().cookie.session_name(), jwt) {
         Ok(Some(presented)) => presented,
         Ok(None) => return Ok(Lookup::Known(None)),
         Err(()) => {

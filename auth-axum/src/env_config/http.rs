@@ -17,6 +17,7 @@ impl AuthConfig {
             cookie.domain = Some(domain);
         }
         vars.set("AUTH_COOKIE_SECURE", &mut cookie.secure, boolean)?;
+        vars.set("AUTH_COOKIE_HOST_PREFIX", &mut cookie.host_prefix, boolean)?;
         vars.set("AUTH_CSRF_ENABLED", &mut http.csrf.enabled, boolean)?;
         vars.set(
             "AUTH_CSRF_ALLOWED_ORIGINS",

@@ -13,6 +13,7 @@ pub(super) const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_COOKIE_NAME", "auth_session"),
     ("AUTH_COOKIE_DOMAIN", "unset (the exact host)"),
     ("AUTH_COOKIE_SECURE", "true"),
+    ("AUTH_COOKIE_HOST_PREFIX", "true"),
     ("AUTH_CSRF_ENABLED", "true"),
     (
         "AUTH_CSRF_ALLOWED_ORIGINS",

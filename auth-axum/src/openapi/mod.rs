@@ -43,6 +43,6 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
     /// merging it into the application's document.
     pub fn openapi(&self) -> utoipa::openapi::OpenApi {
         let (_, paths) = crate::routes::documented_routes::<U>().into_parts();
-        document::build::<U>(paths, &self.http().cookie.name)
+        document::build::<U>(paths, &self.http().cookie.session_name())
     }
 }

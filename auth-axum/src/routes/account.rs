@@ -115,7 +115,7 @@ pub(crate) async fn register<U: UserStore + Clone + Serialize>(
 /// The session cookie, with the configured attributes.
 pub(crate) fn session_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie<'static> {
     let cfg = &auth.http().cookie;
-    let mut cookie = Cookie::build((cfg.name.clone(), value))
+    let mut cookie = Cookie::build((cfg.session_name(), value))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
@@ -148,7 +148,7 @@ pub(crate) fn add_session_cookies<U: UserStore>(
 /// cookie's attributes (`SameSite=Lax`, `Path=/`, `Secure`, `Domain`, `Max-Age`).
 pub(crate) fn csrf_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie<'static> {
     let mut cookie = session_cookie(auth, value);
-    cookie.set_name(auth.http().csrf.cookie_name.clone());
+    cookie.set_name(auth.http().cookie.named(&auth.http().csrf.cookie_name));
     cookie.set_http_only(false);
     cookie
 }
@@ -189,7 +189,7 @@ pub(crate) async fn login<U: UserStore + Clone + Serialize>(
         return login_for_tokens(&auth, &client, body).await;
     }
     // A new token every login: the session presented before (if any) ends.
-    if let Some(old) = cookies.get(&auth.http().cookie.name) {
+    if let Some(old) = cookies.get(&auth.http().cookie.session_name()) {
         let mut conn = auth.db().conn().await?;
         session::delete_by_token(&mut conn, old.value()).await?;
     }

@@ -125,7 +125,8 @@ impl<U: UserStore + Clone + Serialize> Auth<U> {
     /// applied.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let (router, paths) = documented_routes::<U>().into_parts();
-        let document = crate::openapi::document::build::<U>(paths, &self.http().cookie.name);
+        let document =
+            crate::openapi::document::build::<U>(paths, &self.http().cookie.session_name());
         router
             .route("/openapi.json", openapi_json::route(document))
             .layer(DefaultBodyLimit::max(self.http().body_limit))

@@ -54,7 +54,7 @@ fn binding_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie<'static
         .oauth_config()
         .map(|c| c.login_ttl())
         .unwrap_or(auth_core::oauth::state::DEFAULT_STATE_TTL);
-    Cookie::build((BINDING_COOKIE, value))
+    Cookie::build((auth.http().cookie.named(BINDING_COOKIE), value))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
@@ -206,7 +206,7 @@ pub(crate) async fn callback<U: UserStore + Clone + Serialize>(
         ))
     })?;
     let token = cookies
-        .get(BINDING_COOKIE)
+        .get(&auth.http().cookie.named(BINDING_COOKIE))
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let outcome = auth

@@ -91,7 +91,7 @@ pub(crate) struct OptionsDoc {
 
 /// The ceremony cookie holding `value` (empty with `max_age` zero: its removal).
 fn ceremony_cookie<U: UserStore>(auth: &Auth<U>, value: String) -> Cookie<'static> {
-    Cookie::build((CEREMONY_COOKIE, value))
+    Cookie::build((auth.http().cookie.named(CEREMONY_COOKIE), value))
         .http_only(true)
         .same_site(SameSite::Strict)
         .path("/")
@@ -110,7 +110,7 @@ fn started<U: UserStore>(auth: &Auth<U>, cookies: &Cookies, start: CeremonyStart
 /// an empty token, which names no ceremony.
 pub(crate) fn take_token<U: UserStore>(auth: &Auth<U>, cookies: &Cookies) -> String {
     let token = cookies
-        .get(CEREMONY_COOKIE)
+        .get(&auth.http().cookie.named(CEREMONY_COOKIE))
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let mut removal = ceremony_cookie(auth, String::new());

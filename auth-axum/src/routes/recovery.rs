@@ -154,7 +154,7 @@ pub(crate) async fn reset_password<U: UserStore + Clone + Serialize>(
         .reset_password(auth.db(), &body.token, &body.new_password, &client)
         .await?;
     // Every session of the user ended, this browser's included if it had one.
-    if cookies.get(&auth.http().cookie.name).is_some() {
+    if cookies.get(&auth.http().cookie.session_name()).is_some() {
         clear_cookies(&auth, &cookies);
     }
     Ok(response::ok(

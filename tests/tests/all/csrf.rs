@@ -336,8 +336,80 @@ async fn a_scheme_or_port_mismatch_is_refused(t: TestDb) {
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
 }
 
-async fn the_own_scheme_is_https_with_a_secure_cookie_or_as_configured(t: TestDb) {
+/// With `Secure` on and no `Domain` (the production defaults) the cookies carry the
+/// `__Host-` prefix, which a browser takes only from this exact host over HTTPS, with
+/// `Path=/`: a sibling domain can neither plant nor overwrite them. The unprefixed name is
+/// not read.
+async fn secure_cookies_carry_the_host_prefix(t: TestDb) {
     let app = app_with(t, |h| h.cookie = CookieConfig::default()).await;
+    app.register("hana", "pass-word-1").await;
+    let a = app
+        .post(
+            "login",
+            json!({"account": "hana", "password": "pass-word-1"}),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    for name in ["__Host-auth_session", "__Host-auth_csrf"] {
+        let set = a
+            .cookie(name)
+            .unwrap_or_else(|| panic!("{name} in {:?}", a.set_cookies));
+        assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
+        assert!(!set.contains("Domain"), "{set}");
+    }
+    assert!(a.token().is_none(), "no unprefixed session cookie");
+    let token = a.cookie_value("__Host-auth_session").unwrap();
+    let get = |cookie: String| {
+        let app = &app;
+        async move {
+            app.call_bare(
+                Method::GET,
+                "/private",
+                None,
+                &[("host", HOST), ("cookie", &cookie)],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(
+        get(format!("__Host-auth_session={token}")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(format!("auth_session={token}")).await,
+        StatusCode::UNAUTHORIZED,
+        "the unprefixed name is not read"
+    );
+    // With a Domain (shared across subdomains) no prefix is possible: the plain names.
+    let shared = app_with(TestDb::sqlite().await, |h| {
+        h.cookie = CookieConfig {
+            domain: Some("example.com".into()),
+            ..CookieConfig::default()
+        }
+    })
+    .await;
+    shared.register("ivy", "pass-word-1").await;
+    let a = shared
+        .post(
+            "login",
+            json!({"account": "ivy", "password": "pass-word-1"}),
+            None,
+        )
+        .await;
+    assert!(a.token().is_some(), "{:?}", a.set_cookies);
+}
+
+async fn the_own_scheme_is_https_with_a_secure_cookie_or_as_configured(t: TestDb) {
+    // The plain names (this test reads them): the prefix is the next test's concern.
+    let app = app_with(t, |h| {
+        h.cookie = CookieConfig {
+            host_prefix: false,
+            ..CookieConfig::default()
+        }
+    })
+    .await;
     let (token, _) = login(&app, "alice").await;
     let cookie = session(&token);
     let http = logout(
@@ -601,6 +673,7 @@ async fn an_application_route_is_protected(t: TestDb) {
 }
 
 backend_tests!(
+    secure_cookies_carry_the_host_prefix,
     cross_origin_is_refused_and_nothing_happens,
     no_origin_no_referer_no_token_is_refused,
     same_origin_origin_is_allowed,

@@ -29,6 +29,10 @@ fn without_variables_the_defaults_stand() {
     assert_eq!(config.throttle.account_limit, 5);
     assert_eq!(config.http.cookie.name, "auth_session");
     assert!(config.http.cookie.secure, "Secure by default");
+    assert!(
+        config.http.cookie.host_prefix,
+        "the __Host- prefix by default"
+    );
     assert!(config.http.csrf.enabled);
     assert!(config.mail.is_none() && config.jwt.is_none());
     assert_eq!(config.http.registration, RegistrationMode::Open);
@@ -45,6 +49,7 @@ fn every_variable_is_applied() {
         ("AUTH_COOKIE_NAME", "sid"),
         ("AUTH_COOKIE_DOMAIN", "example.com"),
         ("AUTH_COOKIE_SECURE", "false"),
+        ("AUTH_COOKIE_HOST_PREFIX", "false"),
         ("AUTH_CSRF_ENABLED", "off"),
         (
             "AUTH_CSRF_ALLOWED_ORIGINS",
@@ -92,6 +97,7 @@ fn every_variable_is_applied() {
     assert_eq!(config.http.cookie.name, "sid");
     assert_eq!(config.http.cookie.domain.as_deref(), Some("example.com"));
     assert!(!config.http.cookie.secure);
+    assert!(!config.http.cookie.host_prefix);
     assert!(!config.http.csrf.enabled);
     assert_eq!(
         config.http.csrf.allowed_origins,
