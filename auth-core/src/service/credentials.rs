@@ -147,23 +147,16 @@ impl<U: UserStore> AuthService<U> {
         id: i64,
     ) -> Result<(), AuthError> {
         let user_id = session_user(actor)?;
-        let mut conn = db.conn().await?;
-        conn.transaction(async |conn: &mut DbConn| {
-            if !api_key::revoke_for_user(conn, user_id, id).await? {
-                return Err(Error::NotFound("api key".into()).into());
-            }
-            let event = actor
-                .event_on(
-                    EventType::ApiKeyRevoked,
-                    user_id,
-                    actor.account().unwrap_or_default(),
-                )
-                .detail(json!({ "key_id": id }));
-            self.record(conn, event).await?;
-            Ok::<_, AuthError>(())
-        })
+        let event = EventType::ApiKeyRevoked;
+        self.end_own(
+            db,
+            actor,
+            "api key",
+            event,
+            json!({ "key_id": id }),
+            async |conn| api_key::revoke_for_user(conn, user_id, id).await,
+        )
         .await?;
-        drop(conn);
         self.credential_notice(db, user_id, "an API key was revoked".into(), false);
         Ok(())
     }
@@ -186,19 +179,34 @@ impl<U: UserStore> AuthService<U> {
         id: i64,
     ) -> Result<(), AuthError> {
         let user_id = session_user(actor)?;
+        let event = EventType::SessionRevoked;
+        let detail = json!({ "session_id": id, "by": By::User.to_json() });
+        self.end_own(db, actor, "session", event, detail, async |conn| {
+            session::revoke_for_user(conn, user_id, id).await
+        })
+        .await
+    }
+
+    /// Ends one of the acting user's credentials with `end` (`false`: not theirs, 404
+    /// `what`) and records `event` with `detail`, in one transaction.
+    async fn end_own(
+        &self,
+        db: &Database,
+        actor: &Actor,
+        what: &str,
+        event: EventType,
+        detail: serde_json::Value,
+        end: impl AsyncFnOnce(&mut DbConn) -> crate::error::Result<bool>,
+    ) -> Result<(), AuthError> {
+        let user_id = session_user(actor)?;
         let mut conn = db.conn().await?;
         conn.transaction(async |conn: &mut DbConn| {
-            if !session::revoke_for_user(conn, user_id, id).await? {
-                return Err(Error::NotFound("session".into()).into());
+            if !end(conn).await? {
+                return Err(Error::NotFound(what.into()).into());
             }
             let event = actor
-                .event_on(
-                    EventType::SessionRevoked,
-                    user_id,
-                    actor.account().unwrap_or_default(),
-                )
-                .detail(json!({ "session_id": id }))
-                .by(&By::User);
+                .event_on(event, user_id, actor.account().unwrap_or_default())
+                .detail(detail);
             self.record(conn, event).await?;
             Ok(())
         })
