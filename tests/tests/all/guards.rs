@@ -469,7 +469,7 @@ async fn a_database_outage_is_503_never_allow_or_deny() {
     let router = routes(&Auth::new(db, service));
     for path in ["/members", "/staff", "/edit-publish"] {
         let req = Request::get(path)
-            .header("cookie", "auth_session=abc")
+            .header("cookie", "__Host-auth_session=abc")
             .body(Body::empty())
             .unwrap();
         let answer = send(&router, req).await;

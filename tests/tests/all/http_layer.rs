@@ -39,10 +39,10 @@ async fn public_routes_never_touch_the_database() {
     );
     let app = auth_tests::http::router(&auth);
     // Even with a session cookie, a route without an auth extractor answers.
-    let public = send(&app, get_req("/public", Some("auth_session=abc"))).await;
+    let public = send(&app, get_req("/public", Some("__Host-auth_session=abc"))).await;
     assert_eq!(public.status, StatusCode::OK);
     // A route that asks for the user does go to the database, which is down: a clean 503.
-    let private = send(&app, get_req("/private", Some("auth_session=abc"))).await;
+    let private = send(&app, get_req("/private", Some("__Host-auth_session=abc"))).await;
     assert_eq!(private.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(private.code(), "unavailable");
     assert!(
@@ -112,7 +112,7 @@ async fn rejections_are_typed() {
     );
     assert_eq!(text(bare, None).await, "wired wrong");
     assert_eq!(
-        text(unreachable, Some("auth_session=abc")).await,
+        text(unreachable, Some("__Host-auth_session=abc")).await,
         "failed: 503 Service Unavailable"
     );
 
@@ -178,10 +178,16 @@ async fn the_cookie_is_secure_by_default() {
         StatusCode::CREATED
     );
     let login = send(&app, post("login")).await;
-    let csrf = login.cookie("auth_csrf").expect("CSRF cookie").to_owned();
+    let csrf = login
+        .cookie("__Host-auth_csrf")
+        .expect("CSRF cookie")
+        .to_owned();
     assert!(csrf.contains("Secure"), "{csrf}");
     assert!(!csrf.contains("HttpOnly"), "{csrf}");
-    let cookie = login.set_cookie.unwrap();
+    let cookie = login
+        .cookie("__Host-auth_session")
+        .expect("the session cookie, __Host- prefixed")
+        .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
 }
