@@ -191,9 +191,10 @@ impl Scope {
         }
     }
 
-    /// Whether the key's value is an account name (not an IP).
+    /// Whether the key's value is an account name (not an IP): `account`, `mail_account`
+    /// and `mfa`.
     pub fn is_account(self) -> bool {
-        matches!(self, Scope::Account | Scope::MailAccount)
+        matches!(self, Scope::Account | Scope::MailAccount | Scope::Mfa)
     }
 }
 

@@ -24,12 +24,12 @@ impl<U: UserStore> Admin<'_, U> {
     /// `users.manage`. 404 when there is no such lock.
     pub async fn clear_lock(&self, actor: &Actor, scope: &str, key: &str) -> Result<(), AuthError> {
         let scope = Scope::parse(scope).ok_or_else(|| Error::NotFound("lock".into()))?;
-        let key = match scope {
-            Scope::Account | Scope::MailAccount | Scope::Mfa => Key::account(key),
-            Scope::Ip | Scope::MailIp => Key::new(scope, key),
+        let names_account = scope.is_account();
+        // An account name is normalised as the throttle writes it; an IP is taken as is.
+        let key = match names_account {
+            true => Key::new(scope, &Key::account(key).value),
+            false => Key::new(scope, key),
         };
-        let key = Key::new(scope, &key.value);
-        let names_account = matches!(scope, Scope::Account | Scope::MailAccount | Scope::Mfa);
         let mut conn = self.conn().await?;
         conn.transaction(async |conn: &mut DbConn| {
             let authority = authority(conn, actor).await?;
