@@ -106,6 +106,11 @@ pub(crate) struct ReauthBody {
     /// A TOTP code or a backup code (or give `password`); it also counts as a second
     /// factor for the session.
     code: Option<String>,
+    /// A passkey assertion for the options of `POST reauthenticate/passkey`, in the
+    /// browser that holds its `auth_webauthn` cookie (or give `password` or `code`); it
+    /// also counts as a second factor.
+    #[schema(value_type = Option<Object>)]
+    passkey: Option<serde_json::Value>,
 }
 
 /// The user's MFA state.
@@ -327,8 +332,9 @@ pub(crate) async fn login_mfa<U: UserStore + Clone + Serialize>(
     }
 }
 
-/// Proves again who the user is, in this session: the password, or a code (which also
-/// counts as the second factor). Guards with `fresh = ".."` accept the session again.
+/// Proves again who the user is, in this session: the password, a code or a passkey (each
+/// of the latter two also counts as the second factor). Guards with `fresh = ".."`, and
+/// sudo mode, accept the session again.
 #[utoipa::path(
     post,
     path = "/reauthenticate",
@@ -343,6 +349,7 @@ pub(crate) async fn login_mfa<U: UserStore + Clone + Serialize>(
 )]
 pub(crate) async fn reauthenticate<U: UserStore + Clone + Serialize>(
     State(auth): State<Auth<U>>,
+    Jar(cookies): Jar,
     current: CurrentUser<U>,
     Client(client): Client,
     JsonBody(body): JsonBody<ReauthBody>,
@@ -351,6 +358,38 @@ pub(crate) async fn reauthenticate<U: UserStore + Clone + Serialize>(
         check_code("code", code)?;
     }
     let actor = current.actor(client);
+    if let Some(assertion) = body.passkey {
+        if body.password.is_some() || body.code.is_some() {
+            return Err(ApiError::invalid(
+                "give exactly one of `password`, `code` and `passkey`",
+            ));
+        }
+        #[cfg(feature = "passkeys")]
+        {
+            auth.service().webauthn_config()?;
+            let credential = super::passkeys::parse(assertion)?;
+            let ceremony = super::passkeys::take_token(&auth, &cookies);
+            auth.service()
+                .reauthenticate_with_passkey(
+                    auth.db(),
+                    &current.user,
+                    &actor,
+                    &ceremony,
+                    &credential,
+                )
+                .await?;
+            return session_now(&auth, &actor).await;
+        }
+        #[cfg(not(feature = "passkeys"))]
+        {
+            let _ = (assertion, &cookies);
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                crate::response::ErrorCode::NotConfigured,
+                "passkeys are not built into this server",
+            ));
+        }
+    }
     auth.service()
         .reauthenticate(
             auth.db(),
@@ -360,6 +399,14 @@ pub(crate) async fn reauthenticate<U: UserStore + Clone + Serialize>(
             body.code.as_deref(),
         )
         .await?;
+    session_now(&auth, &actor).await
+}
+
+/// The answer of a re-authentication: the actor's session as it is now.
+async fn session_now<U: UserStore + Clone>(
+    auth: &Auth<U>,
+    actor: &auth_core::Actor,
+) -> Result<Response, ApiError> {
     let session = actor.session().ok_or(AuthError::SessionRequired)?;
     let mut conn = auth.db().conn().await?;
     let now = auth_core::session::find_by_id(&mut conn, session.id)

@@ -227,7 +227,12 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
         )
         .route(passkeys::__path_list, Session, passkeys::list::<U>)
         .route(passkeys::__path_delete, Session, passkeys::delete::<U>)
-        .route(passkeys::__path_mfa_start, Public, passkeys::mfa_start::<U>);
+        .route(passkeys::__path_mfa_start, Public, passkeys::mfa_start::<U>)
+        .route(
+            passkeys::__path_reauth_start,
+            Session,
+            passkeys::reauth_start::<U>,
+        );
     let routes = routes
         .route(identities::__path_list, User, identities::list::<U>)
         .route(identities::__path_unlink, Session, identities::unlink::<U>);

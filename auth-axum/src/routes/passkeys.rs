@@ -316,6 +316,32 @@ pub(crate) struct MfaStartBody {
     mfa_token: String,
 }
 
+/// Starts a passkey re-authentication of the logged-in user (sudo mode, `fresh` guards):
+/// the options list their passkeys. Finish with `POST reauthenticate` and `{passkey: <the
+/// assertion>}`, in the same browser.
+#[utoipa::path(
+    post,
+    path = "/reauthenticate/passkey",
+    tag = "passkeys",
+    responses(
+        (status = 200, description = "The options for `navigator.credentials.get`; sets the `auth_webauthn` ceremony cookie.", body = inline(Envelope<OptionsDoc>)),
+        (status = 400, description = "The user has no passkey (`invalid_credential`).", body = ErrorBody),
+        (status = 501, description = "No relying party configured (`not_configured`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn reauth_start<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Jar(cookies): Jar,
+    current: CurrentUser<U>,
+    Client(client): Client,
+) -> Result<Response, ApiError> {
+    let start = auth
+        .service()
+        .passkey_reauth_start(auth.db(), &current.user, &current.actor(client))
+        .await?;
+    Ok(started(&auth, &cookies, start))
+}
+
 /// Starts the passkey form of a login's second step (for a user with MFA whose login
 /// answered `methods` with `passkey`): the options list that user's passkeys. Finish with
 /// `POST login/mfa` and `{mfa_token, passkey: <the assertion>}`, in the same browser.

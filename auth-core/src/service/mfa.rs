@@ -392,6 +392,40 @@ impl<U: UserStore> AuthService<U> {
         Ok(method)
     }
 
+    /// [`AuthService::reauthenticate`] with a passkey: the assertion `credential` for the
+    /// ceremony of `token` ([`AuthService::passkey_reauth_start`], used up whatever
+    /// happens), checked and throttled like a second factor. The session is proven again
+    /// and counts as having passed a second factor; audited `reauthenticated` (method
+    /// `passkey`). For users without a local password too: their passkey proves them.
+    #[cfg(feature = "passkeys")]
+    pub async fn reauthenticate_with_passkey(
+        &self,
+        db: &Database,
+        user: &U,
+        actor: &Actor,
+        token: &str,
+        credential: &webauthn_rs::prelude::PublicKeyCredential,
+    ) -> Result<(), AuthError> {
+        let current = actor.own_login(user.id())?;
+        let client = actor.client();
+        let proof = MfaProof::Passkey {
+            ceremony: token,
+            credential,
+        };
+        self.verify_second_factor(db, user, proof, client, "reauthenticate")
+            .await?;
+        let mut conn = db.conn().await?;
+        session::reauthenticated(&mut conn, current.id, user.id(), session::now(), true).await?;
+        self.audit_user(
+            &mut conn,
+            client,
+            EventType::Reauthenticated,
+            user,
+            json!({ "session_id": current.id, "method": "passkey" }),
+        )
+        .await
+    }
+
     /// A code that may be a TOTP code (6 digits) or a backup code.
     async fn verify_any_code(
         &self,

@@ -356,13 +356,40 @@ impl<U: UserStore> AuthService<U> {
         db: &Database,
         mfa_token: &str,
     ) -> Result<CeremonyStart, AuthError> {
-        let rp = self.webauthn_config()?;
+        self.webauthn_config()?;
         let mut conn = db.conn().await?;
         let found = crate::mfa::challenge::find(&mut conn, mfa_token, session::now())
             .await?
             .ok_or(AuthError::MfaTokenRejected)?;
+        self.assertion_start(&mut conn, found.user_id).await
+    }
+
+    /// Starts a passkey re-authentication of `user`, who acts through a login
+    /// ([`Actor::own_login`]): the options list their passkeys. Finish with
+    /// [`AuthService::reauthenticate_with_passkey`] in the same browser; the session is
+    /// then proven again (sudo mode), and counts as having passed a second factor.
+    pub async fn passkey_reauth_start(
+        &self,
+        db: &Database,
+        user: &U,
+        actor: &Actor,
+    ) -> Result<CeremonyStart, AuthError> {
+        actor.own_login(user.id())?;
+        self.webauthn_config()?;
+        let mut conn = db.conn().await?;
+        self.assertion_start(&mut conn, user.id()).await
+    }
+
+    /// An assertion ceremony over `user_id`'s passkeys (a second factor, or a
+    /// re-authentication): [`AuthError::PasskeyUnusable`] when they have none.
+    async fn assertion_start(
+        &self,
+        conn: &mut DbConn,
+        user_id: i64,
+    ) -> Result<CeremonyStart, AuthError> {
+        let rp = self.webauthn_config()?;
         let mut keys = Vec::new();
-        for row in passkey::list_stored(&mut conn, found.user_id).await? {
+        for row in passkey::list_stored(conn, user_id).await? {
             keys.push(
                 serde_json::from_str::<Passkey>(&row.passkey)
                     .map_err(|e| internal("stored passkey", e))?,
@@ -379,13 +406,9 @@ impl<U: UserStore> AuthService<U> {
             .map_err(|e| internal("start authentication", e))?;
         let options = serde_json::to_value(&rcr).map_err(|e| internal("options", e))?;
         let state = serde_json::to_string(&state).map_err(|e| internal("state", e))?;
-        let token = passkey::start_ceremony(
-            &mut conn,
-            CeremonyKind::SecondFactor,
-            Some(found.user_id),
-            &state,
-        )
-        .await?;
+        let token =
+            passkey::start_ceremony(conn, CeremonyKind::SecondFactor, Some(user_id), &state)
+                .await?;
         Ok(CeremonyStart { options, token })
     }
 

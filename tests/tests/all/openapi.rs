@@ -189,6 +189,7 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "POST /mfa/totp/disable",
         "POST /mfa/backup-codes",
         "POST /reauthenticate",
+        "POST /reauthenticate/passkey",
         "DELETE /admin/users/{id}/mfa",
         "POST /login/mfa/passkey",
     ];

@@ -697,6 +697,70 @@ async fn without_a_relying_party_the_routes_answer_501(t: TestDb) {
     }
 }
 
+/// A passkey is a proof of identity for sudo mode: `POST reauthenticate/passkey`, then
+/// `POST reauthenticate {passkey}` in the same browser; the ceremony is used once, and an
+/// API key can start none.
+async fn a_passkey_reauthenticates_for_sudo_mode(t: TestDb) {
+    if !soft_authenticator_available() {
+        return;
+    }
+    let rp = WebauthnConfig::new("localhost", ORIGIN, "Passkey tests").unwrap();
+    let service = AuthService::builder()
+        .bcrypt_cost(TEST_COST)
+        .webauthn(rp)
+        .build();
+    let app = TestApp::with_config(t, service, TestApp::forwarded_http_config()).await;
+    let (id, alice) = app.user("alice").await;
+    let key = Authenticator::new();
+    register_passkey(&app, &alice, &key, "laptop").await;
+    app.age_sessions(id, 3600).await;
+    let session = [("auth_session", alice.as_str())];
+    let a = post(&app, "api-keys", Some(json!({"name": "ci"})), &session).await;
+    assert_eq!(a.code(), "reauthentication_required", "{:?}", a.body);
+
+    let start = post(&app, "reauthenticate/passkey", None, &session).await;
+    assert_eq!(start.status, StatusCode::OK, "{:?}", start.body);
+    let cer = ceremony(&start);
+    let options = start.body["data"].clone();
+    let assertion = key.get(&options);
+    let with_ceremony = [
+        ("auth_session", alice.as_str()),
+        ("auth_webauthn", cer.as_str()),
+    ];
+    let a = post(
+        &app,
+        "reauthenticate",
+        Some(json!({"passkey": assertion})),
+        &with_ceremony,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    assert!(a.body["data"]["mfa_at"].is_string(), "a second factor too");
+    let a = post(&app, "api-keys", Some(json!({"name": "ci"})), &session).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let key_text = a.body["data"]["key"].as_str().unwrap().to_owned();
+    // The ceremony was used.
+    let a = post(
+        &app,
+        "reauthenticate",
+        Some(json!({"passkey": assertion})),
+        &with_ceremony,
+    )
+    .await;
+    assert_eq!(a.code(), "invalid_ceremony", "{:?}", a.body);
+    // An API key starts no re-authentication.
+    let bearer = format!("Bearer {key_text}");
+    let a = app
+        .call_bare(
+            Method::POST,
+            "/api/contrib/auth/reauthenticate/passkey",
+            None,
+            &[("host", HOST), ("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(a.code(), "session_required", "{:?}", a.body);
+}
+
 /// A passkey finishes the second step of a password login for a user with MFA: the
 /// options list that user's passkeys only, another user's passkey is refused, and the
 /// ceremony is used once.
@@ -871,6 +935,7 @@ async fn a_passkey_is_a_second_factor_for_mfa_users(t: TestDb) {
 }
 
 backend_tests!(
+    a_passkey_reauthenticates_for_sudo_mode,
     a_passkey_is_a_second_factor_for_mfa_users,
     register_then_login_usernameless,
     cloned_authenticator_is_refused,
