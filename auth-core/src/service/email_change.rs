@@ -142,11 +142,8 @@ impl<U: UserStore> AuthService<U> {
         {
             return Err(Error::Exists("e-mail address".into()).into());
         }
-        let mut keys = vec![self.mail_account_key(user.account())];
-        keys.extend(self.mail_ip_key(actor.client()));
-        if let Some(retry_after) = self.count_mail(&mut conn, &keys).await? {
-            return Err(AuthError::Throttled { retry_after });
-        }
+        self.count_asked_mail(&mut conn, user.account(), actor.client())
+            .await?;
         let (id, ttl) = (user.id(), self.tokens.ttl(Purpose::EmailChange));
         let token = conn
             .transaction(async |conn: &mut DbConn| {

@@ -246,6 +246,23 @@ impl<U: UserStore> AuthService<U> {
         Ok(true)
     }
 
+    /// Counts a mail a logged-in user asked for against the account's and the client IP's
+    /// mail limits: [`AuthError::Throttled`] over either (the user is logged in: there is
+    /// nothing to hide).
+    pub(super) async fn count_asked_mail(
+        &self,
+        conn: &mut DbConn,
+        account: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        let mut keys = vec![self.mail_account_key(account)];
+        keys.extend(self.mail_ip_key(client));
+        match self.count_mail(conn, &keys).await? {
+            Some(retry_after) => Err(AuthError::Throttled { retry_after }),
+            None => Ok(()),
+        }
+    }
+
     /// Counts one account mail against `keys`; `Some(retry_after)` when a limit is reached
     /// (nothing counted then, and the mail must not go out).
     pub(super) async fn count_mail(

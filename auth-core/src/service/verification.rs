@@ -34,13 +34,10 @@ impl<U: UserStore> AuthService<U> {
         if user.is_verified() {
             return Ok(false);
         }
-        let mut keys = vec![self.mail_account_key(user.account())];
-        keys.extend(self.mail_ip_key(client));
         {
             let mut conn = db.conn().await?;
-            if let Some(retry_after) = self.count_mail(&mut conn, &keys).await? {
-                return Err(AuthError::Throttled { retry_after });
-            }
+            self.count_asked_mail(&mut conn, user.account(), client)
+                .await?;
         }
         self.queue_verify(db, mail, user, client, false);
         Ok(true)

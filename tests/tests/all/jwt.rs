@@ -790,7 +790,97 @@ async fn admin_actions_end_token_logins(t: TestDb) {
 
 backend_tests!(token_login_by_email, admin_actions_end_token_logins);
 
+/// The authority rules hold for a token login as they do for a session and an API key: an
+/// administrator's access token cannot act on its own account, a plain user's cannot raise
+/// its own roles, and a token login whose last proof is old is not in sudo mode. Nothing
+/// the refused requests asked for is changed.
+async fn a_token_login_meets_the_same_authority_rules(t: TestDb) {
+    let k = Tokens::new(t).await;
+    k.app.register("boss", PASSWORD).await;
+    k.app.register("pleb", PASSWORD).await;
+    let (boss_id, pleb_id) = (k.id("boss").await, k.id("pleb").await);
+    {
+        let mut conn = k.app.t.db.conn().await.unwrap();
+        manage::bootstrap(&mut conn).await.unwrap();
+        manage::assign_role(&mut conn, boss_id, "admin", None)
+            .await
+            .unwrap();
+    }
+    let (boss, _) = k.pair("boss").await;
+    let (pleb, _) = k.pair("pleb").await;
+    let call = |token: &str, method: Method, path: String, body: Value| {
+        let req = Request::builder()
+            .method(method)
+            .uri(format!("/api/contrib/auth/{path}"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let router = k.router.clone();
+        async move { send(&router, req).await }
+    };
+    for (path, body) in [
+        (
+            format!("admin/users/{boss_id}/password"),
+            json!({"password": "taken-over-9"}),
+        ),
+        (
+            format!("admin/users/{boss_id}/roles"),
+            json!({"roles": ["superadmin"]}),
+        ),
+    ] {
+        let method = if path.ends_with("roles") {
+            Method::PUT
+        } else {
+            Method::POST
+        };
+        let a = call(&boss, method, path.clone(), body).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::FORBIDDEN, "own_account"),
+            "{path}: {:?}",
+            a.body
+        );
+    }
+    let a = call(
+        &pleb,
+        Method::PUT,
+        format!("admin/users/{pleb_id}/roles"),
+        json!({"roles": ["admin"]}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{:?}", a.body);
+    // Nothing changed: the roles are as they were, the old password still logs in.
+    {
+        use auth_axum::auth_core::rbac::query::user_roles;
+        let mut conn = k.app.t.db.conn().await.unwrap();
+        let names = |roles: Vec<auth_axum::auth_core::rbac::Named>| {
+            roles.into_iter().map(|r| r.name).collect::<Vec<_>>()
+        };
+        let boss_roles = names(user_roles(&mut conn, boss_id).await.unwrap());
+        assert_eq!(boss_roles, ["admin"]);
+        assert!(user_roles(&mut conn, pleb_id).await.unwrap().is_empty());
+    }
+    k.pair("boss").await;
+    // Sudo mode: a token login proven an hour ago cannot add a way in.
+    k.app.age_sessions(pleb_id, 3600).await;
+    let a = call(
+        &pleb,
+        Method::POST,
+        "api-keys".into(),
+        json!({"name": "ci"}),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "reauthentication_required"),
+        "{:?}",
+        a.body
+    );
+}
+
 backend_tests!(
+    a_token_login_meets_the_same_authority_rules,
     token_login_answers_a_pair_that_passes_the_guards,
     login_with_platform_jwt_answers_the_user_and_tokens,
     access_tokens_see_permission_changes_on_the_next_request,
