@@ -9,6 +9,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use auth_core::audit::{EventType, NewEvent};
+use auth_core::pause::Point;
 use auth_core::session::{self, Session};
 use auth_core::{UserStore, rbac};
 use auth_core::{api_key, jwt};
@@ -241,6 +242,7 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
         entry = cache.replaced(presented.digest, &entry, due.clone());
         let (db, config) = (auth.db().clone(), auth.service().session_config().clone());
         tokio::spawn(async move {
+            let user_id = due.user_id();
             let write = async {
                 let mut conn = db.conn().await?;
                 match due {
@@ -249,11 +251,14 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
                     }
                     Credential::ApiKey(key) => api_key::record_use(&mut conn, key.id, now).await,
                     // Access tokens write nothing on use (their refresh renews the session).
-                    Credential::Jwt(_) => Ok(()),
+                    Credential::Jwt(_) => Ok(true),
                 }
             };
-            if let Err(e) = write.await {
-                tracing::warn!(error = %e, "session cache: background write failed");
+            match write.await {
+                Ok(true) => {}
+                // The credential is gone: revoked where this instance has not heard yet.
+                Ok(false) => db.changes().bump_user(user_id),
+                Err(e) => tracing::warn!(error = %e, "session cache: background write failed"),
             }
         });
     }
@@ -324,9 +329,15 @@ async fn resolve_miss<U: UserStore + Clone>(
         Some(cache) => {
             cache.start(auth.db()).await?;
             let before = auth.db().changes().total();
-            read.await?.map(|(current, version)| {
-                cache.insert(auth.db(), before, presented.digest, current, version)
-            })
+            match read.await? {
+                Some((current, version)) => {
+                    let user_id = current.credential.user_id();
+                    let changes = auth.db().changes();
+                    changes.pause(Point::Resolved { user_id }).await;
+                    Some(cache.insert(auth.db(), before, presented.digest, current, version))
+                }
+                None => None,
+            }
         }
         None => read.await?.map(|(current, version)| {
             let stamp = auth.db().changes().stamp(current.credential.user_id());

@@ -13,17 +13,20 @@
 //!
 //! Other instances sharing the database are heard from by a background task that reads
 //! `auth_revocations` and the RBAC version once per [`SessionCacheConfig::sync_interval`]
-//! (one small query pair per interval per instance, not per request) and evicts what they
-//! name. The sliding-expiry touch of a cached session is written in the background, at
-//! most once per [`auth_core::session::SessionConfig::touch_interval`].
+//! (one small query pair per interval per instance, not per request) through an
+//! [`auth_core::revocation::Feed`], which bumps this process's counters for what it names
+//! (so a request that read the database before that change cannot cache its read), and
+//! evicts those entries. The sliding-expiry touch of a cached session is written in the
+//! background, at most once per [`auth_core::session::SessionConfig::touch_interval`]; a
+//! touch that finds the session gone counts as its revocation.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use auth_core::revocation;
-use auth_core::{Database, UserStore, rbac};
+use auth_core::pause::Point;
+use auth_core::revocation::{self, Feed};
+use auth_core::{Database, UserStore};
 use time::PrimitiveDateTime;
 
 use crate::credential::{self, Kind};
@@ -117,19 +120,13 @@ struct Stats {
     misses: AtomicU64,
 }
 
-/// Where the log reader stands.
-struct SyncState {
-    last_id: AtomicI64,
-    rbac_version: AtomicI64,
-    last_ok: std::sync::Mutex<Instant>,
-}
-
 /// The cache of one [`crate::Auth`].
 pub(crate) struct SessionCache<U> {
     entries: Cache<Digest, Cached<U>, ByBytes>,
     config: SessionCacheConfig,
     stats: Stats,
-    sync: SyncState,
+    /// When the log was last read.
+    last_ok: std::sync::Mutex<Instant>,
     started: OnceCell<()>,
 }
 
@@ -150,11 +147,7 @@ impl<U: UserStore> SessionCache<U> {
             entries,
             config: config.clone(),
             stats: Stats::default(),
-            sync: SyncState {
-                last_id: AtomicI64::new(0),
-                rbac_version: AtomicI64::new(0),
-                last_ok: std::sync::Mutex::new(Instant::now()),
-            },
+            last_ok: std::sync::Mutex::new(Instant::now()),
             started: OnceCell::new(),
         }))
     }
@@ -231,12 +224,11 @@ impl<U: UserStore> SessionCache<U> {
         self.started
             .get_or_try_init(|| async {
                 let mut conn = db.conn().await?;
-                let last = revocation::latest_id(&mut conn).await?;
-                let version = rbac::version(&mut conn).await?;
-                self.sync.last_id.store(last, Ordering::Release);
-                self.sync.rbac_version.store(version, Ordering::Release);
+                // A skipped id is asked for during half the retention: rows older than
+                // the retention are deleted anyway.
+                let feed = Feed::new(&mut conn, self.config.retention / 2).await?;
                 let weak = Arc::downgrade(self);
-                tokio::spawn(poll(weak, db.clone(), self.config.sync_interval));
+                tokio::spawn(poll(weak, db.clone(), feed, self.config.sync_interval));
                 Ok::<(), auth_core::Error>(())
             })
             .await?;
@@ -244,26 +236,21 @@ impl<U: UserStore> SessionCache<U> {
     }
 
     /// One read of the log: evicts the users named since the last read, everything when
-    /// the RBAC version moved or the log was out of reach for too long.
-    async fn sync_once(&self, db: &Database, round: u64) -> auth_core::Result<()> {
+    /// the RBAC version moved (the feed has made their stamps stale already; eviction
+    /// frees the memory).
+    async fn sync_once(&self, db: &Database, feed: &mut Feed, round: u64) -> auth_core::Result<()> {
         let mut conn = db.conn().await?;
-        loop {
-            let after = self.sync.last_id.load(Ordering::Acquire);
-            let rows = revocation::since(&mut conn, after, 1000).await?;
-            let Some(&(last, _)) = rows.last() else { break };
-            let users: HashSet<i64> = rows.iter().map(|(_, user)| *user).collect();
-            self.entries
-                .retain(|_, e| !users.contains(&e.resolution.current.credential.user_id()));
-            self.sync.last_id.store(last, Ordering::Release);
-            if rows.len() < 1000 {
-                break;
-            }
-        }
-        let version = rbac::version(&mut conn).await?;
-        if self.sync.rbac_version.swap(version, Ordering::AcqRel) != version {
+        let heard = feed.read(&mut conn).await?;
+        if heard.rbac {
             self.entries.clear();
+        } else if !heard.users.is_empty() {
+            self.entries.retain(|_, e| {
+                !heard
+                    .users
+                    .contains(&e.resolution.current.credential.user_id())
+            });
         }
-        if let Ok(mut last_ok) = self.sync.last_ok.lock() {
+        if let Ok(mut last_ok) = self.last_ok.lock() {
             *last_ok = Instant::now();
         }
         // Now and then, forget rows every instance has had time to read.
@@ -277,14 +264,14 @@ impl<U: UserStore> SessionCache<U> {
 
     /// After a failed read: drops everything when the log has been out of reach for half
     /// the retention (rows may be deleted before this instance reads them).
-    fn fell_behind(&self) {
+    fn fell_behind(&self, db: &Database) {
         let stale = self
-            .sync
             .last_ok
             .lock()
             .map(|t| t.elapsed() > self.config.retention / 2)
             .unwrap_or(true);
         if stale {
+            db.changes().bump_everything();
             self.entries.clear();
         }
     }
@@ -316,7 +303,12 @@ impl<U: UserStore + Clone> SessionCache<U> {
 }
 
 /// The background reader: runs while the cache lives.
-async fn poll<U: UserStore>(cache: Weak<SessionCache<U>>, db: Database, every: Duration) {
+async fn poll<U: UserStore>(
+    cache: Weak<SessionCache<U>>,
+    db: Database,
+    mut feed: Feed,
+    every: Duration,
+) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate, and `start` has just read where the log stands.
@@ -326,10 +318,12 @@ async fn poll<U: UserStore>(cache: Weak<SessionCache<U>>, db: Database, every: D
         ticker.tick().await;
         let Some(cache) = cache.upgrade() else { return };
         round += 1;
-        if let Err(e) = cache.sync_once(&db, round).await {
+        if let Err(e) = cache.sync_once(&db, &mut feed, round).await {
             tracing::warn!(error = %e, "session cache: cannot read the revocation log");
-            cache.fell_behind();
+            cache.fell_behind(&db);
         }
+        drop(cache);
+        db.changes().pause(Point::Polled).await;
     }
 }
 

@@ -88,6 +88,9 @@ pub mod identity;
 #[cfg(auth_backend)]
 pub mod mail;
 #[cfg(auth_backend)]
+#[doc(hidden)]
+pub mod pause;
+#[cfg(auth_backend)]
 mod protection;
 #[cfg(auth_backend)]
 pub mod rbac;

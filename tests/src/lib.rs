@@ -12,6 +12,7 @@ pub mod admin;
 pub mod http;
 pub mod model;
 pub mod oidc;
+pub mod pause;
 pub mod slapd;
 pub mod smtp;
 

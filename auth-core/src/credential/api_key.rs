@@ -214,13 +214,24 @@ pub async fn cleanup_expired(conn: &mut DbConn, batch: i64) -> Result<usize> {
     delete_batch!(conn, k, k::expires_at.le(now), batch)
 }
 
-/// Records a use of key `id` at `now`.
-pub async fn record_use(conn: &mut DbConn, id: i64, at: PrimitiveDateTime) -> Result<()> {
-    with_conn!(conn, |c| {
+/// Records a use of key `id` at `now`. `false` when the key is gone (revoked since it was
+/// read).
+pub async fn record_use(conn: &mut DbConn, id: i64, at: PrimitiveDateTime) -> Result<bool> {
+    let updated = with_conn!(conn, |c| {
         diesel::update(k::table.find(id))
             .set(k::last_used_at.eq(Some(at)))
             .execute(c)
             .await
     })?;
-    Ok(())
+    // MySQL counts changed rows only: tell "same second" apart from a deleted key.
+    Ok(updated > 0
+        || with_conn!(conn, |c| {
+            k::table
+                .find(id)
+                .select(k::id)
+                .first::<i64>(c)
+                .await
+                .optional()
+        })?
+        .is_some())
 }

@@ -11,13 +11,28 @@
 //!   unchanged, so the very next request of this instance sees the change.
 //! - **In other processes, within their sync interval.** The same functions append a row
 //!   to `auth_revocations` ([`user_changed`]) in the transaction of the change. Each
-//!   instance reads the rows after the last one it saw ([`since`]) and the RBAC version
-//!   once per interval, and evicts what they name.
+//!   instance reads the log through a [`Feed`] once per interval, with the RBAC version,
+//!   and the feed bumps this process's counters for what it names.
+//!
+//! Three orderings make this exact rather than nearly so:
+//!
+//! - **Counters move after the commit.** Inside a [`DbConn::transaction`] the bump waits
+//!   for the outermost transaction to end: a request that read the old row between the
+//!   bump and the commit would otherwise cache what the change is about to remove.
+//! - **The feed bumps the counters too**, not only evicts: a request of this instance that
+//!   read the database before another instance's commit, and caches after the feed has
+//!   read that commit's row, then finds its stamp stale and caches nothing.
+//! - **Ids are not commit order.** An id is taken at insert; a transaction that inserted
+//!   id 5 may commit after one that inserted id 6. The feed remembers the ids it skipped
+//!   (gaps) and asks for them again until they appear or age out
+//!   ([`Feed::new`]'s `gap_life`; a rolled-back insert leaves a gap that never fills).
 //!
 //! Counters are striped by user id (a bump may also drop other users' entries in the same
 //! stripe: a few needless re-reads, never a stale answer).
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -31,6 +46,12 @@ use crate::with_conn;
 
 const STRIPES: usize = 256;
 
+/// Most skipped ids a [`Feed`] keeps asking for; past it the oldest are given up (logged).
+const MAX_GAPS: usize = 1000;
+
+/// Rows read per query.
+const PAGE: i64 = 1000;
+
 /// Change counters of one [`Database`](crate::Database) in this process.
 #[derive(Debug)]
 pub struct Changes {
@@ -38,6 +59,8 @@ pub struct Changes {
     everything: AtomicU64,
     rbac: AtomicU64,
     users: [AtomicU64; STRIPES],
+    #[cfg(feature = "test-support")]
+    pauses: crate::pause::Slot,
 }
 
 impl Default for Changes {
@@ -47,6 +70,8 @@ impl Default for Changes {
             everything: AtomicU64::new(0),
             rbac: AtomicU64::new(0),
             users: std::array::from_fn(|_| AtomicU64::new(0)),
+            #[cfg(feature = "test-support")]
+            pauses: crate::pause::Slot::default(),
         }
     }
 }
@@ -111,13 +136,33 @@ impl Changes {
         self.total.fetch_add(1, Ordering::SeqCst);
         self.everything.fetch_add(1, Ordering::SeqCst);
     }
+
+    /// Waits at a test pause point, when a test set one (feature `test-support`); does
+    /// nothing otherwise.
+    #[doc(hidden)]
+    #[inline]
+    pub async fn pause(&self, point: crate::pause::Point) {
+        #[cfg(feature = "test-support")]
+        self.pauses.wait(point).await;
+        #[cfg(not(feature = "test-support"))]
+        let _ = point;
+    }
+
+    /// Sets the function that test pause points call (replacing any).
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
+    pub fn set_pauses(&self, pauses: crate::pause::PauseFn) {
+        self.pauses.set(pauses);
+    }
 }
 
 /// Records that the sessions of `user_id` ended or the user changed: this process's caches
 /// at once, other instances through `auth_revocations`. Call it in the transaction of the
 /// change when there is one.
+///
+/// This process's counter moves once the change is committed: at once outside a
+/// transaction, when the outermost [`DbConn::transaction`] ends inside one.
 pub async fn user_changed(conn: &mut DbConn, user_id: i64) -> Result<()> {
-    conn.changes().bump_user(user_id);
     let now = crate::session::now();
     with_conn!(conn, |c| {
         diesel::insert_into(r::table)
@@ -125,20 +170,123 @@ pub async fn user_changed(conn: &mut DbConn, user_id: i64) -> Result<()> {
             .execute(c)
             .await
     })?;
+    conn.user_changed(user_id);
     Ok(())
 }
 
-/// The rows after `after_id`, oldest first, at most `limit`: `(id, user_id)`.
-pub async fn since(conn: &mut DbConn, after_id: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
+/// The rows after `after_id` or among `gaps`, oldest first, at most [`PAGE`]:
+/// `(id, user_id)`.
+async fn rows(conn: &mut DbConn, after_id: i64, gaps: &[i64]) -> Result<Vec<(i64, i64)>> {
     Ok(with_conn!(conn, |c| {
-        r::table
+        let mut query = r::table
             .filter(r::id.gt(after_id))
             .order(r::id.asc())
-            .limit(limit)
+            .limit(PAGE)
             .select((r::id, r::user_id))
-            .load(c)
-            .await
+            .into_boxed();
+        if !gaps.is_empty() {
+            query = query.or_filter(r::id.eq_any(gaps));
+        }
+        query.load(c).await
     })?)
+}
+
+/// What one read of the feed heard.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Heard {
+    /// The users named by new rows.
+    pub users: HashSet<i64>,
+    /// Whether the RBAC version moved.
+    pub rbac: bool,
+}
+
+/// One instance's reader of the revocation log and the RBAC version.
+///
+/// [`Feed::read`] returns what changed since the last read and bumps this process's
+/// counters for it ([`Changes`]), so that no cache entry made from an earlier read of the
+/// database stays current. See the module docs for why it tracks gaps.
+#[derive(Debug)]
+pub struct Feed {
+    last_id: i64,
+    rbac_version: i64,
+    /// Skipped ids, with when they were first missed.
+    gaps: BTreeMap<i64, Instant>,
+    gap_life: Duration,
+}
+
+impl Feed {
+    /// A feed that starts where the log and the RBAC version stand now. A skipped id is
+    /// asked for again during `gap_life`: longer than any transaction that writes a
+    /// revocation stays open.
+    pub async fn new(conn: &mut DbConn, gap_life: Duration) -> Result<Feed> {
+        Ok(Feed {
+            last_id: latest_id(conn).await?,
+            rbac_version: crate::rbac::query::version(conn).await?,
+            gaps: BTreeMap::new(),
+            gap_life,
+        })
+    }
+
+    /// Reads the rows committed since the last read (new ones and skipped ones that
+    /// appeared) and the RBAC version, and bumps this process's counters for them.
+    pub async fn read(&mut self, conn: &mut DbConn) -> Result<Heard> {
+        let mut heard = Heard::default();
+        self.forget_old_gaps(Instant::now());
+        loop {
+            let gaps: Vec<i64> = self.gaps.keys().copied().collect();
+            let rows = rows(conn, self.last_id, &gaps).await?;
+            let full = rows.len() as i64 >= PAGE;
+            self.note(&rows, Instant::now());
+            heard.users.extend(rows.iter().map(|&(_, user)| user));
+            if !full {
+                break;
+            }
+        }
+        let version = crate::rbac::query::version(conn).await?;
+        heard.rbac = std::mem::replace(&mut self.rbac_version, version) != version;
+        let changes = conn.changes();
+        for &user in &heard.users {
+            changes.bump_user(user);
+        }
+        if heard.rbac {
+            changes.bump_rbac();
+        }
+        Ok(heard)
+    }
+
+    /// Takes `rows` (id order) in: fills the gaps they close, opens the ones they skip.
+    fn note(&mut self, rows: &[(i64, i64)], now: Instant) {
+        for &(id, _) in rows {
+            if self.gaps.remove(&id).is_some() {
+                continue;
+            }
+            if id > self.last_id {
+                // The nearest skipped ids are the likeliest to be in flight.
+                let from = (self.last_id + 1).max(id - MAX_GAPS as i64);
+                for skipped in from..id {
+                    self.gaps.insert(skipped, now);
+                }
+                self.last_id = id;
+            }
+        }
+        while self.gaps.len() > MAX_GAPS {
+            if let Some((id, _)) = self.gaps.pop_first() {
+                tracing::warn!(id, "revocation log: too many skipped ids; giving one up");
+            }
+        }
+    }
+
+    /// Gives up the gaps older than the gap life (a rolled-back insert never fills).
+    fn forget_old_gaps(&mut self, now: Instant) {
+        let life = self.gap_life;
+        self.gaps
+            .retain(|_, first| now.saturating_duration_since(*first) < life);
+    }
+
+    /// The skipped ids still asked for.
+    pub fn gaps(&self) -> usize {
+        self.gaps.len()
+    }
 }
 
 /// The newest row's id (0 when there is none): where a new cache starts reading.
@@ -183,5 +331,42 @@ mod tests {
             c.stamp_since(3, before).is_none(),
             "a change in between: do not cache"
         );
+    }
+
+    fn feed() -> Feed {
+        Feed {
+            last_id: 10,
+            rbac_version: 0,
+            gaps: BTreeMap::new(),
+            gap_life: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn a_late_commit_is_read_through_its_gap() {
+        let mut f = feed();
+        let t0 = Instant::now();
+        // Ids 11 and 12 are in flight when 13 commits.
+        f.note(&[(13, 1)], t0);
+        assert_eq!(f.last_id, 13);
+        assert_eq!(f.gaps.keys().copied().collect::<Vec<_>>(), [11, 12]);
+        // 12 commits: the gap closes, the last id stays.
+        f.note(&[(12, 2), (14, 3)], t0);
+        assert_eq!(f.last_id, 14);
+        assert_eq!(f.gaps.keys().copied().collect::<Vec<_>>(), [11]);
+        // 11 was rolled back: it is given up after the gap life.
+        f.forget_old_gaps(t0 + Duration::from_secs(61));
+        assert_eq!(f.gaps(), 0);
+    }
+
+    #[test]
+    fn gaps_are_bounded() {
+        let mut f = feed();
+        f.note(&[(1_000_000, 1)], Instant::now());
+        assert_eq!(f.gaps(), MAX_GAPS);
+        assert_eq!(f.gaps.keys().next(), Some(&(1_000_000 - MAX_GAPS as i64)));
+        f.note(&[(1_000_005, 1)], Instant::now());
+        assert_eq!(f.gaps(), MAX_GAPS, "the oldest are given up");
+        assert!(f.gaps.contains_key(&1_000_004));
     }
 }

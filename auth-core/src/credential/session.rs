@@ -297,22 +297,26 @@ pub async fn keep_alive(
         delete_by_id(conn, session.id).await?;
         return Ok(None);
     }
-    if now - session.last_seen_at >= config.touch_interval {
-        touch(conn, &mut session, now, config).await?;
+    if now - session.last_seen_at >= config.touch_interval
+        && !touch(conn, &mut session, now, config).await?
+    {
+        // Ended between the read and the touch.
+        return Ok(None);
     }
     Ok(Some(session))
 }
 
-/// Renews the idle expiry of a session in use (never past its absolute expiry).
+/// Renews the idle expiry of a session in use (never past its absolute expiry). `false`
+/// when the session is gone (ended since it was read): treat it as revoked.
 pub async fn touch(
     conn: &mut DbConn,
     session: &mut Session,
     now: PrimitiveDateTime,
     config: &SessionConfig,
-) -> Result<()> {
+) -> Result<bool> {
     let idle = (now + config.idle_timeout).min(session.absolute_expires_at);
     let id = session.id;
-    with_conn!(conn, |c| {
+    let updated = with_conn!(conn, |c| {
         diesel::update(s::table.find(id))
             .set((s::last_seen_at.eq(now), s::idle_expires_at.eq(idle)))
             .execute(c)
@@ -320,7 +324,22 @@ pub async fn touch(
     })?;
     session.last_seen_at = now;
     session.idle_expires_at = idle;
-    Ok(())
+    // MySQL counts changed rows only: a second touch within the same second changes
+    // nothing. Tell that apart from a deleted row.
+    Ok(updated > 0 || exists(conn, id).await?)
+}
+
+/// Whether session `id` still exists.
+async fn exists(conn: &mut DbConn, id: i64) -> Result<bool> {
+    Ok(with_conn!(conn, |c| {
+        s::table
+            .find(id)
+            .select(s::id)
+            .first::<i64>(c)
+            .await
+            .optional()
+    })?
+    .is_some())
 }
 
 /// Ends the session of a cookie token. `true` if one existed. Session caches hear of it

@@ -229,6 +229,17 @@ pub struct DbConn {
     #[doc(hidden)]
     pub conn: Conn,
     changes: Arc<Changes>,
+    /// Open [`DbConn::transaction`]s (a nested one is a savepoint).
+    depth: u32,
+    /// Changes to tell this process's caches once the outermost transaction ends.
+    pending: Pending,
+}
+
+/// Counter bumps held until the outermost transaction ends.
+#[derive(Default)]
+struct Pending {
+    users: Vec<i64>,
+    rbac: bool,
 }
 
 /// The connection inside a [`DbConn`], one variant per backend. Name it only through
@@ -283,6 +294,46 @@ impl DbConn {
     pub fn changes(&self) -> &Arc<Changes> {
         &self.changes
     }
+
+    /// Tells this process's caches that `user_id` changed, once committed: at once outside
+    /// a transaction, when the outermost [`DbConn::transaction`] ends inside one (a cache
+    /// that read the old row in between would otherwise keep it as current).
+    pub fn user_changed(&mut self, user_id: i64) {
+        if self.depth == 0 {
+            self.changes.bump_user(user_id);
+        } else if !self.pending.users.contains(&user_id) {
+            self.pending.users.push(user_id);
+        }
+    }
+
+    /// Tells this process's caches that roles, permissions or assignments changed, once
+    /// committed (as [`DbConn::user_changed`]).
+    pub fn rbac_changed(&mut self) {
+        if self.depth == 0 {
+            self.changes.bump_rbac();
+        } else {
+            self.pending.rbac = true;
+        }
+    }
+
+    /// Bumps what the ended transaction held back. After a rollback too: a needless bump
+    /// costs one re-read, a missed one a stale answer.
+    fn flush(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        for user in pending.users {
+            self.changes.bump_user(user);
+        }
+        if pending.rbac {
+            self.changes.bump_rbac();
+        }
+    }
+}
+
+impl Drop for DbConn {
+    /// A transaction dropped half-way (its future cancelled) may have committed: bump.
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 /// One step of a transaction.
@@ -314,10 +365,20 @@ impl DbConn {
         E: From<Error>,
     {
         self.step(TxStep::Begin).await?;
-        match work(self).await {
+        self.depth += 1;
+        let outcome = match work(self).await {
             Ok(value) => {
-                self.step(TxStep::Commit).await?;
-                Ok(value)
+                if self.depth == 1
+                    && let Some(&user_id) = self.pending.users.first()
+                {
+                    self.changes
+                        .pause(crate::pause::Point::Commit { user_id })
+                        .await;
+                }
+                self.step(TxStep::Commit)
+                    .await
+                    .map(|()| value)
+                    .map_err(E::from)
             }
             Err(e) => {
                 if let Err(rollback) = self.step(TxStep::Rollback).await {
@@ -325,7 +386,12 @@ impl DbConn {
                 }
                 Err(e)
             }
+        };
+        self.depth -= 1;
+        if self.depth == 0 {
+            self.flush();
         }
+        outcome
     }
 
     async fn step(&mut self, step: TxStep) -> Result<()> {
@@ -594,12 +660,21 @@ impl Database {
         Ok(DbConn {
             conn,
             changes: self.changes.clone(),
+            depth: 0,
+            pending: Pending::default(),
         })
     }
 
     /// The change counters shared by this pool's connections (see [`crate::revocation`]).
     pub fn changes(&self) -> &Arc<Changes> {
         &self.changes
+    }
+
+    /// Sets the function this database's test pause points await ([`crate::pause`]).
+    #[cfg(feature = "test-support")]
+    #[doc(hidden)]
+    pub fn set_pauses(&self, pauses: crate::pause::PauseFn) {
+        self.changes.set_pauses(pauses);
     }
 }
 

@@ -275,7 +275,8 @@ pub async fn run(db: &Database, app: &AppMigrations) -> Result<Vec<String>> {
             // The pooled connection, so that an in-memory database is the one migrated.
             // Irrefutable when SQLite is the only backend compiled in.
             #[allow(irrefutable_let_patterns)]
-            let crate::db::Conn::Sqlite(mut conn) = db.conn().await?.conn else {
+            let mut pooled = db.conn().await?;
+            let crate::db::Conn::Sqlite(conn) = &mut pooled.conn else {
                 unreachable!("a SQLite pool hands out SQLite connections")
             };
             conn.spawn_blocking(move |c| {

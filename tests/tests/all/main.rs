@@ -34,6 +34,7 @@ mod passkeys;
 mod password_policy;
 mod rbac_manage;
 mod recovery;
+mod revocation_races;
 mod storage;
 mod throttle;
 

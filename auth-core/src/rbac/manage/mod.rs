@@ -52,7 +52,7 @@ macro_rules! changing {
         // This process's session caches re-read grants at once (other instances see the
         // version move); a call that changed nothing costs them one re-read.
         if result.is_ok() {
-            $conn.changes().bump_rbac();
+            $conn.rbac_changed();
         }
         result
     }};
