@@ -260,6 +260,7 @@ pub(crate) fn resolve_now<U: UserStore + Clone>(
                 Ok(false) => db.changes().bump_user(user_id),
                 Err(e) => tracing::warn!(error = %e, "session cache: background write failed"),
             }
+            db.changes().pause(Point::Written { user_id }).await;
         });
     }
     parts.extensions.insert(Resolved(Some(entry.clone())));

@@ -19,6 +19,12 @@ pub enum Point {
     },
     /// A session cache read the revocation log (once per sync interval).
     Polled,
+    /// A cache hit's background write (a session's idle-expiry touch, a key's recorded
+    /// use) of `user_id`'s credential is done, and its outcome acted on.
+    Written {
+        /// The user the credential belongs to.
+        user_id: i64,
+    },
     /// A request read a credential of `user_id` from the database and is about to cache
     /// it.
     Resolved {

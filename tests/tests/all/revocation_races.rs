@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use auth_axum::auth_core::pause::Point;
 use auth_axum::auth_core::service::AuthService;
+use auth_axum::auth_core::session::SessionConfig;
 use auth_axum::{Auth, Database, HttpConfig, SessionCacheConfig};
 use auth_tests::http::{Answer, TEST_COST, TestApp, router, send};
 use auth_tests::pause::Pauses;
@@ -189,6 +190,50 @@ async fn a_read_during_an_open_revocation_is_not_kept(t: TestDb) {
     );
 }
 
+/// B has not heard of a logout yet, but its background touch of the cached session finds
+/// the row gone: that counts as the revocation, without waiting for the log.
+async fn a_touch_that_finds_the_session_gone_revokes_it(t: TestDb) {
+    let url = t.url.clone();
+    let a = TestApp::new(t).await;
+    let always_touch = || {
+        AuthService::builder()
+            .bcrypt_cost(TEST_COST)
+            .sessions(SessionConfig {
+                touch_interval: Duration::ZERO,
+                ..SessionConfig::default()
+            })
+            .build()
+    };
+    let b_db = Database::connect(&url).expect("second pool");
+    let b_pauses = Pauses::install(&b_db);
+    // B never reads the log during the test.
+    let b = router(&Auth::with_http(
+        b_db,
+        always_touch(),
+        http(Duration::from_secs(3600)),
+    ));
+    let (u1, token) = a.user("eve").await;
+    // Warm on B; every hit writes a touch in the background.
+    let mut written = b_pauses.hold(Point::Written { user_id: u1 });
+    for _ in 0..2 {
+        assert_eq!(get(&b, &token).await.status, StatusCode::OK);
+    }
+    within("B's touch", written.reached()).await;
+    written.release();
+    let r = a.post("logout", json!({}), Some(&token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // A hit (B has not heard), whose touch finds nothing to update.
+    let mut written = b_pauses.hold(Point::Written { user_id: u1 });
+    assert_eq!(get(&b, &token).await.status, StatusCode::OK);
+    within("B's touch", written.reached()).await;
+    written.release();
+    assert_eq!(
+        get(&b, &token).await.status,
+        StatusCode::UNAUTHORIZED,
+        "a touch of a deleted session left it cached"
+    );
+}
+
 /// Two writers interleave only on the server databases (SQLite has one writer).
 async fn a_late_commit_is_not_skipped_on_servers(t: TestDb) {
     if t.db.backend() == auth_axum::Backend::Sqlite {
@@ -201,4 +246,5 @@ backend_tests!(
     a_late_commit_is_not_skipped_on_servers,
     a_read_before_a_remote_commit_is_not_cached,
     a_read_during_an_open_revocation_is_not_kept,
+    a_touch_that_finds_the_session_gone_revokes_it,
 );
