@@ -4,7 +4,9 @@
 //! A lookup compares the cached version with the current one (read with the session); a
 //! mismatch recomputes. So a change made through [`super::manage`] on any instance is seen
 //! by every instance on its next request, and nothing is ever served from a stale version.
-//! The cache is concurrent (moka, sharded, no global lock) and bounded (LRU-ish eviction).
+//! The cache is concurrent (moka, sharded, no global lock) and bounded by the memory its
+//! entries hold (estimated per entry from its scope, role names and permission codes), so
+//! users with hundreds of permissions, or many scopes, cannot grow it past its budget.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,21 +32,46 @@ impl std::fmt::Debug for GrantCache {
 }
 
 impl Default for GrantCache {
+    /// 16 MiB.
     fn default() -> Self {
-        GrantCache::new(10_000)
+        GrantCache::new(16 * 1024 * 1024)
     }
 }
 
+/// The bookkeeping of one entry beside its texts: the key, the version, the `Arc`, the two
+/// sets' nodes (moka's own per-entry overhead is about as much again).
+const ENTRY_OVERHEAD: usize = 160;
+
+/// The estimated memory of one entry: its fixed part, the scope, and each name with a set
+/// node (about 48 bytes: the `String` and its share of a B-tree node).
+fn weight(key: &(i64, Option<String>), grants: &Grants) -> u32 {
+    let texts: usize = grants
+        .roles
+        .iter()
+        .chain(grants.permissions.iter())
+        .map(|name| name.len() + 48)
+        .sum();
+    let scope = key.1.as_ref().map_or(0, String::len);
+    u32::try_from(ENTRY_OVERHEAD + scope + texts).unwrap_or(u32::MAX)
+}
+
 impl GrantCache {
-    /// A cache holding at most `capacity` (user, scope) entries; entries unused for ten
-    /// minutes are dropped.
-    pub fn new(capacity: u64) -> Self {
+    /// A cache holding at most about `max_bytes` of grants (estimated per entry); entries
+    /// unused for ten minutes are dropped.
+    pub fn new(max_bytes: u64) -> Self {
         GrantCache {
             inner: Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(max_bytes)
+                .weigher(|key, (_, grants): &(i64, Arc<Grants>)| weight(key, grants))
                 .time_to_idle(Duration::from_secs(600))
                 .build(),
         }
+    }
+
+    /// The estimated memory held now (after moka's pending housekeeping).
+    pub fn weighted_bytes(&self) -> u64 {
+        self.inner.run_pending_tasks();
+        self.inner.weighted_size()
     }
 
     /// The cached grants of `user_id` in `scope` if they were computed at `version`.
@@ -75,5 +102,44 @@ impl GrantCache {
         let fresh = Arc::new(grants(conn, user_id, scope).await?);
         self.inner.insert(key, (version, fresh.clone()));
         Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn grants(n: usize, len: usize) -> Arc<Grants> {
+        Arc::new(Grants {
+            roles: BTreeSet::from(["member".to_owned()]),
+            permissions: (0..n).map(|i| format!("{i:0len$}")).collect(),
+        })
+    }
+
+    #[test]
+    fn the_budget_holds_in_bytes_whatever_the_entries_weigh() {
+        let budget = 256 * 1024;
+        let cache = GrantCache::new(budget);
+        // Heavy entries: 300 permissions of 180 characters, about 68 KB each.
+        for user in 0..50 {
+            cache
+                .inner
+                .insert((user, Some("x".repeat(190))), (1, grants(300, 180)));
+        }
+        assert!(
+            cache.weighted_bytes() <= budget,
+            "{} > {budget}",
+            cache.weighted_bytes()
+        );
+        assert!(cache.inner.entry_count() <= 4);
+        // Light entries: many fit in the same budget.
+        let cache = GrantCache::new(budget);
+        for user in 0..500 {
+            cache.inner.insert((user, None), (1, grants(2, 12)));
+        }
+        assert!(cache.weighted_bytes() <= budget);
+        assert!(cache.inner.entry_count() >= 400);
     }
 }
