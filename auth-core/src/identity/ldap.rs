@@ -33,9 +33,12 @@
 //! With a mapping ([`LdapConfigBuilder::group_role`]: a group's DN or `cn` to a role name),
 //! the user's groups are found by a search under [`LdapConfigBuilder::group_search`] (by
 //! default `(&(objectClass=groupOfNames)(member={dn}))`: `memberOf` is not read). At each
-//! login, the mapped roles the groups give are assigned (globally), and the mapped roles
-//! they no longer give are revoked; a role the mapping does not name is never touched (it
-//! was granted locally). A mapped role that does not exist locally is skipped with a
+//! login, the mapped roles the groups give are assigned (globally, marked as given by the
+//! sync), and those they no longer give are revoked, if the sync gave them. A role given
+//! by hand is never touched, whether the mapping names it or not: an administrator who
+//! gives a mapped role keeps it there after the group membership ends. (A role the user
+//! held by hand when the group first gave it stays a hand-given role; assignments made by
+//! the sync before migration 12 count as given by hand.) A mapped role that does not exist locally is skipped with a
 //! warning: it is not created, and no permission is ever granted implicitly.
 //!
 //! # Order of work and failures
@@ -73,6 +76,10 @@ pub const PROVIDER: &str = "ldap";
 
 /// The service label of [`AuthError::Upstream`].
 const SERVICE: &str = "LDAP";
+
+/// How the role assignments the group sync gives are marked (`granted_by`), so that it
+/// removes only those.
+pub const SYNC_SOURCE: &str = "ldap";
 
 /// The default group search filter.
 pub const DEFAULT_GROUP_FILTER: &str = "(&(objectClass=groupOfNames)(member={dn}))";
@@ -770,8 +777,9 @@ impl LdapBackend {
         Ok(user)
     }
 
-    /// Assigns the mapped roles the groups give and revokes the mapped roles they do not;
-    /// other roles are left alone. A mapped role unknown locally is skipped (warned).
+    /// Assigns the mapped roles the groups give and revokes those they no longer give, if
+    /// the sync gave them ([`SYNC_SOURCE`]); a role given by hand, mapped or not, is left
+    /// alone. A mapped role unknown locally is skipped (warned).
     async fn sync_roles<U: UserStore>(
         &self,
         conn: &mut DbConn,
@@ -784,15 +792,13 @@ impl LdapBackend {
         let given = self.roles_given(found);
         let (mut assigned, mut revoked, mut missing) = (Vec::new(), Vec::new(), Vec::new());
         for role in self.config.mapped_roles() {
-            let changed = if given.contains(&role) {
-                manage::assign_role(conn, user.id(), role, None)
-                    .await
-                    .map(|c| c.then(|| assigned.push(role)))
-            } else {
-                manage::revoke_role(conn, user.id(), role, None)
-                    .await
-                    .map(|c| c.then(|| revoked.push(role)))
-            };
+            let give = given.contains(&role);
+            let changed = manage::sync_role(conn, user.id(), role, SYNC_SOURCE, give)
+                .await
+                .map(|changed| {
+                    let list = if give { &mut assigned } else { &mut revoked };
+                    changed.then(|| list.push(role))
+                });
             match changed {
                 Ok(_) => {}
                 Err(Error::NotFound(_)) => missing.push(role),

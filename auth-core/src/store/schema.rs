@@ -55,6 +55,7 @@ diesel::table! {
         role_id -> BigInt,
         scope -> Text,
         created_at -> Timestamp,
+        granted_by -> Text,
     }
 }
 

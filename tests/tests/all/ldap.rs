@@ -274,6 +274,36 @@ async fn groups_map_to_roles_at_each_login(t: TestDb) {
     let a = ldap_login(&app, &uid, "dave-pass").await;
     assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
     assert_eq!(events(&app, EventType::LdapRolesSynced).await.len(), 2);
+
+    // Erin holds the mapped role "viewer" by hand (an administrator gave it to her local
+    // account, linked to her entry), without the viewers group: the sync leaves it.
+    let a = ldap_login(&app, &other, "erin-pass").await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let me = app.get("me", a.token().as_deref()).await;
+    let erin = me.body["data"]["id"].as_i64().expect("id");
+    let mut conn = app.t.db.conn().await.unwrap();
+    manage::assign_role(&mut conn, erin, "viewer", None)
+        .await
+        .unwrap();
+    drop(conn);
+    let a = ldap_login(&app, &other, "erin-pass").await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let mut conn = app.t.db.conn().await.unwrap();
+    assert_eq!(
+        roles(manage::user_roles(&mut conn, erin).await.unwrap()),
+        ["editor", "viewer"],
+        "a mapped role given by hand was taken by the sync"
+    );
+    drop(conn);
+    // When the editors group lets her go, the role the sync gave goes; hers stays.
+    s.set_members(&editors, &[&dn]);
+    let a = ldap_login(&app, &other, "erin-pass").await;
+    assert_eq!(a.status, StatusCode::OK, "{:?}", a.body);
+    let mut conn = app.t.db.conn().await.unwrap();
+    assert_eq!(
+        roles(manage::user_roles(&mut conn, erin).await.unwrap()),
+        ["viewer"]
+    );
 }
 
 async fn search_then_bind_finds_the_entry(t: TestDb) {

@@ -100,6 +100,48 @@ pub async fn revoke_role(
     })
 }
 
+/// An external source's view of one global role of a user (the LDAP group sync): with
+/// `give`, assigns `role` marked as given by `source` unless the user holds it already
+/// (however given); without, removes it only if `source` gave it. A role given by hand
+/// (by an administrator, the CLI or [`assign_role`]) is never removed here. `true` when
+/// something changed.
+pub async fn sync_role(
+    conn: &mut DbConn,
+    user_id: i64,
+    role: &str,
+    source: &str,
+    give: bool,
+) -> Result<bool> {
+    debug_assert!(!source.is_empty(), "'' marks a role given by hand");
+    let scope = scope_key(None);
+    changing!(conn, |c| {
+        let role_id = id_of!(c, auth_roles, name, role, "role");
+        let held = auth_user_roles::table
+            .filter(auth_user_roles::user_id.eq(user_id))
+            .filter(auth_user_roles::role_id.eq(role_id))
+            .filter(auth_user_roles::scope.eq(scope));
+        let changed = if give {
+            insert_link!(
+                c,
+                held,
+                diesel::insert_into(auth_user_roles::table).values((
+                    auth_user_roles::user_id.eq(user_id),
+                    auth_user_roles::role_id.eq(role_id),
+                    auth_user_roles::scope.eq(scope),
+                    auth_user_roles::created_at.eq(now()),
+                    auth_user_roles::granted_by.eq(source),
+                )),
+            )
+        } else {
+            diesel::delete(held.filter(auth_user_roles::granted_by.eq(source)))
+                .execute(c)
+                .await?
+                > 0
+        };
+        (changed, changed)
+    })
+}
+
 /// Fails with [`Error::Forbidden`] unless `actor` may assign or revoke `role` (see
 /// [`super::escalation`]); an unknown role is [`Error::NotFound`]. For checking a whole
 /// change before making any of it, load an [`Authority`] once instead.

@@ -188,7 +188,7 @@ pub mod roles;
 
 pub use assign::{
     ScopedRole, assign_role, assign_role_as, check_may_grant, forget_user, revoke_role,
-    revoke_role_as, user_roles,
+    revoke_role_as, sync_role, user_roles,
 };
 pub use bootstrap::{BUILTIN_ROLES, Bootstrapped, DEFAULT_GRANTS, DEFAULT_PERMISSIONS, bootstrap};
 pub use escalation::{ASSIGN_PERMISSIONS, Authority, SUPERADMIN_ROLE, is_builtin_role};

@@ -1,0 +1,1 @@
+ALTER TABLE auth_user_roles DROP COLUMN granted_by;
