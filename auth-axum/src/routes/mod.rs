@@ -40,7 +40,8 @@
 //! | GET | `oauth/{provider}/authorize?next=` | | 302 to the provider (state, PKCE S256, nonce); sets the `auth_oauth` binding cookie; 404 unknown provider, 422 `next` not a local path, 503 provider unreachable |
 //! | GET | `oauth-login-redirect?platform=&next=` | | seed 000's name for `oauth/{provider}/authorize` |
 //! | GET | `oauth/{provider}/callback?code&state` | | 302 to `next` with the session cookie (or to the MFA page with `#mfa_token=...`); 400 `invalid_state` / `state_expired` / `provider_error` / `invalid_nonce` / `invalid_id_token`, 409 `identity_taken` (linking) |
-//! | GET | `oauth/{provider}/link?next=` | | as `authorize`, for the logged-in user (a session proven in the last 10 minutes, else 403 `reauthentication_required`): the callback links the identity |
+//! | POST | `oauth/{provider}/link?next=` | | 303, as `authorize`, for the logged-in user (a session proven in the last 10 minutes, else 403 `reauthentication_required`): the callback links the identity |
+//! | POST | `oauth/{provider}/reauthenticate?next=` | | 303 to the provider for a fresh login (`prompt=login`, `max_age=0`): the callback puts the session in sudo mode |
 //! | GET | `identities` | | 200, the user's linked identities |
 //! | DELETE | `identities/{id}` | | 200, the identity unlinked; 404 when not the user's; 409 `last_login_method` |
 //! | GET | `openapi.json` | | 200, the OpenAPI 3.1 document of this router, paths under its mount point (see [`crate::openapi`]) |
@@ -245,6 +246,11 @@ pub(crate) fn documented_routes<U: UserStore + Clone + Serialize>() -> Documente
             oauth::login_redirect::<U>,
         )
         .route(oauth::__path_link, Session, oauth::link::<U>)
+        .route(
+            oauth::__path_reauthenticate,
+            Session,
+            oauth::reauthenticate::<U>,
+        )
         .route(oauth::__path_callback, Public, oauth::callback::<U>);
     admin::routes(routes)
 }

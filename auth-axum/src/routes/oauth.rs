@@ -8,9 +8,11 @@
 //! (see [`auth_core::service::AuthService::oauth_finish`]), sets the session cookie and
 //! answers 302 to `next`. A user with MFA gets no session there: the answer is 302 to the
 //! MFA page with `#mfa_token=...&methods=...&next=...` in the fragment, which no server
-//! sees; the page finishes with `POST login/mfa`. `GET oauth/{provider}/link` starts the
+//! sees; the page finishes with `POST login/mfa`. `POST oauth/{provider}/link` starts the
 //! same flow for the logged-in user (a session proven within the last 10 minutes) and
-//! links the identity to them instead of logging in.
+//! links the identity to them instead of logging in. `POST oauth/{provider}/reauthenticate`
+//! asks the provider for a fresh login (`prompt=login`, `max_age=0`) and, when its ID token
+//! proves one (`auth_time`), puts the session in sudo mode.
 
 use auth_core::UserStore;
 use auth_core::service::{OAuthCallback, OAuthOutcome};
@@ -177,6 +179,46 @@ pub(crate) async fn link<U: UserStore + Clone + Serialize>(
     Ok(answer)
 }
 
+/// Starts a fresh login at the provider that proves again who the logged-in user is (sudo
+/// mode), for a user whose way in is the provider: a POST, which passes the CSRF check.
+#[utoipa::path(
+    post,
+    path = "/oauth/{provider}/reauthenticate",
+    tag = "external identity",
+    params(("provider" = String, Path, description = "The provider's configured name."), NextQuery),
+    responses(
+        (status = 303, description = "To the provider, asked to log the user in again (`prompt=login`, `max_age=0`); the callback accepts only a login made after this start, of an identity linked to this user, and then puts the session in sudo mode."),
+        (status = 403, description = "An API key (`session_required`).", body = ErrorBody),
+        (status = 404, description = "No such provider (`not_found`).", body = ErrorBody),
+        (status = 409, description = "No identity of this user at the provider, or a plain OAuth2 provider that cannot prove a fresh login (`no_fresh_login`).", body = ErrorBody),
+        (status = 422, description = "`next` is not a local path (`invalid_input`).", body = ErrorBody),
+    )
+)]
+pub(crate) async fn reauthenticate<U: UserStore + Clone + Serialize>(
+    State(auth): State<Auth<U>>,
+    Path(provider): Path<String>,
+    current: CurrentUser<U>,
+    Jar(cookies): Jar,
+    query: Result<Query<NextQuery>, QueryRejection>,
+    Client(client): Client,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let start = auth
+        .service()
+        .oauth_reauth_start(
+            auth.db(),
+            &current.user,
+            &current.actor(client),
+            &provider,
+            query.next.as_deref(),
+        )
+        .await?;
+    cookies.add(binding_cookie(&auth, start.browser_token));
+    let mut answer = found(&start.url)?;
+    *answer.status_mut() = StatusCode::SEE_OTHER;
+    Ok(answer)
+}
+
 /// The provider's redirect back.
 #[utoipa::path(
     get,
@@ -184,9 +226,9 @@ pub(crate) async fn link<U: UserStore + Clone + Serialize>(
     tag = "external identity",
     params(("provider" = String, Path, description = "The provider's configured name."), OAuthCallback),
     responses(
-        (status = 302, description = "Logged in (the session and CSRF cookies are set) or linked: to `next`. A user with MFA: to the MFA page with `#mfa_token=...&methods=...&next=...` (no session yet; finish with `POST login/mfa`)."),
+        (status = 302, description = "Logged in (the session and CSRF cookies are set), linked, or re-authenticated: to `next`. A user with MFA: to the MFA page with `#mfa_token=...&methods=...&next=...` (no session yet; finish with `POST login/mfa`)."),
         (status = 400, description = "`invalid_state` (unknown, used, another browser's), `state_expired`, `provider_error` (the provider's error, or a rejected code), `invalid_nonce`, `invalid_id_token` (signature, issuer, audience, expiry). No session.", body = ErrorBody),
-        (status = 403, description = "The account is inactive (`inactive_account`), or no account and none is created (`no_account`).", body = ErrorBody),
+        (status = 403, description = "The account is inactive (`inactive_account`), or no account and none is created (`no_account`); a re-authentication whose login is not fresh, or not of this account (`stale_login`).", body = ErrorBody),
         (status = 404, description = "No such provider (`not_found`).", body = ErrorBody),
         (status = 409, description = "Linking: the identity is another user's (`identity_taken`).", body = ErrorBody),
         (status = 503, description = "The provider cannot be reached (`upstream_unavailable`).", body = ErrorBody),
@@ -217,6 +259,10 @@ pub(crate) async fn callback<U: UserStore + Clone + Serialize>(
             &callback,
             &token,
             current.as_ref().map(|c| &c.user),
+            current
+                .as_ref()
+                .and_then(|c| c.credential.session())
+                .map(|s| s.id),
             &client,
         )
         .await?;
@@ -240,6 +286,6 @@ pub(crate) async fn callback<U: UserStore + Clone + Serialize>(
                 .finish();
             found(&format!("{page}#{fragment}"))
         }
-        OAuthOutcome::Linked { next, .. } => found(&next),
+        OAuthOutcome::Linked { next, .. } | OAuthOutcome::Reauthenticated { next } => found(&next),
     }
 }

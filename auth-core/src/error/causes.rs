@@ -152,4 +152,12 @@ pub enum OAuthError {
     /// No local user matches and the configuration does not create users.
     #[error("no account is linked to this identity")]
     NoAccount,
+    /// A re-authentication at a provider that cannot prove a fresh login (plain OAuth2 has
+    /// no `auth_time`), or for a user with no identity linked at it.
+    #[error("this provider cannot re-authenticate this account")]
+    NoFreshLogin,
+    /// The provider did not prove a login made after the re-authentication began
+    /// (`auth_time` missing or older), or proved another identity than the account's.
+    #[error("the identity provider did not prove a fresh login of this account")]
+    StaleLogin,
 }

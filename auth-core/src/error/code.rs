@@ -92,6 +92,12 @@ pub enum ErrorCode {
     IdentityTaken,
     /// 403: no account is linked to this external identity and the server creates none.
     NoAccount,
+    /// 409: this provider cannot re-authenticate the account (plain OAuth2, or no identity
+    /// of the account is linked at it): use another proof.
+    NoFreshLogin,
+    /// 403: the provider's answer does not prove a login of this account made after the
+    /// re-authentication began.
+    StaleLogin,
     /// 409: the identity is the account's last way to log in.
     LastLoginMethod,
     /// 409: the change would leave no active superuser.

@@ -306,6 +306,8 @@ impl OAuthError {
             OAuthError::InvalidToken(_) => Answer::new(400, C::InvalidIdToken),
             OAuthError::IdentityTaken => Answer::new(409, C::IdentityTaken),
             OAuthError::NoAccount => Answer::new(403, C::NoAccount),
+            OAuthError::NoFreshLogin => Answer::new(409, C::NoFreshLogin),
+            OAuthError::StaleLogin => Answer::new(403, C::StaleLogin),
         }
     }
 }

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::{AuthService, ClientInfo, LoggedIn, MfaChallenge};
 use crate::audit::EventType;
+use crate::authority::Actor;
 use crate::backend::AuthError;
 use crate::db::Database;
 use crate::error::Error;
@@ -80,6 +81,12 @@ pub enum OAuthOutcome<U> {
         /// Where to go after the second step.
         next: String,
     },
+    /// A logged-in user proved again who they are at the provider: their session is in
+    /// sudo mode ([`AuthService::oauth_reauth_start`]).
+    Reauthenticated {
+        /// Where to go.
+        next: String,
+    },
     /// A logged-in user linked the provider to their account.
     Linked {
         /// The identity linked (or found linked to them already).
@@ -115,9 +122,53 @@ impl<U: UserStore> AuthService<U> {
         next: Option<&str>,
         link_user: Option<&U>,
     ) -> Result<OAuthStart, AuthError> {
+        self.begin_at(db, provider, next, link_user.map(|u| u.id()), None)
+            .await
+    }
+
+    /// Starts a fresh login at `provider` that proves again who the acting user is, for
+    /// sudo mode ([`AuthService::sudo`]): for a user whose way in is the provider, the
+    /// counterpart of `POST reauthenticate` with a password. The provider is asked to log
+    /// the user in again (`prompt=login`, `max_age=0`); the callback accepts only an ID
+    /// token whose `auth_time` is after this start, for an identity linked to this user,
+    /// and then marks the session proven (and as having passed a second factor when the
+    /// provider is trusted to say so). Needs a session of `user` (not an API key: 403
+    /// [`AuthError::SessionRequired`]) and an identity of theirs at an OpenID Connect
+    /// provider (409 [`OAuthError::NoFreshLogin`]).
+    pub async fn oauth_reauth_start(
+        &self,
+        db: &Database,
+        user: &U,
+        actor: &Actor,
+        provider: &str,
+        next: Option<&str>,
+    ) -> Result<OAuthStart, AuthError> {
+        let session = actor.own_login(user.id())?;
+        self.oauth_runtime(provider)?;
+        let linked = {
+            let mut conn = db.conn().await?;
+            identity::list_for_user(&mut conn, user.id()).await?
+        };
+        if !linked.iter().any(|i| i.provider == provider) {
+            return Err(OAuthError::NoFreshLogin.into());
+        }
+        self.begin_at(db, provider, next, Some(user.id()), Some(session.id))
+            .await
+    }
+
+    /// Stores a new authorization at `provider` and returns where to send the browser.
+    async fn begin_at(
+        &self,
+        db: &Database,
+        provider: &str,
+        next: Option<&str>,
+        link_user_id: Option<i64>,
+        reauth_session_id: Option<i64>,
+    ) -> Result<OAuthStart, AuthError> {
         let runtime = self.oauth_runtime(provider)?;
         let next = oauth::check_next(next)?;
-        let started = runtime.upstream.start(provider).await?;
+        let fresh = reauth_session_id.is_some();
+        let started = runtime.upstream.start(provider, fresh).await?;
         let browser_token = session::new_token();
         let mut conn = db.conn().await?;
         state::store(
@@ -129,7 +180,8 @@ impl<U: UserStore> AuthService<U> {
                 pkce_verifier: &started.pkce_verifier,
                 nonce: &started.nonce,
                 next: &next,
-                link_user_id: link_user.map(|u| u.id()),
+                link_user_id,
+                reauth_session_id,
             },
             session::now(),
             runtime.config.state_ttl,
@@ -141,10 +193,12 @@ impl<U: UserStore> AuthService<U> {
         })
     }
 
-    /// Finishes a login or link at `provider`'s callback. `browser_token` is the binding
-    /// cookie's value; `current_user` the user of the request's session (a link must come
-    /// back to the session that started it). Refusals are audited as `login.failure`
-    /// (detail `platform`: the provider, `reason`).
+    /// Finishes a login, link or re-authentication at `provider`'s callback.
+    /// `browser_token` is the binding cookie's value; `current_user` the user of the
+    /// request's session and `current_session` its id (a link must come back to the user
+    /// that started it, a re-authentication to the session). Refusals are audited as
+    /// `login.failure` (detail `platform`: the provider, `reason`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn oauth_finish(
         &self,
         db: &Database,
@@ -152,6 +206,7 @@ impl<U: UserStore> AuthService<U> {
         callback: &OAuthCallback,
         browser_token: &str,
         current_user: Option<&U>,
+        current_session: Option<i64>,
         client: &ClientInfo,
     ) -> Result<OAuthOutcome<U>, AuthError> {
         let runtime = self.oauth_runtime(provider)?;
@@ -189,6 +244,26 @@ impl<U: UserStore> AuthService<U> {
             }
             Err(e) => return Err(e),
         };
+        if let Some(session_id) = pending.reauth_session_id {
+            let user = current_user.filter(|u| Some(u.id()) == pending.link_user_id);
+            let (Some(user), true) = (user, current_session == Some(session_id)) else {
+                let e = OAuthError::InvalidState;
+                return Err(self.oauth_refused(db, provider, client, e).await);
+            };
+            let started = pending.expires_at
+                - time::Duration::try_from(runtime.config.state_ttl)
+                    .unwrap_or(time::Duration::minutes(10));
+            if let Err(e) = self
+                .provider_reauth(db, user, session_id, provider, &verified, started, client)
+                .await
+            {
+                return Err(match e {
+                    AuthError::OAuth(e) => self.oauth_refused(db, provider, client, e).await,
+                    other => other,
+                });
+            }
+            return Ok(OAuthOutcome::Reauthenticated { next: pending.next });
+        }
         if let Some(link_user) = pending.link_user_id {
             let Some(user) = current_user.filter(|u| u.id() == link_user) else {
                 let e = OAuthError::InvalidState;
@@ -243,6 +318,49 @@ impl<U: UserStore> AuthService<U> {
         })
     }
 
+    /// The end of a provider re-authentication: the ID token must prove a login after
+    /// `started` (a minute's clock skew allowed) of an identity linked to `user`; then
+    /// session `session_id` is proven again, audited `reauthenticated` (method `provider`).
+    #[allow(clippy::too_many_arguments)]
+    async fn provider_reauth(
+        &self,
+        db: &Database,
+        user: &U,
+        session_id: i64,
+        provider: &str,
+        verified: &Verified,
+        started: time::PrimitiveDateTime,
+        client: &ClientInfo,
+    ) -> Result<(), AuthError> {
+        const SKEW_SECS: i64 = 60;
+        let started = started.assume_utc().unix_timestamp();
+        let fresh = verified
+            .auth_time
+            .is_some_and(|at| at >= started - SKEW_SECS);
+        let mut conn = db.conn().await?;
+        let linked = identity::find(&mut conn, provider, &verified.subject).await?;
+        if !fresh || linked.is_none_or(|i| i.user_id != user.id()) {
+            return Err(OAuthError::StaleLogin.into());
+        }
+        session::reauthenticated(
+            &mut conn,
+            session_id,
+            user.id(),
+            session::now(),
+            verified.mfa,
+        )
+        .await?;
+        self.audit_user(
+            &mut conn,
+            client,
+            EventType::Reauthenticated,
+            user,
+            json!({ "session_id": session_id, "method": "provider", "provider": provider }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Audits a refused provider login and returns its error.
     async fn oauth_refused(
         &self,
@@ -260,6 +378,7 @@ impl<U: UserStore> AuthService<U> {
             OAuthError::InvalidToken(_) => "invalid_id_token",
             OAuthError::IdentityTaken => "identity_taken",
             OAuthError::NoAccount => "no_account",
+            OAuthError::StaleLogin => "stale_login",
             _ => "error",
         };
         let recorded = match db.conn().await {

@@ -303,5 +303,6 @@ diesel::table! {
         next -> Text,
         link_user_id -> Nullable<BigInt>,
         expires_at -> Timestamp,
+        reauth_session_id -> Nullable<BigInt>,
     }
 }

@@ -557,6 +557,7 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
                     nonce: "n",
                     next: "/",
                     link_user_id: None,
+                    reauth_session_id: None,
                 },
                 auth_axum::auth_core::session::now() - time::Duration::seconds(1),
                 std::time::Duration::from_secs(ttl),

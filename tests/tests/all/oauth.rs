@@ -969,7 +969,135 @@ async fn an_unreachable_provider_is_503(t: TestDb) {
     assert!(a.cookie("auth_oauth").is_none());
 }
 
+/// A user whose way in is the provider proves again who they are there (sudo mode): only a
+/// login the provider made after the start (`auth_time`), of their own identity, counts.
+async fn a_fresh_provider_login_is_a_sudo_proof(t: TestDb) {
+    let Some(f) = Flow::new(t, "reauth", |c| c).await else {
+        return;
+    };
+    f.scenario(json!({"sub": "quin-at-mock"})).await;
+    let token = f.logged_in("/").await;
+    let quin = f.me(&token).await["id"].as_i64().unwrap();
+    let session = format!("auth_session={token}");
+    let new_key = async || {
+        f.app
+            .post("api-keys", json!({"name": "ci"}), Some(&token))
+            .await
+    };
+    // A session kept for an hour (a stolen cookie) is not in sudo mode.
+    f.app.age_sessions(quin, 3600).await;
+    let a = new_key().await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "reauthentication_required"),
+        "{:?}",
+        a.body
+    );
+    let reauth = async |cookies: &str| {
+        let a = f
+            .post(
+                &format!("{AUTH}/oauth/mock/reauthenticate?next=/settings"),
+                cookies,
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{:?}", a.body);
+        let binding = a.cookie_value("auth_oauth").expect("the binding cookie");
+        let to = a.headers[header::LOCATION].to_str().unwrap().to_owned();
+        assert_eq!(query_param(&to[to.find('?').unwrap()..], "prompt"), "login");
+        assert_eq!(query_param(&to[to.find('?').unwrap()..], "max_age"), "0");
+        (f.at_provider(&to).await, binding)
+    };
+    let now = session::now().assume_utc().unix_timestamp();
+    // No auth_time, an old one, or a fresh login of another identity: refused, and the
+    // session stays out of sudo mode.
+    for claims in [
+        json!({"sub": "quin-at-mock"}),
+        json!({"sub": "quin-at-mock", "claims": {"auth_time": now - 3600}}),
+        json!({"sub": "someone-else", "claims": {"auth_time": now}}),
+    ] {
+        f.scenario(claims.clone()).await;
+        let (back, binding) = reauth(&session).await;
+        refused(
+            &f.get(&back, &format!("auth_oauth={binding}; {session}"))
+                .await,
+            StatusCode::FORBIDDEN,
+            "stale_login",
+        );
+        let a = new_key().await;
+        assert_eq!(a.code(), "reauthentication_required", "{claims}");
+    }
+    // Finished in another session (the attacker's own): refused.
+    f.scenario(json!({"sub": "quin-at-mock", "claims": {"auth_time": now}}))
+        .await;
+    local_user(&f.app, "mallory", "mallory@example.test", true).await;
+    let mallory = f.app.login("mallory", "pass-word-1").await;
+    let (back, binding) = reauth(&session).await;
+    refused(
+        &f.get(
+            &back,
+            &format!("auth_oauth={binding}; auth_session={mallory}"),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_state",
+    );
+    // A fresh login of quin's identity: back to `next`, no new session, sudo mode on.
+    let (back, binding) = reauth(&session).await;
+    let a = f
+        .get(&back, &format!("auth_oauth={binding}; {session}"))
+        .await;
+    assert_eq!(location(&a), "/settings");
+    assert!(a.token().is_none(), "re-authenticating opens no session");
+    let a = new_key().await;
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    let reauths = f.events(EventType::Reauthenticated).await;
+    assert_eq!(reauths.len(), 1, "{reauths:?}");
+    assert_eq!(reauths[0].detail["method"], "provider");
+    // Mallory has no identity there, GitHub cannot prove a fresh login, and an API key
+    // is not a session.
+    let a = f
+        .post(
+            &format!("{AUTH}/oauth/mock/reauthenticate"),
+            &format!("auth_session={mallory}"),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::CONFLICT, "no_fresh_login")
+    );
+    let a = f
+        .post(&format!("{AUTH}/oauth/github/reauthenticate"), &session)
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::CONFLICT, "no_fresh_login")
+    );
+    let key = a_key(&new_key().await);
+    let a = f
+        .app
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("{AUTH}/oauth/mock/reauthenticate"))
+                .header("host", HOST)
+                .header("authorization", format!("Bearer {key}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "session_required")
+    );
+}
+
+fn a_key(a: &Answer) -> String {
+    assert_eq!(a.status, StatusCode::CREATED, "{:?}", a.body);
+    a.body["data"]["key"].as_str().expect("the key").to_owned()
+}
+
 backend_tests!(
+    a_fresh_provider_login_is_a_sudo_proof,
     starts_sweep_the_expired_states,
     a_planted_binding_is_never_reused,
     an_unverified_address_is_not_stored,

@@ -43,6 +43,8 @@ pub struct Pending {
     pub link_user_id: Option<i64>,
     /// When it stops working (UTC).
     pub expires_at: PrimitiveDateTime,
+    /// The session this login re-authenticates (sudo mode); `None` for a login or a link.
+    pub reauth_session_id: Option<i64>,
 }
 
 impl std::fmt::Debug for Pending {
@@ -51,6 +53,7 @@ impl std::fmt::Debug for Pending {
             .field("provider", &self.provider)
             .field("next", &self.next)
             .field("link_user_id", &self.link_user_id)
+            .field("reauth_session_id", &self.reauth_session_id)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
@@ -71,8 +74,10 @@ pub struct NewPending<'a> {
     pub nonce: &'a str,
     /// The checked `next`.
     pub next: &'a str,
-    /// The user linking, if any.
+    /// The user linking, or re-authenticating, if any.
     pub link_user_id: Option<i64>,
+    /// The session re-authenticating, if any (with its user in `link_user_id`).
+    pub reauth_session_id: Option<i64>,
 }
 
 /// Stores an authorization valid until `now + ttl`, deleting the expired ones first.
@@ -92,6 +97,7 @@ pub async fn store(
         st::next.eq(new.next),
         st::link_user_id.eq(new.link_user_id),
         st::expires_at.eq(now + ttl),
+        st::reauth_session_id.eq(new.reauth_session_id),
     );
     // Expired authorizations are swept on the way (by their index): `authorize` is
     // public, so the table holds at most one state lifetime of starts, whoever floods it.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use oauth2::basic::BasicClient;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreProviderMetadata,
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreProviderMetadata,
 };
 use openidconnect::{
     AccessTokenHash, AuthUrl, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
@@ -50,6 +50,9 @@ pub(crate) struct Verified {
     pub(crate) username: Option<String>,
     /// The provider asserts a second factor (`amr`) and is trusted to.
     pub(crate) mfa: bool,
+    /// When the user last actively logged in at the provider (`auth_time`, Unix seconds),
+    /// if the ID token says.
+    pub(crate) auth_time: Option<i64>,
 }
 
 /// A login's start: where to send the browser, and what to keep for the callback.
@@ -192,8 +195,10 @@ impl Upstream {
     }
 
     /// The authorization URL of a new login at `name`: a random `state`, a PKCE S256
-    /// challenge and a random nonce.
-    pub(crate) async fn start(&self, name: &str) -> Result<Started, AuthError> {
+    /// challenge and a random nonce. With `fresh`, the provider is asked to log the user in
+    /// again (`prompt=login`, `max_age=0`, so its ID token carries `auth_time`); a plain
+    /// OAuth2 provider cannot prove that ([`OAuthError::NoFreshLogin`]).
+    pub(crate) async fn start(&self, name: &str, fresh: bool) -> Result<Started, AuthError> {
         let p = self.provider(name)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         match &p.config.kind {
@@ -208,6 +213,11 @@ impl Upstream {
                 for scope in p.config.scopes.iter().filter(|s| *s != "openid") {
                     request = request.add_scope(Scope::new(scope.clone()));
                 }
+                if fresh {
+                    request = request
+                        .add_prompt(CoreAuthPrompt::Login)
+                        .set_max_age(Duration::ZERO);
+                }
                 let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
                 Ok(Started {
                     url,
@@ -221,6 +231,9 @@ impl Upstream {
                 token_url,
                 ..
             } => {
+                if fresh {
+                    return Err(refused(OAuthError::NoFreshLogin));
+                }
                 let client = Self::oauth2_client(p, auth_url, token_url);
                 let mut request = client.authorize_url(CsrfToken::new_random);
                 for scope in &p.config.scopes {
@@ -291,6 +304,7 @@ impl Upstream {
                     email_verified: claims.email_verified() == Some(true),
                     username: claims.preferred_username().map(|u| u.as_str().to_owned()),
                     mfa,
+                    auth_time: claims.auth_time().map(|t| t.timestamp()),
                 })
             }
             ProviderKind::OAuth2 {
@@ -419,6 +433,7 @@ fn from_userinfo(info: &Value, mapping: &UserInfoMapping) -> Result<Verified, Au
         email_verified,
         username: field(&mapping.account),
         mfa: false,
+        auth_time: None,
     })
 }
 

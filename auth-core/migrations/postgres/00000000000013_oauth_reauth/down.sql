@@ -1,0 +1,1 @@
+ALTER TABLE auth_oauth_states DROP COLUMN reauth_session_id;
