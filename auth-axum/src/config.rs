@@ -115,6 +115,12 @@ pub struct HttpConfig {
     /// The resolved-session cache (on by default: a warm authenticated request reads no
     /// database; other instances' changes are seen within its sync interval).
     pub session_cache: SessionCacheConfig,
+    /// How often the expired rows are deleted in the background
+    /// ([`auth_core::service::AuthService::purge_expired`]: sessions, tokens, OAuth logins
+    /// and passkey ceremonies under way, ...), starting one interval after
+    /// [`crate::Auth::layer`] is first called in a tokio runtime. Default 10 minutes;
+    /// `Duration::ZERO` leaves it to the `cleanup` command.
+    pub purge_interval: Duration,
 }
 
 impl Default for HttpConfig {
@@ -127,6 +133,7 @@ impl Default for HttpConfig {
             registration: RegistrationMode::default(),
             csrf: CsrfConfig::default(),
             session_cache: SessionCacheConfig::default(),
+            purge_interval: Duration::from_secs(600),
         }
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct AuthInner<U: UserStore> {
     pub(crate) service: AuthService<U>,
     pub(crate) http: HttpConfig,
     pub(crate) csrf: Arc<CsrfPolicy>,
+    /// Whether the background purge was started.
+    purging: std::sync::Once,
 }
 
 impl<U: UserStore> Clone for Auth<U> {
@@ -71,6 +73,7 @@ impl<U: UserStore> Auth<U> {
                 service,
                 http,
                 csrf,
+                purging: std::sync::Once::new(),
             }),
         }
     }
@@ -92,11 +95,51 @@ impl<U: UserStore> Auth<U> {
 
     /// The layer to add to the application's router (outermost of the auth pieces):
     /// `app.layer(auth.layer())`.
+    ///
+    /// Called in a tokio runtime, it also starts (once per `Auth`) the background purge of
+    /// expired rows ([`HttpConfig::purge_interval`]).
     pub fn layer(&self) -> AuthLayer<U>
     where
         U: Clone,
     {
+        self.start_purge();
         AuthLayer { auth: self.clone() }
+    }
+
+    /// Starts the background purge, once, if a runtime is there and an interval is set.
+    fn start_purge(&self) {
+        let every = self.inner.http.purge_interval;
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if every.is_zero() {
+            return;
+        }
+        self.inner.purging.call_once(|| {
+            runtime.spawn(purge(Arc::downgrade(&self.inner), every));
+        });
+    }
+}
+
+/// Deletes expired rows every `every` while the `Auth` lives.
+async fn purge<U: UserStore>(auth: std::sync::Weak<AuthInner<U>>, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate: wait one interval after start-up.
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let Some(auth) = auth.upgrade() else { return };
+        match auth.service.purge_expired(&auth.db, 1000).await {
+            Ok(purged) if purged.total() > 0 => {
+                tracing::info!(?purged, "expired rows deleted");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot delete expired rows"),
+        }
+        let db = auth.db.clone();
+        drop(auth);
+        db.changes().pause(auth_core::pause::Point::Purged).await;
     }
 }
 

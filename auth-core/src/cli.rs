@@ -47,7 +47,6 @@ use crate::migrate::{self, AppMigrations};
 use crate::rbac::manage;
 use crate::service::AuthService;
 use crate::user::{UserFilter, UserStore};
-use crate::{account_token, api_key, refresh_token, session, throttle};
 
 /// The environment variable a verb that sets a password reads it from.
 pub const PASSWORD_ENV: &str = "AUTH_PASSWORD";
@@ -377,73 +376,20 @@ pub async fn revoke_role<U: UserStore>(
 }
 
 /// What [`cleanup`] deleted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Cleaned {
-    /// Expired sessions ([`session::cleanup_expired`]).
-    pub sessions: usize,
-    /// Expired password-reset and verification tokens ([`account_token::cleanup_expired`]).
-    pub tokens: usize,
-    /// Expired API keys ([`api_key::cleanup_expired`]).
-    pub api_keys: usize,
-    /// Expired refresh tokens of JWT logins.
-    pub refresh_tokens: usize,
-    /// Throttle rows whose keys saw no attempt for [`throttle::retention`] and hold no
-    /// lock ([`throttle::cleanup`]).
-    pub throttle: usize,
-    /// Expired MFA login challenges ([`crate::mfa::challenge::cleanup_expired`]).
-    pub mfa_challenges: usize,
-    /// Expired OAuth logins under way ([`crate::oauth::state::cleanup_expired`]).
-    pub oauth_states: usize,
-}
-
-/// Runs `step` until it deletes nothing; returns the total.
-async fn drain<F>(mut step: F) -> Result<usize, CliError>
-where
-    F: AsyncFnMut() -> crate::error::Result<usize>,
-{
-    let mut total = 0;
-    loop {
-        match step().await? {
-            0 => return Ok(total),
-            n => total += n,
-        }
-    }
-}
+pub use crate::service::Purged as Cleaned;
 
 /// `cleanup`: deletes expired sessions, expired account tokens, expired API keys, expired
-/// refresh tokens, expired MFA login challenges, and the
-/// throttle rows of keys with no attempt for [`throttle::retention`] of the service's
+/// refresh tokens, expired MFA login challenges, OAuth logins and passkey ceremonies, and
+/// the throttle rows of keys with no attempt for the retention of the service's
 /// limits and no lock in force, each `batch` rows per statement (short statements, no
-/// long locks), until none is left. Nothing live is touched: a row deleted here would
-/// have been refused or ignored anyway.
+/// long locks), until none is left ([`AuthService::purge_expired`], which auth-axum also
+/// runs in the background). Nothing live is touched.
 pub async fn cleanup<U: UserStore>(
     db: &Database,
     service: &AuthService<U>,
     batch: i64,
 ) -> Result<Cleaned, CliError> {
-    let batch = batch.max(1);
-    let mut conn = db.conn().await?;
-    let c = &mut conn;
-    let sessions = drain(async || session::cleanup_expired(c, batch).await).await?;
-    let tokens = drain(async || account_token::cleanup_expired(c, batch).await).await?;
-    let api_keys = drain(async || api_key::cleanup_expired(c, batch).await).await?;
-    let refresh_tokens = drain(async || refresh_token::cleanup_expired(c, batch).await).await?;
-    let retention = throttle::retention(service.throttle_config(), service.mail_throttle_config());
-    let before = session::now() - retention;
-    let stale = drain(async || throttle::cleanup(c, before, batch).await).await?;
-    let mfa_challenges =
-        drain(async || crate::mfa::challenge::cleanup_expired(c, batch).await).await?;
-    let oauth_states = crate::oauth::state::cleanup_expired(c, session::now()).await?;
-    Ok(Cleaned {
-        oauth_states,
-        sessions,
-        tokens,
-        api_keys,
-        refresh_tokens,
-        throttle: stale,
-        mfa_challenges,
-    })
+    Ok(service.purge_expired(db, batch).await?)
 }
 
 /// `text` with control characters escaped (`\u{1b}`), so that a stored name cannot drive
@@ -607,6 +553,11 @@ impl AuthCommand {
                     out,
                     "expired OAuth logins deleted: {}",
                     cleaned.oauth_states
+                )?;
+                writeln!(
+                    out,
+                    "expired passkey ceremonies deleted: {}",
+                    cleaned.ceremonies
                 )?;
             }
             AuthCommand::ListUsers => {

@@ -25,6 +25,8 @@ pub enum Point {
         /// The user the credential belongs to.
         user_id: i64,
     },
+    /// The background purge of expired rows ran once.
+    Purged,
     /// A request read a credential of `user_id` from the database and is about to cache
     /// it.
     Resolved {

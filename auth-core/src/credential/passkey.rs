@@ -300,6 +300,15 @@ pub async fn start_ceremony(
     Ok(token)
 }
 
+/// Deletes the ceremonies past their time; returns how many.
+pub async fn cleanup_ceremonies(conn: &mut DbConn, now: PrimitiveDateTime) -> Result<usize> {
+    Ok(with_conn!(conn, |c| {
+        diesel::delete(cer::table.filter(cer::expires_at.lt(now)))
+            .execute(c)
+            .await
+    })?)
+}
+
 /// Takes the ceremony of `token` out of storage (read and deleted in one transaction: a
 /// second call with the same token finds nothing). It must be of `kind` and, for a
 /// registration, started by `user_id`; a ceremony of another user is left alone.

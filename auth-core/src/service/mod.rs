@@ -25,6 +25,7 @@ mod oauth;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod password_change;
+mod purge;
 mod recovery;
 mod register;
 mod tokens;
@@ -41,6 +42,7 @@ pub use mfa::{MfaLogin, MfaProof, MfaStatus};
 pub use oauth::{OAuthCallback, OAuthOutcome, OAuthStart};
 #[cfg(feature = "passkeys")]
 pub use passkeys::{CeremonyStart, PASSKEY_PLATFORM};
+pub use purge::Purged;
 pub use tokens::{JWT_PLATFORM, TokenPair};
 
 use std::collections::HashMap;

@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use auth_axum::HttpConfig;
 use auth_axum::auth_core::account_token::{self, Purpose};
 use auth_axum::auth_core::api_key::{self, NewApiKey};
 use auth_axum::auth_core::audit::{self, AuditEvent, EventFilter, EventType};
@@ -17,10 +18,11 @@ use auth_axum::auth_core::mfa;
 use auth_axum::auth_core::migrate::AppMigrations;
 use auth_axum::auth_core::rbac::{self, manage};
 use auth_axum::auth_core::schema::{auth_refresh_tokens, auth_sessions, auth_throttle};
+use auth_axum::auth_core::service::AuthService;
 use auth_axum::auth_core::throttle::{self, Key, ThrottleConfig};
 use auth_axum::{Error, UserStore, auth_core::with_conn};
 use auth_axum::{auth_core::refresh_token, auth_core::session};
-use auth_tests::http::TestApp;
+use auth_tests::http::{TEST_COST, TestApp};
 use auth_tests::model::v1::{self, User};
 use auth_tests::{TestDb, backend_tests};
 use axum::http::StatusCode;
@@ -577,7 +579,8 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
          expired refresh tokens deleted: 2\n\
          stale throttle rows deleted: 2\n\
          expired MFA login challenges deleted: 3\n\
-         expired OAuth logins deleted: 1\n"
+         expired OAuth logins deleted: 1\n\
+         expired passkey ceremonies deleted: 0\n"
     );
     // Everything live is still there and still works.
     assert_eq!(app.get("me", Some(&live)).await.status, StatusCode::OK);
@@ -660,7 +663,73 @@ async fn list_users_shows_flags_never_hashes(t: TestDb) {
     assert!(!out.contains("$2"), "no bcrypt hash: {out}");
 }
 
+/// The expired rows also go in the background, without the command: an OAuth login
+/// started and abandoned (a public route writes it) and an expired session.
+async fn expired_rows_are_purged_in_the_background(t: TestDb) {
+    use auth_axum::auth_core::oauth::state;
+    use auth_axum::auth_core::pause::Point;
+    use auth_axum::auth_core::schema::auth_oauth_states;
+    let http = HttpConfig {
+        purge_interval: Duration::from_millis(10),
+        ..TestApp::http_config()
+    };
+    let service = AuthService::builder().bcrypt_cost(TEST_COST).build();
+    let app = TestApp::with_config(t, service, http).await;
+    let pauses = auth_tests::pause::Pauses::install(&app.t.db);
+    let (id, token) = app.user("erin").await;
+    let mut conn = app.t.db.conn().await.unwrap();
+    state::store(
+        &mut conn,
+        state::NewPending {
+            state: "abandoned",
+            browser_token: "b",
+            provider: "p",
+            pkce_verifier: "v",
+            nonce: "n",
+            next: "/",
+            link_user_id: None,
+            reauth_session_id: None,
+        },
+        session::now() - time::Duration::seconds(1),
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
+    let past = session::now() - time::Duration::hours(1);
+    with_conn!(&mut conn, |c| {
+        diesel::update(auth_sessions::table.filter(auth_sessions::user_id.eq(id)))
+            .set(auth_sessions::idle_expires_at.eq(past))
+            .execute(c)
+            .await
+    })
+    .unwrap();
+    drop(conn);
+    // Two purges from now: the second began after the rows were written.
+    for _ in 0..2 {
+        let mut purged = pauses.hold(Point::Purged);
+        tokio::time::timeout(Duration::from_secs(30), purged.reached())
+            .await
+            .expect("no background purge ran");
+        purged.release();
+    }
+    let mut conn = app.t.db.conn().await.unwrap();
+    let sessions: i64 = with_conn!(&mut conn, |c| {
+        auth_sessions::table.count().get_result(c).await
+    })
+    .unwrap();
+    let states: i64 = with_conn!(&mut conn, |c| {
+        auth_oauth_states::table.count().get_result(c).await
+    })
+    .unwrap();
+    assert_eq!((sessions, states), (0, 0));
+    assert_eq!(
+        app.get("me", Some(&token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 backend_tests!(
+    expired_rows_are_purged_in_the_background,
     createsuperuser_creates_an_active_superuser,
     createsuperuser_refuses_weak_passwords_and_taken_names,
     changepassword_ends_sessions_and_follows_the_policy,
