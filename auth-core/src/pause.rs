@@ -3,7 +3,7 @@
 //!
 //! A race between two instances (a commit and another instance's read, say) cannot be
 //! tested with sleeps without being flaky. Instead the code names the points where the
-//! order matters, and a test installs a function ([`crate::Database::set_pauses`]) that
+//! order matters, and a test installs a function (`Database::set_pauses`, feature `test-support`) that
 //! each point awaits: it can hold one party at its point until the other has passed its
 //! own.
 
