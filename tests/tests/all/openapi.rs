@@ -153,6 +153,7 @@ async fn the_served_document_is_valid_openapi_3_1() {
         "GET /oauth/{provider}/authorize",
         "GET /oauth-login-redirect",
         "POST /oauth/{provider}/link",
+        "POST /oauth/{provider}/reauthenticate",
         "GET /oauth/{provider}/callback",
         "GET /admin/users",
         "POST /admin/users",
