@@ -24,7 +24,11 @@ pub enum Error {
     /// The configuration (database URL, options) is invalid. The message says what to fix.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// The database could not be reached in time (pool timeout, connection refused).
+    /// The database could not be reached in time (pool timeout, connection refused), a
+    /// statement outlived its deadline ([`crate::DatabaseConfig::query_timeout`]), or the
+    /// database refused for a reason that passes ([`is_transient`]: a deadlock, a
+    /// serialization failure, a lock wait timeout, a connection it ended). Answered 503
+    /// `unavailable` with `Retry-After`; the cause is logged, never shown.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A unique constraint refused the write (account or email already taken).
@@ -80,13 +84,84 @@ impl From<diesel::result::Error> for Error {
                     .map(str::to_owned)
                     .or_else(|| info.column_name().map(str::to_owned)),
             },
-            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                Error::Unavailable(Box::new(e))
-            }
+            e if is_transient(&e) => Error::Unavailable(Box::new(e)),
             other => Error::Database(other),
         }
     }
 }
+
+/// Whether a database error passes, so that the same request may succeed when retried:
+/// the connection was lost, closed or ended by the server (a restart, a failover, an
+/// administrator), the statement was cancelled (its deadline, a server-side statement or
+/// lock timeout), or the transaction lost a deadlock or a serialization conflict; SQLite's
+/// busy and locked database. Such an error is [`Error::Unavailable`] (503 with
+/// `Retry-After`), never an internal error.
+///
+/// Diesel keeps a code only for some kinds (serialization failure, closed connection);
+/// the others are told by the server's message (PostgreSQL with `lc_messages` in English,
+/// the default; MySQL / MariaDB always in English).
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as D};
+    match e {
+        D::DatabaseError(
+            K::ClosedConnection | K::UnableToSendCommand | K::SerializationFailure,
+            _,
+        ) => true,
+        D::DatabaseError(K::Unknown, info) => transient_message(info.message()),
+        D::RollbackErrorOnCommit {
+            commit_error,
+            rollback_error,
+        } => is_transient(commit_error) || is_transient(rollback_error),
+        // A transaction left open by a statement that was cut: the pool discards the
+        // connection.
+        D::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// The messages of transient errors, lower-cased (see [`is_transient`]).
+const TRANSIENT_MESSAGES: &[&str] = &[
+    // PostgreSQL: 40P01, 57014 and 55P03 (cancelled: user request, statement or lock
+    // timeout), 57P01-57P03 (terminated, shutting down, starting up), 55P03 (NOWAIT).
+    "deadlock detected",
+    "could not serialize access",
+    "canceling statement due to",
+    "terminating connection due to",
+    "the database system is",
+    "could not obtain lock",
+    // The drivers (tokio-postgres, mysql_async): the connection went away.
+    "connection closed",
+    "connection reset",
+    "connection refused",
+    "broken pipe",
+    "error communicating with the server",
+    "unexpected eof",
+    "unexpected end of file",
+    "input/output error",
+    "connection to the server is closed",
+    // MySQL / MariaDB: 1213, 1205, 1317 / 1969 / 3024 (KILL QUERY, max_statement_time),
+    // 1927 (KILL), 1053, 2006, 2013.
+    "deadlock found",
+    "lock wait timeout exceeded",
+    "query execution was interrupted",
+    "connection was killed",
+    "server shutdown in progress",
+    "server has gone away",
+    "lost connection",
+    // SQLite: SQLITE_BUSY, SQLITE_LOCKED.
+    "database is locked",
+    "database table is locked",
+    "database schema is locked",
+];
+
+fn transient_message(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    TRANSIENT_MESSAGES.iter().any(|m| message.contains(m))
+}
+
+/// How long to wait before retrying a request refused because the database was
+/// unavailable, in seconds (`Retry-After`).
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
 impl From<diesel::ConnectionError> for Error {
     fn from(e: diesel::ConnectionError) -> Self {
@@ -232,6 +307,14 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Seconds the client should wait before retrying (`Retry-After`), when the refusal
+    /// is temporary: the database was unavailable.
+    pub fn retry_after(&self) -> Option<u64> {
+        matches!(self, Error::Unavailable(_)).then_some(UNAVAILABLE_RETRY_AFTER_SECS)
+    }
+}
+
 /// How long to wait before retrying a request refused for a busy hasher, in seconds.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
@@ -282,11 +365,12 @@ impl AuthError {
     }
 
     /// Seconds the client should wait before retrying (`Retry-After`), when the refusal
-    /// is temporary: a throttled attempt, a busy hasher.
+    /// is temporary: a throttled attempt, a busy hasher, an unavailable database.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AuthError::Throttled { retry_after } => Some(retry_after.as_secs().max(1)),
             AuthError::Password(PasswordError::Busy) => Some(BUSY_RETRY_AFTER_SECS),
+            AuthError::Token(TokenError::Storage(e)) | AuthError::Storage(e) => e.retry_after(),
             _ => None,
         }
     }
