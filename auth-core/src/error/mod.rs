@@ -393,3 +393,129 @@ impl OAuthError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind as K, Error as D};
+
+    fn db(kind: K, message: &str) -> D {
+        D::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    /// The errors each backend's driver gives for a fault that passes, as Diesel surfaces
+    /// them: all 503 `unavailable` with `Retry-After`, their text never in the message.
+    #[test]
+    fn transient_errors_are_unavailable() {
+        let transient = [
+            // PostgreSQL (SQLSTATE in the comment).
+            db(
+                K::SerializationFailure,
+                "could not serialize access due to concurrent update",
+            ), // 40001
+            db(K::Unknown, "deadlock detected"), // 40P01
+            db(K::Unknown, "canceling statement due to statement timeout"), // 57014
+            db(K::Unknown, "canceling statement due to user request"), // 57014
+            db(K::Unknown, "canceling statement due to lock timeout"), // 55P03
+            db(
+                K::Unknown,
+                "could not obtain lock on row in relation \"auth_users\"",
+            ), // 55P03
+            db(
+                K::Unknown,
+                "terminating connection due to administrator command",
+            ), // 57P01
+            db(K::Unknown, "the database system is starting up"), // 57P03
+            db(K::Unknown, "the database system is shutting down"), // 57P03
+            db(K::UnableToSendCommand, "connection closed"),
+            db(
+                K::UnableToSendCommand,
+                "error communicating with the server: Connection reset by peer (os error 104)",
+            ),
+            db(
+                K::ClosedConnection,
+                "server closed the connection unexpectedly",
+            ),
+            // MySQL / MariaDB (error number in the comment).
+            db(
+                K::Unknown,
+                "Deadlock found when trying to get lock; try restarting transaction",
+            ), // 1213
+            db(
+                K::Unknown,
+                "Lock wait timeout exceeded; try restarting transaction",
+            ), // 1205
+            db(K::Unknown, "Query execution was interrupted"), // 1317
+            db(
+                K::Unknown,
+                "Query execution was interrupted (max_statement_time exceeded)",
+            ), // 1969
+            db(K::Unknown, "Connection was killed"),           // 1927
+            db(K::Unknown, "Server shutdown in progress"),     // 1053
+            db(K::Unknown, "Input/output error: unexpected end of file"),
+            db(K::Unknown, "Connection to the server is closed."),
+            db(K::Unknown, "Lost connection to MySQL server during query"), // 2013
+            db(K::Unknown, "MySQL server has gone away"),                   // 2006
+            // SQLite.
+            db(K::Unknown, "database is locked"), // SQLITE_BUSY
+            db(K::Unknown, "database table is locked"), // SQLITE_LOCKED
+            D::BrokenTransactionManager,
+            D::RollbackErrorOnCommit {
+                rollback_error: Box::new(db(K::UnableToSendCommand, "connection closed")),
+                commit_error: Box::new(db(K::SerializationFailure, "could not serialize access")),
+            },
+        ];
+        for e in transient {
+            let shown = format!("{e}");
+            assert!(is_transient(&e), "{shown}");
+            let err = Error::from(e);
+            assert!(matches!(err, Error::Unavailable(_)), "{shown}: {err:?}");
+            let answer = err.answer();
+            assert_eq!(
+                (answer.status, answer.code),
+                (503, ErrorCode::Unavailable),
+                "{shown}"
+            );
+            assert_eq!(
+                err.retry_after(),
+                Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                "{shown}"
+            );
+            assert_eq!(err.to_string(), "service temporarily unavailable");
+            let auth = AuthError::Storage(err);
+            assert_eq!(
+                auth.retry_after(),
+                Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                "{shown}"
+            );
+        }
+    }
+
+    /// A fault that does not pass by itself stays what it was: a conflict, or a logged
+    /// internal error.
+    #[test]
+    fn other_errors_are_not_transient() {
+        let unique = db(
+            K::UniqueViolation,
+            "duplicate key value violates unique constraint",
+        );
+        assert!(matches!(Error::from(unique), Error::Conflict { .. }));
+        for e in [
+            db(K::Unknown, "relation \"auth_sessions\" does not exist"),
+            db(K::Unknown, "Table 'test.auth_sessions' doesn't exist"),
+            db(K::NotNullViolation, "null value in column \"account\""),
+            db(
+                K::ForeignKeyViolation,
+                "insert or update violates foreign key constraint",
+            ),
+            db(K::Unknown, "no such table: auth_sessions"),
+            D::NotFound,
+        ] {
+            let shown = format!("{e}");
+            assert!(!is_transient(&e), "{shown}");
+            let err = Error::from(e);
+            assert_eq!(err.answer().status, 500, "{shown}");
+            assert_eq!(err.retry_after(), None, "{shown}");
+        }
+    }
+}

@@ -8,16 +8,17 @@
 //!
 //! - PostgreSQL: a cancel request to the server (the statement stops, its open transaction
 //!   is not committed), then the connection's driver task is stopped, which closes the
-//!   socket: the statement's future fails at once, whether or not the server answered.
+//!   socket: the statement's future fails at once, whether or not the server answered (a
+//!   server that does not answer the cancel gets half the deadline, at most a second).
 //! - MySQL / MariaDB: `KILL QUERY` from a connection of its own (the statement fails with
 //!   "query execution was interrupted").
 //!
 //! A connection whose watchdog fired, or whose statement failed for a reason that passes
 //! (a lost connection, a deadlock: [`crate::error::is_transient`]), is never handed out
 //! again: the pool's recycle check ([`recycle_check`]) discards it (on PostgreSQL a closed
-//! client alone would be). A
-//! statement whose future was dropped (its request gone) has no end event: its connection
-//! is cut at the deadline as well, and discarded.
+//! client alone would be). A statement whose future was dropped (its request gone) has no
+//! end event: its connection is discarded too, and cut at the deadline if it was still
+//! running.
 //!
 //! The server bounds each statement too, a second after the client's deadline
 //! ([`server_timeout`]): `statement_timeout` on PostgreSQL, `max_statement_time` (MariaDB;
@@ -32,8 +33,11 @@ use std::time::Duration;
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel_async::AsyncConnection;
 
-/// How long a cancel request (or `KILL QUERY`) may take before the cut goes on without it.
-const CANCEL_WAIT: Duration = Duration::from_secs(1);
+/// How long a cancel request (or `KILL QUERY`) may take before the cut goes on without
+/// it: half the deadline, at most a second.
+fn cancel_wait(deadline: Duration) -> Duration {
+    (deadline / 2).min(Duration::from_secs(1))
+}
 
 /// The server-side bound of a statement whose client-side deadline is `deadline`: a
 /// second later, so that the client acts first and the server only when the client could
@@ -58,13 +62,13 @@ pub(crate) enum Cut {
 }
 
 impl Cut {
-    async fn run(&self) {
+    async fn run(&self, deadline: Duration) {
+        let wait = cancel_wait(deadline);
         match self {
             #[cfg(feature = "postgres")]
             Cut::Postgres { cancel, driver } => {
                 let sent =
-                    tokio::time::timeout(CANCEL_WAIT, cancel.cancel_query(tokio_postgres::NoTls))
-                        .await;
+                    tokio::time::timeout(wait, cancel.cancel_query(tokio_postgres::NoTls)).await;
                 if !matches!(sent, Ok(Ok(()))) {
                     tracing::warn!("the cancel request of a statement past its deadline failed");
                 }
@@ -72,7 +76,7 @@ impl Cut {
             }
             #[cfg(feature = "mysql")]
             Cut::Mysql(cancel) => {
-                let sent = tokio::time::timeout(CANCEL_WAIT, cancel.cancel_query()).await;
+                let sent = tokio::time::timeout(wait, cancel.cancel_query()).await;
                 if !matches!(sent, Ok(Ok(()))) {
                     tracing::warn!("KILL QUERY of a statement past its deadline failed");
                 }
@@ -124,7 +128,7 @@ impl Watchdog {
                 "a database statement outlived its deadline: cancelled, its connection discarded"
             );
             // A task of its own: ending the statement must not abort the cut half-way.
-            tokio::spawn(async move { cut.run().await });
+            tokio::spawn(async move { cut.run(deadline).await });
         });
         self.timer = Some(timer.abort_handle());
     }
@@ -168,23 +172,25 @@ impl Instrumentation for Watchdog {
     }
 }
 
-/// Whether the watchdog of `conn` fired: such a connection is never reused.
-fn fired<C: AsyncConnection>(conn: &mut C) -> bool {
+/// Whether `conn` must not be used again: its watchdog fired (or a statement failed for a
+/// reason that passes), or a statement was started and never ended (its future was
+/// dropped with its request: the connection's state is unknown).
+fn discard<C: AsyncConnection>(conn: &mut C) -> bool {
     conn.instrumentation()
         .downcast_ref::<Watchdog>()
-        .is_some_and(|w| w.fired.load(Ordering::SeqCst))
+        .is_some_and(|w| w.running > 0 || w.fired.load(Ordering::SeqCst))
 }
 
 /// The pool's check before it hands out an idle connection again: refused (and replaced)
-/// when its watchdog fired.
+/// when [`discard`] says so.
 pub(crate) fn recycle_check<C>() -> diesel_async::pooled_connection::RecyclingMethod<C>
 where
     C: AsyncConnection + 'static,
 {
     diesel_async::pooled_connection::RecyclingMethod::CustomFunction(Box::new(|conn: &mut C| {
-        let cut = fired(conn);
+        let discard = discard(conn);
         Box::pin(async move {
-            if cut {
+            if discard {
                 Err(diesel::result::Error::BrokenTransactionManager)
             } else {
                 Ok(())

@@ -19,7 +19,7 @@ use auth_axum::auth_core::schema::auth_sessions;
 use auth_axum::auth_core::service::AuthService;
 use auth_axum::auth_core::throttle::ThrottleConfig;
 use auth_axum::auth_core::with_conn;
-use auth_axum::{Backend, Database, DatabaseConfig};
+use auth_axum::{AuthConfig, Backend, Database, DatabaseConfig};
 use auth_tests::http::{Answer, TEST_COST, TestApp, send};
 use auth_tests::{REQUIRE_ALL_ENV, TestDb, backend_tests};
 use axum::body::Body;
@@ -35,13 +35,16 @@ const DEADLINE: Duration = Duration::from_millis(300);
 /// How long a test waits for an answer before it calls the request hung.
 const GUARD: Duration = Duration::from_secs(15);
 
-/// `t` with a pool whose statements have the client-side deadline `deadline`.
+/// `t` with a pool whose statements have the client-side deadline `deadline`, set as an
+/// application would: `AUTH_DB_QUERY_TIMEOUT`, then [`AuthConfig::database_config`].
 fn with_deadline(mut t: TestDb, deadline: Duration) -> TestDb {
-    t.db = Database::with_config(DatabaseConfig {
-        query_timeout: Some(deadline),
-        ..DatabaseConfig::new(t.url.clone())
-    })
-    .expect("pool");
+    let config = AuthConfig::default()
+        .merge_vars([(
+            "AUTH_DB_QUERY_TIMEOUT",
+            format!("{}ms", deadline.as_millis()),
+        )])
+        .expect("AUTH_DB_QUERY_TIMEOUT");
+    t.db = Database::with_config(config.database_config(t.url.clone())).expect("pool");
     t
 }
 
