@@ -100,14 +100,20 @@ pub(crate) struct Watchdog {
 }
 
 impl Watchdog {
-    pub(crate) fn new(deadline: Duration, cut: Cut) -> Watchdog {
+    /// The watchdog of a connection opened to `url`. The instrumentation it passes events
+    /// on to is told of that opening, as the one the connection had was.
+    pub(crate) fn new(deadline: Duration, cut: Cut, url: &str) -> Watchdog {
+        let mut inner = diesel::connection::get_default_instrumentation();
+        if let Some(inner) = &mut inner {
+            opened(&mut **inner, url);
+        }
         Watchdog {
             deadline,
             cut: Arc::new(cut),
             fired: Arc::new(AtomicBool::new(false)),
             running: 0,
             timer: None,
-            inner: diesel::connection::get_default_instrumentation(),
+            inner,
         }
     }
 
@@ -170,6 +176,14 @@ impl Instrumentation for Watchdog {
             inner.on_connection_event(event);
         }
     }
+}
+
+/// Tells `instrumentation` that a connection to `url` was opened (the events Diesel's own
+/// `establish` gives).
+fn opened(instrumentation: &mut dyn Instrumentation, url: &str) {
+    instrumentation.on_connection_event(InstrumentationEvent::start_establish_connection(url));
+    instrumentation
+        .on_connection_event(InstrumentationEvent::finish_establish_connection(url, None));
 }
 
 /// Whether `conn` must not be used again: its watchdog fired (or a statement failed for a
@@ -237,7 +251,10 @@ pub(crate) async fn connect_postgres(
                 cancel,
                 driver: driver.abort_handle(),
             },
+            &url,
         ));
+    } else {
+        opened(conn.instrumentation(), &url);
     }
     Ok(conn)
 }
@@ -274,7 +291,7 @@ pub(crate) async fn connect_mysql(
         .await
         .map_err(ConnectionError::CouldntSetupConfiguration)?;
         let cancel = conn.cancel_token();
-        conn.set_instrumentation(Watchdog::new(deadline, Cut::Mysql(cancel)));
+        conn.set_instrumentation(Watchdog::new(deadline, Cut::Mysql(cancel), &url));
     }
     Ok(conn)
 }
