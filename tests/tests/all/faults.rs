@@ -138,7 +138,9 @@ async fn sessions_of(db: &Database, user_id: i64) -> i64 {
 }
 
 /// A connection of the test's own (outside the application's pool) holding a lock that
-/// stops any write to `auth_sessions` until [`Lock::release`].
+/// stops any write to `auth_sessions` until [`Lock::release`]. One lives per test: its
+/// size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Lock {
     Sqlite(diesel::SqliteConnection),
     Postgres(AsyncPgConnection),
