@@ -1,7 +1,8 @@
 //! Database faults (issue 25 item 9, SPEC C12.6), written as attacks through the HTTP layer:
 //! a login against a locked sessions table answers 503 `unavailable` within the client-side
 //! deadline (not when the lock goes), writes nothing, and the next login succeeds; a server
-//! that ends the application's connection under it answers 503, never 500; and a private
+//! that ends the application's connection under it, and a deadlock the login loses, answer
+//! 503, never 500; and a private
 //! PostgreSQL cluster stopped and started again under load is recovered from without
 //! restarting the application.
 //!
@@ -247,7 +248,9 @@ async fn waiting_connection(t: &TestDb, admin: &mut Lock) -> i64 {
             .expect("pg_stat_activity"),
             Lock::Mysql(c) => diesel::sql_query(
                 "SELECT CAST(id AS SIGNED) AS id FROM information_schema.processlist \
-                 WHERE db = DATABASE() AND id <> CONNECTION_ID() AND state LIKE '%lock%'",
+                 WHERE db = DATABASE() AND id <> CONNECTION_ID() AND (state LIKE '%lock%' \
+                 OR id IN (SELECT trx_mysql_thread_id FROM information_schema.innodb_trx \
+                 WHERE trx_state = 'LOCK WAIT'))",
             )
             .load(c)
             .await
@@ -257,13 +260,42 @@ async fn waiting_connection(t: &TestDb, admin: &mut Lock) -> i64 {
         if let Some(found) = found.into_iter().next() {
             return found.id;
         }
-        assert!(
-            start.elapsed() < GUARD,
-            "{}: no statement of the application waits on the lock",
-            t.db.backend()
-        );
-        // Polling the server for the state the next step needs (it has no event to wait on).
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        if start.elapsed() > GUARD {
+            #[derive(QueryableByName)]
+            struct Line {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                line: String,
+            }
+            let activity: Vec<Line> = match admin {
+                Lock::Postgres(c) => diesel::sql_query(
+                    "SELECT concat_ws(' | ', pid, state, wait_event_type, query) AS line \
+                     FROM pg_stat_activity WHERE datname = current_database()",
+                )
+                .load(c)
+                .await
+                .unwrap_or_default(),
+                Lock::Mysql(c) => diesel::sql_query(
+                    "SELECT CONCAT_WS(' | ', id, command, state, info) AS line \
+                     FROM information_schema.processlist WHERE db = DATABASE()",
+                )
+                .load(c)
+                .await
+                .unwrap_or_default(),
+                Lock::Sqlite(_) => Vec::new(),
+            };
+            let activity: Vec<String> = activity.into_iter().map(|l| l.line).collect();
+            panic!(
+                "{}: no statement of the application waits on the lock; the server runs {activity:#?}",
+                t.db.backend()
+            );
+        }
+        // Polling the server for the state the next step needs (it has no event to wait
+        // on). InnoDB refreshes `innodb_trx` only when it was not read for 0.1 s.
+        let every = match admin {
+            Lock::Mysql(_) => Duration::from_millis(150),
+            _ => Duration::from_millis(10),
+        };
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -313,9 +345,95 @@ async fn a_connection_ended_by_the_server_answers_503(t: TestDb) {
     assert_eq!(sessions_of(&app.t.db, id).await, 2);
 }
 
+/// A login that loses a deadlock to another transaction answers 503 `unavailable`, not
+/// 500, and leaves nothing behind. The other transaction holds the user's row (which the
+/// login's `last_login` update waits on) and then waits on the session the login inserted:
+/// the server breaks the cycle by ending the login's transaction (PostgreSQL: the other
+/// side never runs the deadlock check; MariaDB: the other side has written more, so the
+/// login is the cheaper victim). The deadline is long, so that the server acts first.
+async fn a_login_that_loses_a_deadlock_answers_503(t: TestDb) {
+    let backend = t.db.backend();
+    if backend == Backend::Sqlite {
+        // One writer at a time: a busy SQLite file is the lock test's case.
+        return;
+    }
+    let app = app(with_deadline(t, GUARD)).await;
+    let (id, _) = app.user("alice").await;
+    let mut other = match backend {
+        Backend::Postgres => {
+            let mut c = AsyncPgConnection::establish(&app.t.url).await.unwrap();
+            c.batch_execute(&format!(
+                "SET deadlock_timeout = '1h'; BEGIN; \
+                 SELECT id FROM users WHERE id = {id} FOR UPDATE"
+            ))
+            .await
+            .expect("hold the user's row");
+            Lock::Postgres(c)
+        }
+        _ => {
+            let mut c = AsyncMysqlConnection::establish(&app.t.url).await.unwrap();
+            c.batch_execute(
+                "CREATE TABLE ballast (n INT NOT NULL) ENGINE = InnoDB; \
+                 INSERT INTO ballast VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)",
+            )
+            .await
+            .expect("ballast");
+            for statement in [
+                "BEGIN".to_owned(),
+                "INSERT INTO ballast SELECT a.n FROM ballast a, ballast b".to_owned(),
+                format!("SELECT id FROM users WHERE id = {id} FOR UPDATE"),
+            ] {
+                c.batch_execute(&statement)
+                    .await
+                    .expect("hold the user's row");
+            }
+            Lock::Mysql(c)
+        }
+    };
+    let mut admin = match backend {
+        Backend::Postgres => {
+            Lock::Postgres(AsyncPgConnection::establish(&app.t.url).await.unwrap())
+        }
+        _ => Lock::Mysql(AsyncMysqlConnection::establish(&app.t.url).await.unwrap()),
+    };
+    let login = spawn_login(&app, "alice");
+    // The login has inserted its session and waits on the user's row.
+    waiting_connection(&app.t, &mut admin).await;
+    // Now the other side waits on that session: the cycle is closed.
+    let close = format!("SELECT id FROM auth_sessions WHERE user_id = {id} FOR UPDATE");
+    let closed = match &mut other {
+        Lock::Postgres(c) => {
+            c.batch_execute(&format!("LOCK TABLE auth_sessions IN SHARE MODE; {close}"))
+                .await
+        }
+        Lock::Mysql(c) => c.batch_execute(&close).await,
+        Lock::Sqlite(_) => unreachable!(),
+    };
+    closed.expect("the other transaction survives the deadlock");
+    let (a, took) = answer_of(login, "a login that lost a deadlock").await;
+    eprintln!(
+        "{backend}: a login that lost a deadlock answered {} in {took:?}",
+        a.status
+    );
+    assert_unavailable(&a, "a login that lost a deadlock");
+    match other {
+        Lock::Postgres(mut c) => c.batch_execute("ROLLBACK").await.expect("end"),
+        Lock::Mysql(mut c) => c.batch_execute("ROLLBACK").await.expect("end"),
+        Lock::Sqlite(_) => unreachable!(),
+    }
+    assert_eq!(
+        sessions_of(&app.t.db, id).await,
+        1,
+        "the login that lost left a session behind"
+    );
+    app.login("alice", "pass-word-1").await;
+    assert_eq!(sessions_of(&app.t.db, id).await, 2);
+}
+
 backend_tests!(
     a_locked_sessions_table_answers_503_within_the_deadline,
     a_connection_ended_by_the_server_answers_503,
+    a_login_that_loses_a_deadlock_answers_503,
 );
 
 /// A PostgreSQL cluster of the test's own: `initdb` into a temporary folder, served on a
