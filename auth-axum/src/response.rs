@@ -55,8 +55,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     /// Human-readable message, safe to show.
     pub message: String,
-    /// Seconds to wait before retrying (429, 503 `busy`): sent as `Retry-After` and in the
-    /// body.
+    /// Seconds to wait before retrying (429, 503 `busy` and `unavailable`): sent as
+    /// `Retry-After` and in the body.
     pub retry_after: Option<u64>,
     /// The broken rule, for codes that have one (`weak_password`); sent as `rule`.
     pub rule: Option<&'static str>,
@@ -171,7 +171,7 @@ impl From<auth_core::Error> for ApiError {
         if let auth_core::Error::Unavailable(cause) = &e {
             tracing::error!(error = %cause, "database unavailable");
         }
-        described(&e, e.answer(), None)
+        described(&e, e.answer(), e.retry_after())
     }
 }
 

@@ -41,6 +41,8 @@ pub struct TestDb {
 
 enum Cleanup {
     Dir(#[allow(dead_code)] tempfile::TempDir),
+    /// A database the test made and removes itself.
+    Nothing,
     Server {
         admin_url: String,
         name: String,
@@ -89,6 +91,16 @@ impl TestDb {
             db: Database::connect(&url).expect("sqlite pool"),
             url,
             cleanup: Cleanup::Dir(dir),
+        }
+    }
+
+    /// A database the test made elsewhere (its own server), at `url`, through the pool
+    /// `db`; dropping it removes nothing.
+    pub fn external(db: Database, url: String) -> TestDb {
+        TestDb {
+            db,
+            url,
+            cleanup: Cleanup::Nothing,
         }
     }
 

@@ -9,6 +9,7 @@
 //! let auth = Auth::with_http(db, service, config.http.clone());
 //! ```
 
+mod db;
 mod http;
 mod jwt;
 mod ldap;
@@ -23,8 +24,8 @@ use vars::{boolean, count, duration};
 
 use std::time::Duration;
 
-use auth_core::UserStore;
 use auth_core::account_mail::AccountMail;
+use auth_core::db::DEFAULT_QUERY_TIMEOUT;
 use auth_core::jwt::{JwtConfig, JwtKey};
 #[cfg(feature = "mail")]
 use auth_core::mail::{MailError, SmtpMailer};
@@ -32,6 +33,7 @@ use auth_core::mfa::{MfaConfig, SecretKey};
 use auth_core::service::AuthServiceBuilder;
 use auth_core::session::SessionConfig;
 use auth_core::throttle::ThrottleConfig;
+use auth_core::{DatabaseConfig, UserStore};
 
 use crate::config::{ClientIpSource, CookieConfig, HttpConfig, RegistrationMode};
 
@@ -47,9 +49,10 @@ pub struct EnvConfigError {
 }
 
 /// Everything the `AUTH_*` variables configure: the service's settings (hashing, sessions,
-/// throttling, account mail, JWT, passkeys, LDAP) and the HTTP settings. Build the service with
-/// [`AuthConfig::service_builder`] (then add backends or hooks) and pass
-/// [`AuthConfig::http`] to [`crate::Auth::with_http`].
+/// throttling, account mail, JWT, passkeys, LDAP), the HTTP settings and the database
+/// deadline. Build the service with [`AuthConfig::service_builder`] (then add backends or
+/// hooks), pass [`AuthConfig::http`] to [`crate::Auth::with_http`], and open the database
+/// with [`AuthConfig::database_config`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct AuthConfig {
@@ -79,6 +82,9 @@ pub struct AuthConfig {
     /// Cookie, CSRF, registration mode, client IP (`AUTH_COOKIE_*`, `AUTH_CSRF_*`,
     /// `AUTH_REGISTRATION`, `AUTH_CLIENT_IP_*`).
     pub http: HttpConfig,
+    /// The client-side deadline of a database statement (`AUTH_DB_QUERY_TIMEOUT`), for
+    /// [`AuthConfig::database_config`].
+    pub db_query_timeout: Duration,
 }
 
 impl Default for AuthConfig {
@@ -97,6 +103,7 @@ impl Default for AuthConfig {
             #[cfg(feature = "ldap")]
             ldap: None,
             http: HttpConfig::default(),
+            db_query_timeout: DEFAULT_QUERY_TIMEOUT,
         }
     }
 }
@@ -196,6 +203,7 @@ impl AuthConfig {
             });
         }
         self.merge_http(&vars)?;
+        self.merge_db(&vars)?;
         self.merge_mail(&vars)?;
         self.merge_jwt(&vars)?;
         self.merge_webauthn(&vars)?;

@@ -28,6 +28,7 @@ pub(super) const VARIABLES: &[(&str, &str)] = &[
     ("AUTH_REGISTRATION", "open (or private)"),
     ("AUTH_CLIENT_IP_HEADER", "unset (the TCP peer)"),
     ("AUTH_CLIENT_IP_TRUSTED_HOPS", "1"),
+    ("AUTH_DB_QUERY_TIMEOUT", "5s"),
     ("AUTH_MAIL_URL", "unset (no account mail)"),
     ("AUTH_MAIL_FROM", "required with AUTH_MAIL_URL"),
     ("AUTH_MAIL_LINK_BASE", "required with AUTH_MAIL_URL"),

@@ -102,7 +102,10 @@ pub enum ErrorCode {
     LastLoginMethod,
     /// 409: the change would leave no active superuser.
     LastSuperuser,
-    /// 503: the database is unreachable.
+    /// 503: the database is unreachable, a statement outlived its deadline, or the database
+    /// refused for a reason that passes (deadlock, serialization failure, lock timeout, a
+    /// connection it ended); the `Retry-After` header (and `retry_after` in the body) says
+    /// how many seconds to wait.
     Unavailable,
     /// 503: an upstream identity server (LDAP directory, OpenID provider) is unreachable
     /// or answered garbage; nothing was written.

@@ -24,7 +24,11 @@ pub enum Error {
     /// The configuration (database URL, options) is invalid. The message says what to fix.
     #[error("invalid configuration: {0}")]
     Config(String),
-    /// The database could not be reached in time (pool timeout, connection refused).
+    /// The database could not be reached in time (pool timeout, connection refused), a
+    /// statement outlived its deadline ([`crate::DatabaseConfig::query_timeout`]), or the
+    /// database refused for a reason that passes ([`is_transient`]: a deadlock, a
+    /// serialization failure, a lock wait timeout, a connection it ended). Answered 503
+    /// `unavailable` with `Retry-After`; the cause is logged, never shown.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A unique constraint refused the write (account or email already taken).
@@ -80,13 +84,84 @@ impl From<diesel::result::Error> for Error {
                     .map(str::to_owned)
                     .or_else(|| info.column_name().map(str::to_owned)),
             },
-            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                Error::Unavailable(Box::new(e))
-            }
+            e if is_transient(&e) => Error::Unavailable(Box::new(e)),
             other => Error::Database(other),
         }
     }
 }
+
+/// Whether a database error passes, so that the same request may succeed when retried:
+/// the connection was lost, closed or ended by the server (a restart, a failover, an
+/// administrator), the statement was cancelled (its deadline, a server-side statement or
+/// lock timeout), or the transaction lost a deadlock or a serialization conflict; SQLite's
+/// busy and locked database. Such an error is [`Error::Unavailable`] (503 with
+/// `Retry-After`), never an internal error.
+///
+/// Diesel keeps a code only for some kinds (serialization failure, closed connection);
+/// the others are told by the server's message (PostgreSQL with `lc_messages` in English,
+/// the default; MySQL / MariaDB always in English).
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as K, Error as D};
+    match e {
+        D::DatabaseError(
+            K::ClosedConnection | K::UnableToSendCommand | K::SerializationFailure,
+            _,
+        ) => true,
+        D::DatabaseError(K::Unknown, info) => transient_message(info.message()),
+        D::RollbackErrorOnCommit {
+            commit_error,
+            rollback_error,
+        } => is_transient(commit_error) || is_transient(rollback_error),
+        // A transaction left open by a statement that was cut: the pool discards the
+        // connection.
+        D::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// The messages of transient errors, lower-cased (see [`is_transient`]).
+const TRANSIENT_MESSAGES: &[&str] = &[
+    // PostgreSQL: 40P01, 57014 and 55P03 (cancelled: user request, statement or lock
+    // timeout), 57P01-57P03 (terminated, shutting down, starting up), 55P03 (NOWAIT).
+    "deadlock detected",
+    "could not serialize access",
+    "canceling statement due to",
+    "terminating connection due to",
+    "the database system is",
+    "could not obtain lock",
+    // The drivers (tokio-postgres, mysql_async): the connection went away.
+    "connection closed",
+    "connection reset",
+    "connection refused",
+    "broken pipe",
+    "error communicating with the server",
+    "unexpected eof",
+    "unexpected end of file",
+    "input/output error",
+    "connection to the server is closed",
+    // MySQL / MariaDB: 1213, 1205, 1317 / 1969 / 3024 (KILL QUERY, max_statement_time),
+    // 1927 (KILL), 1053, 2006, 2013.
+    "deadlock found",
+    "lock wait timeout exceeded",
+    "query execution was interrupted",
+    "connection was killed",
+    "server shutdown in progress",
+    "server has gone away",
+    "lost connection",
+    // SQLite: SQLITE_BUSY, SQLITE_LOCKED.
+    "database is locked",
+    "database table is locked",
+    "database schema is locked",
+];
+
+fn transient_message(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    TRANSIENT_MESSAGES.iter().any(|m| message.contains(m))
+}
+
+/// How long to wait before retrying a request refused because the database was
+/// unavailable, in seconds (`Retry-After`).
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
 impl From<diesel::ConnectionError> for Error {
     fn from(e: diesel::ConnectionError) -> Self {
@@ -232,6 +307,14 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Seconds the client should wait before retrying (`Retry-After`), when the refusal
+    /// is temporary: the database was unavailable.
+    pub fn retry_after(&self) -> Option<u64> {
+        matches!(self, Error::Unavailable(_)).then_some(UNAVAILABLE_RETRY_AFTER_SECS)
+    }
+}
+
 /// How long to wait before retrying a request refused for a busy hasher, in seconds.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
 
@@ -282,11 +365,12 @@ impl AuthError {
     }
 
     /// Seconds the client should wait before retrying (`Retry-After`), when the refusal
-    /// is temporary: a throttled attempt, a busy hasher.
+    /// is temporary: a throttled attempt, a busy hasher, an unavailable database.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             AuthError::Throttled { retry_after } => Some(retry_after.as_secs().max(1)),
             AuthError::Password(PasswordError::Busy) => Some(BUSY_RETRY_AFTER_SECS),
+            AuthError::Token(TokenError::Storage(e)) | AuthError::Storage(e) => e.retry_after(),
             _ => None,
         }
     }
@@ -308,6 +392,132 @@ impl OAuthError {
             OAuthError::NoAccount => Answer::new(403, C::NoAccount),
             OAuthError::NoFreshLogin => Answer::new(409, C::NoFreshLogin),
             OAuthError::StaleLogin => Answer::new(403, C::StaleLogin),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind as K, Error as D};
+
+    fn db(kind: K, message: &str) -> D {
+        D::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    /// The errors each backend's driver gives for a fault that passes, as Diesel surfaces
+    /// them: all 503 `unavailable` with `Retry-After`, their text never in the message.
+    #[test]
+    fn transient_errors_are_unavailable() {
+        let transient = [
+            // PostgreSQL (SQLSTATE in the comment).
+            db(
+                K::SerializationFailure,
+                "could not serialize access due to concurrent update",
+            ), // 40001
+            db(K::Unknown, "deadlock detected"), // 40P01
+            db(K::Unknown, "canceling statement due to statement timeout"), // 57014
+            db(K::Unknown, "canceling statement due to user request"), // 57014
+            db(K::Unknown, "canceling statement due to lock timeout"), // 55P03
+            db(
+                K::Unknown,
+                "could not obtain lock on row in relation \"auth_users\"",
+            ), // 55P03
+            db(
+                K::Unknown,
+                "terminating connection due to administrator command",
+            ), // 57P01
+            db(K::Unknown, "the database system is starting up"), // 57P03
+            db(K::Unknown, "the database system is shutting down"), // 57P03
+            db(K::UnableToSendCommand, "connection closed"),
+            db(
+                K::UnableToSendCommand,
+                "error communicating with the server: Connection reset by peer (os error 104)",
+            ),
+            db(
+                K::ClosedConnection,
+                "server closed the connection unexpectedly",
+            ),
+            // MySQL / MariaDB (error number in the comment).
+            db(
+                K::Unknown,
+                "Deadlock found when trying to get lock; try restarting transaction",
+            ), // 1213
+            db(
+                K::Unknown,
+                "Lock wait timeout exceeded; try restarting transaction",
+            ), // 1205
+            db(K::Unknown, "Query execution was interrupted"), // 1317
+            db(
+                K::Unknown,
+                "Query execution was interrupted (max_statement_time exceeded)",
+            ), // 1969
+            db(K::Unknown, "Connection was killed"),           // 1927
+            db(K::Unknown, "Server shutdown in progress"),     // 1053
+            db(K::Unknown, "Input/output error: unexpected end of file"),
+            db(K::Unknown, "Connection to the server is closed."),
+            db(K::Unknown, "Lost connection to MySQL server during query"), // 2013
+            db(K::Unknown, "MySQL server has gone away"),                   // 2006
+            // SQLite.
+            db(K::Unknown, "database is locked"), // SQLITE_BUSY
+            db(K::Unknown, "database table is locked"), // SQLITE_LOCKED
+            D::BrokenTransactionManager,
+            D::RollbackErrorOnCommit {
+                rollback_error: Box::new(db(K::UnableToSendCommand, "connection closed")),
+                commit_error: Box::new(db(K::SerializationFailure, "could not serialize access")),
+            },
+        ];
+        for e in transient {
+            let shown = format!("{e}");
+            assert!(is_transient(&e), "{shown}");
+            let err = Error::from(e);
+            assert!(matches!(err, Error::Unavailable(_)), "{shown}: {err:?}");
+            let answer = err.answer();
+            assert_eq!(
+                (answer.status, answer.code),
+                (503, ErrorCode::Unavailable),
+                "{shown}"
+            );
+            assert_eq!(
+                err.retry_after(),
+                Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                "{shown}"
+            );
+            assert_eq!(err.to_string(), "service temporarily unavailable");
+            let auth = AuthError::Storage(err);
+            assert_eq!(
+                auth.retry_after(),
+                Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                "{shown}"
+            );
+        }
+    }
+
+    /// A fault that does not pass by itself stays what it was: a conflict, or a logged
+    /// internal error.
+    #[test]
+    fn other_errors_are_not_transient() {
+        let unique = db(
+            K::UniqueViolation,
+            "duplicate key value violates unique constraint",
+        );
+        assert!(matches!(Error::from(unique), Error::Conflict { .. }));
+        for e in [
+            db(K::Unknown, "relation \"auth_sessions\" does not exist"),
+            db(K::Unknown, "Table 'test.auth_sessions' doesn't exist"),
+            db(K::NotNullViolation, "null value in column \"account\""),
+            db(
+                K::ForeignKeyViolation,
+                "insert or update violates foreign key constraint",
+            ),
+            db(K::Unknown, "no such table: auth_sessions"),
+            D::NotFound,
+        ] {
+            let shown = format!("{e}");
+            assert!(!is_transient(&e), "{shown}");
+            let err = Error::from(e);
+            assert_eq!(err.answer().status, 500, "{shown}");
+            assert_eq!(err.retry_after(), None, "{shown}");
         }
     }
 }

@@ -8,7 +8,7 @@ use super::{Actor, AuthService, ClientInfo};
 use crate::audit::EventType;
 use crate::backend::AuthError;
 use crate::backend::LoginRequest;
-use crate::db::Database;
+use crate::db::{Database, DbConn};
 use crate::mfa::{self, Method, challenge::Finish};
 use crate::password::PasswordError;
 use crate::session::{self, NewSession, Session};
@@ -222,48 +222,57 @@ impl<U: UserStore> AuthService<U> {
             .or_else(|_| self.backend(None))
             .ok();
         let mut conn = db.conn().await?;
-        let (token, session) = session::create(
-            &mut conn,
-            NewSession {
-                user_id: user.id(),
-                platform: name,
-                ip: client.ip.as_deref(),
-                user_agent: client.user_agent.as_deref(),
-                session_info: backend.map(|b| b.session_info(&user)),
-                mfa: factor.is_some(),
-            },
-            &self.sessions,
-        )
-        .await?;
-        U::record_login(&mut conn, user.id(), session.created_at).await?;
-        // Read back, so that what the caller returns shows this login in `last_login`.
-        let user = U::find_by_id(&mut conn, user.id()).await?.unwrap_or(user);
-        let seen = crate::audit::familiarity(
-            &mut conn,
-            user.id(),
-            client.ip.as_deref(),
-            client.user_agent.as_deref(),
-        )
-        .await?;
-        let mut detail = json!({ "platform": name, "session_id": session.id });
-        if let Some(method) = factor {
-            detail["mfa"] = method.as_str().into();
-        }
-        self.audit_user(&mut conn, client, EventType::LoginSuccess, &user, detail)
+        // One transaction: a login cut short (a statement past its deadline, a connection
+        // the server ended) leaves no session, no last_login and no audit event behind,
+        // even when its statement is still queued on the server (it is never committed).
+        let (user, token, session) = conn
+            .transaction(async move |conn: &mut DbConn| -> Result<_, AuthError> {
+                let (token, session) = session::create(
+                    conn,
+                    NewSession {
+                        user_id: user.id(),
+                        platform: name,
+                        ip: client.ip.as_deref(),
+                        user_agent: client.user_agent.as_deref(),
+                        session_info: backend.map(|b| b.session_info(&user)),
+                        mfa: factor.is_some(),
+                    },
+                    &self.sessions,
+                )
+                .await?;
+                U::record_login(conn, user.id(), session.created_at).await?;
+                // Read back, so that what the caller returns shows this login in
+                // `last_login`.
+                let user = U::find_by_id(conn, user.id()).await?.unwrap_or(user);
+                let seen = crate::audit::familiarity(
+                    conn,
+                    user.id(),
+                    client.ip.as_deref(),
+                    client.user_agent.as_deref(),
+                )
+                .await?;
+                let mut detail = json!({ "platform": name, "session_id": session.id });
+                if let Some(method) = factor {
+                    detail["mfa"] = method.as_str().into();
+                }
+                self.audit_user(conn, client, EventType::LoginSuccess, &user, detail)
+                    .await?;
+                if seen.any_before && (!seen.ip_seen || !seen.user_agent_seen) {
+                    self.audit_user(
+                        conn,
+                        client,
+                        EventType::NewDevice,
+                        &user,
+                        json!({
+                            "new_ip": !seen.ip_seen,
+                            "new_user_agent": !seen.user_agent_seen,
+                        }),
+                    )
+                    .await?;
+                }
+                Ok((user, token, session))
+            })
             .await?;
-        if seen.any_before && (!seen.ip_seen || !seen.user_agent_seen) {
-            self.audit_user(
-                &mut conn,
-                client,
-                EventType::NewDevice,
-                &user,
-                json!({
-                    "new_ip": !seen.ip_seen,
-                    "new_user_agent": !seen.user_agent_seen,
-                }),
-            )
-            .await?;
-        }
         drop(conn);
         tracing::info!(
             user_id = user.id(),

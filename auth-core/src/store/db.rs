@@ -33,14 +33,16 @@ use diesel_async::AsyncMysqlConnection;
 use diesel_async::AsyncPgConnection;
 #[cfg(feature = "sqlite")]
 use diesel_async::SimpleAsyncConnection;
+#[cfg(feature = "sqlite")]
+use diesel_async::pooled_connection::RecyclingMethod;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{
-    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
-};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 #[cfg(feature = "sqlite")]
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, TransactionManager};
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use super::deadline;
 use crate::error::{Error, Result};
 use crate::revocation::Changes;
 
@@ -153,6 +155,9 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The default client-side deadline of a statement ([`DatabaseConfig::query_timeout`]).
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Pool settings. [`DatabaseConfig::new`] gives sensible defaults.
 #[derive(Clone)]
 pub struct DatabaseConfig {
@@ -163,8 +168,17 @@ pub struct DatabaseConfig {
     /// How long a request waits for a free connection, or for a new one to open, before
     /// [`Error::Unavailable`].
     pub acquire_timeout: Duration,
-    /// SQLite only: how long a writer waits for a lock held by another connection.
+    /// SQLite only: how long a writer waits for a lock held by another connection (at
+    /// most `query_timeout`, when that is set).
     pub sqlite_busy_timeout: Duration,
+    /// The client-side deadline of one statement: a statement still running after it
+    /// (waiting on a lock, on a server that stopped answering) is cancelled, its
+    /// connection discarded, and the request answered [`Error::Unavailable`] (503
+    /// `unavailable`). The server bounds each statement too, a second later
+    /// (`statement_timeout` on PostgreSQL, `max_statement_time` and
+    /// `innodb_lock_wait_timeout` on MariaDB). On SQLite it bounds the busy timeout.
+    /// `None`: no deadline. Migrations run on connections of their own, without it.
+    pub query_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -174,18 +188,21 @@ impl fmt::Debug for DatabaseConfig {
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
             .field("sqlite_busy_timeout", &self.sqlite_busy_timeout)
+            .field("query_timeout", &self.query_timeout)
             .finish()
     }
 }
 
 impl DatabaseConfig {
-    /// Defaults: 16 connections, 5 s acquire timeout, 5 s SQLite busy timeout.
+    /// Defaults: 16 connections, 5 s acquire timeout, 5 s SQLite busy timeout, 5 s
+    /// statement deadline ([`DEFAULT_QUERY_TIMEOUT`]).
     pub fn new(url: impl Into<String>) -> Self {
         DatabaseConfig {
             url: url.into(),
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            query_timeout: Some(DEFAULT_QUERY_TIMEOUT),
         }
     }
 }
@@ -603,7 +620,11 @@ impl Database {
             #[cfg(feature = "postgres")]
             Backend::Postgres => {
                 let mut mc = ManagerConfig::default();
-                mc.recycling_method = RecyclingMethod::Fast;
+                mc.recycling_method = deadline::recycle_check();
+                let deadline = config.query_timeout;
+                mc.custom_setup = Box::new(move |url| {
+                    Box::pin(deadline::connect_postgres(url.to_owned(), deadline))
+                });
                 PoolKind::Postgres(build_pool(
                     AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
                     config.max_connections,
@@ -613,7 +634,11 @@ impl Database {
             #[cfg(feature = "mysql")]
             Backend::Mysql => {
                 let mut mc = ManagerConfig::default();
-                mc.recycling_method = RecyclingMethod::Fast;
+                mc.recycling_method = deadline::recycle_check();
+                let deadline = config.query_timeout;
+                mc.custom_setup = Box::new(move |url| {
+                    Box::pin(deadline::connect_mysql(url.to_owned(), deadline))
+                });
                 PoolKind::Mysql(build_pool(
                     AsyncDieselConnectionManager::new_with_config(driver_url.clone(), mc),
                     config.max_connections,
@@ -683,7 +708,13 @@ impl Database {
 #[cfg(feature = "sqlite")]
 fn sqlite_pool(config: &DatabaseConfig, driver_url: &str) -> Result<PoolKind> {
     let memory = driver_url == ":memory:";
-    let busy_ms = config.sqlite_busy_timeout.as_millis();
+    // A statement cannot be cut while it runs on its thread: the deadline bounds the wait
+    // for another connection's lock instead.
+    let busy = match config.query_timeout {
+        Some(deadline) => config.sqlite_busy_timeout.min(deadline),
+        None => config.sqlite_busy_timeout,
+    };
+    let busy_ms = busy.as_millis();
     let mut mc = ManagerConfig::<SqliteConn>::default();
     mc.recycling_method = RecyclingMethod::Fast;
     mc.custom_setup = Box::new(move |url| {

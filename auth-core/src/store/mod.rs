@@ -3,6 +3,8 @@
 
 pub mod db;
 pub(crate) mod ddl;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod deadline;
 pub mod makemigrations;
 pub mod migrate;
 // Public to tests only (`test-support`); the rest of the crate reaches it directly.

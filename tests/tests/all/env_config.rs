@@ -209,6 +209,23 @@ fn the_asvs_l2_profile_and_its_overrides() {
     assert_eq!(e.variable, "AUTH_SESSION_PROFILE");
 }
 
+/// `AUTH_DB_QUERY_TIMEOUT` is the statement deadline of the pool `database_config` gives.
+#[test]
+fn the_database_deadline_is_read() {
+    let config = merged(&[]).unwrap();
+    assert_eq!(config.db_query_timeout, Duration::from_secs(5));
+    let db = config.database_config("sqlite::memory:");
+    assert_eq!(db.query_timeout, Some(Duration::from_secs(5)));
+    let config = merged(&[("AUTH_DB_QUERY_TIMEOUT", "300ms")]).unwrap();
+    let db = config.database_config("postgres://u@h/db");
+    assert_eq!(db.query_timeout, Some(Duration::from_millis(300)));
+    assert_eq!(db.url, "postgres://u@h/db");
+    for bad in ["0s", "soon"] {
+        let e = merged(&[("AUTH_DB_QUERY_TIMEOUT", bad)]).unwrap_err();
+        assert_eq!(e.variable, "AUTH_DB_QUERY_TIMEOUT");
+    }
+}
+
 #[test]
 fn the_readme_lists_every_variable() {
     let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"));

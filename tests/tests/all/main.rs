@@ -14,6 +14,7 @@ mod cli;
 mod csrf;
 mod env_config;
 mod escalation;
+mod faults;
 mod guards;
 mod http_auth;
 mod http_concurrency;
