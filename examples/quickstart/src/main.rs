@@ -42,7 +42,16 @@ enum Command {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
-async fn main() -> Result<(), BoxError> {
+async fn main() {
+    // A start-up error is a sentence for the operator (`error: AUTH_BCRYPT_COST: expected
+    // a bcrypt cost from 4 to 31`), not a debug dump.
+    if let Err(e) = run().await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -110,7 +119,7 @@ async fn serve(
 fn config() -> Result<AuthConfig, BoxError> {
     let mut defaults = AuthConfig::default();
     defaults.http.cookie = CookieConfig::insecure_dev();
-    let mut config = defaults.merge_env()?;
+    let mut config = defaults.merge_vars(variables()?)?;
     if config.jwt.is_none() {
         tracing::warn!(
             "AUTH_JWT_ED25519_PEM_FILE is not set: JWTs are signed with a key that ends with this process"
@@ -119,9 +128,7 @@ fn config() -> Result<AuthConfig, BoxError> {
     }
     if config.webauthn.is_none() {
         // Passkeys on localhost (the demo page at /passkey-demo), at the port served.
-        let addr = std::env::var("AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
-        let port = addr.rsplit(':').next().unwrap_or("3000");
-        let origin = format!("http://localhost:{port}");
+        let origin = format!("http://localhost:{}", port());
         tracing::info!(%origin, "AUTH_WEBAUTHN_RP_ID is not set: passkeys for localhost");
         config.webauthn = Some(WebauthnConfig::new("localhost", &origin, "quickstart")?);
     }
@@ -130,6 +137,37 @@ fn config() -> Result<AuthConfig, BoxError> {
         config.mfa = Some(MfaConfig::new(key, "axum-auth quickstart"));
     }
     Ok(config)
+}
+
+/// The port served (`AUTH_ADDR`, default 127.0.0.1:3000).
+fn port() -> String {
+    let addr = std::env::var("AUTH_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    addr.rsplit(':').next().unwrap_or("3000").to_owned()
+}
+
+/// The process's `AUTH_*` variables, with `AUTH_OAUTH_PUBLIC_URL` defaulting to this
+/// server's own address (`http://localhost:<port>/api/contrib/auth/`) when a provider is
+/// configured (`AUTH_OIDC_<NAME>_*`) and it is not set. A variable that is not UTF-8 is
+/// refused by name.
+fn variables() -> Result<Vec<(String, String)>, BoxError> {
+    let mut vars = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|n| n.starts_with("AUTH_")) else {
+            continue;
+        };
+        let value = value
+            .into_string()
+            .map_err(|_| format!("{name}: not valid UTF-8"))?;
+        vars.push((name.to_owned(), value));
+    }
+    let has = |wanted: &dyn Fn(&str) -> bool| vars.iter().any(|(name, _)| wanted(name));
+    if has(&|name| name.starts_with("AUTH_OIDC_")) && !has(&|name| name == "AUTH_OAUTH_PUBLIC_URL")
+    {
+        let public = format!("http://localhost:{}/api/contrib/auth/", port());
+        tracing::info!(%public, "AUTH_OAUTH_PUBLIC_URL is not set: providers redirect back here");
+        vars.push(("AUTH_OAUTH_PUBLIC_URL".into(), public));
+    }
+    Ok(vars)
 }
 
 /// The MFA key of `path`, made there on the first run. For development only: in
