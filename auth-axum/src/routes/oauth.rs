@@ -15,7 +15,7 @@
 //! proves one (`auth_time`), puts the session in sudo mode.
 
 use auth_core::UserStore;
-use auth_core::service::{OAuthCallback, OAuthOutcome};
+use auth_core::service::{OAuthCallback, OAuthOutcome, OAuthStart};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -84,8 +84,21 @@ async fn begin<U: UserStore + Clone + Serialize>(
         .service()
         .oauth_start(auth.db(), provider, next, link_user)
         .await?;
+    to_provider(auth, cookies, start, StatusCode::FOUND)
+}
+
+/// Sets the binding cookie of `start` and answers `status` (302 for a GET; 303 for a
+/// POST, which the browser follows with a GET) to the provider.
+fn to_provider<U: UserStore>(
+    auth: &Auth<U>,
+    cookies: &Cookies,
+    start: OAuthStart,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     cookies.add(binding_cookie(auth, start.browser_token));
-    found(&start.url)
+    let mut answer = found(&start.url)?;
+    *answer.status_mut() = status;
+    Ok(answer)
 }
 
 /// Starts a login at the provider.
@@ -166,17 +179,16 @@ pub(crate) async fn link<U: UserStore + Clone + Serialize>(
     auth.service()
         .sudo(&current.actor(client), current.user.id())?;
     let Query(query) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let mut answer = begin(
-        &auth,
-        &cookies,
-        &provider,
-        query.next.as_deref(),
-        Some(&current.user),
-    )
-    .await?;
-    // See Other: the browser follows a POST's redirect with a GET.
-    *answer.status_mut() = StatusCode::SEE_OTHER;
-    Ok(answer)
+    let start = auth
+        .service()
+        .oauth_start(
+            auth.db(),
+            &provider,
+            query.next.as_deref(),
+            Some(&current.user),
+        )
+        .await?;
+    to_provider(&auth, &cookies, start, StatusCode::SEE_OTHER)
 }
 
 /// Starts a fresh login at the provider that proves again who the logged-in user is (sudo
@@ -213,10 +225,7 @@ pub(crate) async fn reauthenticate<U: UserStore + Clone + Serialize>(
             query.next.as_deref(),
         )
         .await?;
-    cookies.add(binding_cookie(&auth, start.browser_token));
-    let mut answer = found(&start.url)?;
-    *answer.status_mut() = StatusCode::SEE_OTHER;
-    Ok(answer)
+    to_provider(&auth, &cookies, start, StatusCode::SEE_OTHER)
 }
 
 /// The provider's redirect back.

@@ -379,17 +379,35 @@ impl<U: UserStore> AuthService<U> {
                 ));
             }
         };
-        let mut conn = db.conn().await?;
-        session::reauthenticated(&mut conn, current.id, user.id(), session::now(), mfa).await?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::Reauthenticated,
+        self.proven_again(
+            db,
             user,
-            json!({ "session_id": current.id, "method": method }),
+            current.id,
+            mfa,
+            client,
+            json!({ "method": method }),
         )
         .await?;
         Ok(method)
+    }
+
+    /// Marks session `session_id` of `user` proven now (with `mfa`, as having passed a
+    /// second factor) and audits `reauthenticated` with `detail` (its `method`, ...) and
+    /// the session id: the end of every re-authentication, whatever the proof.
+    pub(crate) async fn proven_again(
+        &self,
+        db: &Database,
+        user: &U,
+        session_id: i64,
+        mfa: bool,
+        client: &ClientInfo,
+        mut detail: serde_json::Value,
+    ) -> Result<(), AuthError> {
+        let mut conn = db.conn().await?;
+        session::reauthenticated(&mut conn, session_id, user.id(), session::now(), mfa).await?;
+        detail["session_id"] = json!(session_id);
+        self.audit_user(&mut conn, client, EventType::Reauthenticated, user, detail)
+            .await
     }
 
     /// [`AuthService::reauthenticate`] with a passkey: the assertion `credential` for the
@@ -414,14 +432,13 @@ impl<U: UserStore> AuthService<U> {
         };
         self.verify_second_factor(db, user, proof, client, "reauthenticate")
             .await?;
-        let mut conn = db.conn().await?;
-        session::reauthenticated(&mut conn, current.id, user.id(), session::now(), true).await?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::Reauthenticated,
+        self.proven_again(
+            db,
             user,
-            json!({ "session_id": current.id, "method": "passkey" }),
+            current.id,
+            true,
+            client,
+            json!({ "method": "passkey" }),
         )
         .await
     }

@@ -337,28 +337,16 @@ impl<U: UserStore> AuthService<U> {
         let fresh = verified
             .auth_time
             .is_some_and(|at| at >= started - SKEW_SECS);
-        let mut conn = db.conn().await?;
-        let linked = identity::find(&mut conn, provider, &verified.subject).await?;
+        let linked = {
+            let mut conn = db.conn().await?;
+            identity::find(&mut conn, provider, &verified.subject).await?
+        };
         if !fresh || linked.is_none_or(|i| i.user_id != user.id()) {
             return Err(OAuthError::StaleLogin.into());
         }
-        session::reauthenticated(
-            &mut conn,
-            session_id,
-            user.id(),
-            session::now(),
-            verified.mfa,
-        )
-        .await?;
-        self.audit_user(
-            &mut conn,
-            client,
-            EventType::Reauthenticated,
-            user,
-            json!({ "session_id": session_id, "method": "provider", "provider": provider }),
-        )
-        .await?;
-        Ok(())
+        let detail = json!({ "method": "provider", "provider": provider });
+        self.proven_again(db, user, session_id, verified.mfa, client, detail)
+            .await
     }
 
     /// Audits a refused provider login and returns its error.

@@ -546,26 +546,9 @@ async fn cleanup_deletes_only_expired_rows(t: TestDb) {
     // OAuth logins under way: one live, then one past its time (a start sweeps the expired
     // ones, so the expired one comes last).
     {
-        use auth_axum::auth_core::oauth::state;
         let mut conn = app.t.db.conn().await.unwrap();
         for (s, ttl) in [("live-state", 600), ("old-state", 0)] {
-            state::store(
-                &mut conn,
-                state::NewPending {
-                    state: s,
-                    browser_token: "b",
-                    provider: "p",
-                    pkce_verifier: "v",
-                    nonce: "n",
-                    next: "/",
-                    link_user_id: None,
-                    reauth_session_id: None,
-                },
-                auth_axum::auth_core::session::now() - time::Duration::seconds(1),
-                std::time::Duration::from_secs(ttl),
-            )
-            .await
-            .unwrap();
+            store_state(&mut conn, s, Duration::from_secs(ttl)).await;
         }
     }
 
@@ -663,10 +646,30 @@ async fn list_users_shows_flags_never_hashes(t: TestDb) {
     assert!(!out.contains("$2"), "no bcrypt hash: {out}");
 }
 
+/// Stores an OAuth login under way, started a second ago, that lives `ttl`.
+async fn store_state(conn: &mut auth_axum::DbConn, name: &str, ttl: Duration) {
+    auth_axum::auth_core::oauth::state::store(
+        conn,
+        auth_axum::auth_core::oauth::state::NewPending {
+            state: name,
+            browser_token: "b",
+            provider: "p",
+            pkce_verifier: "v",
+            nonce: "n",
+            next: "/",
+            link_user_id: None,
+            reauth_session_id: None,
+        },
+        session::now() - time::Duration::seconds(1),
+        ttl,
+    )
+    .await
+    .unwrap();
+}
+
 /// The expired rows also go in the background, without the command: an OAuth login
 /// started and abandoned (a public route writes it) and an expired session.
 async fn expired_rows_are_purged_in_the_background(t: TestDb) {
-    use auth_axum::auth_core::oauth::state;
     use auth_axum::auth_core::pause::Point;
     use auth_axum::auth_core::schema::auth_oauth_states;
     let http = HttpConfig {
@@ -678,23 +681,7 @@ async fn expired_rows_are_purged_in_the_background(t: TestDb) {
     let pauses = auth_tests::pause::Pauses::install(&app.t.db);
     let (id, token) = app.user("erin").await;
     let mut conn = app.t.db.conn().await.unwrap();
-    state::store(
-        &mut conn,
-        state::NewPending {
-            state: "abandoned",
-            browser_token: "b",
-            provider: "p",
-            pkce_verifier: "v",
-            nonce: "n",
-            next: "/",
-            link_user_id: None,
-            reauth_session_id: None,
-        },
-        session::now() - time::Duration::seconds(1),
-        Duration::ZERO,
-    )
-    .await
-    .unwrap();
+    store_state(&mut conn, "abandoned", Duration::ZERO).await;
     let past = session::now() - time::Duration::hours(1);
     with_conn!(&mut conn, |c| {
         diesel::update(auth_sessions::table.filter(auth_sessions::user_id.eq(id)))
